@@ -1,0 +1,16 @@
+.PHONY: setup test demo bench clean
+
+setup:
+	@bash ci/setup
+
+test: setup
+	@bash ci/test
+
+demo: setup
+	@.venv/bin/python -m sim.demo
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; .venv/bin/python $$b || exit 1; done
+
+clean:
+	rm -rf .venv build *.egg-info

@@ -1,0 +1,58 @@
+"""The result record, field for field LZR's (reference lzr-behaviour.md §4.1).
+
+Attribute names are Python's; `FIELDS` maps each to its JSON name in LZR's serialisation
+order. Records are frozen: once emitted nothing may change them (LZR's queued pointers could
+be mutated after queueing, lzr-behaviour.md §7.3-5).
+"""
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    saddr: str                    # target address (text)
+    daddr: str                    # scanner address (text)
+    sport: int                    # target port
+    dport: int                    # scanner's local port of this connection
+    seqnum: int
+    acknum: int
+    window: int
+    ttl: int
+    counter: int                  # retransmissions done on the reference packet
+    ack: bool
+    acked: bool                   # the target ACKed something during the target's lifetime
+    syn: bool
+    rst: bool
+    fin: bool
+    push: bool
+    handshake_num: int
+    fingerprint: str
+    timestamp_ns: int | None      # Unix nanoseconds; None is Go's zero time
+    expected_r_to_lzr: str = ""   # "sa" / "ack" / "data"; omitted when empty
+    data: bytes = b""             # omitted when empty
+    acking_firewall: bool = False  # omitted when false
+
+
+# (attribute, JSON name, omitted when falsy) in LZR's order.
+FIELDS = (
+    ("saddr", "saddr", False),
+    ("daddr", "daddr", False),
+    ("sport", "sport", False),
+    ("dport", "dport", False),
+    ("seqnum", "seqnum", False),
+    ("acknum", "acknum", False),
+    ("window", "window", False),
+    ("ttl", "ttl", False),
+    ("counter", "Counter", False),
+    ("ack", "ACK", False),
+    ("acked", "ACKed", False),
+    ("syn", "SYN", False),
+    ("rst", "RST", False),
+    ("fin", "FIN", False),
+    ("push", "PUSH", False),
+    ("handshake_num", "HandshakeNum", False),
+    ("fingerprint", "fingerprint", True),
+    ("timestamp_ns", "Timestamp", False),
+    ("expected_r_to_lzr", "expectedRToLZR", True),
+    ("data", "data", True),
+    ("acking_firewall", "ackingFirewall", True),
+)

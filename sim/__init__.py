@@ -1,0 +1,1 @@
+"""The emulated network: namespaces and Mininet topologies with synthetic services."""

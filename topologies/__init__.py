@@ -1,0 +1,1 @@
+"""Mininet topologies; each module also exposes `topos = {...}` for `mn --custom`."""
