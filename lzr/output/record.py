@@ -30,6 +30,10 @@ class Record:
     expected_r_to_lzr: str = ""   # "sa" / "ack" / "data"; omitted when empty
     data: bytes = b""             # omitted when empty
     acking_firewall: bool = False  # omitted when false
+    # Provenance, written only with --extended (not LZR fields).
+    handshake: str = ""           # name of the handshake whose response gave the label
+    handshakes_tried: int = 0
+    identify_seconds: float | None = None  # first packet sent to final record
 
 
 # (attribute, JSON name, omitted when falsy) in LZR's order.
@@ -55,4 +59,11 @@ FIELDS = (
     ("expected_r_to_lzr", "expectedRToLZR", True),
     ("data", "data", True),
     ("acking_firewall", "ackingFirewall", True),
+)
+
+# Written after FIELDS only with --extended.
+EXTENDED_FIELDS = (
+    ("handshake", "handshake", False),
+    ("handshakes_tried", "handshakesTried", False),
+    ("identify_seconds", "identifySeconds", False),
 )
