@@ -1,0 +1,41 @@
+"""What every handshake module is made of, and the small byte tests their rules share."""
+from dataclasses import dataclass
+from typing import Callable
+
+# The reply codes LZR's ftp and smtp rules both accept as a banner's first three bytes.
+BANNER_CODES = (b"220", b"421", b"530", b"550", b"230")
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """One protocol: the bytes to send with the handshake's ACK and the rule for a reply.
+
+    `probe(target)` gets the target's address text (HTTP-like probes put it in `Host`).
+    `match(data)` returns the label for a response, or None. A server-first handshake has
+    an empty probe: the scanner completes the handshake and waits for a banner.
+    """
+
+    name: str
+    description: str
+    server_first: bool
+    probe: Callable[[str], bytes]
+    match: Callable[[bytes], str | None]
+
+
+def constant(payload: bytes) -> Callable[[str], bytes]:
+    """A probe that does not depend on the target."""
+    return lambda target: payload
+
+
+def never(data: bytes) -> None:
+    """The rule of provocation-only handshakes: it never names anything."""
+    return None
+
+
+def host_text(target: str) -> str:
+    """The target as it goes into a Host header or URI.
+
+    IPv6 addresses are bracketed (RFC 3986 §3.2.2). LZR sends them bare, which is not a
+    valid Host; this is one of our documented fixes.
+    """
+    return f"[{target}]" if ":" in target else target

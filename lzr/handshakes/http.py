@@ -1,0 +1,35 @@
+"""HTTP/1.1 GET.
+
+The request is byte-for-byte the one LZR sends (reference lzr-behaviour.md §3.3): Go's
+request dump with its header keys in sorted order and LZR's browser User-Agent, which ends in
+`Safari/537.3` (sic). The rule is LZR's (§3.1): any mention of HTTP or HTML, unless the
+server says `HTTPS` (a plain-HTTP request to a TLS port), which the tls rule claims instead.
+"""
+from lzr.handshakes.base import Handshake, host_text
+
+USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/129.0.0.0 Safari/537.3"
+)
+
+
+def probe(target: str) -> bytes:
+    return (
+        "GET / HTTP/1.1\r\n"
+        f"Host: {host_text(target)}\r\n"
+        "Accept: */*\r\n"
+        "Accept-Encoding: gzip\r\n"
+        f"User-Agent: {USER_AGENT}\r\n"
+        "\r\n"
+    ).encode("ascii")
+
+
+def match(data: bytes) -> str | None:
+    if b"HTTPS" in data:
+        return None
+    if b"HTTP" in data or b"html" in data or b"HTML" in data or b"<h1>" in data:
+        return "http"
+    return None
+
+
+HANDSHAKE = Handshake("http", "HTTP/1.1 GET / with a browser User-Agent", False, probe, match)
