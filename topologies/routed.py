@@ -1,0 +1,25 @@
+"""`routed`: the scanner behind a router host, N target hosts on the router's other segment.
+
+The router gives ZMap and `lzr -sendSYNs` a gateway MAC. The scanner's default route points
+at the router, the targets route back through it, and the router knows only its two
+connected segments: a packet for any other address dies in the router.
+
+    scanner 198.19.255.10 -- s0 -- router (.255.1 | 198.18.0.1) -- s1 -- hosts 198.18.0.10+
+
+    mn --custom topologies/routed.py --topo routed,3 --switch lxbr --controller none
+"""
+from topologies.base import ROUTER_TARGET_IP, TARGET_NET, LabTopo, plen, target_address
+
+
+class RoutedTopo(LabTopo):
+    def build(self, hosts: int = 2):
+        target_switch = self.addSwitch(self.name("s1"))
+        self.add_scanner_behind_router(target_switch)
+        for index in range(hosts):
+            host = self.addHost(self.name(f"h{index + 1}"),
+                                ip=target_address(index) + plen(TARGET_NET),
+                                defaultRoute=f"via {ROUTER_TARGET_IP}")
+            self.addLink(host, target_switch)
+
+
+topos = {"routed": RoutedTopo}
