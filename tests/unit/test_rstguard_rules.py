@@ -1,0 +1,156 @@
+"""Rule text of the RST guard and the flow announcement frames: pure functions, no root."""
+import os
+
+import pytest
+
+from lzr.runtime import flow_announce, rstguard
+
+COMMENT = "lzr-rstguard pid=1234 start=5678"
+
+
+def test_lzr_rule_is_the_makefile_rule():
+    assert " ".join(rstguard.lzr_rule("192.0.2.7")) == \
+        "iptables -A OUTPUT -p tcp --tcp-flags RST RST -s 192.0.2.7 -j DROP"
+    assert " ".join(rstguard.lzr_rule("2001:db8::7")) == \
+        "ip6tables -A OUTPUT -p tcp --tcp-flags RST RST -s 2001:db8::7 -j DROP"
+
+
+def test_source_ip_rule_is_lzr_rule_plus_comment():
+    spec = rstguard.rule_spec("source-ip", "192.0.2.7", COMMENT)
+    assert rstguard.add_command(4, spec) == [
+        "iptables", "-w", "-A", "OUTPUT", "-p", "tcp", "--tcp-flags", "RST", "RST",
+        "-s", "192.0.2.7", "-m", "comment", "--comment", COMMENT, "-j", "DROP"]
+    without_comment = [token for token in spec if token not in ("-m", "comment", "--comment", COMMENT)]
+    assert ["iptables", "-A", "OUTPUT", *without_comment] == rstguard.lzr_rule("192.0.2.7")
+
+
+def test_source_ip_rule_ipv6_uses_ip6tables():
+    spec = rstguard.rule_spec("source-ip", "2001:db8::7", COMMENT)
+    assert rstguard.add_command(6, spec)[:4] == ["ip6tables", "-w", "-A", "OUTPUT"]
+    assert rstguard.delete_command(6, spec)[:4] == ["ip6tables", "-w", "-D", "OUTPUT"]
+
+
+def test_source_ports_rule_limits_the_local_ports():
+    spec = rstguard.rule_spec("source-ports", "192.0.2.7", COMMENT, range(40000, 50000))
+    assert spec == ["-p", "tcp", "--tcp-flags", "RST", "RST", "-s", "192.0.2.7",
+                    "--sport", "40000:49999", "-m", "comment", "--comment", COMMENT, "-j", "DROP"]
+
+
+def test_nfqueue_rule_queues_with_bypass():
+    spec = rstguard.rule_spec("nfqueue", "192.0.2.7", COMMENT, nfqueue_num=12)
+    assert spec == ["-p", "tcp", "--tcp-flags", "RST", "RST", "-s", "192.0.2.7",
+                    "-m", "comment", "--comment", COMMENT,
+                    "-j", "NFQUEUE", "--queue-num", "12", "--queue-bypass"]
+    limited = rstguard.rule_spec("nfqueue", "192.0.2.7", COMMENT, range(1000, 1001), nfqueue_num=12)
+    assert limited[7:9] == ["--sport", "1000:1000"]
+
+
+@pytest.mark.parametrize("ports", [None, range(0), range(10, 20, 2), range(0, 10), range(65000, 65537)])
+def test_bad_port_ranges_are_refused(ports):
+    with pytest.raises(ValueError):
+        rstguard.rule_spec("source-ports", "192.0.2.7", COMMENT, ports)
+
+
+def test_bad_mode_and_address_are_refused():
+    with pytest.raises(ValueError):
+        rstguard.rule_spec("everything", "192.0.2.7", COMMENT)
+    with pytest.raises(ValueError):
+        rstguard.rule_spec("source-ip", "192.0.2.300", COMMENT)
+    with pytest.raises(rstguard.RstGuardError, match="not an IPv6 address"):
+        rstguard.RstGuard("source-ip", "192.0.2.7", 6)
+    with pytest.raises(rstguard.RstGuardError, match="local port range"):
+        rstguard.RstGuard("source-ports", "192.0.2.7", 4)
+
+
+# `iptables -S OUTPUT` as iptables 1.8 (nf_tables) prints rules added by the guard.
+LISTING = """-P OUTPUT ACCEPT
+-A OUTPUT -s 192.0.2.7/32 -p tcp -m tcp --tcp-flags RST RST -m comment --comment "lzr-rstguard pid=111 start=10" -j DROP
+-A OUTPUT -s 192.0.2.7/32 -p tcp -m tcp --sport 40000:49999 --tcp-flags RST RST -m comment --comment "lzr-rstguard pid=222 start=20" -j DROP
+-A OUTPUT -s 192.0.2.7/32 -p tcp -m comment --comment "someone else's rule" -j DROP
+-A OUTPUT -s 192.0.2.7/32 -p tcp -m tcp --tcp-flags RST RST -j DROP
+"""
+
+
+def test_parse_comment():
+    lines = LISTING.splitlines()
+    assert rstguard.parse_comment(lines[1]) == (111, 10)
+    assert rstguard.parse_comment(lines[2]) == (222, 20)
+    assert rstguard.parse_comment(lines[3]) is None
+    assert rstguard.parse_comment(lines[4]) is None
+
+
+def test_only_rules_of_dead_runs_are_stale():
+    alive = {(222, 20)}
+    commands = rstguard.stale_rule_deletions(4, LISTING, lambda pid, start: (pid, start) in alive)
+    assert commands == [["iptables", "-w", "-D", "OUTPUT", "-s", "192.0.2.7/32", "-p", "tcp", "-m", "tcp",
+                         "--tcp-flags", "RST", "RST", "-m", "comment", "--comment",
+                         "lzr-rstguard pid=111 start=10", "-j", "DROP"]]
+
+
+def test_reused_pid_is_not_the_same_run():
+    start = rstguard.process_start_time(os.getpid())
+    assert rstguard.run_is_alive(os.getpid(), start)
+    assert not rstguard.run_is_alive(os.getpid(), start + 1)
+
+
+def test_rst_flow_key_reads_target_and_ports():
+    ipv4 = bytes([0x45, 0, 0, 40, 0, 0, 0, 0, 64, 6, 0, 0, 192, 0, 2, 7, 198, 51, 100, 9]) + \
+        (40001).to_bytes(2, "big") + (8080).to_bytes(2, "big") + bytes(16)
+    assert rstguard.rst_flow_key(ipv4, 4) == (0xC6336409, 8080, 40001)
+    ipv6 = bytes([0x60, 0, 0, 0, 0, 20, 6, 64]) + bytes(15) + b"\x01" + bytes(15) + b"\x02" + \
+        (40001).to_bytes(2, "big") + (443).to_bytes(2, "big") + bytes(16)
+    assert rstguard.rst_flow_key(ipv6, 6) == (2, 443, 40001)
+    udp = ipv4[:9] + b"\x11" + ipv4[10:]
+    assert rstguard.rst_flow_key(udp, 4) is None
+    assert rstguard.rst_flow_key(ipv4[:22], 4) is None
+
+
+# Flow announcement frames
+
+
+def test_frame_round_trip_and_layout():
+    records = [(flow_announce.OPEN, 0xC0000207, 8080, 40001), (flow_announce.CLOSE, 1, 443, 40002)]
+    frame = flow_announce.encode_frame(4, records)
+    assert frame[:4] == b"\x01\x04\x00\x02"
+    assert frame[4:13] == b"\x01\x1f\x90\x9c\x41\xc0\x00\x02\x07"
+    assert flow_announce.decode_frame(frame) == (4, records)
+    wide = [(flow_announce.OPEN, (1 << 127) | 5, 1, 2)]
+    assert flow_announce.decode_frame(flow_announce.encode_frame(6, wide)) == (6, wide)
+
+
+@pytest.mark.parametrize("frame", [b"", b"\x02\x04\x00\x00", b"\x01\x05\x00\x00", b"\x01\x04\x00\x01",
+                                   b"\x01\x04\x00\x01\x07\x00\x01\x00\x02\x00\x00\x00\x01"])
+def test_malformed_frames_are_refused(frame):
+    with pytest.raises(flow_announce.FrameError):
+        flow_announce.decode_frame(frame)
+
+
+def test_flow_table_opens_and_closes():
+    table = flow_announce.FlowTable()
+    table.apply(flow_announce.encode_frame(4, [(flow_announce.OPEN, 7, 80, 40001),
+                                               (flow_announce.OPEN, 7, 80, 40002)]))
+    assert table.owns(7, 80, 40001) and table.owns(7, 80, 40002)
+    assert not table.owns(7, 81, 40001) and not table.owns(8, 80, 40001)
+    table.apply(flow_announce.encode_frame(4, [(flow_announce.CLOSE, 7, 80, 40001)]))
+    assert not table.owns(7, 80, 40001) and table.owns(7, 80, 40002)
+    assert len(table) == 1
+
+
+def test_announcer_batches_frames_over_zeromq():
+    import zmq
+    context = zmq.Context()
+    endpoint = flow_announce.default_endpoint()
+    receiver = context.socket(zmq.PULL)
+    receiver.bind(endpoint)
+    try:
+        with flow_announce.FlowAnnouncer(endpoint, 4, context=context, batch=2) as announcer:
+            announcer.opened(7, 80, 40001)
+            announcer.opened(7, 80, 40002)   # fills the batch: one frame goes out
+            announcer.closed(7, 80, 40001)   # sent by close()
+        assert receiver.poll(5000)
+        assert flow_announce.decode_frame(receiver.recv())[1] == [(1, 7, 80, 40001), (1, 7, 80, 40002)]
+        assert receiver.poll(5000)
+        assert flow_announce.decode_frame(receiver.recv())[1] == [(0, 7, 80, 40001)]
+    finally:
+        receiver.close(linger=0)
+        context.term()
