@@ -1,0 +1,120 @@
+"""The capture filter: a classic BPF program, assembled here, no libpcap needed.
+
+It keeps every TCP segment whose flag byte is not exactly SYN, over IPv4 (any header length)
+and IPv6 (TCP directly after the fixed header), on Ethernet frames, and drops everything
+else. That is LZR's filter (reference §6.4: `tcp[tcpflags] != tcp-syn`, and for IPv6
+`ip6[53] != 2`), for both versions at once. Bare SYNs are dropped because the only ones on
+the scanner's interface are its own (and ZMap's) outgoing probes. Non-first IPv4 fragments
+are dropped too: their bytes at the TCP flag offset are payload.
+
+The program is written with symbolic jump targets and assembled into the kernel's
+`struct sock_filter` list; `pack_filter` gives the bytes that `SO_ATTACH_FILTER` points at.
+"""
+from __future__ import annotations
+
+import struct
+from typing import NamedTuple, Sequence, Union
+
+from .headers import (ETH_P_IP, ETH_P_IPV6, ETHERNET, IPPROTO_TCP, IPV4, IPV4_FRAGMENT_OFFSET_MASK,
+                      IPV6, TCP)
+from .segment import SYN
+
+# Opcodes (linux/filter.h, linux/bpf_common.h): class | size | mode, or class | op | source.
+LD_H_ABS = 0x28    # A = u16 at [k]
+LD_B_ABS = 0x30    # A = u8 at [k]
+LD_B_IND = 0x50    # A = u8 at [X + k]
+LDX_B_MSH = 0xB1   # X = 4 * (u8 at [k] & 0x0F): the IPv4 header length
+JEQ_K = 0x15       # pc += (A == k) ? jt : jf
+JSET_K = 0x45      # pc += (A & k) ? jt : jf
+RET_K = 0x06       # accept k bytes of the packet (0 = drop)
+
+# Bytes of a kept frame handed to user space: all of it (veth GSO super-segments reach 64 KiB).
+SNAP_LENGTH = 0x40000
+
+
+class Instruction(NamedTuple):
+    """One `struct sock_filter`: jumps are relative to the next instruction."""
+
+    code: int
+    jt: int
+    jf: int
+    k: int
+
+
+class Step(NamedTuple):
+    """An instruction before assembly: jump targets are label names, None = the next instruction."""
+
+    code: int
+    k: int
+    jt: str | None = None
+    jf: str | None = None
+
+
+Source = Sequence[Union[str, Step]]
+
+_IP = ETHERNET.size      # offset of the IP header in an untagged Ethernet frame
+_TCP6 = _IP + IPV6.size  # offset of the TCP header after a fixed IPv6 header
+_FLAGS = TCP.offset("flags")
+
+SOURCE: Source = (
+    Step(LD_H_ABS, ETHERNET.offset("ethertype")),
+    Step(JEQ_K, ETH_P_IP, jt="ipv4"),
+    Step(JEQ_K, ETH_P_IPV6, jt="ipv6", jf="drop"),
+    "ipv4",
+    Step(LD_B_ABS, _IP + IPV4.offset("protocol")),
+    Step(JEQ_K, IPPROTO_TCP, jf="drop"),
+    Step(LD_H_ABS, _IP + IPV4.offset("flags_fragment")),
+    Step(JSET_K, IPV4_FRAGMENT_OFFSET_MASK, jt="drop"),
+    Step(LDX_B_MSH, _IP + IPV4.offset("version_ihl")),
+    Step(LD_B_IND, _IP + _FLAGS),
+    Step(JEQ_K, SYN, jt="drop", jf="keep"),
+    "ipv6",
+    Step(LD_B_ABS, _IP + IPV6.offset("next_header")),
+    Step(JEQ_K, IPPROTO_TCP, jf="drop"),
+    Step(LD_B_ABS, _TCP6 + _FLAGS),
+    Step(JEQ_K, SYN, jt="drop", jf="keep"),
+    "keep",
+    Step(RET_K, SNAP_LENGTH),
+    "drop",
+    Step(RET_K, 0),
+)
+
+
+class AssemblyError(ValueError):
+    """A program with an unknown or duplicate label, or a jump the 8-bit offsets cannot hold."""
+
+
+def assemble(source: Source) -> list[Instruction]:
+    """Resolve labels into relative jump offsets."""
+    labels: dict[str, int] = {}
+    steps: list[Step] = []
+    for item in source:
+        if isinstance(item, str):
+            if item in labels:
+                raise AssemblyError(f"duplicate label {item!r}")
+            labels[item] = len(steps)
+        else:
+            steps.append(item)
+
+    def offset(label: str | None, index: int) -> int:
+        if label is None:
+            return 0
+        if label not in labels:
+            raise AssemblyError(f"unknown label {label!r}")
+        distance = labels[label] - index - 1
+        if not 0 <= distance <= 255:
+            raise AssemblyError(f"jump to {label!r} from instruction {index} is out of range")
+        return distance
+
+    return [Instruction(step.code, offset(step.jt, index), offset(step.jf, index), step.k)
+            for index, step in enumerate(steps)]
+
+
+PROGRAM: list[Instruction] = assemble(SOURCE)
+
+_SOCK_FILTER = struct.Struct("=HBBI")  # native order, as the kernel reads it
+
+
+def pack_filter(program: Sequence[Instruction]) -> bytes:
+    """The program as an array of `struct sock_filter`."""
+    return b"".join(_SOCK_FILTER.pack(*instruction) for instruction in program)
