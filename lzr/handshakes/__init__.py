@@ -3,23 +3,97 @@
 Each protocol lives in its own module as `HANDSHAKE`; see `base.Handshake` for what one is.
 docs/handshakes.md explains the default order.
 """
-from lzr.handshakes import http, tls, wait
+from lzr.handshakes import (
+    amqp,
+    bgp,
+    dnp3,
+    dns,
+    fox,
+    ftp,
+    http,
+    imap,
+    ipmi,
+    ipp,
+    kubernetes,
+    memcached_ascii,
+    memcached_binary,
+    modbus,
+    mongodb,
+    mqtt,
+    mssql,
+    mysql,
+    newlines,
+    newlines50,
+    oracle,
+    pop3,
+    postgres,
+    pptp,
+    rdp,
+    redis,
+    rtsp,
+    siemens,
+    smb,
+    smtp,
+    ssh,
+    telnet,
+    tls,
+    vnc,
+    wait,
+    x11,
+)
 from lzr.handshakes.base import Handshake
 
 __all__ = [
     "DEFAULT_ORDER", "LZR_NAMES", "REGISTRY", "Handshake", "UnknownHandshake", "get", "parse_list",
 ]
 
-_MODULES = (http, tls, wait)
+_LZR_MODULES = (
+    amqp,
+    bgp,
+    dnp3,
+    dns,
+    fox,
+    ftp,
+    http,
+    imap,
+    ipmi,
+    ipp,
+    kubernetes,
+    memcached_ascii,
+    memcached_binary,
+    modbus,
+    mongodb,
+    mqtt,
+    mssql,
+    mysql,
+    newlines,
+    newlines50,
+    oracle,
+    pop3,
+    postgres,
+    pptp,
+    rdp,
+    redis,
+    rtsp,
+    siemens,
+    smb,
+    smtp,
+    ssh,
+    telnet,
+    tls,
+    vnc,
+    wait,
+    x11,
+)
+_MODULES = _LZR_MODULES
 
 # Ascending byte-wise name order: the order LZR runs its rules in (reference §3.2 step 1).
 REGISTRY: dict[str, Handshake] = {
     hs.name: hs for hs in sorted((m.HANDSHAKE for m in _MODULES), key=lambda h: h.name.encode())
 }
 
-LZR_NAMES: tuple[str, ...] = tuple(
-    name for name in REGISTRY if name in {"http", "tls", "wait"}
-)
+# LZR's own 36, in the same order.
+LZR_NAMES: tuple[str, ...] = tuple(sorted((m.HANDSHAKE.name for m in _LZR_MODULES), key=str.encode))
 
 # What `-handshakes all` tries, first to last (docs/handshakes.md says why).
 DEFAULT_ORDER: tuple[str, ...] = ("wait", "http", "tls")

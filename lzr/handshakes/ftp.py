@@ -1,0 +1,22 @@
+"""FTP banner (server-first).
+
+FTP servers greet first (RFC 959 §5.4). LZR's rule (reference lzr-behaviour.md §3.1): an
+ASCII reply that mentions ftp, or that starts with one of the usual greeting codes and
+mentions neither smtp nor ehlo (SMTP greets with 220 too).
+"""
+from lzr.handshakes.base import BANNER_CODES, Handshake, constant
+
+
+def match(data: bytes) -> str | None:
+    if not data or not data.isascii():
+        return None
+    lower = data.lower()
+    if b"ftp" in lower:
+        return "ftp"
+    if len(data) >= 4 and data.startswith(BANNER_CODES):
+        if b"smtp" not in lower and b"ehlo" not in lower:
+            return "ftp"
+    return None
+
+
+HANDSHAKE = Handshake("ftp", "wait for an FTP banner", True, constant(b""), match)

@@ -1,0 +1,20 @@
+"""IMAP banner (server-first).
+
+IMAP servers greet first with an untagged `* OK`, `* PREAUTH` or `* BYE` (RFC 9051 §7.1).
+LZR's rule (reference lzr-behaviour.md §3.1) excludes POP3's `+OK`/`-ERR` greetings.
+"""
+from lzr.handshakes.base import Handshake, constant
+
+GREETINGS = (b"* OK", b"* BYE", b"* PREAUTH")
+POP3_GREETINGS = (b"+OK", b"-ERR")
+
+
+def match(data: bytes) -> str | None:
+    if not data or not data.isascii() or data.startswith(POP3_GREETINGS):
+        return None
+    if data.startswith(GREETINGS) or b"imap" in data.lower() or b"* OK" in data:
+        return "imap"
+    return None
+
+
+HANDSHAKE = Handshake("imap", "wait for an IMAP banner", True, constant(b""), match)

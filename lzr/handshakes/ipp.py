@@ -1,0 +1,30 @@
+"""IPP: an empty POST to /ipp.
+
+LZR's request (reference lzr-behaviour.md §3.3) is its HTTP GET turned into `POST /ipp` with
+`Content-Type: application/ipp` (RFC 8010 §3) and no body. A print server's 200 OK that talks
+about IPP attributes or printing is IPP (§3.1); it is also HTTP, which the tie-break settles.
+"""
+from lzr.handshakes.base import Handshake, host_text
+from lzr.handshakes.http import USER_AGENT
+
+
+def probe(target: str) -> bytes:
+    return (
+        "POST /ipp HTTP/1.1\r\n"
+        f"Host: {host_text(target)}\r\n"
+        "Accept: */*\r\n"
+        "Accept-Encoding: gzip\r\n"
+        "Content-Type: application/ipp\r\n"
+        f"User-Agent: {USER_AGENT}\r\n"
+        "\r\n"
+    ).encode("ascii")
+
+
+def match(data: bytes) -> str | None:
+    if b"ipp" in data and b"200 OK" in data:
+        if b"attributes-charset" in data or b"print" in data:
+            return "ipp"
+    return None
+
+
+HANDSHAKE = Handshake("ipp", "HTTP POST /ipp with application/ipp", False, probe, match)

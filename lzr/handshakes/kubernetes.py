@@ -1,0 +1,16 @@
+"""Kubernetes API server, reached with the TLS ClientHello.
+
+LZR sends the same bytes as its `tls` handshake (reference lzr-behaviour.md §3.1) and names
+any reply that mentions kubernetes.
+"""
+from lzr.handshakes import tls
+from lzr.handshakes.base import Handshake
+
+
+def match(data: bytes) -> str | None:
+    return "kubernetes" if b"kubernetes" in data else None
+
+
+HANDSHAKE = Handshake(
+    "kubernetes", "TLS ClientHello; names replies mentioning kubernetes", False, tls.probe, match
+)

@@ -1,0 +1,18 @@
+"""memcached text protocol `stats`.
+
+LZR sends `stats\r\n` (reference lzr-behaviour.md §3.3); memcached answers with `STAT <name>
+<value>` lines, the first of which is `STAT pid` (memcached protocol.txt, "General-purpose
+statistics"), which is LZR's rule (§3.1).
+"""
+from lzr.handshakes.base import Handshake, constant
+
+PROBE = b"stats\r\n"
+
+
+def match(data: bytes) -> str | None:
+    return "memcached_ascii" if b"STAT" in data and b"pid" in data else None
+
+
+HANDSHAKE = Handshake(
+    "memcached_ascii", "memcached text protocol stats", False, constant(PROBE), match
+)

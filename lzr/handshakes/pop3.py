@@ -1,0 +1,20 @@
+"""POP3 banner (server-first).
+
+POP3 servers greet first with `+OK` (RFC 1939 §4); LZR's rule (reference lzr-behaviour.md
+§3.1) also takes `-ERR` and excludes IMAP's untagged greetings.
+"""
+from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.imap import GREETINGS as IMAP_GREETINGS
+
+GREETINGS = (b"+OK", b"-ERR")
+
+
+def match(data: bytes) -> str | None:
+    if not data or not data.isascii() or data.startswith(IMAP_GREETINGS):
+        return None
+    if data.startswith(GREETINGS) or b"pop3" in data.lower() or b"+OK" in data:
+        return "pop3"
+    return None
+
+
+HANDSHAKE = Handshake("pop3", "wait for a POP3 banner", True, constant(b""), match)

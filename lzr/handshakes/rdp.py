@@ -1,0 +1,22 @@
+"""RDP X.224 Connection Request.
+
+LZR's 38 bytes (reference lzr-behaviour.md §3.3; MS-RDPBCGR §2.2.1.1): TPKT, X.224 CR,
+`Cookie: mstshash=` with an empty user name, and an RDP negotiation request for TLS. LZR's
+rule (§3.1) is the exact start of the Connection Confirm its test servers sent, including
+the destination reference 0xfeca and source reference 0x1234.
+"""
+from lzr.handshakes.base import Handshake, constant
+
+PROBE = bytes.fromhex(
+    "0300 0026" "21 e0 0000 feca 00"  # TPKT length 38, X.224 CR
+    "436f6f6b69653a206d737473686173683d0d0a"  # "Cookie: mstshash=\r\n"
+    "01 00 0800 01000000".replace(" ", "")  # RDP_NEG_REQ: protocols = TLS
+)
+CONFIRM_START = bytes.fromhex("03000013 0ed0 feca 1234".replace(" ", ""))
+
+
+def match(data: bytes) -> str | None:
+    return "rdp" if len(data) >= 11 and data[:10] == CONFIRM_START else None
+
+
+HANDSHAKE = Handshake("rdp", "RDP X.224 Connection Request asking for TLS", False, constant(PROBE), match)

@@ -1,0 +1,21 @@
+"""SSH identification string.
+
+LZR sends `SSH-2.0-Go\r\n` (reference lzr-behaviour.md §3.3; RFC 4253 §4.2); the server's
+own identification string comes first in any case. LZR's rule (§3.1): ASCII that mentions
+ssh, unless it is an error message (`not implemented`, `bad`).
+"""
+from lzr.handshakes.base import Handshake, constant
+
+PROBE = b"SSH-2.0-Go\r\n"
+
+
+def match(data: bytes) -> str | None:
+    if not data or not data.isascii():
+        return None
+    lower = data.lower()
+    if b"ssh" in lower and b"not implemented" not in lower and b"bad" not in lower:
+        return "ssh"
+    return None
+
+
+HANDSHAKE = Handshake("ssh", "SSH-2.0 identification string", False, constant(PROBE), match)

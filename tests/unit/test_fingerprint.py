@@ -1,0 +1,113 @@
+"""Fingerprinting: LZR's §3.2 vectors, each tie-break step on its own, bounded input."""
+import pytest
+
+from lzr.fingerprint import FIXED_TIE_BREAKS, INSPECT_LIMIT, fingerprint, labels, resolve
+
+RDP_CONFIRM = bytes.fromhex("030000130ed0feca12340002 1f080002000000".replace(" ", ""))
+IPP_REPLY = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: application/ipp\r\n\r\n"
+    b"\x01\x01\x00\x00attributes-charset utf-8 ipp print"
+)
+KUBERNETES_REPLY = b'HTTP/1.1 200 OK\r\n\r\n{"kind":"Status","message":"kubernetes"}'
+
+# (data, requested handshakes, label) from reference lzr-behaviour.md §3.2.
+LZR_VECTORS = [
+    (b"", ["http"], "unknown"),
+    (b"", ["tls", "ftp"], "unknown"),
+    (b"HTTP/1.1 200 OK\r\nServer: x\r\n\r\n<html>", ["http"], "http"),
+    (b"HTTP/1.1 400 Bad Request\r\n\r\nThis port speaks HTTPS", ["http"], "tls"),
+    (b"SSH-2.0-OpenSSH_8.9p1\r\n", ["http"], "ssh"),
+    (b"220 mail.example.com ESMTP Postfix\r\n", ["http"], "smtp"),
+    (b"220 Welcome\r\n", ["http"], "smtp-ftp"),
+    (b"220 Welcome\r\n", ["ftp", "http"], "ftp"),
+    (b"220 (vsFTPd 3.0.3)\r\n", ["http"], "ftp"),
+    (b"+OK Dovecot ready.\r\n", ["http"], "pop3"),
+    (b"* OK [CAPABILITY IMAP4rev1] ready\r\n", ["http"], "imap"),
+    (bytes.fromhex("fffd18fffd20"), ["http"], "telnet"),
+    (b"\xff" * 16 + bytes.fromhex("0015030601"), ["http"], "bgp"),
+    (bytes.fromhex("160303005d0200"), ["http"], "tls"),
+    (bytes.fromhex("15030000020228"), ["http"], "ssl"),
+    (b"RFB 003.008\n", ["http"], "vnc"),
+    (b"-ERR unknown command\r\n", ["http"], "pop3-redis"),
+    (b"+PONG\r\n", ["http"], "redis"),
+    (b"N", ["http"], "postgres"),
+    (bytes.fromhex("20020000"), ["http"], "mqtt"),
+    (IPP_REPLY, ["http"], "http"),
+    (IPP_REPLY, ["ipp"], "ipp"),
+    (KUBERNETES_REPLY, ["http"], "http"),
+    (KUBERNETES_REPLY, ["tls"], "kubernetes"),
+    (b"HTTP/1.1 400 Bad Request\r\nRTSP", ["tls"], "http-rtsp"),
+    (RDP_CONFIRM, ["http"], "rdp-siemens"),
+    (RDP_CONFIRM, ["rdp"], "rdp"),
+]
+
+
+@pytest.mark.parametrize("data,requested,expected", LZR_VECTORS)
+def test_lzr_vectors(data, requested, expected):
+    assert fingerprint(data, requested) == expected
+
+
+def test_joined_labels_follow_name_order():
+    assert labels(b"220 Welcome\r\n") == ["ftp", "smtp"]
+    assert labels(b"\xff" * 16 + b"\x00\x15\x03\x06\x01") == ["bgp", "telnet"]
+    assert labels(RDP_CONFIRM) == ["rdp", "siemens"]
+
+
+def test_priority_is_a_substring_test_in_list_order():
+    assert resolve("ftp-smtp", ["http", "smtp", "ftp"]) == "smtp"
+    assert resolve("ftp-smtp", ["ftp", "smtp"]) == "ftp"
+    # LZR compares names as substrings of the joined labels, not as whole labels.
+    assert resolve("memcached_binary-x", ["memcached"]) == "memcached"
+
+
+def test_priority_names_that_are_absent_fall_through_to_fixed_rules():
+    assert resolve("ftp-smtp", ["http", "tls"]) == "smtp-ftp"
+
+
+@pytest.mark.parametrize(
+    "joined,expected",
+    [
+        ("ftp-smtp", "smtp-ftp"),
+        ("bgp-telnet", "bgp"),
+        ("pop3-smtp", "smtp"),
+        ("http-ipp", "ipp"),
+        ("http-kubernetes", "kubernetes"),
+        ("dns-http", "http"),
+        ("http-ssh", "http"),
+        ("ftp-http", "http"),
+        ("ftp-ssh", "ssh"),
+        ("http-tls", "tls"),
+    ],
+)
+def test_each_fixed_rule_alone(joined, expected):
+    assert resolve(joined, []) == expected
+
+
+def test_fixed_rules_apply_first_match_first():
+    # smtp and ipp both present: the smtp rule comes first.
+    assert resolve("ipp-smtp", []) == "smtp"
+    # smtp, ftp and http: smtp-ftp wins over ftp+http.
+    assert resolve("ftp-http-smtp", []) == "smtp-ftp"
+    assert [result for _, result in FIXED_TIE_BREAKS][:2] == ["smtp-ftp", "bgp"]
+
+
+def test_unresolved_joins_stay_joined():
+    assert resolve("pop3-redis", []) == "pop3-redis"
+
+
+def test_no_match_is_unknown():
+    assert fingerprint(b"\x00\x01\x02\x03 nothing to see", ["http"]) == "unknown"
+
+
+def test_rules_see_only_the_inspected_prefix():
+    assert fingerprint(b"x" * INSPECT_LIMIT + b"SSH-2.0-OpenSSH_9.2\r\n", []) == "unknown"
+    assert fingerprint(b"x" * (INSPECT_LIMIT - 25) + b"SSH-2.0-OpenSSH_9.2\r\n", []) == "ssh"
+
+
+def test_megabytes_of_input_are_named():
+    assert fingerprint(b"HTTP/1.1 200 OK\r\n" + b"a" * 5_000_000, ["http"]) == "http"
+
+
+def test_accepts_bytearray_and_memoryview():
+    assert fingerprint(bytearray(b"RFB 003.008\n"), []) == "vnc"
+    assert fingerprint(memoryview(b"RFB 003.008\n"), []) == "vnc"
