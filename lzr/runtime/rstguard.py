@@ -364,6 +364,12 @@ class QueueLoop:
         if self._announcements is not None:
             self._announcements.close()
             self._announcements = None
+            # libzmq does not always unlink the socket file of an ipc:// endpoint it bound.
+            if self.announce_endpoint.startswith("ipc://"):
+                try:
+                    os.unlink(self.announce_endpoint[len("ipc://"):])
+                except FileNotFoundError:
+                    pass
 
     def _loop(self) -> None:
         import zmq

@@ -154,3 +154,13 @@ def test_announcer_batches_frames_over_zeromq():
     finally:
         receiver.close(linger=0)
         context.term()
+        os.unlink(endpoint[len("ipc://"):])
+
+
+def test_missing_iptables_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(rstguard.shutil, "which", lambda name: None)
+    guard = rstguard.RstGuard("source-ip", "192.0.2.7", 4)
+    with pytest.raises(rstguard.RstGuardError, match="ip6tables not found|iptables not found"):
+        guard.install()
+    assert not guard.installed
+    guard.remove()  # nothing to remove: still fine

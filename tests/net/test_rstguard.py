@@ -1,0 +1,274 @@
+"""The RST guard in a scanner namespace against a real kernel TCP listener in a target namespace.
+
+Each flow is opened the way the scanner opens it: a raw SYN (scapy, AF_PACKET, so the
+scanner's kernel has no socket for it), the target's SYN-ACK, then a hand-built ACK carrying
+data. If the scanner's kernel RST reached the target first, the target has forgotten the
+half-open connection and answers the ACK with a RST ("reset"); if the guard stopped the RST,
+the target ACKs the data ("alive"). A counter rule in the target namespace counts the RSTs
+that arrive from the scanner.
+"""
+import json
+import signal
+import sys
+import textwrap
+
+import pytest
+
+from sim.netns import NetnsLab
+
+pytestmark = pytest.mark.netns
+
+SCANNER, TARGET, PORT = "10.9.0.1", "10.9.0.2", 8080
+
+# Runs in the scanner namespace: installs the guard described by argv[1] (JSON) and opens the
+# flows, printing one JSON line {local port: outcome, ..., "verdicts": [dropped, accepted]}.
+PROBE = textwrap.dedent("""
+    import contextlib, json, sys, time
+    from scapy.all import IP, TCP, conf, sr1
+    from lzr.runtime.flow_announce import FlowAnnouncer
+    from lzr.runtime.rstguard import RstGuard
+    conf.verb = 0
+    spec = json.loads(sys.argv[1])
+    target, port = spec["target"], spec["port"]
+    target_int = int.from_bytes(bytes(int(part) for part in target.split(".")), "big")
+
+    def verdicts(guard):
+        loop = guard.queue_loop if guard else None
+        return [loop.dropped, loop.accepted] if loop else None
+
+    def open_flow(local_port, guard):
+        before = verdicts(guard)
+        synack = sr1(IP(dst=target) / TCP(sport=local_port, dport=port, flags="S", seq=1000), timeout=3)
+        if synack is None:
+            return "no syn-ack"
+        # nfqueue: let the guard give the kernel's RST its verdict before the ACK goes out.
+        while before is not None and sum(verdicts(guard)) == sum(before):
+            time.sleep(0.01)
+        ack = IP(dst=target) / TCP(sport=local_port, dport=port, flags="PA", seq=1001,
+                                   ack=synack[TCP].seq + 1) / b"hello"
+        reply = sr1(ack, timeout=3)
+        if reply is None:
+            return "silent"
+        return "reset" if reply[TCP].flags.R else "alive"
+
+    guard = None
+    if spec.get("mode"):
+        options = spec.get("options", {})
+        if "owned_ports" in spec:
+            owned = set(spec["owned_ports"])
+            options["owns"] = lambda addr, tport, lport: (addr, tport) == (target_int, port) and lport in owned
+        ports = spec.get("local_ports")
+        guard = RstGuard(spec["mode"], spec["source"], 4, range(*ports) if ports else None, **options)
+    results = {}
+    with guard or contextlib.nullcontext():
+        if "announced_ports" in spec:
+            with FlowAnnouncer(guard.announce_endpoint, 4) as announcer:
+                for local_port in spec["announced_ports"]:
+                    announcer.opened(target_int, port, local_port)
+                for local_port in spec.get("closed_ports", []):
+                    announcer.closed(target_int, port, local_port)
+        for local_port in spec["flows"]:
+            results[str(local_port)] = open_flow(local_port, guard)
+        results["verdicts"] = verdicts(guard)
+    print(json.dumps(results), flush=True)
+""")
+
+# Runs in the scanner namespace: installs a guard, says "ready", then ends the way argv[2] says.
+HOLDER = textwrap.dedent("""
+    import signal, sys, time
+    from lzr.runtime.rstguard import RstGuard
+    mode, ending = sys.argv[1], sys.argv[2]
+    owns = (lambda addr, tport, lport: False) if mode == "nfqueue" else None
+    guard = RstGuard(mode, "10.9.0.1", 4, range(40000, 41000), owns=owns)
+
+    def on_sigterm(signum, frame):
+        # What the runtime's handler does: remove at once, then leave through the normal path.
+        guard.remove()
+        sys.exit(143)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    with guard:
+        print("ready", flush=True)
+        if ending == "exception":
+            raise RuntimeError("the scan failed")
+        if ending == "normal":
+            sys.stdin.readline()
+        else:
+            while True:
+                time.sleep(1)
+""")
+
+
+def guard_rules(host) -> list[str]:
+    listing = host.cmd("iptables", "-w", "-S", "OUTPUT").stdout
+    return [line for line in listing.splitlines() if "lzr-rstguard" in line]
+
+
+def rst_count(host) -> int:
+    """Packets counted by the RST counter rule in `host`'s INPUT chain."""
+    listing = host.cmd("iptables", "-w", "-L", "INPUT", "-n", "-v", "-x").stdout
+    counter = next(line for line in listing.splitlines() if "RST-COUNT" in line)
+    return int(counter.split()[0])
+
+
+@pytest.fixture
+def lab():
+    """Scanner and target namespaces; a TCP listener on the target; RSTs counted on arrival."""
+    with NetnsLab() as lab:
+        scanner, target = lab.add_host("scan"), lab.add_host("tgt")
+        lab.link(scanner, target, f"{SCANNER}/24", f"{TARGET}/24")
+        target.cmd("iptables", "-w", "-A", "INPUT", "-s", SCANNER, "-p", "tcp", "--tcp-flags", "RST", "RST",
+                   "-m", "comment", "--comment", "RST-COUNT", "-j", "ACCEPT")
+        listener = target.popen(sys.executable, "-c", textwrap.dedent(f"""
+            import socket, time
+            server = socket.create_server(("{TARGET}", {PORT}), backlog=64)
+            print("listening", flush=True)
+            time.sleep(3600)
+        """), stdout=-1, text=True)
+        assert listener.stdout.readline().strip() == "listening"
+        yield lab
+        assert not guard_rules(scanner), "a guard rule survived its run"
+
+
+def probe(lab, **spec) -> dict:
+    spec = dict(target=TARGET, port=PORT, source=SCANNER, **spec)
+    result = lab.hosts["scan"].cmd(sys.executable, "-c", PROBE, json.dumps(spec))
+    return json.loads(result.stdout)
+
+
+def test_without_guard_the_kernel_resets_the_flow(lab):
+    result = probe(lab, flows=[40001])
+    assert result["40001"] == "reset"
+    assert rst_count(lab.hosts["tgt"]) >= 1
+
+
+def test_source_ip_mode_keeps_flows_alive(lab):
+    result = probe(lab, mode="source-ip", flows=[40001, 50001])
+    assert result["40001"] == result["50001"] == "alive"
+    assert rst_count(lab.hosts["tgt"]) == 0
+
+
+def test_source_ports_mode_guards_only_the_scanner_ports(lab):
+    result = probe(lab, mode="source-ports", local_ports=[40000, 41000], flows=[40001, 40999, 50001])
+    assert result["40001"] == result["40999"] == "alive"
+    assert result["50001"] == "reset"
+    assert rst_count(lab.hosts["tgt"]) == 1
+
+
+def test_source_ports_mode_leaves_kernel_connections_alone(lab):
+    """The host's own connection on the same address, outside the range, still sends its RST."""
+    scanner, target = lab.hosts["scan"], lab.hosts["tgt"]
+    code = textwrap.dedent(f"""
+        import socket, struct
+        from lzr.runtime.rstguard import RstGuard
+        with RstGuard("source-ports", "{SCANNER}", 4, range(40000, 41000)):
+            client = socket.create_connection(("{TARGET}", {PORT}), source_address=("{SCANNER}", 50002))
+            client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            client.close()  # an abortive close: the kernel sends a RST
+    """)
+    scanner.cmd(sys.executable, "-c", code)
+    assert rst_count(target) == 1
+
+
+def test_nfqueue_mode_drops_only_rsts_of_owned_flows(lab):
+    result = probe(lab, mode="nfqueue", local_ports=None, owned_ports=[40001, 40003],
+                   flows=[40001, 40002, 40003])
+    assert (result["40001"], result["40002"], result["40003"]) == ("alive", "reset", "alive")
+    # Every packet of an alive flow (SYN-ACK, ACK of the data) draws a kernel RST: two or more each.
+    dropped, accepted = result["verdicts"]
+    assert dropped >= 4 and accepted == 1
+    assert rst_count(lab.hosts["tgt"]) == 1
+
+
+def test_nfqueue_mode_learns_ownership_from_flow_announcements(lab):
+    result = probe(lab, mode="nfqueue", announced_ports=[40001, 40002, 40003], closed_ports=[40003],
+                   flows=[40001, 40002, 40003, 40004])
+    assert (result["40001"], result["40002"]) == ("alive", "alive")
+    assert (result["40003"], result["40004"]) == ("reset", "reset")
+    dropped, accepted = result["verdicts"]
+    assert dropped >= 4 and accepted == 2
+    assert rst_count(lab.hosts["tgt"]) == 2
+
+
+@pytest.fixture
+def scanner():
+    with NetnsLab() as lab:
+        yield lab.add_host("scan")
+
+
+def start_holder(host, mode: str, ending: str):
+    holder = host.popen(sys.executable, "-c", HOLDER, mode, ending, stdin=-1, stdout=-1, stderr=-1, text=True)
+    line = holder.stdout.readline().strip()
+    assert line == "ready", holder.stderr.read()
+    return holder
+
+
+MODES = ["source-ip", "source-ports", "nfqueue"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rule_is_removed_after_a_normal_exit(scanner, mode):
+    holder = start_holder(scanner, mode, "normal")
+    assert len(guard_rules(scanner)) == 1
+    holder.communicate("done\n", timeout=30)
+    assert holder.returncode == 0
+    assert guard_rules(scanner) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rule_is_removed_after_an_exception(scanner, mode):
+    holder = start_holder(scanner, mode, "exception")
+    _, stderr = holder.communicate(timeout=30)
+    assert holder.returncode == 1 and "the scan failed" in stderr
+    assert guard_rules(scanner) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_rule_is_removed_after_a_signal(scanner, mode, signum):
+    holder = start_holder(scanner, mode, "wait")
+    assert len(guard_rules(scanner)) == 1
+    holder.send_signal(signum)
+    holder.communicate(timeout=30)
+    # SIGINT: KeyboardInterrupt unwinds the `with`, then Python ends by the signal (-2).
+    assert holder.returncode == (143 if signum == signal.SIGTERM else -signal.SIGINT)
+    assert guard_rules(scanner) == []
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rule_left_by_sigkill_is_removed_by_the_next_run(scanner, mode):
+    killed = start_holder(scanner, mode, "wait")
+    killed.kill()
+    killed.communicate(timeout=30)
+    stale = guard_rules(scanner)
+    assert len(stale) == 1 and f"pid={killed.pid} " in stale[0]
+
+    holder = start_holder(scanner, mode, "normal")
+    rules = guard_rules(scanner)
+    assert len(rules) == 1 and f"pid={holder.pid} " in rules[0]
+    holder.communicate("done\n", timeout=30)
+    assert guard_rules(scanner) == []
+
+
+def test_two_runs_keep_each_their_own_rule(scanner):
+    first = start_holder(scanner, "source-ports", "normal")
+    second = start_holder(scanner, "source-ip", "normal")
+    assert len(guard_rules(scanner)) == 2
+    first.communicate("done\n", timeout=30)
+    rules = guard_rules(scanner)
+    assert len(rules) == 1 and f"pid={second.pid} " in rules[0]
+    second.communicate("done\n", timeout=30)
+    assert guard_rules(scanner) == []
+
+
+def test_not_root_is_a_clear_error(scanner):
+    code = textwrap.dedent("""
+        from lzr.runtime.rstguard import RstGuard, RstGuardError
+        try:
+            RstGuard("source-ip", "10.9.0.1", 4).install()
+        except RstGuardError as error:
+            print(error)
+    """)
+    result = scanner.cmd("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                         sys.executable, "-c", code)
+    assert "run lzr as root" in result.stdout
