@@ -3,7 +3,8 @@
 Every registered rule runs, whatever handshakes were requested, in ascending name order. No
 label gives `unknown`; one label is the answer; several are joined with "-" and resolved by
 the priority list (the -priorityFingerprint list, else the -handshakes list), then by LZR's
-fixed rules, else the joined string is the answer.
+fixed rules, then by ours for joins that include our labels, else the joined string is the
+answer.
 
 Rules see at most INSPECT_LIMIT bytes: LZR captures 1024 bytes per packet, headers
 included, so its rules never saw more than that. Bounding the prefix keeps a response of
@@ -35,6 +36,14 @@ FIXED_TIE_BREAKS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("tls", "http"), "tls"),
 )
 
+# Ours, tried after LZR's so that joins of LZR's labels resolve exactly as LZR: a structured
+# binary reply beats telnet's test of the second byte alone (SOCKS5 `05 ff`; a DRDA reply
+# whose length byte is 0xfb-0xff).
+EXTRA_TIE_BREAKS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("socks5", "telnet"), "socks5"),
+    (("drda", "telnet"), "drda"),
+)
+
 
 def labels(data: bytes) -> list[str]:
     """Every rule's label for `data`, in rule order (may be empty)."""
@@ -64,7 +73,7 @@ def resolve(joined: str, priority: Sequence[str]) -> str:
     for name in priority:
         if name in joined:
             return name
-    for names, result in FIXED_TIE_BREAKS:
+    for names, result in FIXED_TIE_BREAKS + EXTRA_TIE_BREAKS:
         if all(name in joined for name in names):
             return result
     return joined

@@ -4,42 +4,11 @@ Each protocol lives in its own module as `HANDSHAKE`; see `base.Handshake` for w
 docs/handshakes.md explains the default order.
 """
 from lzr.handshakes import (
-    amqp,
-    bgp,
-    dnp3,
-    dns,
-    fox,
-    ftp,
-    http,
-    imap,
-    ipmi,
-    ipp,
-    kubernetes,
-    memcached_ascii,
-    memcached_binary,
-    modbus,
-    mongodb,
-    mqtt,
-    mssql,
-    mysql,
-    newlines,
-    newlines50,
-    oracle,
-    pop3,
-    postgres,
-    pptp,
-    rdp,
-    redis,
-    rtsp,
-    siemens,
-    smb,
-    smtp,
-    ssh,
-    telnet,
-    tls,
-    vnc,
-    wait,
-    x11,
+    ajp13, amqp, bgp, cassandra, dnp3, dns, drda, enip, fox, ftp, git, h2c, http, imap,
+    ipmi, ipp, irc, java_rmi, jdwp, kafka, kubernetes, ldap, memcached_ascii,
+    memcached_binary, modbus, mongodb, mqtt, mssql, mysql, nats, newlines, newlines50, nntp,
+    oracle, pjl, pop3, postgres, pptp, rdp, redis, rsync, rtsp, siemens, sip, smb, smtp,
+    socks5, ssh, telnet, tls, vnc, wait, x11, xmpp, zookeeper,
 )
 from lzr.handshakes.base import Handshake
 
@@ -48,44 +17,17 @@ __all__ = [
 ]
 
 _LZR_MODULES = (
-    amqp,
-    bgp,
-    dnp3,
-    dns,
-    fox,
-    ftp,
-    http,
-    imap,
-    ipmi,
-    ipp,
-    kubernetes,
-    memcached_ascii,
-    memcached_binary,
-    modbus,
-    mongodb,
-    mqtt,
-    mssql,
-    mysql,
-    newlines,
-    newlines50,
-    oracle,
-    pop3,
-    postgres,
-    pptp,
-    rdp,
-    redis,
-    rtsp,
-    siemens,
-    smb,
-    smtp,
-    ssh,
-    telnet,
-    tls,
-    vnc,
-    wait,
+    amqp, bgp, dnp3, dns, fox, ftp, http, imap, ipmi, ipp, kubernetes, memcached_ascii,
+    memcached_binary, modbus, mongodb, mqtt, mssql, mysql, newlines, newlines50, oracle,
+    pop3, postgres, pptp, rdp, redis, rtsp, siemens, smb, smtp, ssh, telnet, tls, vnc, wait,
     x11,
 )
-_MODULES = _LZR_MODULES
+# Ours: services found on unexpected ports that LZR cannot name.
+_NEW_MODULES = (
+    ajp13, cassandra, drda, enip, git, h2c, irc, java_rmi, jdwp, kafka, ldap, nats, nntp,
+    pjl, rsync, sip, socks5, xmpp, zookeeper,
+)
+_MODULES = _LZR_MODULES + _NEW_MODULES
 
 # Ascending byte-wise name order: the order LZR runs its rules in (reference §3.2 step 1).
 REGISTRY: dict[str, Handshake] = {
@@ -95,8 +37,25 @@ REGISTRY: dict[str, Handshake] = {
 # LZR's own 36, in the same order.
 LZR_NAMES: tuple[str, ...] = tuple(sorted((m.HANDSHAKE.name for m in _LZR_MODULES), key=str.encode))
 
-# What `-handshakes all` tries, first to last (docs/handshakes.md says why).
-DEFAULT_ORDER: tuple[str, ...] = ("wait", "http", "tls")
+# What `-handshakes all` tries, first to last; docs/handshakes.md says why.
+DEFAULT_ORDER: tuple[str, ...] = (
+    # The LZR paper's Table 2 ranks: a banner wait, then HTTP, TLS, DNS, PPTP, Oracle.
+    "wait", "http", "tls", "dns", "pptp", "oracle",
+    # The paper's other binary protocols that stay silent without their own probe (§4.1).
+    "mqtt", "postgres", "mssql", "siemens", "smb",
+    # LZR's remaining client-first probes.
+    "rdp", "redis", "mongodb", "memcached_ascii", "memcached_binary", "amqp", "modbus",
+    "dnp3", "ipmi", "fox", "rtsp", "ipp", "smtp", "ssh", "x11",
+    # Ours, client-first.
+    "h2c", "socks5", "ldap", "kafka", "cassandra", "zookeeper", "sip", "xmpp", "irc", "git",
+    "drda", "enip", "java_rmi", "jdwp", "ajp13", "pjl",
+    # Provocations: newlines (bgp sends the same two bytes).
+    "newlines", "newlines50", "bgp",
+    # Server-first: the same empty probe as wait, tried again in case the banner was slow.
+    "ftp", "imap", "pop3", "telnet", "vnc", "mysql", "nntp", "rsync", "nats",
+    # The same ClientHello as tls.
+    "kubernetes",
+)
 
 
 class UnknownHandshake(ValueError):

@@ -1,0 +1,13 @@
+"""NATS INFO (server-first).
+
+A NATS server speaks first with `INFO {...}` and a JSON object describing itself,
+`server_id` included (NATS client protocol, "INFO").
+"""
+from lzr.handshakes.base import Handshake, constant
+
+
+def match(data: bytes) -> str | None:
+    return "nats" if data.startswith(b"INFO {") and b'"server_id"' in data else None
+
+
+HANDSHAKE = Handshake("nats", "wait for a NATS INFO", True, constant(b""), match)

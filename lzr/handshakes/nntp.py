@@ -1,0 +1,17 @@
+"""NNTP greeting (server-first).
+
+A news server speaks first with 200 (posting allowed) or 201 (posting prohibited) on one
+CRLF-terminated line (RFC 3977 §5.1.1).
+"""
+from lzr.handshakes.base import Handshake, constant
+
+GREETINGS = (b"200 ", b"201 ")
+
+
+def match(data: bytes) -> str | None:
+    if data.startswith(GREETINGS) and data.isascii() and b"\r\n" in data:
+        return "nntp"
+    return None
+
+
+HANDSHAKE = Handshake("nntp", "wait for an NNTP greeting", True, constant(b""), match)

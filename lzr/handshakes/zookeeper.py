@@ -1,0 +1,19 @@
+"""ZooKeeper `srvr` four-letter word.
+
+ZooKeeper answers four-letter commands on its client port (ZooKeeper Administrator's Guide,
+"The Four Letter Words"); `srvr` is the one whitelisted by default since 3.5.3. The reply
+starts `Zookeeper version:`; a server that whitelists nothing says the command `is not
+executed because it is not in the whitelist`.
+"""
+from lzr.handshakes.base import Handshake, constant
+
+PROBE = b"srvr"
+
+
+def match(data: bytes) -> str | None:
+    if data.startswith(b"Zookeeper version:") or b"is not executed because it is not in the whitelist" in data:
+        return "zookeeper"
+    return None
+
+
+HANDSHAKE = Handshake("zookeeper", "ZooKeeper srvr four-letter word", False, constant(PROBE), match)
