@@ -228,15 +228,18 @@ class RstGuard:
     def remove(self) -> None:
         """Delete this guard's rule and stop its queue thread; safe to call any number of times."""
         with self._lock:
-            spec, self._spec = self._spec, None
             try:
+                spec = self._spec
                 if spec is not None:
+                    # The rule counts as installed until its deletion is done: a signal handler
+                    # calling remove() meanwhile deletes it again rather than assuming it gone.
                     result = self._run(delete_command(self.version, spec))
                     # A rule someone else already deleted is as good as removed.
                     if result.returncode != 0 and "does a matching rule exist" not in result.stderr.lower():
                         raise RstGuardError(
                             f"RST guard: could not remove its rule: {result.stderr.strip()}; delete it with "
                             f"{shlex.join(delete_command(self.version, spec))}")
+                    self._spec = None
             finally:
                 self._stop_queue_loop()
 
@@ -251,7 +254,6 @@ class RstGuard:
     def _stop_queue_loop(self) -> None:
         if self.queue_loop is not None:
             self.queue_loop.stop()
-            self.queue_loop = None
 
     def _check_iptables(self) -> None:
         binary = iptables_binary(self.version)
@@ -347,11 +349,12 @@ class QueueLoop:
         self._thread.start()
 
     def stop(self) -> None:
-        if self._thread is None:
+        """Stop the thread, let held RSTs pass, release the queue. A second call does nothing."""
+        thread, self._thread = self._thread, None
+        if thread is None:
             return
         os.write(self._stop_write, b"x")
-        self._thread.join()
-        self._thread = None
+        thread.join()
         for _, _, packet in self._pending:
             packet.accept()
         self._pending.clear()
