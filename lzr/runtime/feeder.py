@@ -1,0 +1,268 @@
+"""The feeder process: input -> checked targets -> the shard that owns each one.
+
+Input is stdin (ZMap JSON or CSV, IP;PORT lists, `zmap --dryrun` text), read as it arrives:
+a batch goes out as soon as stdin has nothing more to read right now, so ZMap's SYN-ACKs are
+continued while ZMap still runs (LZR held them until EOF). Or it is a range scan walked in
+the seeded permutation of lzr.targets.
+
+Every item is checked before it leaves: malformed lines are reported with their number and
+counted (or abort the scan with --strict), targets the do-not-scan lists forbid are counted
+and dropped. The same checks back `--print-targets`, which writes targets instead of sending.
+"""
+from __future__ import annotations
+
+import os
+import select
+import sys
+import time
+from itertools import chain
+from typing import Iterable, Iterator
+
+import zmq
+
+from lzr.config import DRYRUN, RANGES, SYNS, ScanConfig
+from lzr.runtime import frames
+from lzr.runtime.processes import Endpoints, pull, push
+from lzr.runtime.sharding import shard_of
+from lzr.targets import inputs, ranges
+from lzr.targets.blocklist import AddressPolicy, parse_network, parse_network_lines
+from lzr.targets.types import LineError, SynAckTarget, Target, TargetSpecError
+from lzr.wire import format_addr
+
+BATCH = 256
+STATS_INTERVAL = 0.5
+SHARD_FRAMES_BUFFERED = 8
+
+
+class InputError(RuntimeError):
+    """--strict and a malformed line, or an input file that cannot be read."""
+
+
+def address_policy(cfg: ScanConfig) -> AddressPolicy:
+    """The do-not-scan rules of this scan; bad lines in the list files are usage errors."""
+    def networks(path: str, flag: str):
+        with open(path) as fh:
+            items = list(parse_network_lines(fh))
+        errors = [item for item in items if isinstance(item, LineError)]
+        if errors:
+            raise InputError(f"{flag} {path}: {errors[0]}")
+        return items
+    blocklist = networks(cfg.blocklist, "--blocklist") if cfg.blocklist else ()
+    allowlist = networks(cfg.allowlist, "--allowlist") if cfg.allowlist else None
+    return AddressPolicy(blocklist=blocklist, allowlist=allowlist, allow_reserved=cfg.allow_reserved)
+
+
+class TargetStream:
+    """Parsed, checked input items, with the counts the summary and progress line need."""
+
+    def __init__(self, cfg: ScanConfig, policy: AddressPolicy, scanner_addr: int | None) -> None:
+        self.cfg = cfg
+        self.policy = policy
+        self.scanner_addr = scanner_addr
+        self.lines = self.targets = self.malformed = self.blocked = 0
+        self.total = 0
+
+    def parse(self, lines: Iterable[str]) -> Iterator[Target | SynAckTarget | LineError]:
+        mode = self.cfg.mode
+        if mode == SYNS:
+            return inputs.parse_target_list(lines)
+        if mode == DRYRUN:
+            return inputs.parse_zmap_dryrun(lines)
+        fmt = self.cfg.input_format
+        if fmt == "auto":
+            lines = iter(lines)
+            first = next((line for line in lines if line.strip()), None)
+            if first is None:
+                return iter(())
+            fmt = "json" if first.lstrip().startswith("{") else "csv"
+            lines = chain([first], lines)
+        return inputs.parse_zmap_json(lines) if fmt == "json" else inputs.parse_zmap_csv(lines)
+
+    def checked(self, items: Iterable[Target | SynAckTarget | LineError]) -> Iterator[Target | SynAckTarget]:
+        version, allowed = self.cfg.version, self.policy.is_allowed
+        for item in items:
+            if isinstance(item, LineError):
+                self._malformed(str(item))
+                continue
+            if item.version != version:
+                self._malformed(f"IPv{item.version} target in an IPv{version} scan"
+                                f"{'' if self.cfg.ipv6 else ' (add -ipv6)'}")
+                continue
+            addr = item.saddr if isinstance(item, SynAckTarget) else item.addr
+            if isinstance(item, SynAckTarget) and self.scanner_addr is not None \
+                    and item.daddr != self.scanner_addr:
+                self._malformed(f"daddr {format_addr(version, item.daddr)} is not the scanner's "
+                                f"address {format_addr(version, self.scanner_addr)} (see -sourceIP)")
+                continue
+            if not allowed(version, addr):
+                self.blocked += 1
+                continue
+            self.targets += 1
+            yield item
+
+    def _malformed(self, message: str) -> None:
+        self.malformed += 1
+        if self.cfg.strict:
+            raise InputError(f"input {message} (--strict)")
+        print(f"lzr: skipped input {message}", file=sys.stderr, flush=True)
+
+    def counted(self, lines: Iterable[str]) -> Iterator[str]:
+        for line in lines:
+            self.lines += 1
+            yield line
+
+
+def range_scan(cfg: ScanConfig, stream: TargetStream) -> ranges.RangeScan:
+    """This run's shard of a range scan, resumed from --checkpoint when the file exists."""
+    try:
+        space = ranges.TargetSpace([parse_network(text) for text in cfg.targets], cfg.ports,
+                                   stream.policy)
+        resume = None
+        if cfg.checkpoint and os.path.exists(cfg.checkpoint):
+            with open(cfg.checkpoint) as fh:
+                resume = ranges.Checkpoint.from_json(fh.read())
+        scan = ranges.RangeScan(space, seed=cfg.seed or 0, shards=cfg.shards, shard=cfg.shard,
+                                max_targets=cfg.max_targets, resume=resume)
+    except (TargetSpecError, ranges.CheckpointError) as err:
+        raise InputError(f"{'--checkpoint' if isinstance(err, ranges.CheckpointError) else '--targets'}: {err}") from None
+    stream.blocked = space.blocked
+    stream.total = scan.limit if scan.limit is not None else space.size // cfg.shards
+    return scan
+
+
+def range_items(scan: ranges.RangeScan, stream: TargetStream) -> Iterator[Target]:
+    for target in scan:
+        stream.targets += 1
+        yield target
+
+
+class Feeder:
+    def __init__(self, cfg: ScanConfig, endpoints: Endpoints, stdin_fd: int,
+                 scanner_addr: int) -> None:
+        self.cfg = cfg
+        self.stdin_fd = stdin_fd
+        self.ctx = zmq.Context()
+        self.to_shard = [push(self.ctx, endpoints.shard_targets(i), hwm=SHARD_FRAMES_BUFFERED)
+                         for i in range(cfg.workers)]
+        self.control = pull(self.ctx, endpoints.feeder_control)
+        self.coordinator = push(self.ctx, endpoints.coordinator)
+        self.writer = push(self.ctx, endpoints.writer)
+        self.stream = TargetStream(cfg, address_policy(cfg), scanner_addr)
+        self.batches: list[list] = [[] for _ in range(cfg.workers)]
+        self.stopped = False
+        self.next_stats = 0.0
+
+    def run(self) -> None:
+        cfg, stream = self.cfg, self.stream
+        if cfg.mode == RANGES:
+            self.scan = range_scan(cfg, stream)
+            items = range_items(self.scan, stream)
+        else:
+            items = stream.checked(stream.parse(stream.counted(self._stdin_lines())))
+        synacks = cfg.mode not in (SYNS, DRYRUN, RANGES)
+        shards = cfg.workers
+        for item in items:
+            if synacks:
+                entry = frames.SynAck(item.saddr, item.sport, item.dport, item.seq, item.ack,
+                                      item.window, item.ttl)
+                index = shard_of(item.saddr, item.sport, shards)
+            else:
+                entry = (item.addr, item.port)
+                index = shard_of(item.addr, item.port, shards)
+            batch = self.batches[index]
+            batch.append(entry)
+            if len(batch) >= BATCH:
+                self._send(index, synacks)
+            if self.stopped:
+                break
+        if not self.stopped:
+            for index in range(shards):
+                self._send(index, synacks)
+            for index in range(shards):
+                self._deliver(index, frames.empty(frames.INPUT_END))
+        self.writer.send(frames.pack_stats(frames.InputCounts(stream.malformed, stream.blocked)))
+        self._report(finished=True)
+        linger = 0 if self.stopped else -1   # after STOP the shards read no more targets
+        for sock in self.to_shard:
+            sock.close(linger=linger)
+        for sock in (self.control, self.coordinator, self.writer):
+            sock.close()
+        self.ctx.term()
+
+    def _stdin_lines(self) -> Iterator[str]:
+        """stdin line by line as it arrives; batches are flushed whenever it would block."""
+        pending = b""
+        while True:
+            if not select.select([self.stdin_fd], [], [], 0)[0]:
+                for index in range(self.cfg.workers):
+                    self._send(index, self.cfg.mode not in (SYNS, DRYRUN))
+                while not self.stopped and not select.select([self.stdin_fd], [], [], STATS_INTERVAL)[0]:
+                    self._poll_control()
+                    self._report(finished=False)
+            if self.stopped:
+                return
+            chunk = os.read(self.stdin_fd, 1 << 16)
+            if not chunk:
+                break
+            *lines, pending = (pending + chunk).split(b"\n")
+            for line in lines:
+                yield line.decode("utf-8", errors="replace")
+            self._poll_control()
+            self._report(finished=False)
+        if pending:
+            yield pending.decode("utf-8", errors="replace")
+
+    def _send(self, index: int, synacks: bool) -> None:
+        batch = self.batches[index]
+        if not batch:
+            return
+        self.batches[index] = []
+        self._deliver(index, frames.pack_synacks(batch) if synacks else frames.pack_targets(batch))
+
+    def _deliver(self, index: int, frame: bytes) -> None:
+        """Send, waiting while the shard is full, but never past a STOP."""
+        sock = self.to_shard[index]
+        while not self.stopped:
+            try:
+                sock.send(frame, zmq.NOBLOCK)
+                return
+            except zmq.Again:
+                if self.control.poll(int(STATS_INTERVAL * 100)):
+                    self._poll_control()
+                self._report(finished=False)
+
+    def _poll_control(self) -> None:
+        while True:
+            try:
+                frame = self.control.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if frames.kind_of(frame) == frames.STOP:
+                self.stopped = True
+
+    def _report(self, finished: bool) -> None:
+        now = time.monotonic()
+        if not finished and now < self.next_stats:
+            return
+        self.next_stats = now + STATS_INTERVAL
+        s = self.stream
+        self.coordinator.send(frames.pack_stats(frames.FeederStats(
+            s.lines, s.targets, s.malformed, s.blocked, s.total, finished)))
+
+
+def run_feeder(cfg: ScanConfig, endpoints: Endpoints, stdin_fd: int, scanner_addr: int) -> None:
+    Feeder(cfg, endpoints, stdin_fd, scanner_addr).run()
+
+
+def print_targets(cfg: ScanConfig, out=sys.stdout) -> int:
+    """--print-targets: the targets this run would scan, IP;PORT per line; sends nothing."""
+    stream = TargetStream(cfg, address_policy(cfg), None)
+    if cfg.mode == RANGES:
+        items = range_items(range_scan(cfg, stream), stream)
+    else:
+        items = stream.checked(stream.parse(stream.counted(sys.stdin)))
+    for item in items:
+        addr, port = (item.saddr, item.sport) if isinstance(item, SynAckTarget) else (item.addr, item.port)
+        out.write(f"{format_addr(cfg.version, addr)};{port}\n")
+    out.flush()
+    return stream.malformed

@@ -1,0 +1,270 @@
+"""Every message between the scan's processes: batched binary frames, laid out here and only here.
+
+A frame is one ZeroMQ message: a 2-byte header (FRAME_VERSION, kind) and a body whose layout
+the kind fixes. Batches carry a count and then that many fixed-size items (variable parts
+follow their item with a length prefix). No pickle ever crosses a socket: a frame from a
+different build is refused by its version byte, not misread.
+
+Addresses travel as two unsigned 64-bit halves so one layout serves IPv4 and IPv6.
+"""
+from __future__ import annotations
+
+import math
+import struct
+from typing import Iterable, NamedTuple
+
+from lzr.output.record import Record
+from lzr.wire.segment import Segment
+
+FRAME_VERSION = 1
+
+# Kinds.
+TARGETS = 1        # feeder -> shard: targets to SYN
+SYNACKS = 2        # feeder -> shard: SYN-ACKs ZMap saw
+INPUT_END = 3      # feeder -> shard: no more input for this shard
+SEGMENTS = 4       # receiver -> shard: captured segments
+RECORDS = 5        # shard -> writer: final records
+SHARD_DONE = 6     # shard -> writer: this shard will send no more records
+STOP = 7           # coordinator -> feeder/shard: Ctrl-C, admit no new targets
+SHARD_STATS = 8    # shard -> coordinator
+FEEDER_STATS = 9   # feeder -> coordinator
+WRITER_STATS = 10  # writer -> coordinator
+SUMMARY = 11       # writer -> coordinator: the end-of-scan summary text
+RECEIVER_STATS = 12  # receiver -> coordinator
+FAILED = 13        # any process -> coordinator: a runtime error message, the process ends
+READY = 14         # receiver/shard -> coordinator: sockets open, the feeder may start
+INPUT_COUNTS = 15  # feeder -> writer: input lines skipped as malformed, targets blocked
+
+_HEADER = struct.Struct("<BB")
+_COUNT = struct.Struct("<I")
+_LOW64 = (1 << 64) - 1
+
+
+class FrameError(ValueError):
+    """A frame that this build cannot read."""
+
+
+def kind_of(frame: bytes) -> int:
+    if len(frame) < _HEADER.size:
+        raise FrameError("frame shorter than its header")
+    version, kind = _HEADER.unpack_from(frame)
+    if version != FRAME_VERSION:
+        raise FrameError(f"frame version {version}, this build speaks {FRAME_VERSION}")
+    return kind
+
+
+def _header(kind: int) -> bytes:
+    return _HEADER.pack(FRAME_VERSION, kind)
+
+
+def empty(kind: int) -> bytes:
+    """A frame with no body (INPUT_END, STOP)."""
+    return _header(kind)
+
+
+# --- targets and SYN-ACKs -------------------------------------------------------------------
+
+_TARGET = struct.Struct("<QQH")                  # addr hi, addr lo, port
+
+
+def pack_targets(targets: Iterable[tuple[int, int]]) -> bytes:
+    items = [_TARGET.pack(addr >> 64, addr & _LOW64, port) for addr, port in targets]
+    return b"".join((_header(TARGETS), _COUNT.pack(len(items)), *items))
+
+
+def unpack_targets(frame: bytes) -> list[tuple[int, int]]:
+    (count,) = _COUNT.unpack_from(frame, 2)
+    return [((hi << 64) | lo, port) for hi, lo, port in _TARGET.iter_unpack(frame[6:6 + count * _TARGET.size])]
+
+
+class SynAck(NamedTuple):
+    """A SYN-ACK ZMap saw, from the target's point of view (as LZR stores it)."""
+
+    saddr: int
+    sport: int
+    dport: int
+    seq: int
+    ack: int
+    window: int
+    ttl: int
+
+
+_SYNACK = struct.Struct("<QQHHIIHB")
+
+
+def pack_synacks(items: Iterable[SynAck]) -> bytes:
+    body = [_SYNACK.pack(s.saddr >> 64, s.saddr & _LOW64, s.sport, s.dport, s.seq, s.ack, s.window, s.ttl)
+            for s in items]
+    return b"".join((_header(SYNACKS), _COUNT.pack(len(body)), *body))
+
+
+def unpack_synacks(frame: bytes) -> list[SynAck]:
+    (count,) = _COUNT.unpack_from(frame, 2)
+    return [SynAck((hi << 64) | lo, sport, dport, seq, ack, window, ttl)
+            for hi, lo, sport, dport, seq, ack, window, ttl
+            in _SYNACK.iter_unpack(frame[6:6 + count * _SYNACK.size])]
+
+
+# --- captured segments ----------------------------------------------------------------------
+
+_SEGMENT = struct.Struct("<BQQQQHHIIBHBH")       # ..., payload length; payload follows
+
+
+def pack_segments(segments: Iterable[Segment]) -> bytes:
+    parts = [_header(SEGMENTS), b""]
+    count = 0
+    for s in segments:
+        parts.append(_SEGMENT.pack(s.version, s.saddr >> 64, s.saddr & _LOW64, s.daddr >> 64,
+                                   s.daddr & _LOW64, s.sport, s.dport, s.seq, s.ack, s.flags,
+                                   s.window, s.ttl, len(s.payload)))
+        parts.append(s.payload)
+        count += 1
+    parts[1] = _COUNT.pack(count)
+    return b"".join(parts)
+
+
+def unpack_segments(frame: bytes) -> list[Segment]:
+    (count,) = _COUNT.unpack_from(frame, 2)
+    offset, out = 6, []
+    unpack, size = _SEGMENT.unpack_from, _SEGMENT.size
+    for _ in range(count):
+        (version, shi, slo, dhi, dlo, sport, dport, seq, ack, flags, window, ttl,
+         length) = unpack(frame, offset)
+        offset += size
+        out.append(Segment(version, (shi << 64) | slo, (dhi << 64) | dlo, sport, dport, seq, ack,
+                           flags, window, ttl, frame[offset:offset + length]))
+        offset += length
+    return out
+
+
+# --- records --------------------------------------------------------------------------------
+
+# sport dport seqnum acknum window ttl counter bits handshake_num timestamp_ns handshakes_tried
+# identify_seconds, then six length-prefixed strings.
+_RECORD = struct.Struct("<HHIIIBIBHqHdHHHHHI")
+_BITS = ("ack", "acked", "syn", "rst", "fin", "push", "acking_firewall")
+_NO_TIMESTAMP = 0x80
+
+
+def pack_records(records: Iterable[Record]) -> bytes:
+    parts = [_header(RECORDS), b""]
+    count = 0
+    for r in records:
+        bits = sum(1 << i for i, name in enumerate(_BITS) if getattr(r, name))
+        if r.timestamp_ns is None:
+            bits |= _NO_TIMESTAMP
+        texts = [r.saddr.encode(), r.daddr.encode(), r.fingerprint.encode(),
+                 r.expected_r_to_lzr.encode(), r.handshake.encode()]
+        parts.append(_RECORD.pack(
+            r.sport, r.dport, r.seqnum, r.acknum, r.window, r.ttl, r.counter, bits,
+            r.handshake_num, r.timestamp_ns or 0, r.handshakes_tried,
+            math.nan if r.identify_seconds is None else r.identify_seconds,
+            *(len(t) for t in texts), len(r.data)))
+        parts.extend(texts)
+        parts.append(r.data)
+        count += 1
+    parts[1] = _COUNT.pack(count)
+    return b"".join(parts)
+
+
+def unpack_records(frame: bytes) -> list[Record]:
+    (count,) = _COUNT.unpack_from(frame, 2)
+    offset, out = 6, []
+    for _ in range(count):
+        (sport, dport, seqnum, acknum, window, ttl, counter, bits, handshake_num, timestamp_ns,
+         handshakes_tried, identify_seconds, *lengths) = _RECORD.unpack_from(frame, offset)
+        offset += _RECORD.size
+        fields = []
+        for length in lengths:
+            fields.append(frame[offset:offset + length])
+            offset += length
+        saddr, daddr, fingerprint, expected, handshake = (f.decode() for f in fields[:5])
+        flag = {name: bool(bits & (1 << i)) for i, name in enumerate(_BITS)}
+        out.append(Record(
+            saddr=saddr, daddr=daddr, sport=sport, dport=dport, seqnum=seqnum, acknum=acknum,
+            window=window, ttl=ttl, counter=counter, handshake_num=handshake_num,
+            fingerprint=fingerprint,
+            timestamp_ns=None if bits & _NO_TIMESTAMP else timestamp_ns,
+            expected_r_to_lzr=expected, data=fields[5], handshake=handshake,
+            handshakes_tried=handshakes_tried,
+            identify_seconds=None if math.isnan(identify_seconds) else identify_seconds,
+            **flag))
+    return out
+
+
+# --- small fixed messages -------------------------------------------------------------------
+
+class ShardStats(NamedTuple):
+    shard: int
+    sent: int            # packets sent
+    synacks: int         # SYN-ACKs received
+    data: int            # segments with payload received
+    admitted: int        # targets handed to the engine
+    records: int
+    identified: int      # records with a label other than "unknown"
+    in_flight: int
+    pending: int         # targets received but not yet admitted
+    done: bool
+
+
+class FeederStats(NamedTuple):
+    lines: int
+    targets: int         # targets sent to shards
+    malformed: int
+    blocked: int
+    total: int           # size of the target space when known (ranges), else 0
+    finished: bool       # input exhausted (or stopped) and INPUT_END sent
+
+
+class InputCounts(NamedTuple):
+    malformed: int
+    blocked: int
+
+
+class Ready(NamedTuple):
+    role: int            # shard index, or READY_RECEIVER
+
+
+READY_RECEIVER = 0xFFFF
+
+
+class WriterStats(NamedTuple):
+    written: int
+    counted: int
+
+
+class ReceiverStats(NamedTuple):
+    frames: int
+    routed: int
+    dropped: int
+
+
+_STATS = {
+    SHARD_STATS: (ShardStats, struct.Struct("<H8Q?")),
+    FEEDER_STATS: (FeederStats, struct.Struct("<5Q?")),
+    WRITER_STATS: (WriterStats, struct.Struct("<2Q")),
+    RECEIVER_STATS: (ReceiverStats, struct.Struct("<3Q")),
+    INPUT_COUNTS: (InputCounts, struct.Struct("<2Q")),
+    READY: (Ready, struct.Struct("<H")),
+}
+_STATS_KIND = {cls: kind for kind, (cls, _) in _STATS.items()}
+
+
+def pack_stats(stats) -> bytes:
+    """Any of the fixed-size NamedTuple messages above."""
+    kind = _STATS_KIND[type(stats)]
+    return _header(kind) + _STATS[kind][1].pack(*stats)
+
+
+def unpack_stats(frame: bytes):
+    cls, layout = _STATS[kind_of(frame)]
+    return cls(*layout.unpack_from(frame, 2))
+
+
+def pack_text(kind: int, text: str) -> bytes:
+    """SUMMARY and FAILED carry one UTF-8 text."""
+    return _header(kind) + text.encode()
+
+
+def unpack_text(frame: bytes) -> str:
+    return frame[2:].decode(errors="replace")

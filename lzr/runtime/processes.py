@@ -1,0 +1,98 @@
+"""What every process of a scan shares: its ZeroMQ endpoints and how a child process starts.
+
+All endpoints are ipc:// sockets in one private directory that the coordinator creates and
+removes. Children ignore SIGINT: Ctrl-C reaches the whole process group, and only the
+coordinator decides what it means (stop sending, drain, then exit).
+"""
+from __future__ import annotations
+
+import cProfile
+import os
+import signal
+import sys
+import traceback
+import tracemalloc
+from dataclasses import dataclass
+
+import zmq
+
+from lzr.runtime import frames
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    directory: str
+
+    def _ipc(self, name: str) -> str:
+        return f"ipc://{self.directory}/{name}"
+
+    @property
+    def coordinator(self) -> str:
+        return self._ipc("coordinator")
+
+    @property
+    def writer(self) -> str:
+        return self._ipc("writer")
+
+    @property
+    def feeder_control(self) -> str:
+        return self._ipc("feeder-control")
+
+    def shard_targets(self, index: int) -> str:
+        return self._ipc(f"shard{index}-targets")
+
+    def shard_packets(self, index: int) -> str:
+        return self._ipc(f"shard{index}-packets")
+
+    def shard_control(self, index: int) -> str:
+        return self._ipc(f"shard{index}-control")
+
+
+def push(ctx: zmq.Context, endpoint: str, hwm: int = 0) -> zmq.Socket:
+    """A PUSH socket connected to `endpoint`; `hwm` 0 means unbounded."""
+    sock = ctx.socket(zmq.PUSH)
+    sock.setsockopt(zmq.SNDHWM, hwm)
+    sock.setsockopt(zmq.LINGER, -1)      # frames already queued are delivered before close
+    sock.connect(endpoint)
+    return sock
+
+
+def pull(ctx: zmq.Context, endpoint: str, hwm: int = 0) -> zmq.Socket:
+    sock = ctx.socket(zmq.PULL)
+    sock.setsockopt(zmq.RCVHWM, hwm)
+    sock.bind(endpoint)
+    return sock
+
+
+def child_main(role: str, coordinator_endpoint: str, cpuprofile: str | None,
+               memprofile: str | None, target, *args) -> None:
+    """Body of every child process: run `target(*args)`, report a failure to the coordinator."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    profiler = cProfile.Profile() if cpuprofile else None
+    if memprofile:
+        tracemalloc.start()
+    status = 0
+    try:
+        if profiler:
+            profiler.enable()
+        target(*args)
+    except Exception as err:  # reported, then this process ends with status 1
+        status = 1
+        detail = "".join(traceback.format_exception_only(err)).strip()
+        ctx = zmq.Context.instance()
+        sock = push(ctx, coordinator_endpoint)
+        sock.send(frames.pack_text(frames.FAILED, f"{role}: {detail}"))
+        sock.close(linger=1000)
+        if os.environ.get("LZR_TRACEBACK"):
+            traceback.print_exc(file=sys.stderr)
+    finally:
+        if profiler:
+            profiler.disable()
+            profiler.dump_stats(f"{cpuprofile}.{role}")
+        if memprofile:
+            top = tracemalloc.take_snapshot().statistics("lineno")[:50]
+            with open(f"{memprofile}.{role}", "w") as fh:
+                fh.writelines(f"{stat}\n" for stat in top)
+    sys.stdout.flush()
+    os._exit(status)

@@ -1,0 +1,56 @@
+"""The receiver process: captured frames -> parsed segments -> the shard that owns each target.
+
+It does as little as possible per packet. The kernel's BPF filter already dropped everything
+but TCP that is not a bare SYN; here a segment is kept only if it is addressed to the scanner,
+to a local port a flow of ours can have, and comes from a source the do-not-scan lists allow.
+Segments travel to shards in batches, one frame per shard per capture burst.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+import zmq
+
+from lzr.runtime import frames
+from lzr.runtime.packet_socket import PacketSocket
+from lzr.runtime.processes import Endpoints, push
+from lzr.runtime.sharding import shard_of
+from lzr.wire import MalformedPacket, parse_frame
+
+STATS_INTERVAL = 0.5
+BURST = 512
+
+
+def run_receiver(interface: str, version: int, scanner_addr: int, local_ports: range | None,
+                 shards: int, endpoints: Endpoints, allowed: Callable[[int], bool]) -> None:
+    """`local_ports` None accepts any destination port (ZMap chose the ports of its SYNs)."""
+    ctx = zmq.Context()
+    to_shard = [push(ctx, endpoints.shard_packets(i)) for i in range(shards)]
+    coordinator = push(ctx, endpoints.coordinator)
+    sock = PacketSocket(interface)
+    coordinator.send(frames.pack_stats(frames.Ready(frames.READY_RECEIVER)))
+    low, high = (local_ports.start, local_ports.stop) if local_ports else (0, 65536)
+    received = routed = dropped = 0
+    next_stats = 0.0
+    while True:
+        captured = sock.receive(BURST, timeout=STATS_INTERVAL)
+        batches: dict[int, list] = {}
+        for buf in captured:
+            try:
+                segment = parse_frame(buf)
+            except MalformedPacket:
+                segment = None
+            if (segment is None or segment.version != version or segment.daddr != scanner_addr
+                    or not low <= segment.dport < high or not allowed(segment.saddr)):
+                dropped += 1
+                continue
+            batches.setdefault(shard_of(segment.saddr, segment.sport, shards), []).append(segment)
+        for index, segments in batches.items():
+            to_shard[index].send(frames.pack_segments(segments))
+            routed += len(segments)
+        received += len(captured)
+        now = time.monotonic()
+        if now >= next_stats:
+            coordinator.send(frames.pack_stats(frames.ReceiverStats(received, routed, dropped)))
+            next_stats = now + STATS_INTERVAL

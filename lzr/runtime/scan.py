@@ -1,0 +1,309 @@
+"""The coordinator: one scan from validated config to summary.
+
+It resolves where frames go, installs the RST guard, starts the processes (writer, K shards,
+receiver, then the feeder once the others are listening), prints the progress line, and ends
+the scan: normally when every shard has finished (input over, cooldown passed, nothing in
+flight) and the writer has written everything; after a first Ctrl-C by stopping the feeder
+and new admissions and then draining the same way; after a second Ctrl-C or SIGTERM at once.
+The RST guard and the private socket directory are removed on every one of these paths.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sys
+import tempfile
+import time
+
+import zmq
+
+from lzr.config import RANGES, ZMAP, ScanConfig, UsageError
+from lzr.runtime import frames, netpath
+from lzr.runtime.feeder import InputError, address_policy, print_targets, run_feeder
+from lzr.runtime.processes import Endpoints, child_main, pull, push
+from lzr.runtime.receiver import run_receiver
+from lzr.runtime.routes import RouteError
+from lzr.runtime.rstguard import RstGuard, RstGuardError
+from lzr.runtime.netpath import SendPath
+from lzr.runtime.shard import run_shard
+from lzr.runtime.sharding import port_slices
+from lzr.runtime.writer import run_writer
+from lzr.wire import format_addr
+
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+START_TIMEOUT = 15.0
+PROGRESS_INTERVAL = 1.0
+
+
+class ScanFailed(RuntimeError):
+    """A process reported an error, or died; the scan stops."""
+
+
+def run(cfg: ScanConfig) -> int:
+    try:
+        if cfg.print_targets:
+            print_targets(cfg)
+            return EXIT_OK
+        if os.geteuid() != 0:
+            raise ScanFailed("raw sockets and the RST guard need root: run lzr as root (sudo lzr ...)")
+        path = netpath.resolve(cfg)
+        return _run_with_guard(cfg, path)
+    except UsageError as err:
+        print(f"lzr: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ScanFailed, InputError, RstGuardError, RouteError, netpath.PathError, OSError) as err:
+        print(f"lzr: {err}", file=sys.stderr)
+        return EXIT_RUNTIME
+
+
+def _run_with_guard(cfg: ScanConfig, path: SendPath) -> int:
+    address_policy(cfg)     # a bad list file fails here, before any rule or process exists
+    low, high = cfg.source_ports
+    guard = None
+    if cfg.guard_mode != "none":
+        guard = RstGuard(cfg.guard_mode, format_addr(cfg.version, path.scanner_addr), cfg.version,
+                         local_ports=range(low, high + 1))
+    with tempfile.TemporaryDirectory(prefix="lzr-") as directory:
+        try:
+            if guard:
+                guard.install()
+            return Coordinator(cfg, path, Endpoints(directory),
+                               guard.announce_endpoint if guard else None).run()
+        finally:
+            if guard:
+                guard.remove()
+
+
+class Coordinator:
+    def __init__(self, cfg: ScanConfig, path: SendPath, endpoints: Endpoints,
+                 announce_endpoint: str | None) -> None:
+        self.cfg = cfg
+        self.path = path
+        self.endpoints = endpoints
+        self.announce_endpoint = announce_endpoint
+        self.started_at = time.time()
+        self.interrupts = 0
+        self.terminated = False
+        self.shard_stats: dict[int, frames.ShardStats] = {}
+        self.feeder_stats: frames.FeederStats | None = None
+        self.writer_stats = frames.WriterStats(0, 0)
+        self.summary: str | None = None
+        self.processes: dict[str, multiprocessing.Process] = {}
+
+    # -- lifetime -------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        cfg = self.cfg
+        self.ctx = zmq.Context()
+        self.inbox = pull(self.ctx, self.endpoints.coordinator)
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self._announce()
+            self._start_workers()
+            self._start_feeder()
+            return self._supervise()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self._stop_all()
+            self.inbox.close(linger=0)
+            self.ctx.term()
+
+    def _spawn(self, role: str, target, *args) -> None:
+        process = multiprocessing.get_context("fork").Process(
+            target=child_main, name=f"lzr-{role}",
+            args=(role, self.endpoints.coordinator, self.cfg.cpuprofile, self.cfg.memprofile,
+                  target, *args))
+        process.start()
+        self.processes[role] = process
+
+    def _start_workers(self) -> None:
+        cfg = self.cfg
+        low, high = cfg.source_ports
+        slices = port_slices(low, high, cfg.workers)
+        self._spawn("writer", run_writer, cfg, self.endpoints, self.started_at)
+        for index, ports in enumerate(slices):
+            self._spawn(f"shard{index}", run_shard, cfg, index, ports, self.endpoints, self.path,
+                        self.announce_endpoint)
+        policy = address_policy(cfg)
+        # In ZMap mode the first handshake uses ZMap's source port, which can be any.
+        accepted_ports = None if cfg.mode == ZMAP else range(low, high + 1)
+        self._spawn("receiver", run_receiver, self.path.interface, cfg.version,
+                    self.path.scanner_addr, accepted_ports, cfg.workers, self.endpoints,
+                    lambda addr: policy.is_allowed(cfg.version, addr))
+        waiting = {frames.READY_RECEIVER, *range(cfg.workers)}
+        deadline = time.monotonic() + START_TIMEOUT
+        while waiting:
+            if time.monotonic() > deadline:
+                raise ScanFailed("processes did not start in time")
+            if self.terminated:
+                raise ScanFailed("interrupted while starting")
+            for frame in self._receive(0.2):
+                if frames.kind_of(frame) == frames.READY:
+                    waiting.discard(frames.unpack_stats(frame).role)
+            self._check_children()
+
+    def _start_feeder(self) -> None:
+        # multiprocessing closes stdin in its children; the feeder reads a duplicate.
+        stdin_fd = -1 if self.cfg.mode == RANGES else os.dup(sys.stdin.fileno())
+        try:
+            self._spawn("feeder", run_feeder, self.cfg, self.endpoints, stdin_fd,
+                        self.path.scanner_addr)
+        finally:
+            if stdin_fd >= 0:
+                os.close(stdin_fd)
+
+    def _supervise(self) -> int:
+        next_progress = time.monotonic() + PROGRESS_INTERVAL
+        stop_sent = False
+        while True:
+            self._receive(0.2)
+            self._check_children()
+            if self.interrupts and not stop_sent:
+                self._send_stop()
+                stop_sent = True
+            if self.terminated:
+                self._clear_progress()
+                print("lzr: exiting now; the records written so far are complete", file=sys.stderr)
+                return EXIT_INTERRUPTED
+            now = time.monotonic()
+            if now >= next_progress:
+                self._progress()
+                next_progress = now + PROGRESS_INTERVAL
+            if self._writer_done():
+                break
+        self._clear_progress()
+        if self.summary:
+            print(self.summary, file=sys.stderr, end="" if self.summary.endswith("\n") else "\n")
+        return EXIT_INTERRUPTED if self.interrupts else EXIT_OK
+
+    def _writer_done(self) -> bool:
+        writer = self.processes["writer"]
+        if writer.is_alive():
+            return False
+        writer.join()
+        if writer.exitcode != 0:
+            raise ScanFailed(f"the writer ended with status {writer.exitcode}")
+        self._receive(0)    # its SUMMARY frame
+        return True
+
+    def _stop_all(self) -> None:
+        """End every child: the writer gently (it only stops between whole lines), others now."""
+        writer = self.processes.get("writer")
+        if writer is not None and writer.is_alive():
+            writer.terminate()
+            writer.join(5)
+        for process in self.processes.values():
+            if process.is_alive():
+                process.kill()
+        for process in self.processes.values():
+            process.join()
+
+    # -- messages and signals ---------------------------------------------------------------------
+
+    def _receive(self, timeout: float) -> list[bytes]:
+        """Take every waiting message; returns those the caller may want (READY)."""
+        others = []
+        if not self.inbox.poll(int(timeout * 1000)):
+            return others
+        while True:
+            try:
+                frame = self.inbox.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return others
+            kind = frames.kind_of(frame)
+            if kind == frames.FAILED:
+                raise ScanFailed(frames.unpack_text(frame))
+            if kind == frames.SUMMARY:
+                self.summary = frames.unpack_text(frame)
+            elif kind == frames.SHARD_STATS:
+                stats = frames.unpack_stats(frame)
+                self.shard_stats[stats.shard] = stats
+            elif kind == frames.FEEDER_STATS:
+                self.feeder_stats = frames.unpack_stats(frame)
+            elif kind == frames.WRITER_STATS:
+                self.writer_stats = frames.unpack_stats(frame)
+            elif kind != frames.RECEIVER_STATS:
+                others.append(frame)
+
+    def _check_children(self) -> None:
+        for role, process in self.processes.items():
+            if role != "writer" and process.exitcode not in (None, 0):
+                self._receive(0.5)   # its FAILED message, if it managed to send one
+                raise ScanFailed(f"the {role} process ended with status {process.exitcode}")
+
+    def _on_signal(self, signum, _frame) -> None:
+        if signum == signal.SIGTERM or self.interrupts:
+            self.terminated = True
+        else:
+            self.interrupts += 1
+
+    def _send_stop(self) -> None:
+        self._clear_progress()
+        print("lzr: stopping: no new targets; finishing those in flight (Ctrl-C again to exit now)",
+              file=sys.stderr, flush=True)
+        endpoints = [self.endpoints.feeder_control] + [
+            self.endpoints.shard_control(i) for i in range(self.cfg.workers)]
+        for endpoint in endpoints:
+            sock = push(self.ctx, endpoint)
+            sock.send(frames.empty(frames.STOP))
+            sock.close(linger=1000)
+
+    # -- what the user sees -----------------------------------------------------------------------
+
+    def _announce(self) -> None:
+        cfg = self.cfg
+        if cfg.quiet:
+            return
+        mac = self.path.dst_mac.hex(":") if self.path.dst_mac else "per target (directly connected)"
+        lines = [
+            f"++Writing results to file: {'stdout' if cfg.output == '-' else cfg.output}",
+            f"++Handshakes: {','.join(cfg.handshakes)}",
+            f"++Worker processes: {cfg.workers}",
+            f"++Timeout Interval (s): {cfg.timeout:g}",
+            f"++Cooldown after completing (s): {cfg.cooldown:g}",
+            f"++Retransmit Interval (s): {cfg.retransmit_after:g}",
+            f"++Number of Retransmitions: {cfg.retries}",
+            f"++Interface: {self.path.interface}, source {format_addr(cfg.version, self.path.scanner_addr)}, "
+            f"next hop MAC {mac}",
+            f"++RST guard: {cfg.guard_mode}",
+        ]
+        if cfg.sends_syns:
+            lines.append(f"++Rate (new targets/s): {cfg.rate}")
+        print("\n".join(lines), file=sys.stderr, flush=True)
+
+    def _progress(self) -> None:
+        if self.cfg.quiet:
+            return
+        stats = self.shard_stats.values()
+        sent = sum(s.sent for s in stats)
+        admitted = sum(s.admitted for s in stats)
+        in_flight = sum(s.in_flight for s in stats)
+        elapsed = time.time() - self.started_at
+        rate = sent / elapsed if elapsed > 0 else 0.0
+        line = (f"{_clock(elapsed)} sent {sent} ({rate:,.0f} pps); targets {admitted}; "
+                f"SYN-ACKs {sum(s.synacks for s in stats)}; data {sum(s.data for s in stats)}; "
+                f"identified {sum(s.identified for s in stats)}; in flight {in_flight}; "
+                f"ETA {self._eta(admitted, elapsed)}")
+        end = "\r" if sys.stderr.isatty() else "\n"
+        print(f"\x1b[2K{line}" if end == "\r" else line, file=sys.stderr, end=end, flush=True)
+
+    def _eta(self, admitted: int, elapsed: float) -> str:
+        feeder = self.feeder_stats
+        if feeder is None or not (feeder.total or feeder.finished):
+            return "?"
+        total = feeder.total or feeder.targets
+        remaining = max(0, total - admitted)
+        pace = min(self.cfg.rate, admitted / elapsed) if admitted and elapsed > 0 else self.cfg.rate
+        tail = self.cfg.timeout * (self.cfg.retries + 1) + self.cfg.cooldown
+        return _clock(remaining / pace + tail) if pace > 0 else "?"
+
+    def _clear_progress(self) -> None:
+        if not self.cfg.quiet and sys.stderr.isatty():
+            print("\x1b[2K", file=sys.stderr, end="\r", flush=True)
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

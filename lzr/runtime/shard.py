@@ -1,0 +1,277 @@
+"""A shard process: one engine, its targets, its packets, its sender.
+
+Each shard owns the targets that `sharding.shard_of` gives it and a disjoint slice of the local
+port range. Its loop, once per wake-up:
+
+  read captured segments (always) and new targets (only while few are waiting: the ZeroMQ
+  high-water mark then holds the feeder back) -> admit waiting targets at the shard's share
+  of -rate (token bucket) -> let the engine act on the clock -> send what it wants sent in
+  one sendmmsg batch -> pass its final records to the writer.
+
+It ends when input is over (or stopped), no target is waiting or in flight, and the cooldown
+since the last admitted target has passed.
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import zmq
+
+from lzr.config import ScanConfig
+from lzr.engine import Engine, EngineConfig
+from lzr.runtime import frames
+from lzr.runtime.flow_announce import FlowAnnouncer
+from lzr.runtime.neighbours import NeighbourCache
+from lzr.runtime.netpath import SendPath
+from lzr.runtime.packet_socket import PacketSocket
+from lzr.runtime.processes import Endpoints, pull, push
+from lzr.wire import ACK, RST, SYN, FrameBuilder, parse_addr
+
+STATS_INTERVAL = 0.5
+TARGET_FRAMES_BUFFERED = 8     # frames of targets ZeroMQ holds for a shard before the feeder waits
+PENDING_LOW_WATER = 4096       # read more targets only while fewer than this wait for admission
+MAX_WAIT = 0.05                # longest sleep, so the token bucket admits in small steps
+_UNKNOWN = object()
+
+
+def engine_config(cfg: ScanConfig) -> EngineConfig:
+    return EngineConfig(
+        handshakes=cfg.handshakes, priority=cfg.priority, timeout=cfg.timeout,
+        retransmit_after=cfg.retransmit_after, retries=cfg.retries, haf=cfg.haf,
+        haf_threshold=cfg.haf_threshold, force_all=cfg.force_all,
+        push_data_only=cfg.push_data_only, compat=cfg.compat, parallel=cfg.parallel,
+        per_host_limit=cfg.per_host_limit or cfg.parallel, extended=cfg.extended)
+
+
+class TokenBucket:
+    """Admits up to `rate` items per second with bursts of at most `burst`."""
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.burst = max(1.0, rate * MAX_WAIT)
+        self.tokens = 0.0
+        self.stamp = now
+
+    def take(self, wanted: int, now: float) -> int:
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        granted = min(wanted, int(self.tokens))
+        self.tokens -= granted
+        return granted
+
+    def wait(self) -> float:
+        """Seconds until one more token is there."""
+        return max(0.0, (1.0 - self.tokens) / self.rate)
+
+
+class Shard:
+    def __init__(self, cfg: ScanConfig, index: int, local_ports: range, endpoints: Endpoints,
+                 path: SendPath, announce_endpoint: str | None) -> None:
+        self.cfg = cfg
+        self.index = index
+        self.endpoints = endpoints
+        self.path = path
+        self.announce_endpoint = announce_endpoint
+        self.local_ports = local_ports
+        self.pending: deque[tuple[int, int]] = deque()
+        self.input_over = False
+        self.stopped = False
+        self.last_admit = 0.0
+        self.sent = self.synacks = self.data = self.admitted = self.records = self.identified = 0
+
+    def run(self) -> None:
+        cfg = self.cfg
+        ctx = zmq.Context()
+        targets_in = pull(ctx, self.endpoints.shard_targets(self.index), hwm=TARGET_FRAMES_BUFFERED)
+        packets_in = pull(ctx, self.endpoints.shard_packets(self.index))
+        control_in = pull(ctx, self.endpoints.shard_control(self.index))
+        records_out = push(ctx, self.endpoints.writer)
+        coordinator = push(ctx, self.endpoints.coordinator)
+        announcer = (FlowAnnouncer(self.announce_endpoint, cfg.version, ctx)
+                     if self.announce_endpoint else None)
+        self.announcer = announcer
+        # Protocol 0: this socket only sends, the kernel queues nothing for it to read.
+        self.sock = PacketSocket(self.path.interface, protocol=0, program=None, rcvbuf=1 << 16)
+        self.neighbours = (NeighbourCache(self.path.interface, cfg.version)
+                           if self.path.dst_mac is None else None)
+        self.builder = FrameBuilder(self.path.src_mac, self.path.dst_mac or b"\0" * 6,
+                                    self.path.scanner_addr, cfg.version)
+        self.engine = Engine(engine_config(cfg), version=cfg.version,
+                             scanner_addr=self.path.scanner_addr, local_ports=self.local_ports,
+                             seed=(cfg.seed or 0) * 1000 + self.index)
+        bucket = TokenBucket(cfg.rate / cfg.workers, time.time())
+        coordinator.send(frames.pack_stats(frames.Ready(self.index)))
+
+        poller = zmq.Poller()
+        poller.register(packets_in, zmq.POLLIN)
+        poller.register(control_in, zmq.POLLIN)
+        reading_targets = False
+        next_stats = 0.0
+        while True:
+            want_targets = not self.input_over and len(self.pending) < PENDING_LOW_WATER
+            if want_targets != reading_targets:
+                if want_targets:
+                    poller.register(targets_in, zmq.POLLIN)
+                else:
+                    poller.unregister(targets_in)
+                reading_targets = want_targets
+            now = time.time()
+            wait = MAX_WAIT if self.pending else STATS_INTERVAL
+            deadline = self.engine.next_deadline()
+            if deadline is not None:
+                wait = min(wait, max(0.0, deadline - now))
+            if self.pending:
+                wait = min(wait, bucket.wait())
+            if self.neighbours and self.neighbours.waiting:
+                wait = min(wait, MAX_WAIT)
+            ready = dict(poller.poll(wait * 1000))
+            now = time.time()
+            if packets_in in ready:
+                self._take_segments(packets_in, now)
+            if control_in in ready:
+                self._take_control(control_in)
+            if targets_in in ready:
+                self._take_targets(targets_in, now)
+            if self.pending:
+                self._admit(bucket.take(len(self.pending), now), now)
+            self.engine.advance(now)
+            self._flush(records_out)
+            if now >= next_stats:
+                coordinator.send(frames.pack_stats(self._stats(False)))
+                next_stats = now + STATS_INTERVAL
+            if self._finished(now):
+                break
+        records_out.send(frames.empty(frames.SHARD_DONE))
+        coordinator.send(frames.pack_stats(self._stats(True)))
+        if announcer:
+            announcer.close()
+        if self.neighbours:
+            self.neighbours.close()
+        self.sock.close()
+        for sock in (targets_in, packets_in, control_in):
+            sock.close(linger=0)
+        records_out.close()
+        coordinator.close()
+        ctx.term()
+
+    # -- inputs -------------------------------------------------------------------------------
+
+    def _take_segments(self, sock: zmq.Socket, now: float) -> None:
+        receive = self.engine.receive
+        while True:
+            try:
+                frame = sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            for segment in frames.unpack_segments(frame):
+                if segment.flags & (SYN | ACK) == SYN | ACK:
+                    self.synacks += 1
+                if segment.payload:
+                    self.data += 1
+                receive(segment, now)
+
+    def _take_control(self, sock: zmq.Socket) -> None:
+        while True:
+            try:
+                frame = sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if frames.kind_of(frame) == frames.STOP:
+                # Ctrl-C: no new targets; those in flight finish within their timeouts.
+                self.stopped = self.input_over = True
+                self.pending.clear()
+
+    def _take_targets(self, sock: zmq.Socket, now: float) -> None:
+        for _ in range(TARGET_FRAMES_BUFFERED):
+            try:
+                frame = sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            kind = frames.kind_of(frame)
+            if kind == frames.INPUT_END:
+                self.input_over = True
+                return
+            if self.stopped:
+                continue
+            if kind == frames.TARGETS:
+                self.pending.extend(frames.unpack_targets(frame))
+            elif kind == frames.SYNACKS:
+                # ZMap already holds these connections open: continue them at once, unpaced.
+                for s in frames.unpack_synacks(frame):
+                    if self.announcer:
+                        self.announcer.opened(s.saddr, s.sport, s.dport)
+                    self.engine.add_synack(s.saddr, s.sport, s.dport, s.seq, s.ack, s.window, s.ttl, now)
+                    self.admitted += 1
+                self.last_admit = now
+
+    def _admit(self, count: int, now: float) -> None:
+        add = self.engine.add_target
+        for _ in range(count):
+            addr, port = self.pending.popleft()
+            add(addr, port, now)
+        if count:
+            self.admitted += count
+            self.last_admit = now
+
+    # -- outputs ------------------------------------------------------------------------------
+
+    def _flush(self, records_out: zmq.Socket) -> None:
+        sends = self.engine.take_sends()
+        if sends or (self.neighbours and self.neighbours.waiting):
+            self._send(sends)
+        records = self.engine.take_records()
+        if records:
+            self.records += len(records)
+            self.identified += sum(1 for r in records if r.fingerprint != "unknown")
+            if self.announcer:
+                for r in records:
+                    self.announcer.closed(parse_addr(r.saddr)[1], r.sport, r.dport)
+                self.announcer.flush()
+            records_out.send(frames.pack_records(records))
+
+    def _send(self, sends) -> None:
+        build, announcer, neighbours = self.builder.segment, self.announcer, self.neighbours
+        batch = []
+        if neighbours:
+            for _, mac, held in neighbours.resolved():
+                if mac is not None:     # unresolvable targets: the engine's timeout records them
+                    batch.extend(build(s.daddr, s.sport, s.dport, s.seq, s.ack, s.flags,
+                                       s.window, s.payload, mac) for s in held)
+        for s in sends:
+            if announcer:
+                if s.flags == SYN:
+                    announcer.opened(s.daddr, s.dport, s.sport)
+                elif s.flags & RST:
+                    announcer.closed(s.daddr, s.dport, s.sport)
+            mac = None
+            if neighbours:
+                mac = neighbours.known.get(s.daddr, _UNKNOWN)
+                if mac is _UNKNOWN:
+                    neighbours.hold(s.daddr, s)
+                    continue
+                if mac is None:
+                    continue
+            batch.append(build(s.daddr, s.sport, s.dport, s.seq, s.ack, s.flags, s.window,
+                               s.payload, mac))
+        if announcer:
+            announcer.flush()   # the guard learns of a flow before its SYN-ACK can arrive
+        if batch:
+            self.sock.send_batch(batch)
+            self.sent += len(batch)
+
+    def _stats(self, done: bool) -> frames.ShardStats:
+        return frames.ShardStats(self.index, self.sent, self.synacks, self.data, self.admitted,
+                                 self.records, self.identified, self.engine.in_flight,
+                                 len(self.pending), done)
+
+    def _finished(self, now: float) -> bool:
+        if not self.input_over or self.pending or self.engine.in_flight:
+            return False
+        # After Ctrl-C nothing new was sent, so there are no late SYN-ACKs worth a cooldown.
+        return self.stopped or now >= self.last_admit + self.cfg.cooldown
+
+
+def run_shard(cfg: ScanConfig, index: int, local_ports: range, endpoints: Endpoints,
+              path: SendPath, announce_endpoint: str | None) -> None:
+    Shard(cfg, index, local_ports, endpoints, path, announce_endpoint).run()
