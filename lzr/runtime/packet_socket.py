@@ -1,0 +1,260 @@
+"""Raw Ethernet frames in and out of one interface: AF_PACKET, a BPF filter, sendmmsg.
+
+This is the scanner's only packet I/O. Receiving: `receive()` waits for the first frame and
+drains what else is queued, at most 64 KiB per frame (veth can deliver GSO super-segments),
+skipping frames this host sent itself. Sending: `send()` one frame, `send_batch()` many with
+one `sendmmsg` system call per batch (through ctypes; a `send` loop where libc lacks it).
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import os
+import select
+import socket
+import struct
+import threading
+from typing import Callable, Sequence, TypeVar
+
+from lzr.wire.bpf import PROGRAM, Instruction, pack_filter
+
+ETH_P_ALL = 0x0003
+ETH_P_IP = 0x0800
+ETH_P_IPV6 = 0x86DD
+PACKET_OUTGOING = 4          # sockaddr_ll.sll_pkttype of a frame this host sent
+SOL_PACKET = 263
+PACKET_IGNORE_OUTGOING = 23  # Linux >= 4.20: the kernel stops copying our own sends to us
+SO_ATTACH_FILTER = 26
+SO_RCVBUFFORCE = 33          # like SO_RCVBUF but may exceed net.core.rmem_max (needs CAP_NET_ADMIN)
+SIOCGIFHWADDR = 0x8927
+CLONE_NEWNET = 0x40000000
+
+MAX_FRAME = 65536
+DEFAULT_RCVBUF = 64 * 1024 * 1024
+DEFAULT_BATCH = 256
+
+T = TypeVar("T")
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+class _Iovec(ctypes.Structure):
+    _fields_ = [("iov_base", ctypes.c_void_p), ("iov_len", ctypes.c_size_t)]
+
+
+class _Msghdr(ctypes.Structure):
+    _fields_ = [
+        ("msg_name", ctypes.c_void_p),
+        ("msg_namelen", ctypes.c_uint32),
+        ("msg_iov", ctypes.POINTER(_Iovec)),
+        ("msg_iovlen", ctypes.c_size_t),
+        ("msg_control", ctypes.c_void_p),
+        ("msg_controllen", ctypes.c_size_t),
+        ("msg_flags", ctypes.c_int),
+    ]
+
+
+class _Mmsghdr(ctypes.Structure):
+    _fields_ = [("msg_hdr", _Msghdr), ("msg_len", ctypes.c_uint)]
+
+
+_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+_sendmmsg = getattr(_libc, "sendmmsg", None)
+if _sendmmsg is not None:
+    _sendmmsg.argtypes = [ctypes.c_int, ctypes.POINTER(_Mmsghdr), ctypes.c_uint, ctypes.c_int]
+    _sendmmsg.restype = ctypes.c_int
+_setns = _libc.setns
+_setns.argtypes = [ctypes.c_int, ctypes.c_int]
+
+
+def interface_index(ifname: str) -> int:
+    """The kernel's index of `ifname` in the calling thread's network namespace."""
+    return socket.if_nametoindex(ifname)
+
+
+def interface_mac(ifname: str) -> bytes:
+    """The hardware address of `ifname` (an ioctl, so it answers for the current namespace)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        request = struct.pack("16s16x", ifname.encode())
+        reply = fcntl.ioctl(probe.fileno(), SIOCGIFHWADDR, request)
+    return reply[18:24]
+
+
+def run_in_netns(netns: str, function: Callable[[], T]) -> T:
+    """Call `function` in a thread that joined the named network namespace; return its result.
+
+    Sockets keep the namespace they were created in, so a socket opened this way can be used
+    from any thread afterwards. `netns` is a name from `ip netns` or a path to a namespace file.
+    """
+    path = netns if "/" in netns else f"/var/run/netns/{netns}"
+    outcome: dict[str, object] = {}
+
+    def body() -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                if _setns(fd, CLONE_NEWNET) != 0:
+                    error = ctypes.get_errno()
+                    raise OSError(error, f"setns {path}: {os.strerror(error)}")
+            finally:
+                os.close(fd)
+            outcome["value"] = function()
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=body, name=f"netns:{netns}")
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
+
+
+class PacketSocket:
+    """An AF_PACKET socket bound to one interface, optionally with a BPF filter.
+
+    `program` defaults to the scanner's capture filter (`lzr.wire.bpf.PROGRAM`); pass None to
+    receive everything. The filter is attached before the socket is bound, so no unfiltered
+    frame is ever queued.
+    """
+
+    def __init__(self, ifname: str, protocol: int = ETH_P_ALL,
+                 program: Sequence[Instruction] | None = PROGRAM,
+                 rcvbuf: int = DEFAULT_RCVBUF, batch: int = DEFAULT_BATCH) -> None:
+        self.ifname = ifname
+        # Protocol 0 until bind: an unbound packet socket with protocol 0 receives nothing.
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        try:
+            if program is not None:
+                self._attach_filter(program)
+            self._set_rcvbuf(rcvbuf)
+            try:
+                self.sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
+            except OSError:
+                pass  # older kernel: receive() still skips PACKET_OUTGOING frames itself
+            self.sock.bind((ifname, protocol))
+        except BaseException:
+            self.sock.close()
+            raise
+        self.mac: bytes = self.sock.getsockname()[4]
+        self.index = interface_index(ifname)
+        self._receive_buffer = bytearray(MAX_FRAME)
+        self._receive_view = memoryview(self._receive_buffer)
+        self._batch = _SendBatch(batch) if _sendmmsg is not None else None
+
+    def _attach_filter(self, program: Sequence[Instruction]) -> None:
+        code = ctypes.create_string_buffer(pack_filter(program))
+        fprog = _SockFprog(len(program), ctypes.addressof(code))
+        self.sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(fprog))
+
+    def _set_rcvbuf(self, size: int) -> None:
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, size)
+        except PermissionError:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> "PacketSocket":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def receive(self, max_frames: int = 256, timeout: float | None = None) -> list[bytes]:
+        """Frames received on the interface: waits up to `timeout` seconds (None: forever) for
+        the first, then takes whatever else is already queued, up to `max_frames`.
+
+        Returns an empty list on timeout. Frames sent by this host are left out.
+        """
+        frames: list[bytes] = []
+        if not select.select([self.sock], [], [], timeout)[0]:
+            return frames
+        recvfrom_into, view = self.sock.recvfrom_into, self._receive_view
+        while len(frames) < max_frames:
+            try:
+                length, address = recvfrom_into(view, MAX_FRAME, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                break
+            if address[2] != PACKET_OUTGOING:
+                frames.append(bytes(view[:length]))
+        return frames
+
+    def send(self, frame: bytes) -> int:
+        """Send one whole Ethernet frame; returns the bytes sent."""
+        return self.sock.send(frame)
+
+    def send_batch(self, frames: Sequence[bytes]) -> int:
+        """Send every frame, `batch` frames per system call; returns the number sent.
+
+        Raises OSError if the kernel refuses a frame (for example ENOBUFS when the device
+        queue is full); the frames before it have been sent.
+        """
+        if self._batch is None:
+            for frame in frames:
+                self.sock.send(frame)
+            return len(frames)
+        sent = 0
+        step = self._batch.capacity
+        fd = self.sock.fileno()
+        for start in range(0, len(frames), step):
+            sent += self._batch.send(fd, frames[start:start + step])
+        return sent
+
+
+class _SendBatch:
+    """Reusable sendmmsg arguments: one message per frame, each pointing into one buffer.
+
+    The frames of a batch are joined and copied into the buffer in one go; the iovec lengths
+    are only rewritten when the frame sizes differ from the previous batch (a run of SYNs
+    never rewrites them), so the per-frame cost in Python is close to nothing.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.messages = (_Mmsghdr * capacity)()
+        self.iovecs = (_Iovec * capacity)()
+        for index in range(capacity):
+            header = self.messages[index].msg_hdr
+            header.msg_iov = ctypes.pointer(self.iovecs[index])
+            header.msg_iovlen = 1
+        self.buffer = ctypes.create_string_buffer(0)
+        self.lengths: list[int] = []
+
+    def _layout(self, lengths: list[int], size: int) -> None:
+        if size > ctypes.sizeof(self.buffer):
+            self.buffer = ctypes.create_string_buffer(max(size, 2 * ctypes.sizeof(self.buffer)))
+            self.lengths = []  # the buffer moved: every iovec must be rewritten
+        base = ctypes.addressof(self.buffer)
+        position = 0
+        for iovec, length in zip(self.iovecs, lengths):
+            iovec.iov_base = base + position
+            iovec.iov_len = length
+            position += length
+        self.lengths = lengths
+
+    def send(self, fd: int, frames: Sequence[bytes]) -> int:
+        lengths = list(map(len, frames))
+        data = b"".join(frames)
+        if lengths != self.lengths[:len(lengths)] or len(data) > ctypes.sizeof(self.buffer):
+            self._layout(lengths, len(data))
+        ctypes.memmove(self.buffer, data, len(data))
+        done = 0
+        while done < len(frames):
+            result = _sendmmsg(fd, ctypes.byref(self.messages[done]) if done else self.messages,
+                               len(frames) - done, 0)
+            if result < 0:
+                error = ctypes.get_errno()
+                if error == errno.EINTR:
+                    continue
+                raise OSError(error, os.strerror(error))
+            done += result
+        return done
