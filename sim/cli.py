@@ -1,0 +1,298 @@
+"""`lzr-sim`: bring up an emulated population, scan it with `lzr`, report accuracy, tear down.
+
+    lzr-sim up --profile unexpected --hosts 30 --seed 1     # runs until `down` or Ctrl-C
+    lzr-sim scan [--run ID] [-- LZR FLAGS]                  # in another terminal
+    lzr-sim report [--run ID] [--png DIR]
+    lzr-sim down [--run ID]
+    lzr-sim run --profile unexpected --hosts 30             # all of the above in one go
+    lzr-sim list                                            # runs and whether they are live
+
+Without `-handshakes` among the lzr flags, a scan uses `wait,http,tls` plus the handshakes
+the population needs (sim.population.needed_handshakes). docs/sim.md has the details.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+from sim import harness
+from sim.manifest import Manifest, ManifestError
+from sim.population import PROFILES, Options, generate, needed_handshakes
+from sim.report import draw, evaluate, load_records
+
+DEFAULT_PROFILE, DEFAULT_HOSTS, DEFAULT_SEED = "unexpected", 30, 1
+
+
+class CliError(Exception):
+    """A user error: printed without a traceback, exit status 2."""
+
+
+def _population_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("population (or --manifest)")
+    group.add_argument("--manifest", type=Path, help="build this manifest instead of generating one")
+    group.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE)
+    group.add_argument("--hosts", type=int, default=DEFAULT_HOSTS)
+    group.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    group.add_argument("--topology", choices=("routed", "sparse", "lan"), default="routed")
+    group.add_argument("--no-hard-cases", action="store_true",
+                       help="no zero-window, ACKing-firewall, RST, no-ACK or slow-banner targets")
+    group.add_argument("--loss", type=float, default=0.0, metavar="P",
+                       help="drop this fraction of packets at every target host")
+    group.add_argument("--save-manifest", type=Path, metavar="FILE", help="also write the manifest here")
+
+
+def _scan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=float, default=600.0, help="give up on the scan after S seconds")
+    parser.add_argument("lzr_flags", nargs=argparse.REMAINDER,
+                        help="flags for lzr after `--` (e.g. -- -handshakes wait,http,tls -haf 3)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lzr-sim", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="build and start a population; runs until down or Ctrl-C")
+    _population_arguments(up)
+
+    scan = commands.add_parser("scan", help="run lzr in the scanner host of a running `up`")
+    scan.add_argument("--run", help="run id (default: the only live run)")
+    scan.add_argument("-o", "--output", type=Path, help="records file (default: in the run directory)")
+    _scan_arguments(scan)
+
+    report = commands.add_parser("report", help="a scan's records against the manifest, as Markdown")
+    report.add_argument("--run", help="run id (default: the only run, live or not, with a scan)")
+    report.add_argument("--manifest", type=Path, help="manifest file (instead of --run)")
+    report.add_argument("--records", type=Path, help="records file (default: the run's last scan)")
+    report.add_argument("--handshakes", help="the scan's handshake order (default: from the scan)")
+    report.add_argument("--png", type=Path, metavar="DIR", help="also draw the plots into DIR")
+
+    down = commands.add_parser("down", help="stop a run started with `up`")
+    down.add_argument("--run", help="run id (default: the only live run)")
+    down.add_argument("--all", action="store_true", help="every run of this run root")
+
+    run = commands.add_parser("run", help="up + scan + report + down")
+    _population_arguments(run)
+    run.add_argument("--png", type=Path, metavar="DIR", help="also draw the plots into DIR")
+    run.add_argument("--records", type=Path, metavar="FILE", help="keep the scan's records here")
+    _scan_arguments(run)
+
+    commands.add_parser("list", help="runs of this run root and whether they are live")
+    return parser
+
+
+def _manifest(args) -> Manifest:
+    if args.manifest:
+        try:
+            return Manifest.load(args.manifest)
+        except (OSError, ValueError, ManifestError) as error:
+            raise CliError(f"--manifest {args.manifest}: {error}") from None
+    options = Options(topology=args.topology)
+    if args.no_hard_cases:
+        options = Options(topology=args.topology, host_hard_cases={}, service_hard_cases={})
+    try:
+        manifest = generate(args.profile, args.hosts, args.seed, options)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    if args.save_manifest:
+        manifest.save(args.save_manifest)
+    return manifest
+
+
+def _lzr_flags(args, manifest: Manifest) -> list[str]:
+    flags = [flag for flag in args.lzr_flags if flag != "--"]
+    names = {flag.lstrip("-").split("=")[0] for flag in flags}
+    if "handshakes" not in names:
+        flags = ["-handshakes", ",".join(default_handshakes(manifest)), *flags]
+    return flags
+
+
+def default_handshakes(manifest: Manifest) -> list[str]:
+    """wait,http,tls plus what the population needs, in the scanner's default order."""
+    try:
+        from lzr.handshakes import DEFAULT_ORDER
+    except ImportError:
+        DEFAULT_ORDER = ()
+    return needed_handshakes(manifest, order=tuple(DEFAULT_ORDER))
+
+
+def handshakes_of(flags: list[str]) -> list[str]:
+    """The handshake order a set of lzr flags asks for."""
+    for index, flag in enumerate(flags):
+        name, _, value = flag.lstrip("-").partition("=")
+        if name == "handshakes":
+            text = value or (flags[index + 1] if index + 1 < len(flags) else "")
+            return [item.strip() for item in text.split(",") if item.strip()]
+    return ["http"]
+
+
+def _select_run(run_id: str | None, live: bool = True) -> harness.RunState:
+    runs = [state for state in harness.list_runs() if not live or state.owner_alive()]
+    if run_id:
+        for state in runs:
+            if state.run_id == run_id:
+                return state
+        raise CliError(f"no {'live ' if live else ''}run {run_id!r} under {harness.run_root()}")
+    if len(runs) != 1:
+        found = ", ".join(state.run_id for state in runs) or "none"
+        raise CliError(f"{len(runs)} live runs ({found}); say which with --run")
+    return runs[0]
+
+
+def _write_scan_meta(output: Path, flags: list[str]) -> None:
+    meta = {"flags": flags, "handshakes": handshakes_of(flags)}
+    output.with_suffix(".meta.json").write_text(json.dumps(meta) + "\n")
+
+
+def command_up(args) -> int:
+    manifest = _manifest(args)
+    started = time.monotonic()
+    with harness.SimNetwork(manifest, loss=args.loss, quiet=True) as net:
+        print(net.describe())
+        print(f"up in {time.monotonic() - started:.1f} s; "
+              f"scan: lzr-sim scan --run {net.run_id} [-- LZR FLAGS]; stop: lzr-sim down --run {net.run_id} "
+              "or Ctrl-C", flush=True)
+        try:
+            while True:
+                signal.pause()
+        except KeyboardInterrupt:
+            print("stopping ...", file=sys.stderr, flush=True)
+    return 0
+
+
+def command_scan(args) -> int:
+    state = _select_run(args.run)
+    if not state.ready:
+        raise CliError(f"run {state.run_id} is still starting")
+    directory = Path(state.directory)
+    manifest = Manifest.load(directory / "manifest.json")
+    flags = _lzr_flags(args, manifest)
+    output = args.output or directory / f"scan-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    targets = [(address, port) for address, port, _ in manifest.targets()]
+    started = time.monotonic()
+    records = harness.run_scan(state.scanner, targets, flags, output, args.timeout)
+    _write_scan_meta(output, flags)
+    print(f"{len(records)} records in {time.monotonic() - started:.1f} s -> {output}")
+    return 0
+
+
+def _last_scan(directory: Path) -> Path:
+    scans = sorted(p for p in directory.glob("scan-*.json") if not p.name.endswith(".meta.json"))
+    if not scans:
+        raise CliError(f"no scan in {directory}; run `lzr-sim scan` first or give --records")
+    return max(scans, key=lambda p: p.stat().st_mtime)
+
+
+def command_report(args) -> int:
+    if args.manifest:
+        manifest = Manifest.load(args.manifest)
+        if not args.records:
+            raise CliError("--manifest needs --records")
+        records_path = args.records
+    else:
+        state = _select_run(args.run, live=False) if args.run else None
+        directory = Path(state.directory) if state else _latest_run_directory()
+        manifest = Manifest.load(directory / "manifest.json")
+        records_path = args.records or _last_scan(directory)
+    meta_path = records_path.with_suffix(".meta.json")
+    if args.handshakes:
+        handshakes = args.handshakes.split(",")
+    elif meta_path.exists():
+        handshakes = json.loads(meta_path.read_text())["handshakes"]
+    else:
+        handshakes = []
+    report = evaluate(manifest, load_records(records_path), handshakes)
+    print(report.markdown())
+    if args.png:
+        for path in draw(report, args.png):
+            print(f"plot: {path}", file=sys.stderr)
+    return 0
+
+
+def _latest_run_directory() -> Path:
+    root = harness.run_root()
+    candidates = [p.parent for p in root.glob("*/manifest.json")] if root.exists() else []
+    if not candidates:
+        raise CliError(f"no run under {root}; give --manifest and --records")
+    return max(candidates, key=lambda p: p.stat().st_mtime)
+
+
+def command_down(args) -> int:
+    harness.cleanup_stale()
+    states = [s for s in harness.list_runs() if s.owner_alive()] if args.all else [_select_run(args.run)]
+    for state in states:
+        stop_run(state)
+        print(f"run {state.run_id} stopped")
+    return 0
+
+
+def stop_run(state: harness.RunState, wait: float = 60.0) -> None:
+    """Ask the owner of a run to tear it down; remove what is left if it does not."""
+    if state.owner_alive():
+        os.kill(state.owner_pid, signal.SIGTERM)
+        deadline = time.monotonic() + wait
+        while state.owner_alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    if state.owner_alive():
+        raise CliError(f"run {state.run_id}: owner {state.owner_pid} did not stop within {wait:.0f} s")
+    harness.remove_run(state)
+
+
+def command_run(args) -> int:
+    manifest = _manifest(args)
+    flags = _lzr_flags(args, manifest)
+    started = time.monotonic()
+    with harness.SimNetwork(manifest, loss=args.loss) as net:
+        up_seconds = time.monotonic() - started
+        output = args.records or net.directory / "scan-1.json"
+        scan_started = time.monotonic()
+        records = net.scan(flags, output=output, timeout=args.timeout)
+        _write_scan_meta(Path(output), flags)
+        scan_seconds = time.monotonic() - scan_started
+    report = evaluate(manifest, records, handshakes_of(flags))
+    print(f"lzr-sim run: {manifest.profile} population, seed {manifest.seed}, {len(manifest.hosts)} hosts, "
+          f"{len(manifest.targets())} targets; up {up_seconds:.1f} s, scan {scan_seconds:.1f} s, "
+          f"total {time.monotonic() - started:.1f} s\n")
+    print(f"lzr flags: `{' '.join(flags)}`\n")
+    print(report.markdown())
+    if args.png:
+        for path in draw(report, args.png):
+            print(f"plot: {path}", file=sys.stderr)
+    return 0
+
+
+def command_list(_args) -> int:
+    runs = harness.list_runs()
+    if not runs:
+        print(f"no runs under {harness.run_root()}")
+    for state in runs:
+        status = "live" if state.owner_alive() else "stale (removed by the next up or down)"
+        print(f"{state.run_id}  owner pid {state.owner_pid}  {status}  {state.directory}")
+    return 0
+
+
+COMMANDS = {"up": command_up, "scan": command_scan, "report": command_report, "down": command_down,
+            "run": command_run, "list": command_list}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except CliError as error:
+        print(f"lzr-sim {args.command}: {error}", file=sys.stderr)
+        return 2
+    except harness.HarnessError as error:
+        print(f"lzr-sim {args.command}: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,560 @@
+"""Build an emulated population, scan it with `lzr`, and always tear it down.
+
+    with SimNetwork(generate("unexpected", hosts=30, seed=1)) as net:
+        records = net.scan(["-handshakes", "wait,http,tls"])
+
+Life of a run:
+
+1. A run id (`topologies.base.new_run_id`) names every node, bridge and link. The run
+   directory `<run root>/<run id>/` gets `state.json` with the pid of the owning process
+   before anything is created, so the next run finds and removes the leftovers of a run that
+   was killed (`cleanup_stale`).
+2. Mininet builds the topology (LinuxBridge, no controller). The scanner's only route is the
+   router, which has no route out; nothing links to the root namespace's interfaces.
+3. Services: one runner (`sim.services.serve`) per answering node, forked from this process
+   after the imports and the TLS certificates are ready, entering the node's network
+   namespace itself; cheaper than a fresh interpreter per host (see docs/sim.md).
+4. Behaviours (zero window, ACKing firewall, loss, ...) from `sim.behaviours`, as commands
+   run inside the node.
+5. `scan(flags)` runs `lzr` inside the scanner host (nsenter into its namespace) and returns
+   its JSON records. `lzr-sim scan` does the same from another process, using state.json.
+6. Teardown (exit of the `with`, SIGTERM/SIGHUP/Ctrl-C, or an exception): processes by pid,
+   then Mininet's own `net.stop()`, then any root-namespace link still carrying the run id.
+   Never Mininet's global cleanup: it would hit other runs and other software.
+"""
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.manifest import Manifest
+
+RUN_ROOT_ENV = "LZR_SIM_RUN_DIR"
+STATE_FILE = "state.json"
+SLOW_BANNER_SECONDS = 2.0
+SERVICE_READY_TIMEOUT = 60.0
+STOP_GRACE_SECONDS = 3.0
+CLONE_NEWNET = 0x40000000
+
+
+class HarnessError(RuntimeError):
+    """The emulated network could not be built or used; the message says what failed."""
+
+
+def run_root() -> Path:
+    """Where run directories live: $LZR_SIM_RUN_DIR, else lzr-sim under the temp directory."""
+    return Path(os.environ.get(RUN_ROOT_ENV) or Path(tempfile.gettempdir()) / "lzr-sim")
+
+
+# --- processes, identified by (pid, start time) so a recycled pid is never killed ----------
+
+def process_start(pid: int) -> int | None:
+    """The kernel's start time of `pid` (clock ticks since boot), None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22; the command name (field 2) may contain spaces, so split after its ')'.
+    return int(stat.rsplit(")", 1)[1].split()[19])
+
+
+def process_alive(pid: int, start: int | None) -> bool:
+    """`pid` runs (not a zombie) and, when `start` is given, is still the process we recorded."""
+    current = process_start(pid)
+    return current is not None and (start is None or current == start) and not _is_zombie(pid)
+
+
+def stop_process(pid: int, start: int | None, grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds; only if `pid` is still the same process."""
+    if not process_alive(pid, start):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        _reap(pid)
+        if not process_alive(pid, start):
+            _reap(pid)
+            return
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    _reap(pid, block=True)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return False
+
+
+def _reap(pid: int, block: bool = False) -> None:
+    """Collect our own child's exit status (no-op for processes that are not our children)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0 if block else os.WNOHANG)
+
+
+# --- links of a run, found by name ---------------------------------------------------------
+
+def run_links(run_id: str) -> list[str]:
+    """Root-namespace links and bridges whose name starts with the run id."""
+    output = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    names = []
+    for line in output.splitlines():
+        parts = line.split(": ", 2)
+        if len(parts) >= 2:
+            name = parts[1].split("@")[0]
+            if name.startswith(run_id):
+                names.append(name)
+    return names
+
+
+def delete_links(run_id: str) -> None:
+    # Bridges first (deleting a bridge frees its ports), then whatever veth ends remain.
+    for name in sorted(run_links(run_id), key=lambda n: "-eth" in n):
+        subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
+# --- run state ------------------------------------------------------------------------------
+
+@dataclass
+class RunState:
+    """What `lzr-sim scan/down` and the next `up` need to know about a run (state.json)."""
+    run_id: str
+    owner_pid: int
+    owner_start: int | None
+    directory: str
+    topology: str = ""
+    scanner: dict | None = None       # pid (of its shell), start, address, interface, gateway_mac
+    processes: list | None = None     # [pid, start] of everything started inside the network
+    ready: bool = False
+
+    @property
+    def path(self) -> Path:
+        return Path(self.directory) / STATE_FILE
+
+    def save(self) -> None:
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.__dict__, indent=1) + "\n")
+        temporary.replace(self.path)
+
+    @classmethod
+    def load(cls, directory: Path) -> "RunState":
+        return cls(**json.loads((directory / STATE_FILE).read_text()))
+
+    def owner_alive(self) -> bool:
+        return process_alive(self.owner_pid, self.owner_start)
+
+
+def list_runs(root: Path | None = None) -> list[RunState]:
+    root = root or run_root()
+    runs = []
+    for state_file in sorted(root.glob(f"*/{STATE_FILE}")):
+        with contextlib.suppress(OSError, ValueError, TypeError):
+            runs.append(RunState.load(state_file.parent))
+    return runs
+
+
+def remove_run(state: RunState) -> None:
+    """Remove everything of a run whose owner is gone: processes, links, its state file."""
+    for pid, start in state.processes or []:
+        stop_process(pid, start, grace=0.5)
+    if state.scanner:
+        stop_process(state.scanner["pid"], state.scanner.get("start"), grace=0.5)
+    delete_links(state.run_id)
+    with contextlib.suppress(FileNotFoundError):
+        state.path.unlink()
+
+
+def cleanup_stale(root: Path | None = None) -> list[str]:
+    """Remove the leftovers of every run whose owning process died; returns their run ids."""
+    removed = []
+    for state in list_runs(root):
+        if not state.owner_alive():
+            remove_run(state)
+            removed.append(state.run_id)
+    return removed
+
+
+# --- entering a node's network namespace from a forked child --------------------------------
+
+def _enter_netns(pid: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    with open(f"/proc/{pid}/ns/net") as namespace:
+        if libc.setns(namespace.fileno(), CLONE_NEWNET) != 0:
+            raise OSError(ctypes.get_errno(), f"setns into the namespace of pid {pid}")
+
+
+def _fork_runner(netns_pid: int, spec: list[dict], log_path: Path) -> tuple[int, int]:
+    """Fork a services runner inside the namespace of `netns_pid`; returns (pid, stdout fd)."""
+    from sim.services import serve
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never returns into the caller's code
+        status = 1
+        try:
+            os.setsid()  # a terminal's Ctrl-C goes to the harness, which stops us in order
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                signal.signal(signum, signal.SIG_DFL)
+            _enter_netns(netns_pid)
+            log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.dup2(write_end, 1)
+            os.dup2(log, 2)
+            os.closerange(3, 65536)  # Mininet's ptys and the other runners' pipes
+            sys.stdout = os.fdopen(1, "w", buffering=1)
+            sys.stderr = os.fdopen(2, "w", buffering=1)
+            status = serve.main(["--spec-json", json.dumps({"services": spec})])
+        except BaseException as error:  # report anything, then leave without unwinding the parent's stack
+            with contextlib.suppress(Exception):
+                os.write(1, f"FAILED {error!r}\n".encode())
+        finally:
+            os._exit(status)  # skip atexit: the parent owns the shared certificate directory
+    os.close(write_end)
+    return pid, read_end
+
+
+def _prepare_services(protocols: set[str]) -> None:
+    """Import the services and make their TLS certificates once, before forking the runners."""
+    from sim.services import SERVICES
+    for protocol in protocols:
+        service = SERVICES[protocol]()
+        if service.uses_tls:
+            service.ssl_context()
+
+
+def _wait_ready(runners: dict[str, tuple[int, int]], timeout: float) -> None:
+    """Wait for every runner's READY line; raise with the node's reason otherwise."""
+    pending = {fd: node for node, (_, fd) in runners.items()}
+    buffers = {fd: b"" for fd in pending}
+    deadline = time.monotonic() + timeout
+    try:
+        while pending:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise HarnessError(f"services not ready after {timeout:.0f} s on {sorted(pending.values())}")
+            readable, _, _ = select.select(list(pending), [], [], left)
+            for fd in readable:
+                chunk = os.read(fd, 4096)
+                buffers[fd] += chunk
+                line = buffers[fd].split(b"\n", 1)[0].decode(errors="replace")
+                if line.startswith("READY"):
+                    del pending[fd]
+                elif line.startswith("FAILED") or not chunk:
+                    raise HarnessError(f"services on {pending[fd]} failed: {line or 'runner exited'}")
+    finally:
+        for _, fd in runners.values():
+            os.close(fd)
+
+
+# --- the network ----------------------------------------------------------------------------
+
+def lzr_command() -> list[str]:
+    """The `lzr` console script of this interpreter's environment."""
+    script = Path(sys.executable).with_name("lzr")
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("lzr")
+    if found is None:
+        raise HarnessError("the `lzr` command is not installed (pip install -e .)")
+    return [found]
+
+
+def scan_command(scanner: dict, flags: list[str], output: Path) -> list[str]:
+    """The argv that runs `lzr` in the scanner's namespace with the lab's fixed flags first."""
+    fixed = ["-sendSYNs", "-sourceIP", scanner["address"], "-sendInterface", scanner["interface"],
+             "-f", str(output), "-rate", "100000", "--allow-reserved"]
+    if scanner.get("gateway_mac"):
+        fixed += ["-gatewayMac", scanner["gateway_mac"]]
+    return ["nsenter", "-t", str(scanner["pid"]), "-n", "--", *lzr_command(), *fixed, *flags]
+
+
+def run_scan(scanner: dict, targets: list[tuple[str, int]], flags: list[str], output: Path,
+             timeout: float = 600.0) -> list[dict]:
+    """Scan `targets` with `lzr` inside the scanner's namespace; returns its records."""
+    from sim.report import load_records
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(FileNotFoundError):
+        output.unlink()  # lzr appends, as LZR does; a scan starts from an empty file
+    stdin = "".join(f"{address};{port}\n" for address, port in targets)
+    command = scan_command(scanner, flags, output)
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        _, stderr = process.communicate(stdin, timeout=timeout)
+    except BaseException:
+        # Timeout or Ctrl-C: stop the whole scanner (its process group), then re-raise.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        raise
+    if process.returncode != 0:
+        raise HarnessError(f"lzr exited with {process.returncode}: {stderr.strip()[-2000:]}")
+    return load_records(output) if output.exists() else []
+
+
+class SimNetwork:
+    """An emulated population, up for the lifetime of a `with` block.
+
+    manifest: the ground truth to build (its topology decides the Mininet topology);
+    loss: packet-loss probability applied to every target node (0 for none);
+    root: the run root (default `run_root()`).
+    """
+
+    def __init__(self, manifest: Manifest, loss: float = 0.0, root: Path | None = None,
+                 quiet: bool = True) -> None:
+        from topologies.base import new_run_id
+
+        self.manifest = manifest
+        self.loss = loss
+        self.root = Path(root) if root else run_root()
+        self.quiet = quiet
+        self.run_id = self._unused_run_id(new_run_id)
+        self.directory = self.root / self.run_id
+        self.net = None
+        self.state: RunState | None = None
+        self._runner_pids: list[tuple[int, int | None]] = []
+        self._old_handlers: dict[int, object] = {}
+        self._scans = 0
+        self.timings: dict[str, float] = {}
+
+    def _unused_run_id(self, make) -> str:
+        while True:
+            run_id = make()
+            if not (self.root / run_id).exists() and not run_links(run_id):
+                return run_id
+
+    # -- context manager and signals --
+
+    def __enter__(self) -> "SimNetwork":
+        self._install_signal_handlers()
+        try:
+            self.up()
+        except BaseException:
+            self.down()
+            raise
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.down()
+
+    def _install_signal_handlers(self) -> None:
+        if not _in_main_thread():
+            return
+
+        def interrupt(signum, _frame):
+            raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            self._old_handlers[signum] = signal.signal(signum, interrupt)
+
+    def _restore_signal_handlers(self) -> None:
+        for signum, handler in self._old_handlers.items():
+            signal.signal(signum, handler)
+        self._old_handlers.clear()
+
+    # -- bring up --
+
+    def up(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        cleanup_stale(self.root)
+        self.directory.mkdir(parents=True)
+        self.manifest.save(self.directory / "manifest.json")
+        self.state = RunState(self.run_id, os.getpid(), process_start(os.getpid()), str(self.directory),
+                              topology=self.manifest.topology, processes=[])
+        self.state.save()  # before anything exists, so a killed run is always found
+
+        started = time.monotonic()
+        self._build_network()
+        self.timings["network"] = time.monotonic() - started
+        self._record_shells()
+
+        started = time.monotonic()
+        self._start_services()
+        self.timings["services"] = time.monotonic() - started
+
+        started = time.monotonic()
+        self._apply_behaviours()
+        self.timings["behaviours"] = time.monotonic() - started
+        self.state.ready = True
+        self.state.save()
+
+    def _build_network(self) -> None:
+        from mininet.log import setLogLevel
+        from mininet.net import Mininet
+        from mininet.nodelib import LinuxBridge
+
+        setLogLevel("error" if self.quiet else "info")
+        self.net = Mininet(topo=self._topology(), switch=LinuxBridge, controller=None,
+                           autoSetMacs=True, waitConnected=False, build=False)
+        self.net.build()
+        self.net.start()
+        for host in self.net.hosts:
+            for intf in host.intfList():
+                if intf.name != "lo":
+                    # Real NICs fill in checksums and do not merge segments; veth by default does both.
+                    host.cmd("ethtool -K", intf.name, "tx off rx off tso off gso off gro off >/dev/null 2>&1")
+
+    def _topology(self):
+        nodes = self.manifest.nodes()
+        if self.manifest.topology == "sparse":
+            from topologies.sparse import SparseTopo
+            live = {int(node[1:]) - 1: [h.address for h in self.manifest.hosts if h.node == node]
+                    for node in nodes}
+            return SparseTopo(hosts=max(live) + 1, live=live, run_id=self.run_id)
+        if self.manifest.topology == "lan":
+            from topologies.lan import LanTopo
+            return LanTopo(hosts=len(nodes), run_id=self.run_id)
+        from topologies.routed import RoutedTopo
+        return RoutedTopo(hosts=len(nodes), run_id=self.run_id)
+
+    def node(self, name: str):
+        """The Mininet host of a manifest node name (`h3`, `p1`) or role (`sc`, `rt`)."""
+        return self.net.get(f"{self.run_id}{name}")
+
+    def _record_shells(self) -> None:
+        scanner = self.node("sc")
+        router = self.net.nameToNode.get(f"{self.run_id}rt")
+        self.state.scanner = {
+            "pid": scanner.pid, "start": process_start(scanner.pid),
+            "address": scanner.IP(), "interface": scanner.defaultIntf().name,
+            "gateway_mac": router.intf(f"{router.name}-eth0").MAC() if router else None,
+        }
+        self.state.processes = [[host.pid, process_start(host.pid)] for host in self.net.hosts]
+        self.state.save()
+
+    def _start_services(self) -> None:
+        specs = {}
+        for host in self.manifest.hosts:
+            if host.behaviour in ("zero-window", "acking-firewall"):
+                continue  # the whole host is the hard case; nothing listens
+            for service in host.services:
+                specs.setdefault(host.node, []).append(_runner_entry(host.address, service))
+        if not specs:
+            return
+        _prepare_services({entry["protocol"] for spec in specs.values() for entry in spec
+                           if entry.get("protocol")})
+        runners = {}
+        for node, spec in specs.items():
+            pid, fd = _fork_runner(self.node(node).pid, spec, self.directory / f"services-{node}.log")
+            self._runner_pids.append((pid, process_start(pid)))
+            runners[node] = (pid, fd)
+        self.state.processes += [list(p) for p in self._runner_pids]
+        self.state.save()
+        _wait_ready(runners, SERVICE_READY_TIMEOUT)
+
+    def _apply_behaviours(self) -> None:
+        hard = [h for h in self.manifest.hosts
+                if h.behaviour != "normal" or any(s.behaviour == "no-ack" for s in h.services)]
+        if not hard and not self.loss:
+            return
+        from sim import behaviours
+
+        for host in self.manifest.hosts:
+            node = self.node(host.node)
+            commands = []
+            if host.behaviour != "normal":
+                commands += behaviours.host_commands(host.behaviour, host.address,
+                                                     [s.port for s in host.services])
+            for service in host.services:
+                commands += behaviours.service_commands(service.behaviour, host.address, service.port)
+            if self.loss:
+                commands += behaviours.loss_commands(self.loss)
+            self._run_in(node, commands)
+
+    def _run_in(self, node, commands: list[list[str]]) -> None:
+        for argv in commands:
+            result = subprocess.run(["nsenter", "-t", str(node.pid), "-n", "--", *argv],
+                                    capture_output=True, text=True)
+            if result.returncode != 0:
+                raise HarnessError(f"{' '.join(argv)} in {node.name}: {result.stderr.strip()}")
+
+    # -- use --
+
+    def targets(self) -> list[tuple[str, int]]:
+        return [(address, port) for address, port, _ in self.manifest.targets()]
+
+    def scan(self, flags: list[str], output: Path | None = None, timeout: float = 600.0) -> list[dict]:
+        """Run `lzr` with `flags` in the scanner host against every target of the manifest."""
+        self._scans += 1
+        output = output or self.directory / f"scan-{self._scans}.json"
+        return run_scan(self.state.scanner, self.targets(), flags, Path(output), timeout)
+
+    def describe(self) -> str:
+        """What runs where, one line per host, for `lzr-sim up`."""
+        scanner = self.state.scanner
+        lines = [f"run {self.run_id}: {len(self.manifest.hosts)} hosts, {len(self.targets())} targets, "
+                 f"topology {self.manifest.topology}, run dir {self.directory}",
+                 f"scanner {scanner['address']} on {scanner['interface']}"
+                 + (f", gateway MAC {scanner['gateway_mac']}" if scanner["gateway_mac"] else "")]
+        for host in self.manifest.hosts:
+            services = ", ".join(f"{s.port}/{s.protocol or '-'}" + ("" if s.behaviour == "normal" else f" ({s.behaviour})")
+                                 for s in host.services)
+            kind = "" if host.behaviour == "normal" else f" [{host.behaviour}]"
+            lines.append(f"  {host.address:<15} {host.node:<5}{kind} {services}")
+        return "\n".join(lines)
+
+    # -- teardown --
+
+    def down(self) -> None:
+        """Stop everything of this run; safe to call twice and after a failed `up`."""
+        previous = {}
+        if _in_main_thread():
+            # A second Ctrl-C must not abandon a half-removed network.
+            for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                previous[signum] = signal.signal(signum, signal.SIG_IGN)
+        try:
+            for pid, start in self._runner_pids:
+                stop_process(pid, start)
+            self._runner_pids.clear()
+            if self.net is not None:
+                with contextlib.suppress(Exception):
+                    self.net.stop()
+                self.net = None
+            if self.state is not None:
+                # Whatever net.stop() missed (or never created), found by what state.json recorded.
+                remove_run(self.state)
+                self.state = None
+            delete_links(self.run_id)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+            self._restore_signal_handlers()
+
+
+def _runner_entry(address: str, service) -> dict:
+    """The services-runner spec entry of one manifest service."""
+    entry = {"address": address, "port": service.port}
+    if service.behaviour == "rst":
+        entry["mode"] = "reset"
+    elif service.behaviour == "no-ack" or service.protocol is None:
+        entry["mode"] = "silent"
+    else:
+        entry["protocol"] = service.protocol
+        if service.behaviour == "slow-banner":
+            entry["banner_delay"] = SLOW_BANNER_SECONDS
+    return entry
+
+
+def _in_main_thread() -> bool:
+    import threading
+    return threading.current_thread() is threading.main_thread()
