@@ -1,0 +1,110 @@
+"""The emulated network itself: it comes up, cannot be left, and leaves nothing behind."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sim.harness import SimNetwork, list_runs, process_alive, run_links
+from sim.manifest import from_dict
+
+pytestmark = pytest.mark.mininet
+
+
+def bare(hosts=2, topology="routed", addresses=None):
+    """A manifest of hosts without services (this file tests the network, not the services)."""
+    addresses = addresses or [f"198.18.0.{10 + i}" for i in range(hosts)]
+    nodes = [f"p{1 + i % 2}" if topology == "sparse" else f"h{i + 1}" for i in range(len(addresses))]
+    return from_dict({"version": 1, "topology": topology, "hosts": [
+        {"name": f"h{i + 1}", "address": a, "node": n, "services": []}
+        for i, (a, n) in enumerate(zip(addresses, nodes))]})
+
+
+def leftovers(run_id, pids):
+    return run_links(run_id), [pid for pid, start in pids if process_alive(pid, start)]
+
+
+def in_node(net, node, command):
+    return subprocess.run(["nsenter", "-t", str(net.node(node).pid), "-n", "--", "sh", "-c", command],
+                          capture_output=True, text=True, timeout=10)
+
+
+def test_up_reaches_targets_and_down_leaves_nothing(tmp_path):
+    with SimNetwork(bare(3), root=tmp_path) as net:
+        run_id, pids = net.run_id, list(net.state.processes)
+        assert run_links(run_id) and all(process_alive(pid, start) for pid, start in pids)
+        assert in_node(net, "sc", "ping -c1 -W2 198.18.0.12").returncode == 0
+        assert (tmp_path / run_id / "state.json").exists()
+    assert leftovers(run_id, pids) == ([], [])
+    assert not (tmp_path / run_id / "state.json").exists()
+
+
+def test_no_route_leaves_the_lab(tmp_path):
+    with SimNetwork(bare(1), root=tmp_path) as net:
+        scanner_routes = in_node(net, "sc", "ip -4 route show").stdout.splitlines()
+        assert [r for r in scanner_routes if r.startswith("default")] == ["default via 198.19.255.1 dev "
+                                                                         f"{net.run_id}sc-eth0 "]
+        router_routes = in_node(net, "rt", "ip -4 route show").stdout
+        assert "default" not in router_routes
+        # The route lookup itself fails in the router: no packet to 192.0.2.1 is ever sent.
+        assert "unreachable" in in_node(net, "rt", "ip route get 192.0.2.1 2>&1").stdout.lower()
+        for node in ("sc", "rt", "h1"):
+            links = in_node(net, node, "ip -o link show").stdout
+            assert all(net.run_id in line or ": lo:" in line for line in links.splitlines())
+
+
+def test_exception_inside_the_context_still_tears_down(tmp_path):
+    with pytest.raises(RuntimeError, match="boom"):
+        with SimNetwork(bare(2), root=tmp_path) as net:
+            run_id, pids = net.run_id, list(net.state.processes)
+            raise RuntimeError("boom")
+    assert leftovers(run_id, pids) == ([], [])
+
+
+def test_sigterm_tears_down(tmp_path):
+    script = ("import sys, time; from sim.harness import SimNetwork; from sim.manifest import Manifest;"
+              f"net = SimNetwork(Manifest.from_json(sys.stdin.read()), root={str(tmp_path)!r});"
+              "net.__enter__(); print(net.run_id, flush=True)\n"
+              "try:\n    time.sleep(60)\nfinally:\n    net.down()")
+    process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True)
+    process.stdin.write(bare(2).to_json())
+    process.stdin.close()
+    run_id = process.stdout.readline().strip()
+    state = json.loads((tmp_path / run_id / "state.json").read_text())
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+    assert leftovers(run_id, state["processes"]) == ([], [])
+
+
+def test_killed_run_is_cleaned_by_the_next_up(tmp_path):
+    script = ("import sys, time; from sim.harness import SimNetwork; from sim.manifest import Manifest;"
+              f"net = SimNetwork(Manifest.from_json(sys.stdin.read()), root={str(tmp_path)!r});"
+              "net.__enter__(); print(net.run_id, flush=True); time.sleep(60)")
+    process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               text=True)
+    process.stdin.write(bare(2).to_json())
+    process.stdin.close()
+    killed_run = process.stdout.readline().strip()
+    state = json.loads((tmp_path / killed_run / "state.json").read_text())
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert run_links(killed_run), "a SIGKILLed run leaves its bridges behind"
+    with SimNetwork(bare(1), root=tmp_path):
+        assert leftovers(killed_run, state["processes"]) == ([], [])
+        assert killed_run not in [s.run_id for s in list_runs(tmp_path)]
+
+
+def test_sparse_host_answers_only_for_live_addresses(tmp_path):
+    live, empty = "198.19.0.77", "198.19.0.78"
+    with SimNetwork(bare(addresses=[live, "198.19.16.5"], topology="sparse"), root=tmp_path) as net:
+        # A live address refuses a closed port at once (RST); an empty one stays silent.
+        refused = in_node(net, "sc", f"timeout 3 bash -c 'echo > /dev/tcp/{live}/4444' 2>&1")
+        assert "refused" in refused.stdout.lower()
+        started = time.monotonic()
+        silent = in_node(net, "sc", f"timeout 1 bash -c 'echo > /dev/tcp/{empty}/4444' 2>&1")
+        assert silent.returncode == 124 and time.monotonic() - started >= 0.9
+        assert in_node(net, "sc", "ping -c1 -W2 198.19.16.5").returncode == 0
