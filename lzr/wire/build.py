@@ -1,11 +1,14 @@
 """Whole Ethernet frames for the scanner's own segments, built from per-builder templates.
 
-A `FrameBuilder` fixes everything that never changes for one scanner (MACs, source address,
-IP version, TTL/hop limit, no IP or TCP options) when it is made, including the checksum
-contribution of those constant fields. Building a frame then only packs the varying fields
-(destination address, ports, seq/ack, flags, window, lengths) and finishes both checksums
-with integer arithmetic (see `checksum`): no pass over the header bytes, and the payload
-summed once.
+A `FrameBuilder` is the template: it fixes everything that never changes for one scanner
+(MACs, source address, IP version, TTL/hop limit, no IP or TCP options) when it is made,
+with the checksum contribution of those constant fields and a precompiled struct of the
+whole Ethernet + IP + TCP header. Building a frame is then one `struct.pack` call, the
+constants coming from the builder and only the varying fields (destination address, ports,
+seq/ack, flags, window, lengths) from the caller, and both checksums are finished with
+integer arithmetic (see `checksum`): no pass over the header bytes, the payload summed once.
+(Measured: one pack call beats copying a bytearray template and patching it with pack_into,
+which needs a copy back to bytes.)
 
 Frames match what LZR sends (reference §6.2): IPv4 with TTL 64, ID 0, no DF, no options;
 IPv6 with hop limit 64, traffic class and flow label 0; TCP without options. Frames shorter
@@ -14,6 +17,8 @@ than the Ethernet minimum of 60 bytes (without FCS) are zero-padded.
 Field values are trusted: ports and seq/ack out of range make `struct` raise.
 """
 from __future__ import annotations
+
+import struct
 
 from .checksum import word_sum
 from .headers import ETH_P_IP, ETH_P_IPV6, ETHERNET, IPPROTO_TCP, IPV4, IPV6, TCP
@@ -45,9 +50,11 @@ class FrameBuilder:
         self._tcp_base = src_ip + IPPROTO_TCP + TCP_HEADER_WORD
         if version == 4:
             self._pack = _V4_FRAME.struct.pack
+            # A frame without payload is 54 bytes: pack the zero padding in the same call.
+            self._pack_bare = struct.Struct(_V4_FRAME.struct.format + f"{MIN_FRAME - _V4_FRAME.size}x").pack
             self._ip_base = (_V4_VERSION_IHL << 8) + (TTL << 8 | IPPROTO_TCP) + src_ip
         else:
-            self._pack = _V6_FRAME.struct.pack
+            self._pack = self._pack_bare = _V6_FRAME.struct.pack
             self._src_bytes = src_ip.to_bytes(16, "big")
 
     def syn(self, dst_ip: int, sport: int, dport: int, seq: int, window: int = 65535) -> bytes:
@@ -63,7 +70,7 @@ class FrameBuilder:
             tcp_sum += word_sum(payload)
         if self.version == 4:
             total_length = 20 + tcp_length
-            frame = self._pack(
+            frame = (self._pack if payload else self._pack_bare)(
                 dst_mac or self.dst_mac, self.src_mac, ETH_P_IP,
                 _V4_VERSION_IHL, 0, total_length, 0, 0, TTL, IPPROTO_TCP,
                 -(self._ip_base + total_length + dst_ip) % 0xFFFF, self.src_ip, dst_ip,
@@ -76,6 +83,6 @@ class FrameBuilder:
                 sport, dport, seq, ack, TCP_HEADER_WORD >> 8, flags, window, -tcp_sum % 0xFFFF, 0)
         if payload:
             frame += payload
-        if len(frame) < MIN_FRAME:
-            frame += bytes(MIN_FRAME - len(frame))
+            if len(frame) < MIN_FRAME:
+                frame += bytes(MIN_FRAME - len(frame))
         return frame
