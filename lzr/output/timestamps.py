@@ -49,7 +49,8 @@ class TimestampFormatter:
             return GO_ZERO_TIME
         second, nanos = divmod(unix_ns, _NS_PER_SECOND)
         if second != self._cached_second:
-            self._cached_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second + self._offset))
+            wall = time.gmtime(second + self._offset)
+            self._cached_prefix = time.strftime("%Y-%m-%dT%H:%M:%S", wall)
             self._cached_second = second
         if nanos == 0:
             return self._cached_prefix + self._suffix

@@ -120,8 +120,8 @@ class AddressPolicy:
 
     __slots__ = ("_starts", "_ends", "_intervals")
 
-    def __init__(self, *, blocklist: Iterable[Network] = (), allowlist: Iterable[Network] | None = None,
-                 allow_reserved: bool = False):
+    def __init__(self, *, blocklist: Iterable[Network] = (),
+                 allowlist: Iterable[Network] | None = None, allow_reserved: bool = False):
         blocked = list(blocklist)
         if not allow_reserved:
             blocked += [parse_network(text) for text in RESERVED_IPV4 + RESERVED_IPV6]

@@ -58,7 +58,8 @@ class TargetSpace:
             merged = merge_intervals((first, end) for v, first, end in networks if v == version)
             requested += sum(end - first for first, end in merged)
             for first, end in merged:
-                self.intervals += [(version, a, b) for a, b in policy.allowed_parts((version, first, end))]
+                allowed = policy.allowed_parts((version, first, end))
+                self.intervals += [(version, a, b) for a, b in allowed]
         self.address_count = sum(end - first for _, first, end in self.intervals)
         self.size = self.address_count * len(self.ports)
         # Pairs left out because the policy does not allow their address.
@@ -138,7 +139,7 @@ class RangeScan:
     def __init__(self, space: TargetSpace, *, seed: int, shards: int = 1, shard: int = 0,
                  max_targets: int | None = None, resume: Checkpoint | None = None):
         if shards < 1 or not 0 <= shard < shards:
-            raise TargetSpecError(f"shard {shard} of {shards}: need shards >= 1, 0 <= shard < shards")
+            raise TargetSpecError(f"shard {shard} of {shards}: need 0 <= shard < shards")
         if max_targets is not None and max_targets < 0:
             raise TargetSpecError("max targets must not be negative")
         self.space = space
@@ -147,7 +148,8 @@ class RangeScan:
         if resume is not None:
             expected = (seed, shards, shard, space.digest())
             if (resume.seed, resume.shards, resume.shard, resume.space) != expected:
-                raise CheckpointError("checkpoint belongs to another scan (seed, shard or space differ)")
+                raise CheckpointError(
+                    "checkpoint belongs to another scan (seed, shards, shard or space differ)")
             self.position, self.handed = resume.position, resume.handed
         self.limit = None
         if max_targets is not None:

@@ -63,7 +63,8 @@ def test_zmap_json_ipv6_is_normalised():
     (ZMAP_LINE.replace("-559038737", "-2147483649"), "seqnum -2147483649 outside"),
     (ZMAP_LINE.replace("192.0.2.7", "192.0.2.300"), "saddr is not an IP address"),
     (ZMAP_LINE.replace('"192.0.2.7"', "7"), "saddr is not a string"),
-    (ZMAP_LINE.replace("198.51.100.1", "2001:db8::1"), "saddr and daddr are of different IP versions"),
+    (ZMAP_LINE.replace("198.51.100.1", "2001:db8::1"),
+     "saddr and daddr are of different IP versions"),
 ])
 def test_zmap_json_bad_lines(line, reason):
     [error] = parse_zmap_json([line])

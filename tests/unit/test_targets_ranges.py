@@ -148,7 +148,8 @@ def test_bad_shard_arguments():
 def test_reserved_ranges_are_left_out_and_counted():
     target_space = space("192.0.2.0/24,8.8.8.0/30", "80,443", AddressPolicy())
     assert target_space.size == 8 and target_space.blocked == 512
-    assert {t.addr for t in RangeScan(target_space, seed=1)} == set(range(v4("8.8.8.0"), v4("8.8.8.4")))
+    addrs = {t.addr for t in RangeScan(target_space, seed=1)}
+    assert addrs == set(range(v4("8.8.8.0"), v4("8.8.8.4")))
 
 
 def test_blocklist_inside_a_range():
@@ -269,11 +270,12 @@ def test_allowlist_and_blocklist():
        st.booleans())
 def test_policy_matches_a_naive_model(blocks, allows, use_allowlist):
     def networks(items):
-        return [ipaddress.ip_network(f"192.0.2.{host}/{length}", strict=False) for host, length in items]
+        return [ipaddress.ip_network(f"192.0.2.{host}/{length}", strict=False)
+                for host, length in items]
     blocked, allowed = networks(blocks), networks(allows)
+    allowlist = [parse_network(str(n)) for n in allowed] if use_allowlist else None
     policy = AddressPolicy(blocklist=[parse_network(str(n)) for n in blocked],
-                           allowlist=[parse_network(str(n)) for n in allowed] if use_allowlist else None,
-                           allow_reserved=True)
+                           allowlist=allowlist, allow_reserved=True)
     for host in range(256):
         address = ipaddress.IPv4Address(f"192.0.2.{host}")
         expected = (not any(address in n for n in blocked)
