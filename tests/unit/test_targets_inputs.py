@@ -1,5 +1,6 @@
 """Line parsers: ZMap JSON and CSV, -sendSYNs lists, zmap --dryrun text."""
 import ipaddress
+import json
 
 import pytest
 from hypothesis import given
@@ -217,3 +218,26 @@ def test_parsers_never_raise(lines):
             assert isinstance(result, (Target, SynAckTarget, LineError))
             if isinstance(result, LineError):
                 assert 1 <= result.line_number <= len(lines)
+
+
+@given(st.lists(st.one_of(line_text, zmapish), max_size=8))
+def test_csv_rows_under_a_valid_header_never_raise(rows):
+    for result in parse_zmap_csv([ZMAP_CSV[0]] + rows):
+        assert isinstance(result, (SynAckTarget, LineError))
+
+
+zmap_key = st.sampled_from(["saddr", "daddr", "sport", "dport", "seqnum", "acknum", "window",
+                            "ttl", "other"]).flatmap(
+    lambda key: st.sampled_from([key, key.upper(), key.title()]))
+json_value = st.one_of(st.integers(-2**33, 2**33), st.booleans(), st.none(), st.floats(),
+                       st.sampled_from(["192.0.2.1", "2001:db8::1", "", "x"]))
+
+
+@given(st.dictionaries(zmap_key, json_value, max_size=10))
+def test_zmap_json_objects_give_in_range_targets_or_errors(document):
+    [result] = parse_zmap_json([json.dumps(document)])
+    if isinstance(result, SynAckTarget):
+        assert 0 <= result.seq < 2**32 and 0 <= result.ack < 2**32
+        assert 0 <= result.sport < 65536 and 0 <= result.window < 65536 and 0 <= result.ttl < 256
+    else:
+        assert isinstance(result, LineError) and result.reason
