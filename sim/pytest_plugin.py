@@ -1,0 +1,103 @@
+"""pytest fixtures that start emulated hosts for a test and always tear them down.
+
+Installed with the `lzr` distribution and loaded by pytest through its `pytest11` entry
+point, so any project's tests can use them:
+
+    def test_finds_my_services(sim_network):
+        net = sim_network(profile="unexpected", hosts=5, seed=1)
+        records = net.scan(["-handshakes", "wait,http,tls"])
+        assert net.accuracy(records).recall == 1.0
+
+`sim_network(...)` takes either a population (`profile`, `hosts`, `seed`, `topology`,
+`hard_cases`) or a ready `manifest` (a `sim.manifest.Manifest` or a path to its JSON), plus
+`loss`. It returns a running `Network`: `.manifest`, `.targets()`, `.scan(flags)` -> records,
+`.accuracy(records, flags)` -> `sim.report.Report`, `.run_id`. Every network a test started
+is torn down when the test ends, pass or fail. The fixture needs root, Mininet and mnexec:
+without them the test is skipped, or fails when the environment says CI=true.
+docs/pytest-plugin.md has the details.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+
+def _missing_capability() -> str | None:
+    if os.geteuid() != 0:
+        return "lzr-sim needs root"
+    if shutil.which("mnexec") is None:
+        return "lzr-sim needs mnexec (Debian package mininet)"
+    try:
+        import mininet.net  # noqa: F401
+    except ImportError:
+        return "lzr-sim needs the mininet Python package"
+    return None
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "lzr_sim: the test starts an emulated network (sim_network)")
+
+
+class Network:
+    """A running emulated population, as the `sim_network` fixture hands it to a test."""
+
+    def __init__(self, net) -> None:
+        self._net = net
+        self.manifest = net.manifest
+        self.run_id = net.run_id
+
+    def targets(self) -> list[tuple[str, int]]:
+        return self._net.targets()
+
+    def scan(self, flags: list[str], timeout: float = 600.0) -> list[dict]:
+        """Run `lzr` with `flags` in the scanner host against every target; its records."""
+        return self._net.scan(list(flags), timeout=timeout)
+
+    def accuracy(self, records: list[dict], flags: list[str] | None = None):
+        """The accuracy report of `records` against this network's manifest."""
+        from sim.cli import handshakes_of
+        from sim.report import evaluate
+        return evaluate(self.manifest, records, handshakes_of(flags) if flags else None)
+
+    def node(self, name: str):
+        """The Mininet host of a manifest node (`h1`, `p1`) or `sc` (scanner), `rt` (router)."""
+        return self._net.node(name)
+
+
+@pytest.fixture
+def sim_network():
+    """Factory: `sim_network(profile=..., hosts=..., seed=...)` -> a running `Network`."""
+    missing = _missing_capability()
+    if missing:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"capability missing on CI: {missing}", pytrace=False)
+        pytest.skip(missing)
+
+    from sim.harness import SimNetwork
+    from sim.manifest import Manifest
+    from sim.population import Options, generate
+
+    started = []
+
+    def start(profile: str = "unexpected", hosts: int = 5, seed: int = 1, *, topology: str = "routed",
+              hard_cases: bool = True, manifest: Manifest | str | Path | None = None,
+              loss: float = 0.0) -> Network:
+        if manifest is None:
+            options = Options(topology=topology) if hard_cases else Options(
+                topology=topology, host_hard_cases={}, service_hard_cases={})
+            manifest = generate(profile, hosts, seed, options)
+        elif not isinstance(manifest, Manifest):
+            manifest = Manifest.load(manifest)
+        net = SimNetwork(manifest, loss=loss)
+        net.__enter__()
+        started.append(net)
+        return Network(net)
+
+    try:
+        yield start
+    finally:
+        for net in reversed(started):
+            net.down()
