@@ -117,8 +117,9 @@ def run_in_netns(netns: str, function: Callable[[], T]) -> T:
 class PacketSocket:
     """An AF_PACKET socket bound to one interface, optionally with a BPF filter.
 
-    `program` defaults to the scanner's capture filter (`lzr.wire.bpf.PROGRAM`); pass None to
-    receive everything. The filter is attached before the socket is bound, so no unfiltered
+    `protocol` is the EtherType to receive (ETH_P_ALL, ETH_P_IP, ETH_P_IPV6), or 0 for a
+    send-only socket that never queues a frame. `program` defaults to the scanner's capture
+    filter (`lzr.wire.bpf.PROGRAM`); pass None to receive everything. The filter is attached before the socket is bound, so no unfiltered
     frame is ever queued.
     """
 
