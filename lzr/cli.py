@@ -75,8 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                     metavar="F", help="fraction of -haf probes that must answer, in [0,1] (default 1.0)")
     hs.add_argument(*_names("--compat"), dest="compat", action="store_true",
                     help="stop at the first data as LZR does (no going on after unknown data)")
-    hs.add_argument(*_names("--parallel"), dest="parallel", type=int, default=1, metavar="N",
-                    help="handshakes of one target in flight at once (default 1)")
+    hs.add_argument(*_names("--parallel"), dest="parallel", type=int, metavar="N",
+                    help="handshakes of one target in flight at once (default: the engine's, "
+                         "see docs/usage.md); --compat runs one at a time")
     hs.add_argument(*_names("--per-host-limit"), dest="per_host_limit", type=int, metavar="N",
                     help="concurrent connections to one address (default: --parallel)")
 

@@ -73,7 +73,7 @@ class ScanConfig:
     input_format: str = "auto"
     print_targets: bool = False
     compat: bool = False
-    parallel: int = 1
+    parallel: int | None = None           # None: the engine's default
     per_host_limit: int | None = None     # None: equal to parallel
     extended: bool = False
 
@@ -110,7 +110,8 @@ class ScanConfig:
         _at_least("-haf", self.haf, 0)
         if not 0.0 <= self.haf_threshold <= 1.0:
             raise UsageError("-hafThreshold", f"must be in [0, 1], got {self.haf_threshold}")
-        _positive("--parallel", self.parallel)
+        if self.parallel is not None:
+            _positive("--parallel", self.parallel)
         if self.per_host_limit is not None:
             _positive("--per-host-limit", self.per_host_limit)
         if not self.handshakes:

@@ -149,6 +149,8 @@ class Feeder:
         self.writer = push(self.ctx, endpoints.writer)
         self.stream = TargetStream(cfg, address_policy(cfg), scanner_addr)
         self.batches: list[list] = [[] for _ in range(cfg.workers)]
+        self.delivered = [0] * cfg.workers     # targets each shard has been given
+        self.scan: ranges.RangeScan | None = None
         self.stopped = False
         self.next_stats = 0.0
 
@@ -175,9 +177,15 @@ class Feeder:
                 self._send(index, synacks)
             if self.stopped:
                 break
+            if time.monotonic() >= self.next_stats:
+                if self.scan:
+                    self._mark()
+                self._report(finished=False)
         if not self.stopped:
             for index in range(shards):
                 self._send(index, synacks)
+            if self.scan:
+                self._mark()
             for index in range(shards):
                 self._deliver(index, frames.empty(frames.INPUT_END))
         self.writer.send(frames.pack_stats(frames.InputCounts(stream.malformed, stream.blocked)))
@@ -217,19 +225,29 @@ class Feeder:
         if not batch:
             return
         self.batches[index] = []
-        self._deliver(index, frames.pack_synacks(batch) if synacks else frames.pack_targets(batch))
+        if self._deliver(index, frames.pack_synacks(batch) if synacks else frames.pack_targets(batch)):
+            self.delivered[index] += len(batch)
 
-    def _deliver(self, index: int, frame: bytes) -> None:
-        """Send, waiting while the shard is full, but never past a STOP."""
+    def _mark(self) -> None:
+        """Flush every batch, then tell the coordinator where the range scan stands."""
+        for index in range(self.cfg.workers):
+            self._send(index, False)
+        if not self.stopped:    # a STOP during the flush leaves targets undelivered: no mark
+            self.coordinator.send(frames.pack_checkpoint_mark(frames.CheckpointMark(
+                tuple(self.delivered), self.scan.checkpoint().to_json())))
+
+    def _deliver(self, index: int, frame: bytes) -> bool:
+        """Send, waiting while the shard is full, but never past a STOP; True if sent."""
         sock = self.to_shard[index]
         while not self.stopped:
             try:
                 sock.send(frame, zmq.NOBLOCK)
-                return
+                return True
             except zmq.Again:
                 if self.control.poll(int(STATS_INTERVAL * 100)):
                     self._poll_control()
                 self._report(finished=False)
+        return False
 
     def _poll_control(self) -> None:
         while True:

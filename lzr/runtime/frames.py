@@ -34,6 +34,7 @@ RECEIVER_STATS = 12  # receiver -> coordinator
 FAILED = 13        # any process -> coordinator: a runtime error message, the process ends
 READY = 14         # receiver/shard -> coordinator: sockets open, the feeder may start
 INPUT_COUNTS = 15  # feeder -> writer: input lines skipped as malformed, targets blocked
+CHECKPOINT_MARK = 16  # feeder -> coordinator: a resumable point of a range scan
 
 _HEADER = struct.Struct("<BB")
 _COUNT = struct.Struct("<I")
@@ -204,6 +205,7 @@ class ShardStats(NamedTuple):
     identified: int      # records with a label other than "unknown"
     in_flight: int
     pending: int         # targets received but not yet admitted
+    finished_below: int  # every target this shard received before this many has its record
     done: bool
 
 
@@ -240,7 +242,7 @@ class ReceiverStats(NamedTuple):
 
 
 _STATS = {
-    SHARD_STATS: (ShardStats, struct.Struct("<H8Q?")),
+    SHARD_STATS: (ShardStats, struct.Struct("<H9Q?")),
     FEEDER_STATS: (FeederStats, struct.Struct("<5Q?")),
     WRITER_STATS: (WriterStats, struct.Struct("<2Q")),
     RECEIVER_STATS: (ReceiverStats, struct.Struct("<3Q")),
@@ -268,3 +270,24 @@ def pack_text(kind: int, text: str) -> bytes:
 
 def unpack_text(frame: bytes) -> str:
     return frame[2:].decode(errors="replace")
+
+
+# --- checkpoints ----------------------------------------------------------------------------
+
+class CheckpointMark(NamedTuple):
+    """A point of a range scan: its checkpoint text, valid once each shard k has finished
+    the first `sent[k]` targets the feeder gave it."""
+
+    sent: tuple[int, ...]
+    checkpoint: str
+
+
+def pack_checkpoint_mark(mark: CheckpointMark) -> bytes:
+    return b"".join((_header(CHECKPOINT_MARK), _COUNT.pack(len(mark.sent)),
+                     struct.pack(f"<{len(mark.sent)}Q", *mark.sent), mark.checkpoint.encode()))
+
+
+def unpack_checkpoint_mark(frame: bytes) -> CheckpointMark:
+    (count,) = _COUNT.unpack_from(frame, 2)
+    sent = struct.unpack_from(f"<{count}Q", frame, 6)
+    return CheckpointMark(tuple(sent), frame[6 + 8 * count:].decode())

@@ -89,6 +89,7 @@ class Coordinator:
         self.feeder_stats: frames.FeederStats | None = None
         self.writer_stats = frames.WriterStats(0, 0)
         self.summary: str | None = None
+        self.marks: list[frames.CheckpointMark] = []
         self.processes: dict[str, multiprocessing.Process] = {}
 
     # -- lifetime -------------------------------------------------------------------------------
@@ -165,15 +166,18 @@ class Coordinator:
                 stop_sent = True
             if self.terminated:
                 self._clear_progress()
+                self._save_checkpoint()
                 print("lzr: exiting now; the records written so far are complete", file=sys.stderr)
                 return EXIT_INTERRUPTED
             now = time.monotonic()
             if now >= next_progress:
                 self._progress()
+                self._save_checkpoint()
                 next_progress = now + PROGRESS_INTERVAL
             if self._writer_done():
                 break
         self._clear_progress()
+        self._save_checkpoint()
         if self.summary:
             print(self.summary, file=sys.stderr, end="" if self.summary.endswith("\n") else "\n")
         return EXIT_INTERRUPTED if self.interrupts else EXIT_OK
@@ -224,8 +228,26 @@ class Coordinator:
                 self.feeder_stats = frames.unpack_stats(frame)
             elif kind == frames.WRITER_STATS:
                 self.writer_stats = frames.unpack_stats(frame)
+            elif kind == frames.CHECKPOINT_MARK:
+                self.marks.append(frames.unpack_checkpoint_mark(frame))
             elif kind != frames.RECEIVER_STATS:
                 others.append(frame)
+
+    def _save_checkpoint(self) -> None:
+        """Write the newest mark whose targets all have their records (range scans)."""
+        if not self.cfg.checkpoint or not self.marks:
+            return
+        finished = [self.shard_stats[k].finished_below if k in self.shard_stats else 0
+                    for k in range(self.cfg.workers)]
+        for position in range(len(self.marks) - 1, -1, -1):
+            mark = self.marks[position]
+            if all(sent <= done for sent, done in zip(mark.sent, finished)):
+                temporary = f"{self.cfg.checkpoint}.tmp"
+                with open(temporary, "w") as fh:
+                    fh.write(mark.checkpoint + "\n")
+                os.replace(temporary, self.cfg.checkpoint)
+                del self.marks[:position]
+                return
 
     def _check_children(self) -> None:
         for role, process in self.processes.items():

@@ -36,12 +36,13 @@ _UNKNOWN = object()
 
 
 def engine_config(cfg: ScanConfig) -> EngineConfig:
+    optional = {} if cfg.parallel is None else {"parallel": cfg.parallel}
     return EngineConfig(
         handshakes=cfg.handshakes, priority=cfg.priority, timeout=cfg.timeout,
         retransmit_after=cfg.retransmit_after, retries=cfg.retries, haf=cfg.haf,
         haf_threshold=cfg.haf_threshold, force_all=cfg.force_all,
-        push_data_only=cfg.push_data_only, compat=cfg.compat, parallel=cfg.parallel,
-        per_host_limit=cfg.per_host_limit or cfg.parallel, extended=cfg.extended)
+        push_data_only=cfg.push_data_only, compat=cfg.compat,
+        per_host_limit=cfg.per_host_limit, extended=cfg.extended, **optional)
 
 
 class TokenBucket:
@@ -75,6 +76,12 @@ class Shard:
         self.announce_endpoint = announce_endpoint
         self.local_ports = local_ports
         self.pending: deque[tuple[int, int]] = deque()
+        # Checkpoints (range scans): targets are numbered as they arrive; `outstanding` holds
+        # the admitted ones without a final record, oldest first.
+        self.tracking = cfg.checkpoint is not None
+        self.received = 0
+        self.outstanding: dict[tuple[int, int], int] = {}
+        self.never_admitted = None    # number of the first target dropped by a STOP
         self.input_over = False
         self.stopped = False
         self.last_admit = 0.0
@@ -180,6 +187,7 @@ class Shard:
             if frames.kind_of(frame) == frames.STOP:
                 # Ctrl-C: no new targets; those in flight finish within their timeouts.
                 self.stopped = self.input_over = True
+                self.never_admitted = self.received - len(self.pending)
                 self.pending.clear()
 
     def _take_targets(self, sock: zmq.Socket, now: float) -> None:
@@ -195,7 +203,9 @@ class Shard:
             if self.stopped:
                 continue
             if kind == frames.TARGETS:
-                self.pending.extend(frames.unpack_targets(frame))
+                targets = frames.unpack_targets(frame)
+                self.pending.extend(targets)
+                self.received += len(targets)
             elif kind == frames.SYNACKS:
                 # ZMap already holds these connections open: continue them at once, unpaced.
                 for s in frames.unpack_synacks(frame):
@@ -207,8 +217,11 @@ class Shard:
 
     def _admit(self, count: int, now: float) -> None:
         add = self.engine.add_target
-        for _ in range(count):
+        first = self.received - len(self.pending)
+        for number in range(first, first + count):
             addr, port = self.pending.popleft()
+            if self.tracking:
+                self.outstanding[addr, port] = number
             add(addr, port, now)
         if count:
             self.admitted += count
@@ -224,10 +237,15 @@ class Shard:
         if records:
             self.records += len(records)
             self.identified += sum(1 for r in records if r.fingerprint != "unknown")
-            if self.announcer:
+            if self.announcer or self.tracking:
                 for r in records:
-                    self.announcer.closed(parse_addr(r.saddr)[1], r.sport, r.dport)
-                self.announcer.flush()
+                    addr = parse_addr(r.saddr)[1]
+                    if self.announcer:
+                        self.announcer.closed(addr, r.sport, r.dport)
+                    if self.tracking:
+                        self.outstanding.pop((addr, r.sport), None)
+                if self.announcer:
+                    self.announcer.flush()
             records_out.send(frames.pack_records(records))
 
     def _send(self, sends) -> None:
@@ -260,10 +278,21 @@ class Shard:
             self.sock.send_batch(batch)
             self.sent += len(batch)
 
+    def _finished_below(self) -> int:
+        """Every target numbered below this has its final record. Targets a STOP dropped never
+        got one, so the count never passes the first of them."""
+        if self.outstanding:
+            below = next(iter(self.outstanding.values()))
+        else:
+            below = self.received - len(self.pending)
+        if self.never_admitted is not None:
+            below = min(below, self.never_admitted)
+        return below
+
     def _stats(self, done: bool) -> frames.ShardStats:
         return frames.ShardStats(self.index, self.sent, self.synacks, self.data, self.admitted,
                                  self.records, self.identified, self.engine.in_flight,
-                                 len(self.pending), done)
+                                 len(self.pending), self._finished_below(), done)
 
     def _finished(self, now: float) -> bool:
         if not self.input_over or self.pending or self.engine.in_flight:
