@@ -28,6 +28,7 @@ SOL_PACKET = 263
 PACKET_IGNORE_OUTGOING = 23  # Linux >= 4.20: the kernel stops copying our own sends to us
 SO_ATTACH_FILTER = 26
 SO_RCVBUFFORCE = 33          # like SO_RCVBUF but may exceed net.core.rmem_max (needs CAP_NET_ADMIN)
+PACKET_STATISTICS = 6        # struct tpacket_stats {tp_packets, tp_drops}, reset by each read
 SIOCGIFHWADDR = 0x8927
 CLONE_NEWNET = 0x40000000
 
@@ -36,6 +37,14 @@ DEFAULT_RCVBUF = 64 * 1024 * 1024
 DEFAULT_BATCH = 256
 
 T = TypeVar("T")
+
+
+class SendError(OSError):
+    """The kernel refused a frame of a batch; `sent` frames before it did go out."""
+
+    def __init__(self, error: int, sent: int) -> None:
+        super().__init__(error, f"{os.strerror(error)} after {sent} frames of the batch")
+        self.sent = sent
 
 
 class _SockFprog(ctypes.Structure):
@@ -119,8 +128,8 @@ class PacketSocket:
 
     `protocol` is the EtherType to receive (ETH_P_ALL, ETH_P_IP, ETH_P_IPV6), or 0 for a
     send-only socket that never queues a frame. `program` defaults to the scanner's capture
-    filter (`lzr.wire.bpf.PROGRAM`); pass None to receive everything. The filter is attached before the socket is bound, so no unfiltered
-    frame is ever queued.
+    filter (`lzr.wire.bpf.PROGRAM`); pass None to receive everything. The filter is attached
+    before the socket is bound, so no unfiltered frame is ever queued.
     """
 
     def __init__(self, ifname: str, protocol: int = ETH_P_ALL,
@@ -189,6 +198,12 @@ class PacketSocket:
                 frames.append(bytes(view[:length]))
         return frames
 
+    def statistics(self) -> tuple[int, int]:
+        """(frames that passed the filter, how many of them were dropped for lack of buffer space)
+        since the last call."""
+        packets, drops = struct.unpack("II", self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+        return packets, drops
+
     def send(self, frame: bytes) -> int:
         """Send one whole Ethernet frame; returns the bytes sent."""
         return self.sock.send(frame)
@@ -196,18 +211,25 @@ class PacketSocket:
     def send_batch(self, frames: Sequence[bytes]) -> int:
         """Send every frame, `batch` frames per system call; returns the number sent.
 
-        Raises OSError if the kernel refuses a frame (for example ENOBUFS when the device
-        queue is full); the frames before it have been sent.
+        Raises `SendError` if the kernel refuses a frame (for example ENOBUFS when the device
+        queue is full, ENETDOWN); its `sent` says how many frames went out before it.
         """
+        sent = 0
         if self._batch is None:
             for frame in frames:
-                self.sock.send(frame)
-            return len(frames)
-        sent = 0
+                try:
+                    self.sock.send(frame)
+                except OSError as error:
+                    raise SendError(error.errno, sent) from None
+                sent += 1
+            return sent
         step = self._batch.capacity
         fd = self.sock.fileno()
         for start in range(0, len(frames), step):
-            sent += self._batch.send(fd, frames[start:start + step])
+            try:
+                sent += self._batch.send(fd, frames[start:start + step])
+            except SendError as error:
+                raise SendError(error.errno, sent + error.sent) from None
         return sent
 
 
@@ -256,6 +278,6 @@ class _SendBatch:
                 error = ctypes.get_errno()
                 if error == errno.EINTR:
                     continue
-                raise OSError(error, os.strerror(error))
+                raise SendError(error, done)
             done += result
         return done

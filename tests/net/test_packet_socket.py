@@ -1,7 +1,10 @@
 """PacketSocket across a veth pair in namespaces this test creates (and always removes)."""
+import errno
+
 import pytest
 
-from lzr.runtime.packet_socket import PacketSocket, interface_index, interface_mac, run_in_netns
+from lzr.runtime.packet_socket import (PacketSocket, SendError, interface_index, interface_mac,
+                                       run_in_netns)
 from lzr.wire import ACK, PSH, FrameBuilder, parse_addr, parse_frame
 from sim.netns import NetnsLab
 
@@ -90,3 +93,27 @@ def test_interface_lookups_answer_for_the_namespace():
             interface_mac(a_if), interface_index(a_if), PacketSocket(a_if).mac))
         assert mac.hex(":") == a.mac(a_if) == sock_mac.hex(":")
         assert index == int(a.cmd("cat", f"/sys/class/net/{a_if}/ifindex").stdout)
+
+
+def test_statistics_count_frames_that_passed_the_filter(pair):
+    send_sock, receive_sock, builder = pair
+    receive_sock.statistics()  # reset
+    send_sock.send_batch(frames_for(builder, 20))
+    receive_all(receive_sock, 20)
+    packets, drops = receive_sock.statistics()
+    assert (packets, drops) == (20, 0)
+
+
+@pytest.mark.parametrize("fallback", [False, True], ids=["sendmmsg", "send-loop"])
+def test_refused_batch_raises_with_the_count_sent(fallback):
+    with NetnsLab() as lab:
+        a, b = lab.add_host("a"), lab.add_host("b")
+        a_if, _ = lab.link(a, b)
+        with run_in_netns(a.netns, lambda: PacketSocket(a_if, protocol=0, program=None)) as sock:
+            if fallback:
+                sock._batch = None
+            a.cmd("ip", "link", "set", a_if, "down")
+            builder = FrameBuilder(sock.mac, sock.mac, 1, 4)
+            with pytest.raises(SendError) as caught:
+                sock.send_batch([builder.syn(2, 1, 2, 3)] * 3)
+            assert caught.value.sent == 0 and caught.value.errno == errno.ENETDOWN
