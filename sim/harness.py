@@ -280,7 +280,17 @@ def scan_command(scanner: dict, flags: list[str], output: Path) -> list[str]:
              "-f", str(output), "-rate", "100000", "--allow-reserved"]
     if scanner.get("gateway_mac"):
         fixed += ["-gatewayMac", scanner["gateway_mac"]]
-    return ["nsenter", "-t", str(scanner["pid"]), "-n", "--", *lzr_command(), *fixed, *flags]
+    return in_namespace(scanner["pid"], [*lzr_command(), *fixed, *flags])
+
+
+def in_namespace(pid: int, argv: list[str]) -> list[str]:
+    """argv run in the network namespace of `pid`, with a /sys that shows that namespace.
+
+    Like `ip netns exec`: a private mount namespace with sysfs mounted afresh, so tools that
+    look up interfaces under /sys/class/net see the node's interfaces, not the root's.
+    """
+    return ["nsenter", "-t", str(pid), "-n", "--", "unshare", "--mount", "--propagation", "private", "--",
+            "sh", "-c", 'mount -t sysfs sysfs /sys && exec "$@"', "sh", *argv]
 
 
 def run_scan(scanner: dict, targets: list[tuple[str, int]], flags: list[str], output: Path,
@@ -483,7 +493,7 @@ class SimNetwork:
 
     def _run_in(self, node, commands: list[list[str]]) -> None:
         for argv in commands:
-            result = subprocess.run(["nsenter", "-t", str(node.pid), "-n", "--", *argv],
+            result = subprocess.run(in_namespace(node.pid, argv),
                                     capture_output=True, text=True)
             if result.returncode != 0:
                 raise HarnessError(f"{' '.join(argv)} in {node.name}: {result.stderr.strip()}")
