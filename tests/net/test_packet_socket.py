@@ -1,5 +1,6 @@
 """PacketSocket across a veth pair in namespaces this test creates (and always removes)."""
 import errno
+import socket
 
 import pytest
 
@@ -117,3 +118,27 @@ def test_refused_batch_raises_with_the_count_sent(fallback):
             with pytest.raises(SendError) as caught:
                 sock.send_batch([builder.syn(2, 1, 2, 3)] * 3)
             assert caught.value.sent == 0 and caught.value.errno == errno.ENETDOWN
+
+
+def test_receives_whole_gso_super_segments():
+    """With offloads on, veth hands a kernel TCP stream over in segments far above the MTU."""
+    data = bytes(range(256)) * 1200  # 300 KiB
+    with NetnsLab() as lab:
+        client, server = lab.add_host("cli"), lab.add_host("srv")
+        client_if, server_if = lab.link(client, server, f"{SENDER_IP}/24", f"{RECEIVER_IP}/24", offload=True)
+        capture = run_in_netns(server.netns, lambda: PacketSocket(server_if))
+        listener = run_in_netns(server.netns, lambda: socket.create_server((RECEIVER_IP, 9000)))
+        connection = run_in_netns(client.netns, lambda: socket.socket())
+        with capture, listener, connection:
+            connection.connect((RECEIVER_IP, 9000))
+            accepted, _ = listener.accept()
+            with accepted:
+                connection.sendall(data)
+                connection.shutdown(socket.SHUT_WR)
+                received = b"".join(iter(lambda: accepted.recv(65536), b""))
+            captured = [parse_frame(frame) for frame in receive_all(capture, 10_000, timeout=0.5)]
+    by_seq = {s.seq: s.payload for s in captured if s.dport == 9000 and s.payload}
+    streamed = b"".join(payload for _, payload in sorted(by_seq.items()))
+    assert received == data
+    assert streamed == data
+    assert max(len(s.payload) for s in captured) > 1500
