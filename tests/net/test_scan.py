@@ -18,8 +18,6 @@ import pytest
 from sim.demo import CLOSED_PORT, HTTP_PORT, SILENT_PORT, SSH_PORT, TLS_PORT, TargetServices
 from sim.netns import NetnsLab
 
-pytestmark = pytest.mark.netns
-
 FAST = ["-t", "1", "-rt", "1", "-c", "1", "--quiet", "--allow-reserved"]
 PORTS = (HTTP_PORT, TLS_PORT, SSH_PORT, CLOSED_PORT, SILENT_PORT)
 
@@ -62,6 +60,7 @@ def check_labels(found: dict[int, dict]) -> None:
     assert found[SILENT_PORT]["expectedRToLZR"] == "sa"
 
 
+@pytest.mark.netns
 def test_own_syns_label_services_and_report_bad_lines(pair):
     _, scanner, target, scan_if = pair
     ip = target.address()
@@ -77,6 +76,7 @@ def test_own_syns_label_services_and_report_bad_lines(pair):
     assert counters["TotalResponses"] == len(PORTS)
 
 
+@pytest.mark.netns
 def test_two_shards_find_what_one_finds(pair):
     _, scanner, target, scan_if = pair
     ip = target.address()
@@ -95,3 +95,69 @@ def test_two_shards_find_what_one_finds(pair):
 def target_mac(target) -> str:
     (ifname,) = target.interfaces
     return target.mac(ifname)
+
+
+def capture(host, ifname: str, path: str) -> subprocess.Popen:
+    """tcpdump in `host` writing every frame of `ifname` to `path`; returns once it listens."""
+    proc = host.popen("tcpdump", "-i", ifname, "-n", "-U", "-w", path, stderr=subprocess.PIPE, text=True)
+    assert "listening" in proc.stderr.readline()
+    return proc
+
+
+def captured(path: str, expression: str) -> int:
+    out = subprocess.run(["tcpdump", "-r", path, "-n", expression], capture_output=True, text=True)
+    return len(out.stdout.splitlines())
+
+
+@pytest.mark.netns
+def test_blocked_target_never_receives_a_packet(pair):
+    _, scanner, target, scan_if = pair
+    (target_if,) = target.interfaces
+    target.cmd("ip", "addr", "add", "10.232.0.3/24", "dev", target_if)
+    with tempfile.TemporaryDirectory() as tmp:
+        blocklist = os.path.join(tmp, "blocklist")
+        with open(blocklist, "w") as fh:
+            fh.write("# the second address of the target\n10.232.0.3/32\n")
+        dump = os.path.join(tmp, "target.pcap")
+        tcpdump = capture(target, target_if, dump)
+        stdin = f"10.232.0.2;{HTTP_PORT}\n10.232.0.3;{HTTP_PORT}\n10.232.0.3;{SSH_PORT}\n"
+        result = lzr(scanner, "-sendSYNs", "-f", "-", "-w", "2", "-sendInterface", scan_if,
+                     "--blocklist", blocklist, *FAST, stdin=stdin)
+        time.sleep(0.2)
+        tcpdump.terminate()
+        tcpdump.wait()
+        assert result.returncode == 0, result.stderr
+        assert set(records(result.stdout)) == {HTTP_PORT}
+        assert summary_counters(result.stderr)["Blocked"] == 2
+        assert captured(dump, "tcp and dst host 10.232.0.2") > 0       # the capture works
+        assert captured(dump, "dst host 10.232.0.3") == 0
+
+
+@pytest.mark.netns
+def test_ipv6_end_to_end():
+    with NetnsLab() as lab:
+        scanner, target = lab.add_host("scan6"), lab.add_host("tgt6")
+        scan_if, _ = lab.link(scanner, target, "fd00:232::1/64", "fd00:232::2/64")
+        with TargetServices(target, ipv6=True):
+            stdin = "".join(f"fd00:232::2;{port}\n" for port in (HTTP_PORT, TLS_PORT, SSH_PORT, CLOSED_PORT))
+            result = lzr(scanner, "-ipv6", "-sendSYNs", "-handshakes", "http,tls", "-f", "-",
+                         "-sendInterface", scan_if, *FAST, stdin=stdin)
+    assert result.returncode == 0, result.stderr
+    found = records(result.stdout)
+    assert {port: r["fingerprint"] for port, r in found.items()} == {
+        HTTP_PORT: "http", TLS_PORT: "tls", SSH_PORT: "ssh", CLOSED_PORT: "unknown"}
+    assert found[HTTP_PORT]["saddr"] == "fd00:0232:0000:0000:0000:0000:0000:0002"   # LZR's form
+
+
+def test_shards_of_a_range_cover_it_once():
+    """--shards 3 over a /24 x 10 ports: the three runs' targets together are the space, once."""
+    seen = []
+    for shard in range(3):
+        result = subprocess.run(
+            [sys.executable, "-m", "lzr.cli", "--targets", "10.233.1.0/24", "--ports", "8000-8009",
+             "--seed", "11", "--shards", "3", "--shard", str(shard), "--allow-reserved",
+             "--print-targets"], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        seen += result.stdout.split()
+    assert len(seen) == 256 * 10
+    assert set(seen) == {f"10.233.1.{host};{port}" for host in range(256) for port in range(8000, 8010)}
