@@ -1,0 +1,26 @@
+"""Synthetic services: one asyncio server per protocol the scanner knows.
+
+`SERVICES` maps each fingerprint label to its service class; calling the class with the
+service's keyword options makes a service (`SERVICES["dns"](address="192.0.2.7")`). The
+runner `python -m sim.services.serve` starts a list of them (see serve.py for its spec and
+its READY line). docs/sim-services.md lists what each one imitates.
+"""
+from sim.services import (amqp, bgp, dnp3, dns, fox, ftp, http, imap, ipmi, ipp, kubernetes,
+                          memcached, modbus, mongodb, mqtt, mssql, mysql, oracle, pop3, postgres, pptp,
+                          rdp, redis, rtsp, siemens, smb, smtp, ssh, telnet, tls, vnc)
+from sim.services.base import Service
+
+__all__ = ["SERVICES", "Service"]
+
+_CLASSES: tuple[type[Service], ...] = (
+    amqp.AmqpService, bgp.BgpService, dnp3.Dnp3Service, dns.DnsService, fox.FoxService,
+    ftp.FtpService, http.HttpService, imap.ImapService, ipmi.IpmiService, ipp.IppService,
+    kubernetes.KubernetesService, memcached.MemcachedService, memcached.MemcachedBinaryService,
+    modbus.ModbusService, mongodb.MongodbService, mqtt.MqttService, mssql.MssqlService,
+    mysql.MysqlService, oracle.OracleService, pop3.Pop3Service, postgres.PostgresService,
+    pptp.PptpService, rdp.RdpService, redis.RedisService, rtsp.RtspService,
+    siemens.SiemensService, smb.SmbService, smtp.SmtpService, ssh.SshService,
+    telnet.TelnetService, tls.TlsService, vnc.VncService,
+)
+
+SERVICES: dict[str, type[Service]] = {cls.label: cls for cls in _CLASSES}

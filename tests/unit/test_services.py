@@ -1,0 +1,189 @@
+"""The synthetic services answer the scanner's probes the way the real protocols do.
+
+One runner process serves every service on loopback. Each service must get its own label
+from lzr.fingerprint when sent the scanner's probe for it, and must survive every other
+probe (the runner reports no service bug and keeps serving).
+"""
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from lzr.fingerprint import fingerprint
+from lzr.handshakes import REGISTRY
+from sim.services import SERVICES
+from sim.services.serve import SpecError, parse_spec
+
+LOOPBACK = "127.0.0.1"
+# LZR's own SYNs carry no MSS option, so targets send it at most 536-byte segments: the
+# part of an answer that names the protocol must fit in that.
+DEFAULT_MSS = 536
+
+
+def start_runner(spec: list[dict], stderr) -> tuple[subprocess.Popen, list[int]]:
+    proc = subprocess.Popen([sys.executable, "-m", "sim.services.serve", "--spec-json", json.dumps(spec)],
+                            stdout=subprocess.PIPE, stderr=stderr, text=True)
+    line = proc.stdout.readline().split()
+    if not line or line[0] != "READY":
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"runner did not get ready: {line}")
+    assert int(line[1]) == len(spec)
+    return proc, [int(port) for port in line[2:]]
+
+
+def stop_runner(proc: subprocess.Popen) -> int:
+    proc.terminate()
+    try:
+        return proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise
+
+
+@pytest.fixture(scope="module")
+def runner():
+    labels = sorted(SERVICES)
+    with tempfile.TemporaryFile("w+") as errors:
+        proc, ports = start_runner([{"address": LOOPBACK, "port": 0, "protocol": label} for label in labels],
+                                   errors)
+        try:
+            yield proc, dict(zip(labels, ports)), errors
+        finally:
+            assert stop_runner(proc) == 0
+
+
+def first_answer(port: int, probe: bytes, timeout: float = 10.0) -> bytes:
+    """The first bytes the service sends after the probe (as the scanner sees them)."""
+    with socket.create_connection((LOOPBACK, port), timeout=timeout) as conn:
+        if probe:
+            conn.sendall(probe)
+        return conn.recv(65536)
+
+
+def handshake_for(label: str):
+    if label not in REGISTRY:
+        pytest.skip(f"handshake {label!r} has not landed in lzr.handshakes yet")
+    return REGISTRY[label]
+
+
+def service_errors(errors) -> list[str]:
+    errors.flush()
+    errors.seek(0)
+    return [line for line in errors.read().splitlines() if line.startswith("ERROR ")]
+
+
+@pytest.mark.parametrize("label", sorted(SERVICES))
+def test_own_probe_gets_own_label(runner, label):
+    _, ports, _ = runner
+    handshake = handshake_for(label)
+    answer = first_answer(ports[label], handshake.probe(LOOPBACK))
+    assert fingerprint(answer, [label]) == label, answer[:200]
+    assert fingerprint(answer[:DEFAULT_MSS], [label]) == label
+
+
+def test_every_handshake_with_a_rule_has_a_service():
+    rules = {name for name, hs in REGISTRY.items() if hs.match(b"") is None and name not in
+             ("wait", "newlines", "newlines50", "x11")}
+    assert rules - set(SERVICES) == set()
+
+
+async def exchange(port: int, probe: bytes, limit: asyncio.Semaphore) -> None:
+    """Send `probe`, close our side, read until the service closes (or a few seconds pass)."""
+    async with limit:
+        reader, writer = await asyncio.open_connection(LOOPBACK, port)
+        try:
+            writer.write(probe)
+            await writer.drain()
+            writer.write_eof()
+            async with asyncio.timeout(5):
+                while await reader.read(65536):
+                    pass
+        except (ConnectionError, TimeoutError):
+            pass
+        finally:
+            writer.close()
+
+
+def test_every_probe_to_every_service(runner):
+    proc, ports, errors = runner
+    probes = {name: hs.probe(LOOPBACK) for name, hs in REGISTRY.items() if not hs.server_first}
+
+    async def barrage():
+        limit = asyncio.Semaphore(64)
+        await asyncio.gather(*(exchange(port, probe, limit) for port in ports.values()
+                               for probe in probes.values()))
+
+    asyncio.run(barrage())
+    assert proc.poll() is None
+    assert service_errors(errors) == []
+    for label, port in ports.items():
+        if label in REGISTRY:
+            answer = first_answer(port, REGISTRY[label].probe(LOOPBACK))
+            assert fingerprint(answer, [label]) == label
+
+
+def test_garbage_and_silence_do_not_break_services(runner):
+    proc, ports, errors = runner
+    garbage = [b"\x00" * 64, b"\xff" * 300, bytes(range(256)), b"\r\n" * 10]
+
+    async def barrage():
+        limit = asyncio.Semaphore(64)
+        await asyncio.gather(*(exchange(port, data, limit) for port in ports.values() for data in garbage))
+
+    asyncio.run(barrage())
+    assert proc.poll() is None
+    assert service_errors(errors) == []
+
+
+def test_modes_and_banner_delay():
+    spec = [{"address": LOOPBACK, "port": 0, "mode": "reset"},
+            {"address": LOOPBACK, "port": 0, "mode": "silent"},
+            {"address": LOOPBACK, "port": 0, "protocol": "ftp", "banner_delay": 0.5}]
+    with tempfile.TemporaryFile("w+") as errors:
+        proc, (reset_port, silent_port, slow_port) = start_runner(spec, errors)
+        try:
+            # On loopback the RST may already be there when connect() returns.
+            with pytest.raises(ConnectionResetError):
+                with socket.create_connection((LOOPBACK, reset_port), timeout=5) as conn:
+                    conn.recv(100)
+            with socket.create_connection((LOOPBACK, silent_port), timeout=0.5) as conn:
+                conn.sendall(b"GET / HTTP/1.1\r\n\r\n")
+                with pytest.raises(TimeoutError):
+                    conn.recv(100)
+            with socket.create_connection((LOOPBACK, slow_port), timeout=0.2) as conn:
+                with pytest.raises(TimeoutError):
+                    conn.recv(100)
+                conn.settimeout(10)
+                assert conn.recv(100).startswith(b"220 ")
+        finally:
+            assert stop_runner(proc) == 0
+        assert service_errors(errors) == []
+
+
+def test_bind_failure_reports_failed():
+    with socket.socket() as taken:
+        taken.bind((LOOPBACK, 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        spec = json.dumps([{"address": LOOPBACK, "port": port, "protocol": "http"}])
+        result = subprocess.run([sys.executable, "-m", "sim.services.serve", "--spec-json", spec],
+                                capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stdout.startswith("FAILED ")
+
+
+@pytest.mark.parametrize("spec", [
+    "[]", "{}", "not json", '[{"protocol": "http"}]', '[{"port": 1, "protocol": "gopher"}]',
+    '[{"port": 1, "mode": "sleepy"}]', '[{"port": "80", "protocol": "http"}]',
+    '[{"port": 1, "protocol": "http", "colour": "red"}]',
+])
+def test_invalid_specs_are_refused(spec):
+    with pytest.raises(SpecError):
+        parse_spec(spec)
