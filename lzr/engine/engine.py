@@ -1,0 +1,507 @@
+"""LZR's per-target state machine (reference lzr-behaviour.md §2), with no I/O at all.
+
+Inputs are events: a target ZMap already has a SYN-ACK for (`add_synack`), a target to SYN
+(`add_target`), a TCP segment from a target (`receive`) and the time (`advance`). Outputs
+are collected until taken: segments to send (`take_sends`), final records (`take_records`),
+and when to call `advance` next (`next_deadline`). The clock is whatever the caller says.
+
+Invariants
+ 1. A target is in `_targets` from its first input until its final record is emitted; then
+    nothing of it is left: no connection, no live timer, no per-host slot.
+ 2. Every live connection has exactly one current timer; an old timer entry is recognised by
+    its deadline object (see timers.py) and never acts.
+ 3. Every target ends with exactly one final record; under -forceAllHandshakes, one record
+    per handshake that returned data, or one final record if none did.
+ 4. A segment acts only if it is accepted (§2.4) by the live connection on its local port.
+ 5. Records are built once, complete, and never changed afterwards.
+ 6. A connection's lifetime is bounded whatever the target sends: only timers and the first
+    of each kind of answer move it, and retries are counted per connection.
+
+A connection is in one state (state.py) and each event moves it by one named handler:
+
+    state        event                 handler                 next state
+    SYN_SENT     SYN-ACK               _on_synack              PROBE_SENT (or target ends)
+    SYN_SENT     RST acking our SYN    _on_refused             connection ends
+    SYN_SENT     timer                 _on_syn_timer           SYN_SENT (resend) / ends
+    PROBE_SENT   data                  _on_data                connection or target ends
+    PROBE_SENT   RST or FIN            _on_close               connection ends
+    PROBE_SENT   pure ACK of the probe _on_probe_acked         PROBE_ACKED
+    PROBE_SENT   timer                 _on_probe_timer         PROBE_SENT (resend) / ends
+    PROBE_ACKED  data                  _on_data                connection or target ends
+    PROBE_ACKED  RST or FIN            _on_close               connection ends
+    PROBE_ACKED  timer                 _on_probe_timer         PROBE_ACKED (resend) / ends
+    any          ACKing-firewall       _on_acking_firewall     target ends
+                 verdict (§2.13)
+
+When a connection ends without naming the service, the target starts its next handshake on
+a fresh local port, or, when there is none left and no other connection is live, writes its
+final record (§2.10). With `compat` a target runs one handshake at a time and its first data
+ends it; otherwise up to `parallel` run at once and unrecognised data lets the others go on.
+"""
+import random
+from dataclasses import replace
+
+from lzr import handshakes
+from lzr.engine.config import EngineConfig, Send
+from lzr.engine.ports import LocalPorts
+from lzr.engine.state import (
+    EXPECTED, HAF_PROBE, IDLE, PROBE_ACKED, PROBE_SENT, SYN_SENT, Conn, HafProbe, Target,
+)
+from lzr.engine.timers import TimerQueue
+from lzr.fingerprint import UNKNOWN, fingerprint
+from lzr.output.record import Record
+from lzr.wire.addr import exploded_ipv6, format_addr
+from lzr.wire.segment import ACK, FIN, PSH, RST, SYN
+
+MOD32 = 0xFFFFFFFF
+SYN_WINDOW = 65535                  # the window of every SYN we send (§2.2)
+HAF_PORTS = range(32768, 61000)     # where ACKing-firewall probes go (§2.13)
+
+# What an accepted segment is (§2.5, in that order of precedence).
+DATA, CLOSE, SYNACK, REFUSED, PURE_ACK = range(5)
+
+
+class Engine:
+    def __init__(self, cfg: EngineConfig, version: int, scanner_addr: int, local_ports: range,
+                 seed: int = 0) -> None:
+        self.cfg = cfg
+        self.version = version
+        self.scanner_addr = scanner_addr
+        self._rng = random.Random(seed)
+        self._handshakes = tuple(handshakes.get(name) for name in cfg.handshakes)
+        self._priority = cfg.priority or cfg.handshakes
+        self._parallel = 1 if cfg.compat else cfg.parallel
+        self._host_limit = None if cfg.compat else (cfg.per_host_limit or cfg.parallel)
+        self._haf = 0 if cfg.force_all else cfg.haf            # §2.11 turns HAF off
+        # LZR labels a firewall when more than int(F*N) probes answered, which F = 1.0 made
+        # impossible (§7.3-4); capped at N, 1.0 now means "every probe answered".
+        self._haf_needed = min(int(cfg.haf_threshold * self._haf) + 1, self._haf)
+        if len(local_ports) <= self._parallel + self._haf:
+            raise ValueError("the local port range is too small for parallel + haf")
+        self._ports = LocalPorts(local_ports, self._rng)
+        self._first_probe_timer = TimerQueue(cfg.retransmit_after)
+        self._timer = TimerQueue(cfg.timeout)
+        self._targets: dict[int, Target] = {}
+        self._probes: dict[int, HafProbe] = {}
+        self._host_conns: dict[int, int] = {}
+        self._host_waiters: dict[int, list[Target]] = {}
+        self._sends: list[Send] = []
+        self._records: list[Record] = []
+        self._scanner_text = self._text(scanner_addr)
+
+    # ---- public interface -------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._targets)
+
+    def add_synack(self, saddr: int, sport: int, dport: int, seq: int, ack: int, window: int,
+                   ttl: int, now: float) -> None:
+        """A target ZMap already has a SYN-ACK for; its handshake 0 starts on ZMap's port."""
+        key = saddr << 16 | sport
+        if key in self._targets:
+            return
+        if window == 0:
+            # Nothing can be sent to a zero window: record the SYN-ACK as it is (§2.3). ZMap
+            # gave no time, so the record carries Go's zero time as LZR's does.
+            self._records.append(self._record(
+                key, dport, 0, seq, ack, 0, ttl, SYN | ACK, 0, "", b"", False, None, 0, now, now))
+            return
+        target = Target(key, now)
+        self._targets[key] = target
+        target.next_hs = 1
+        target.lport = dport
+        target.hs = 0
+        self._host_opened(saddr)
+        self._send_first_probe(target, seq, ack, window, ttl, SYN | ACK, now)
+        self._start_handshakes(target, now)
+
+    def add_target(self, addr: int, port: int, now: float) -> None:
+        """A target to SYN ourselves (-sendSYNs): handshake 0 starts with our SYN."""
+        key = addr << 16 | port
+        if key in self._targets:
+            return
+        target = Target(key, now)
+        self._targets[key] = target
+        self._start_handshakes(target, now)
+
+    def receive(self, seg, now: float) -> None:
+        """A segment from a target to us; anything that is not for a live connection is
+        ignored."""
+        if seg.version != self.version:
+            return
+        target = self._targets.get(seg.saddr << 16 | seg.sport)
+        conn = target.conn_on(seg.dport) if target is not None else None
+        if conn is None:
+            if self._probes:
+                self._receive_for_probe(seg)
+            return
+        event = self._accept(conn, seg)
+        if event is None:
+            return
+        if seg.flags & ACK and not seg.flags & SYN and event != REFUSED:
+            target.acked = True     # LZR's ACKed; a RST refusing our SYN acknowledges nothing
+        if event == DATA:
+            self._on_data(conn, seg, now)
+        elif event == CLOSE:
+            self._on_close(conn, seg, now)
+        elif event == REFUSED:
+            self._on_refused(conn, seg, now)
+        elif self._haf_verdict(target, conn):
+            self._on_acking_firewall(conn, seg, now)
+        elif event == SYNACK:
+            self._on_synack(conn, seg, now)
+        else:
+            self._on_probe_acked(conn, seg, now)
+
+    def advance(self, now: float) -> None:
+        """Fire every timer due at `now`."""
+        queues = (self._first_probe_timer, self._timer)
+        while True:
+            due = [q for q in queues if q.head() is not None and q.head() <= now]
+            if not due:
+                return
+            queue = min(due, key=TimerQueue.head)
+            conn = queue.pop()
+            if conn is None:
+                continue
+            if conn.state == SYN_SENT:
+                self._on_syn_timer(conn, queue, now)
+            elif conn.state == HAF_PROBE:
+                del self._probes[conn.key]
+            else:
+                self._on_probe_timer(conn, queue, now)
+
+    def next_deadline(self) -> float | None:
+        heads = [d for d in (self._first_probe_timer.head(), self._timer.head()) if d is not None]
+        return min(heads) if heads else None
+
+    def take_sends(self) -> list[Send]:
+        sends, self._sends = self._sends, []
+        return sends
+
+    def take_records(self) -> list[Record]:
+        records, self._records = self._records, []
+        return records
+
+    def owns(self, daddr: int, dport: int, sport: int) -> bool:
+        """Is (target address, target port, our local port) a live connection of ours?"""
+        target = self._targets.get(daddr << 16 | dport)
+        if target is not None and target.conn_on(sport) is not None:
+            return True
+        return (daddr << 32 | dport << 16 | sport) in self._probes
+
+    # ---- acceptance (§2.4) ------------------------------------------------------------
+
+    def _accept(self, conn, seg):
+        """What the segment is for this connection, or None if it is not accepted."""
+        flags = seg.flags
+        if conn.state == SYN_SENT:
+            # Only answers to our SYN: they must acknowledge exactly its ISN.
+            if not flags & ACK or seg.ack != (conn.seq + 1) & MOD32:
+                return None
+            if seg.payload:
+                return DATA
+            if flags & RST:
+                return REFUSED
+            return SYNACK if flags & SYN else None
+        if seg.seq != conn.seq and seg.seq != (conn.seq + 1) & MOD32:
+            return None
+        if seg.ack != (conn.ack + conn.sent) & MOD32 and seg.ack != 0:
+            return None
+        if seg.payload:
+            return DATA
+        if flags & (RST | FIN):
+            return CLOSE
+        if flags & SYN or not flags & ACK:
+            return None         # a repeated SYN-ACK, or no flags at all: nothing to act on
+        return PURE_ACK
+
+    # ---- transitions ------------------------------------------------------------------
+
+    def _on_synack(self, conn, seg, now: float) -> None:
+        if seg.window == 0:
+            # A zero window never takes a probe (§2.3); unlike LZR the target ends here
+            # instead of its earlier SYN timing out into more records (§7.3-8).
+            record = self._segment_record(conn, seg, "", now, acked=False)
+            self._close_conn(conn)
+            self._finish(conn.target, record, now)
+            return
+        self._send_first_probe(conn, seg.seq, seg.ack, seg.window, seg.ttl, seg.flags, now)
+
+    def _on_refused(self, conn, seg, now: float) -> None:
+        # The port is closed: say so now rather than after the SYN's timeouts (§7.3-9).
+        record = self._segment_record(conn, seg, "", now, acked=False)
+        conn.target.stopped = not self.cfg.force_all
+        self._end_conn(conn, record, now)
+
+    def _on_data(self, conn, seg, now: float) -> None:
+        target = conn.target
+        record = self._segment_record(conn, seg, "data", now)
+        self._send_rst(conn, seg.ack)
+        if self.cfg.force_all:
+            self._records.append(record)
+            self._end_conn(conn, record, now)
+        elif self.cfg.compat or record.fingerprint != UNKNOWN:
+            self._close_conn(conn)
+            self._finish(target, record, now)
+        else:
+            self._end_conn(conn, record, now)
+
+    def _on_close(self, conn, seg, now: float) -> None:
+        if seg.flags & ACK or not seg.flags & RST:
+            self._send_rst(conn, seg.ack)       # no RST in reply to a bare RST (§2.10)
+        self._end_conn(conn, self._segment_record(conn, seg, "", now), now)
+
+    def _on_probe_acked(self, conn, seg, now: float) -> None:
+        if conn.state == PROBE_ACKED:
+            return      # a duplicate ACK: it must not keep the connection alive
+        if conn.sent == 0 and not self._handshakes[conn.hs].server_first:
+            return      # -pushDataOnly: an ACK before our probe went out acknowledges nothing
+        # The target has our probe; wait -t for its answer, with a fresh retry count (§2.5).
+        conn.state = PROBE_ACKED
+        conn.seq, conn.ack, conn.window, conn.ttl, conn.flags = (
+            seg.seq, seg.ack, seg.window, seg.ttl, seg.flags)
+        conn.sent = 0
+        conn.counter = 0
+        self._timer.arm(conn, now)
+
+    def _on_syn_timer(self, conn, queue, now: float) -> None:
+        if conn.counter < self.cfg.retries:
+            conn.counter += 1
+            self._send_syn(conn)
+            self._timer.arm(conn, now)
+            return
+        # No SYN-ACK: the port stopped answering; LZR ends the target here (§2.8).
+        record = self._reference_record(conn, conn.deadline - queue.delay, now)
+        conn.target.stopped = not self.cfg.force_all
+        self._end_conn(conn, record, now)
+
+    def _on_probe_timer(self, conn, queue, now: float) -> None:
+        if conn.counter < self.cfg.retries:
+            conn.counter += 1
+            self._retransmit_probe(conn)
+            self._timer.arm(conn, now)
+            return
+        record = self._reference_record(conn, conn.deadline - queue.delay, now)
+        self._send_rst(conn, conn.ack)
+        self._end_conn(conn, record, now)
+
+    def _on_acking_firewall(self, conn, seg, now: float) -> None:
+        record = replace(self._segment_record(conn, seg, "", now), acking_firewall=True)
+        self._send_rst(conn, seg.ack)
+        self._close_conn(conn)
+        self._finish(conn.target, record, now)
+
+    # ---- connections and targets ------------------------------------------------------
+
+    def _start_handshakes(self, target: Target, now: float) -> None:
+        """Start handshakes while the target has some left and room to run them."""
+        addr = target.key >> 16
+        limit = self._host_limit
+        while (target.next_hs < len(self._handshakes) and not target.stopped
+               and len(target.live_conns()) < self._parallel):
+            if limit is not None and self._host_conns.get(addr, 0) >= limit:
+                if not target.waiting:
+                    target.waiting = True
+                    self._host_waiters.setdefault(addr, []).append(target)
+                break
+            if target.state == IDLE:
+                conn = target
+            else:
+                conn = Conn(target)
+                if target.more is None:
+                    target.more = []
+                target.more.append(conn)
+            conn.hs = target.next_hs
+            target.next_hs += 1
+            conn.lport = self._fresh_port(target)
+            conn.seq = self._rng.getrandbits(32)
+            conn.ack, conn.window, conn.ttl, conn.flags = 0, SYN_WINDOW, 0, SYN
+            conn.counter = conn.sent = 0
+            conn.state = SYN_SENT
+            self._host_opened(addr)
+            self._send_syn(conn)
+            self._timer.arm(conn, now)
+            if conn.hs == 1 and self._haf:
+                self._send_haf_probes(target, now)
+        left_to_try = target.next_hs < len(self._handshakes) and not target.stopped
+        if not left_to_try and not target.live_conns():
+            self._finish(target, None, now)
+
+    def _end_conn(self, conn, record: Record, now: float) -> None:
+        """The connection is over without naming the service: keep its record in case
+        nothing does, and go on with the target's other handshakes."""
+        target = conn.target
+        if target.fallback is None or not target.fallback.data:
+            target.fallback = record    # the first data is kept; else the latest attempt
+        self._close_conn(conn)
+        self._start_handshakes(target, now)
+        self._wake_host(target.key >> 16, now)
+
+    def _finish(self, target: Target, record: Record | None, now: float) -> None:
+        """The target is done: reset its other open connections, write its final record."""
+        for conn in target.live_conns():
+            if conn.state != SYN_SENT:
+                self._send_rst(conn, conn.ack)
+            self._close_conn(conn)
+        del self._targets[target.key]
+        if record is None:
+            record = target.fallback
+            if self.cfg.force_all and record.data:
+                record = None       # already written when its data came (§2.11)
+            else:
+                record = replace(record, handshakes_tried=target.next_hs,
+                                 identify_seconds=now - target.started)
+        if record is not None:
+            self._records.append(record)
+        self._wake_host(target.key >> 16, now)
+
+    def _close_conn(self, conn) -> None:
+        conn.deadline = None
+        conn.state = IDLE
+        target = conn.target
+        if conn is not target:
+            target.more.remove(conn)
+            if not target.more:
+                target.more = None
+        if self._host_limit is not None:
+            addr = target.key >> 16
+            left = self._host_conns[addr] - 1
+            if left:
+                self._host_conns[addr] = left
+            else:
+                del self._host_conns[addr]
+
+    def _host_opened(self, addr: int) -> None:
+        if self._host_limit is not None:
+            self._host_conns[addr] = self._host_conns.get(addr, 0) + 1
+
+    def _wake_host(self, addr: int, now: float) -> None:
+        """Let targets waiting for a connection slot on `addr` take the ones now free."""
+        waiters = self._host_waiters.get(addr)
+        while waiters and self._host_conns.get(addr, 0) < self._host_limit:
+            target = waiters.pop(0)
+            target.waiting = False
+            if self._targets.get(target.key) is target:
+                self._start_handshakes(target, now)
+        if waiters is not None and not waiters and self._host_waiters.get(addr) is waiters:
+            del self._host_waiters[addr]
+
+    def _fresh_port(self, target: Target) -> int:
+        while True:
+            port = self._ports.take()
+            if target.conn_on(port) is None:
+                return port
+
+    def _haf_verdict(self, target: Target, conn) -> bool:
+        """Has the address answered enough random ports to be an ACKing firewall (§2.13)?"""
+        if not self._haf or target.haf_answers < self._haf_needed:
+            return False
+        return conn.hs == 1 if self.cfg.compat else conn.hs >= 1
+
+    # ---- ACKing-firewall probes (§2.13) -----------------------------------------------
+
+    def _send_haf_probes(self, target: Target, now: float) -> None:
+        addr = target.key >> 16
+        for _ in range(self._haf):
+            port = self._rng.choice(HAF_PORTS)
+            real = self._targets.get(addr << 16 | port)
+            while True:
+                lport = self._ports.take()
+                key = addr << 32 | port << 16 | lport
+                if key not in self._probes and (real is None or real.conn_on(lport) is None):
+                    break
+            probe = HafProbe(target, key, lport, self._rng.getrandbits(32))
+            self._probes[key] = probe
+            self._sends.append(Send(addr, lport, port, probe.seq, 0, SYN, SYN_WINDOW, b""))
+            self._timer.arm(probe, now)
+
+    def _receive_for_probe(self, seg) -> None:
+        key = seg.saddr << 32 | seg.sport << 16 | seg.dport
+        probe = self._probes.get(key)
+        if probe is None or not seg.flags & ACK or seg.ack != (probe.seq + 1) & MOD32:
+            return
+        del self._probes[key]
+        probe.deadline = None
+        if seg.flags & SYN and not seg.flags & RST:
+            parent = probe.target
+            if self._targets.get(parent.key) is parent:
+                parent.haf_answers += 1
+            self._sends.append(Send(seg.saddr, seg.dport, seg.sport, seg.ack, 0, RST, 0, b""))
+
+    # ---- segments we send (§2.6) ------------------------------------------------------
+
+    def _send_syn(self, conn) -> None:
+        key = conn.target.key
+        self._sends.append(Send(key >> 16, conn.lport, key & 0xFFFF, conn.seq, 0, SYN,
+                                SYN_WINDOW, b""))
+
+    def _send_first_probe(self, conn, seq: int, ack: int, window: int, ttl: int, flags: int,
+                          now: float) -> None:
+        """Complete the handshake with an ACK carrying the probe; PSH only on retransmissions
+        (§2.3). The SYN-ACK becomes the connection's reference packet."""
+        conn.state = PROBE_SENT
+        conn.seq, conn.ack, conn.window, conn.ttl, conn.flags = seq, ack, window, ttl, flags
+        conn.counter = 0
+        payload = b"" if self.cfg.push_data_only else self._probe(conn)
+        conn.sent = len(payload)
+        key = conn.target.key
+        self._sends.append(Send(key >> 16, conn.lport, key & 0xFFFF, ack, (seq + 1) & MOD32,
+                                ACK, window, payload))
+        self._first_probe_timer.arm(conn, now)
+
+    def _retransmit_probe(self, conn) -> None:
+        payload = self._probe(conn)
+        if conn.state == PROBE_SENT:
+            seq, ack = conn.ack, (conn.seq + 1) & MOD32
+            conn.sent = len(payload)
+        else:
+            # The target has ACKed the probe: send it again where it was, a true duplicate.
+            # LZR sends it after itself as new data and acks one byte too far (§7.3-7).
+            seq, ack = (conn.ack - len(payload)) & MOD32, conn.seq
+        key = conn.target.key
+        self._sends.append(Send(key >> 16, conn.lport, key & 0xFFFF, seq, ack, PSH | ACK,
+                                conn.window, payload))
+
+    def _send_rst(self, conn, seq: int) -> None:
+        key = conn.target.key
+        self._sends.append(Send(key >> 16, conn.lport, key & 0xFFFF, seq, 0, RST, 0, b""))
+
+    def _probe(self, conn) -> bytes:
+        return self._handshakes[conn.hs].probe(self._text(conn.target.key >> 16))
+
+    # ---- records (§4.3) ---------------------------------------------------------------
+
+    def _segment_record(self, conn, seg, expected: str, now: float, acked: bool | None = None):
+        """The record of a segment the target sent (Counter 0: nothing was retransmitted)."""
+        target = conn.target
+        return self._record(
+            target.key, conn.lport, conn.hs, seg.seq, seg.ack, seg.window, seg.ttl, seg.flags,
+            0, expected, seg.payload, target.acked if acked is None else acked,
+            int(now * 1e9), target.next_hs, target.started, now)
+
+    def _reference_record(self, conn, sent_at: float, now: float) -> Record:
+        """The record of a connection that timed out: its reference packet, stamped with the
+        time it was last sent or received, as LZR's (§4.3)."""
+        target = conn.target
+        return self._record(
+            target.key, conn.lport, conn.hs, conn.seq, conn.ack, conn.window, conn.ttl,
+            conn.flags, conn.counter, EXPECTED[conn.state], b"", target.acked,
+            round(sent_at * 1e9), target.next_hs, target.started, now)
+
+    def _record(self, key, lport, hs, seq, ack, window, ttl, flags, counter, expected, data,
+                acked, timestamp_ns, tried, started, now) -> Record:
+        return Record(
+            saddr=self._text(key >> 16), daddr=self._scanner_text, sport=key & 0xFFFF,
+            dport=lport, seqnum=seq, acknum=ack, window=window, ttl=ttl, counter=counter,
+            ack=bool(flags & ACK), acked=acked, syn=bool(flags & SYN), rst=bool(flags & RST),
+            fin=bool(flags & FIN), push=bool(flags & PSH), handshake_num=hs,
+            fingerprint=fingerprint(data, self._priority) if data else UNKNOWN,
+            timestamp_ns=timestamp_ns, expected_r_to_lzr=expected, data=data,
+            handshake=self._handshakes[hs].name if data else "", handshakes_tried=tried,
+            identify_seconds=now - started)
+
+    def _text(self, addr: int) -> str:
+        """Addresses as LZR writes them: dotted quad, or exploded IPv6 (§4.1, §6.6)."""
+        return exploded_ipv6(addr) if self.version == 6 else format_addr(4, addr)

@@ -1,0 +1,108 @@
+"""Per-target and per-connection state, kept small: millions of targets are in flight at once.
+
+A connection holds what LZR keeps in its reference packet (reference §1.4): the last packet
+sent to or accepted from the target on this connection, whose fields go into the record if
+the connection ends on a timer, and from which the next segment's seq/ack are computed.
+
+A target is also its own first connection: most targets never have more than one, and one
+object per target is what keeps memory per target under a few hundred bytes. Parallel
+handshakes add `Conn` objects in `target.more`.
+"""
+
+# Connection states: LZR's expectedRToLZR values (reference §2.1), plus IDLE for a
+# connection that carries no handshake (a target waiting for a slot, or done with its own).
+IDLE, SYN_SENT, PROBE_SENT, PROBE_ACKED, HAF_PROBE = range(5)
+EXPECTED = {IDLE: "", SYN_SENT: "sa", PROBE_SENT: "ack", PROBE_ACKED: "data"}
+
+
+class _Connection:
+    __slots__ = (
+        "lport",     # our local port
+        "hs",        # index of this connection's handshake in the handshake list
+        "state",
+        "counter",   # retransmissions done (LZR's Counter)
+        "seq",       # reference packet, target's view: its seq, ack, window, ttl, flags
+        "ack",
+        "window",
+        "ttl",
+        "flags",
+        "sent",      # payload bytes we sent from the reference (LZR's LZRResponseL)
+        "deadline",  # the armed timer's deadline object, None when no timer is armed
+    )
+
+    def is_live(self) -> bool:
+        return self.state != IDLE
+
+
+class Conn(_Connection):
+    """A connection of a target beyond its first (parallel handshakes)."""
+
+    __slots__ = ("target",)
+
+    def __init__(self, target: "Target") -> None:
+        self.target = target
+        self.state = IDLE
+        self.deadline = None
+
+
+class Target(_Connection):
+    """A target ip:port in flight, and its first connection."""
+
+    __slots__ = (
+        "key",          # address << 16 | port: the key of the engine's table
+        "next_hs",      # index of the next handshake to start (= handshakes started)
+        "acked",        # the target ACKed something on some connection (LZR's ACKed)
+        "stopped",      # start no more handshakes (the port stopped answering SYNs)
+        "more",         # further live connections (list of Conn) or None
+        "fallback",     # the record to write if nothing identifies the service
+        "started",      # when we first sent to the target
+        "haf_answers",  # ACKing-firewall probes that got a SYN-ACK
+        "waiting",      # queued for a per-host connection slot
+    )
+
+    def __init__(self, key: int, now: float) -> None:
+        self.key = key
+        self.state = IDLE
+        self.deadline = None
+        self.next_hs = 0
+        self.acked = False
+        self.stopped = False
+        self.more = None
+        self.fallback = None
+        self.started = now
+        self.haf_answers = 0
+        self.waiting = False
+
+    @property
+    def target(self) -> "Target":
+        return self
+
+    def live_conns(self) -> list:
+        conns = [self] if self.state != IDLE else []
+        if self.more:
+            conns.extend(self.more)
+        return conns
+
+    def conn_on(self, lport: int):
+        """The live connection using our local port `lport`, or None."""
+        if self.state != IDLE and self.lport == lport:
+            return self
+        for conn in self.more or ():
+            if conn.lport == lport:
+                return conn
+        return None
+
+
+class HafProbe:
+    """A SYN to a random port of a target's address, asking whether it SYN-ACKs everything
+    (an ACKing firewall, reference §2.13). Never retransmitted, never recorded."""
+
+    __slots__ = ("target", "key", "lport", "seq", "state", "deadline")
+
+    def __init__(self, target: Target, key: int, lport: int, seq: int) -> None:
+        self.target = target
+        self.key = key
+        self.lport = lport
+        self.seq = seq
+        self.state = HAF_PROBE
+        self.deadline = None
