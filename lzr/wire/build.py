@@ -51,10 +51,11 @@ class FrameBuilder:
         if version == 4:
             self._pack = _V4_FRAME.struct.pack
             # A frame without payload is 54 bytes: pack the zero padding in the same call.
-            self._pack_bare = struct.Struct(_V4_FRAME.struct.format + f"{MIN_FRAME - _V4_FRAME.size}x").pack
+            padding = f"{MIN_FRAME - _V4_FRAME.size}x"
+            self._pack_bare = struct.Struct(_V4_FRAME.struct.format + padding).pack
             self._ip_base = (_V4_VERSION_IHL << 8) + (TTL << 8 | IPPROTO_TCP) + src_ip
         else:
-            self._pack = self._pack_bare = _V6_FRAME.struct.pack
+            self._pack = _V6_FRAME.struct.pack
             self._src_bytes = src_ip.to_bytes(16, "big")
 
     def syn(self, dst_ip: int, sport: int, dport: int, seq: int, window: int = 65535) -> bytes:
