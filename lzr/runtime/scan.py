@@ -100,8 +100,8 @@ class Coordinator:
         self.inbox = pull(self.ctx, self.endpoints.coordinator)
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            self._announce()
             self._start_workers()
+            self._announce()        # after the guard and the capture are up: scripts may wait for it
             self._start_feeder()
             return self._supervise()
         finally:

@@ -1,0 +1,55 @@
+"""The classic pipeline with Debian's real ZMap: `zmap ... -O json | lzr -handshakes http,tls`.
+
+Three namespaces: scanner -- router -- target (demo services). ZMap needs the router's MAC
+(-G) and an empty blocklist (-b; its default excludes 10/8). ZMap 2.1.1 scans one port per
+run, so the scanner runs it once per port into one lzr. The RST guard must be in place
+before ZMap's first SYN-ACK arrives, so ZMap starts after lzr printed its start-up lines.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from sim.demo import HTTP_PORT, SSH_PORT, TLS_PORT, TargetServices
+from sim.netns import NetnsLab
+
+pytestmark = pytest.mark.netns
+
+ZMAP_FIELDS = "saddr,daddr,sport,dport,seqnum,acknum,window"
+
+
+@pytest.mark.skipif(shutil.which("zmap") is None and os.environ.get("CI") != "true",
+                    reason="zmap is not installed (ci/setup installs it)")
+def test_zmap_json_piped_into_lzr_labels_the_services():
+    with NetnsLab() as lab, tempfile.TemporaryDirectory() as tmp:
+        scanner, router, target = lab.add_host("zscan"), lab.add_host("zrtr"), lab.add_host("ztgt")
+        scan_if, router_in = lab.link(scanner, router, "10.234.1.1/24", "10.234.1.254/24")
+        _, _ = lab.link(router, target, "10.234.2.254/24", "10.234.2.2/24")
+        router.cmd("sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+        scanner.cmd("ip", "route", "add", "10.234.2.0/24", "via", "10.234.1.254")
+        target.cmd("ip", "route", "add", "10.234.1.0/24", "via", "10.234.2.254")
+        router_mac = router.mac(router_in)
+        empty = os.path.join(tmp, "blocklist")
+        open(empty, "w").close()
+        zmap_runs = "; ".join(
+            f"zmap -q -p {port} -i {scan_if} -G {router_mac} -S 10.234.1.1 -b {empty} -c 1 "
+            f"--output-filter='success = 1 && repeat = 0' -f '{ZMAP_FIELDS}' -O json 10.234.2.2/32"
+            for port in (HTTP_PORT, TLS_PORT, SSH_PORT))
+        lzr = (f"{sys.executable} -m lzr.cli -handshakes http,tls -f - -t 1 -rt 1 -c 1 -w 2 "
+               f"--allow-reserved -sendInterface {scan_if} -gatewayMac {router_mac}")
+        # lzr announces itself on stderr once its guard and processes are up; ZMap waits for it.
+        pipeline = f"mkfifo {tmp}/up; ({{ read line < {tmp}/up; {zmap_runs}; }}) | {lzr} 2> >(tee -p {tmp}/up >&2)"
+        with TargetServices(target):
+            result = scanner.cmd("bash", "-c", pipeline, check=False)
+        assert result.returncode == 0, result.stderr
+        found = {}
+        for line in result.stdout.splitlines():
+            record = json.loads(line)
+            found[record["sport"]] = record["fingerprint"]
+        assert found == {HTTP_PORT: "http", TLS_PORT: "tls", SSH_PORT: "ssh"}
