@@ -28,6 +28,9 @@ class Service:
     label: ClassVar[str]
     # Ask the runner to wrap connections in TLS with the context from `ssl_context()`.
     uses_tls: ClassVar[bool] = False
+    # The server sends data (a banner, an OPEN) as soon as the connection is up, before it
+    # reads anything, so a scanner's `wait` handshake identifies it.
+    speaks_first: ClassVar[bool] = False
 
     def __init__(self, **options: Any) -> None:
         self.options = options

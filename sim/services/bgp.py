@@ -34,6 +34,7 @@ def capability(code: int, value: bytes) -> bytes:
 
 class BgpService(Service):
     label = "bgp"
+    speaks_first = True
 
     def open_message(self) -> bytes:
         asn = int(self.options.get("asn", 64512))

@@ -15,6 +15,7 @@ MAX_FAILED_LOGINS = 3
 
 class FtpService(Service):
     label = "ftp"
+    speaks_first = True
 
     async def serve(self, reader, writer):
         await send(writer, f"220 {self.options.get('banner', '(vsFTPd 3.0.3)')}\r\n".encode())

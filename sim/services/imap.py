@@ -15,6 +15,7 @@ MAX_BAD_COMMANDS = 10
 
 class ImapService(Service):
     label = "imap"
+    speaks_first = True
 
     async def serve(self, reader, writer):
         await send(writer, b"* OK [CAPABILITY " + CAPABILITIES + b"] Dovecot ready.\r\n")

@@ -44,6 +44,7 @@ def greeting(version: str) -> bytes:
 
 class MysqlService(Service):
     label = "mysql"
+    speaks_first = True
 
     async def serve(self, reader, writer):
         await send(writer, greeting(self.options.get("version", "8.0.36")))

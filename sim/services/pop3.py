@@ -13,6 +13,7 @@ MAX_BAD_COMMANDS = 10
 
 class Pop3Service(Service):
     label = "pop3"
+    speaks_first = True
 
     async def serve(self, reader, writer):
         await send(writer, b"+OK Dovecot ready.\r\n")

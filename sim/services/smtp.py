@@ -16,6 +16,7 @@ MAX_ERRORS = 10
 
 class SmtpService(Service):
     label = "smtp"
+    speaks_first = True
 
     async def serve(self, reader, writer):
         hostname = self.options.get("hostname", "mail.sim.test")

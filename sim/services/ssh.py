@@ -44,6 +44,7 @@ def kexinit() -> bytes:
 
 class SshService(Service):
     label = "ssh"
+    speaks_first = True
 
     async def serve(self, reader, writer):
         version = self.options.get("version", "OpenSSH_9.2p1 Debian-2+deb12u3")

@@ -21,6 +21,7 @@ MAX_LOGINS = 3
 
 class TelnetService(Service):
     label = "telnet"
+    speaks_first = True
 
     def answer(self, command: int, option: int) -> bytes:
         """Our reply to the client's DO/DONT/WILL/WONT `option`."""

@@ -24,6 +24,7 @@ def failure(reason: bytes) -> bytes:
 
 class VncService(Service):
     label = "vnc"
+    speaks_first = True
 
     async def serve(self, reader, writer):
         await send(writer, VERSION)
