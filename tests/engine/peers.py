@@ -115,10 +115,16 @@ class FakeNet:
         self.records = []
         self._arrivals: list = []       # heap of (time, n, segment)
         self._n = itertools.count()
+        self._open_ports: dict[int, int] = {}   # address -> more ports that will SYN-ACK
 
     def peer(self, addr: int, port: int, peer: Peer) -> Peer:
         self.peers[addr, port] = peer
         return peer
+
+    def answer_any_port(self, addr: int, count: int = 1 << 30) -> None:
+        """The address SYN-ACKs the next `count` SYNs to ports without a peer (an ACKing
+        firewall answers them all)."""
+        self._open_ports[addr] = count
 
     def zmap(self, addr: int, port: int, lport: int = 40000, isn_s: int = 2000,
              window: int | None = None, ttl: int = 0) -> None:
@@ -158,6 +164,9 @@ class FakeNet:
         for s in self.engine.take_sends():
             self.sent.append((self.now, s))
             peer = self.peers.get((s.daddr, s.dport))
+            if peer is None and s.flags == SYN and self._open_ports.get(s.daddr, 0) > 0:
+                self._open_ports[s.daddr] -= 1
+                peer = self.peer(s.daddr, s.dport, Peer(answer=silent_acker))
             if peer is not None:
                 for segment in peer.on_segment(s, s.daddr, s.dport):
                     self.inject(segment, self.rtt)
