@@ -75,22 +75,26 @@ def process_alive(pid: int, start: int | None) -> bool:
     return current is not None and (start is None or current == start) and not _is_zombie(pid)
 
 
-def stop_process(pid: int, start: int | None, grace: float = STOP_GRACE_SECONDS) -> None:
-    """SIGTERM, then SIGKILL after `grace` seconds; only if `pid` is still the same process."""
-    if not process_alive(pid, start):
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
+def stop_processes(processes: list[tuple[int, int | None]], grace: float = STOP_GRACE_SECONDS) -> None:
+    """SIGTERM to all, SIGKILL to those still running after `grace` seconds.
+
+    Each process is (pid, start time); a pid whose start time changed is someone else's now
+    and is left alone.
+    """
+    running = [(pid, start) for pid, start in processes if process_alive(pid, start)]
+    for pid, _ in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        _reap(pid)
-        if not process_alive(pid, start):
+    while running and time.monotonic() < deadline:
+        for pid, _ in running:
             _reap(pid)
-            return
+        running = [(pid, start) for pid, start in running if process_alive(pid, start)]
         time.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-    _reap(pid, block=True)
+    for pid, _ in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        _reap(pid, block=True)
 
 
 def _is_zombie(pid: int) -> bool:
@@ -169,10 +173,10 @@ def list_runs(root: Path | None = None) -> list[RunState]:
 
 def remove_run(state: RunState) -> None:
     """Remove everything of a run whose owner is gone: processes, links, its state file."""
-    for pid, start in state.processes or []:
-        stop_process(pid, start, grace=0.5)
+    processes = [tuple(p) for p in state.processes or []]
     if state.scanner:
-        stop_process(state.scanner["pid"], state.scanner.get("start"), grace=0.5)
+        processes.append((state.scanner["pid"], state.scanner.get("start")))
+    stop_processes(processes, grace=0.5)
     delete_links(state.run_id)
     with contextlib.suppress(FileNotFoundError):
         state.path.unlink()
@@ -533,8 +537,7 @@ class SimNetwork:
             for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 previous[signum] = signal.signal(signum, signal.SIG_IGN)
         try:
-            for pid, start in self._runner_pids:
-                stop_process(pid, start)
+            stop_processes(self._runner_pids)
             self._runner_pids.clear()
             if self.net is not None:
                 with contextlib.suppress(Exception):
