@@ -144,16 +144,16 @@ class PacketSocket:
             self._set_rcvbuf(rcvbuf)
             try:
                 self.sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
-            except OSError:
-                pass  # older kernel: receive() still skips PACKET_OUTGOING frames itself
+                self._kernel_skips_outgoing = True
+            except OSError:  # older kernel: receive() reads each frame's type and skips our own
+                self._kernel_skips_outgoing = False
             self.sock.bind((ifname, protocol))
         except BaseException:
             self.sock.close()
             raise
         self.mac: bytes = self.sock.getsockname()[4]
         self.index = interface_index(ifname)
-        self._receive_buffer = bytearray(MAX_FRAME)
-        self._receive_view = memoryview(self._receive_buffer)
+        self._receive_view = memoryview(bytearray(MAX_FRAME))
         self._batch = _SendBatch(batch) if _sendmmsg is not None else None
 
     def _attach_filter(self, program: Sequence[Instruction]) -> None:
@@ -188,7 +188,18 @@ class PacketSocket:
         frames: list[bytes] = []
         if not select.select([self.sock], [], [], timeout)[0]:
             return frames
-        recvfrom_into, view = self.sock.recvfrom_into, self._receive_view
+        view = self._receive_view
+        if self._kernel_skips_outgoing:
+            # recv_into builds no address tuple per frame: measurably faster than recvfrom_into.
+            recv_into = self.sock.recv_into
+            while len(frames) < max_frames:
+                try:
+                    length = recv_into(view, MAX_FRAME, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    break
+                frames.append(bytes(view[:length]))
+            return frames
+        recvfrom_into = self.sock.recvfrom_into
         while len(frames) < max_frames:
             try:
                 length, address = recvfrom_into(view, MAX_FRAME, socket.MSG_DONTWAIT)
