@@ -8,7 +8,6 @@ one `sendmmsg` system call per batch (through ctypes; a `send` loop where libc l
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import fcntl
 import os
@@ -71,7 +70,7 @@ class _Mmsghdr(ctypes.Structure):
     _fields_ = [("msg_hdr", _Msghdr), ("msg_len", ctypes.c_uint)]
 
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+_libc = ctypes.CDLL(None, use_errno=True)  # the C library the interpreter is linked with
 _sendmmsg = getattr(_libc, "sendmmsg", None)
 if _sendmmsg is not None:
     _sendmmsg.argtypes = [ctypes.c_int, ctypes.POINTER(_Mmsghdr), ctypes.c_uint, ctypes.c_int]
@@ -266,7 +265,6 @@ class _SendBatch:
     def _layout(self, lengths: list[int], size: int) -> None:
         if size > ctypes.sizeof(self.buffer):
             self.buffer = ctypes.create_string_buffer(max(size, 2 * ctypes.sizeof(self.buffer)))
-            self.lengths = []  # the buffer moved: every iovec must be rewritten
         base = ctypes.addressof(self.buffer)
         position = 0
         for iovec, length in zip(self.iovecs, lengths):
