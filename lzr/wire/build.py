@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import struct
 
-from .checksum import word_sum
+from .checksum import pseudo_header_sum, word_sum
 from .headers import ETH_P_IP, ETH_P_IPV6, ETHERNET, IPPROTO_TCP, IPV4, IPV6, TCP
 from .segment import SYN
 
@@ -47,7 +47,7 @@ class FrameBuilder:
         self.src_ip = src_ip
         self.version = version
         # Checksum contribution of everything but the per-frame fields.
-        self._tcp_base = src_ip + IPPROTO_TCP + TCP_HEADER_WORD
+        self._tcp_base = pseudo_header_sum(src_ip, 0, 0) + TCP_HEADER_WORD
         if version == 4:
             self._pack = _V4_FRAME.struct.pack
             # A frame without payload is 54 bytes: pack the zero padding in the same call.

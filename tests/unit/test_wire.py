@@ -1,4 +1,6 @@
 """The codec against scapy as an independent oracle: frames built, frames parsed, checksums."""
+import ipaddress
+
 import pytest
 from hypothesis import given, settings, strategies as st
 from scapy.layers.inet import IP, TCP, UDP, IPOption_NOP, IPOption_RR
@@ -29,9 +31,9 @@ def builder(version: int) -> FrameBuilder:
     return FrameBuilder(mac(SRC_MAC), mac(DST_MAC), parse_addr(ADDRESSES[version][0])[1], version)
 
 
-def scapy_frame(version, sport, dport, seq, ack, flags, window, payload=b"", dst_mac=DST_MAC):
+def scapy_frame(version, sport, dport, seq, ack, flags, window, payload=b"", dst_mac=DST_MAC, dst=None):
     """What the scanner must send, as scapy builds it (LZR's header values, §6.2)."""
-    src, dst = ADDRESSES[version]
+    src, dst = ADDRESSES[version][0], dst or ADDRESSES[version][1]
     ip = IP(src=src, dst=dst, id=0, flags=0, ttl=64) if version == 4 else IPv6(src=src, dst=dst, hlim=64)
     tcp_flags = "".join(name for bit, name in FLAG_NAMES.items() if flags & bit)
     packet = Ether(src=SRC_MAC, dst=dst_mac) / ip / TCP(
@@ -78,11 +80,12 @@ def test_destination_mac_override_is_per_frame(version):
 @settings(max_examples=150, deadline=None)
 @given(version=st.sampled_from([4, 6]), sport=st.integers(0, 65535), dport=st.integers(0, 65535),
        seq=st.integers(0, 2**32 - 1), ack=st.integers(0, 2**32 - 1), flags=st.integers(0, 0x3F),
-       window=st.integers(0, 65535), payload=st.binary(max_size=80))
-def test_any_built_frame_equals_scapy(version, sport, dport, seq, ack, flags, window, payload):
-    dst = parse_addr(ADDRESSES[version][1])[1]
+       window=st.integers(0, 65535), payload=st.binary(max_size=80), data=st.data())
+def test_any_built_frame_equals_scapy(version, sport, dport, seq, ack, flags, window, payload, data):
+    dst = data.draw(st.integers(0, 2**32 - 1) if version == 4 else st.integers(0, 2**128 - 1))
     ours = builder(version).segment(dst, sport, dport, seq, ack, flags, window, payload)
-    assert ours == scapy_frame(version, sport, dport, seq, ack, flags, window, payload)
+    text = str(ipaddress.ip_address(dst) if version == 4 else ipaddress.IPv6Address(dst))
+    assert ours == scapy_frame(version, sport, dport, seq, ack, flags, window, payload, dst=text)
 
 
 @pytest.mark.parametrize("version", [4, 6])
