@@ -306,6 +306,7 @@ class Engine:
                     target.waiting = True
                     self._host_waiters.setdefault(addr, []).append(target)
                 break
+            lport = self._fresh_port(target)
             if target.state == IDLE:
                 conn = target
             else:
@@ -313,9 +314,9 @@ class Engine:
                 if target.more is None:
                     target.more = []
                 target.more.append(conn)
+            conn.lport = lport
             conn.hs = target.next_hs
             target.next_hs += 1
-            conn.lport = self._fresh_port(target)
             conn.seq = self._rng.getrandbits(32)
             conn.ack, conn.window, conn.ttl, conn.flags = 0, SYN_WINDOW, 0, SYN
             conn.counter = conn.sent = 0
@@ -346,15 +347,13 @@ class Engine:
                 self._send_rst(conn, conn.ack)
             self._close_conn(conn)
         del self._targets[target.key]
-        if record is None:
-            record = target.fallback
-            if self.cfg.force_all and record.data:
-                record = None       # already written when its data came (§2.11)
-            else:
-                record = replace(record, handshakes_tried=target.next_hs,
-                                 identify_seconds=now - target.started)
-        if record is not None:
+        if self.cfg.force_all and target.fallback is not None and target.fallback.data:
+            pass    # its data records are written: no trailing record (§2.11)
+        elif record is not None:
             self._records.append(record)
+        else:
+            self._records.append(replace(target.fallback, handshakes_tried=target.next_hs,
+                                         identify_seconds=now - target.started))
         self._wake_host(target.key >> 16, now)
 
     def _close_conn(self, conn) -> None:
