@@ -1,4 +1,7 @@
-"""Text <-> integer addresses. The scanner keys and stores addresses as integers."""
+"""Text <-> integer addresses. The scanner keys and stores addresses as integers.
+
+`socket` is imported only for inet_pton/inet_ntop, which are pure conversions (no I/O).
+"""
 from __future__ import annotations
 
 import ipaddress

@@ -1,7 +1,8 @@
 """Header layouts as tables of (field, struct code) rows, compiled to `struct.Struct` once.
 
-The idea is dpkt's `__hdr__`: a header is described in one place, and the byte offsets that
-builders patch are derived from the table instead of being written out by hand.
+The idea is dpkt's `__hdr__`: a header is described in one place, and the structs the parser
+and the builders use, and the byte offsets the BPF program reads, are derived from the table
+instead of being written out by hand.
 """
 from __future__ import annotations
 
@@ -14,7 +15,6 @@ class Layout:
     def __init__(self, name: str, rows: tuple[tuple[str, str], ...]) -> None:
         self.name = name
         self.rows = rows
-        self.fields = tuple(field for field, _ in rows)
         self.struct = struct.Struct("!" + "".join(code for _, code in rows))
         self.size = self.struct.size
         self._offsets: dict[str, int] = {}
@@ -27,12 +27,8 @@ class Layout:
         """Byte offset of `field` from the start of this header."""
         return self._offsets[field]
 
-    def pack(self, **values: int | bytes) -> bytes:
-        """The header with the given field values (every field must be given)."""
-        return self.struct.pack(*(values[field] for field in self.fields))
-
     def __add__(self, other: "Layout") -> "Layout":
-        """Two headers back to back, e.g. Ethernet + IPv4 + TCP as one struct for the fast path.
+        """Two headers back to back, e.g. Ethernet + IPv4 + TCP as one struct for the builders.
 
         Field names are prefixed with the header's name, lower case ("ipv4.ttl").
         """

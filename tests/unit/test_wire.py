@@ -9,6 +9,7 @@ from scapy.layers.l2 import ARP, Dot1Q, Ether
 from scapy.packet import Padding, Raw
 from scapy.utils import checksum as scapy_checksum
 
+from lzr.wire import headers
 from lzr.wire import (ACK, FIN, PSH, RST, SYN, URG, FrameBuilder, MalformedPacket, Reason, Segment,
                       internet_checksum, ipv4_header_checksum, parse_addr, parse_frame, parse_ip,
                       tcp_checksum)
@@ -264,3 +265,14 @@ def test_tcp_checksum_equals_scapy(version, payload):
     segment = bytearray(bytes(packet[TCP]))
     segment[16:18] = b"\x00\x00"
     assert tcp_checksum(parse_addr(src)[1], parse_addr(dst)[1], bytes(segment)) == packet[TCP].chksum
+
+
+def test_header_tables_give_the_rfc_offsets_and_sizes():
+    ethernet, ipv4, ipv6, tcp = headers.ETHERNET, headers.IPV4, headers.IPV6, headers.TCP
+    assert (ethernet.size, ipv4.size, ipv6.size, tcp.size) == (14, 20, 40, 20)
+    assert (ipv4.offset("ttl"), ipv4.offset("protocol"), ipv4.offset("src"), ipv4.offset("dst")) == (8, 9, 12, 16)
+    assert (ipv6.offset("next_header"), ipv6.offset("src"), ipv6.offset("dst")) == (6, 8, 24)
+    assert (tcp.offset("seq"), tcp.offset("flags"), tcp.offset("window")) == (4, 13, 14)
+    frame = ethernet + ipv4 + tcp
+    assert frame.size == 54
+    assert frame.offset("ipv4.dst") == 30 and frame.offset("tcp.flags") == 47
