@@ -1,0 +1,113 @@
+"""The NFQUEUE programs behind two behaviours, run inside the host they change:
+
+    python -m sim.behaviours.nfqueue zero-window --queue N
+    python -m sim.behaviours.nfqueue delay --queue N --ms D
+
+`zero-window` rewrites the TCP window field of every queued segment to 0 and recomputes the
+TCP checksum (IPv4 and IPv6 without extension headers). `delay` holds every queued packet
+for D milliseconds and then lets it go; packets leave in the order they came. Each prints
+`READY` on stdout once bound to its queue; on SIGTERM or SIGINT it releases the packets it
+holds and exits 0. Which packets reach the queue is the iptables rule's business
+(sim.behaviours installs it).
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import struct
+import sys
+from collections import deque
+
+from netfilterqueue import NetfilterQueue
+
+from lzr.wire.checksum import tcp_checksum
+
+IPPROTO_TCP = 6
+
+
+def zero_window(packet: bytes) -> bytes:
+    """`packet` (an IP packet) with its TCP window set to 0 and the checksum fixed."""
+    version = packet[0] >> 4
+    if version == 4 and packet[9] == IPPROTO_TCP:
+        start = (packet[0] & 0x0F) * 4
+        end = struct.unpack_from(">H", packet, 2)[0]
+        src, dst = int.from_bytes(packet[12:16], "big"), int.from_bytes(packet[16:20], "big")
+    elif version == 6 and packet[6] == IPPROTO_TCP:
+        start, end = 40, 40 + struct.unpack_from(">H", packet, 4)[0]
+        src, dst = int.from_bytes(packet[8:24], "big"), int.from_bytes(packet[24:40], "big")
+    else:
+        return packet
+    segment = bytearray(packet[start:end])
+    if len(segment) < 20:
+        return packet
+    segment[14:18] = b"\x00\x00\x00\x00"  # window, then checksum zeroed for the computation
+    struct.pack_into(">H", segment, 16, tcp_checksum(src, dst, bytes(segment)))
+    return packet[:start] + bytes(segment) + packet[end:]
+
+
+class Delayer:
+    """Holds packets for a fixed time; they leave in arrival order."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
+        self.loop, self.seconds = loop, seconds
+        self.held: deque = deque()  # (due time, packet), oldest first
+
+    def hold(self, packet) -> None:
+        self.held.append((self.loop.time() + self.seconds, packet))
+        if len(self.held) == 1:
+            self.loop.call_later(self.seconds, self.release_due)
+
+    def release_due(self) -> None:
+        now = self.loop.time()
+        while self.held and self.held[0][0] <= now:
+            self.held.popleft()[1].accept()
+        if self.held:
+            self.loop.call_at(self.held[0][0], self.release_due)
+
+    def release_all(self) -> None:
+        while self.held:
+            self.held.popleft()[1].accept()
+
+
+def run(queue: int, program: str, milliseconds: float) -> int:
+    """Serve `queue` with `program` until SIGTERM/SIGINT."""
+    loop = asyncio.new_event_loop()
+    delayer = Delayer(loop, milliseconds / 1000.0)
+
+    def on_packet(packet) -> None:
+        if program == "zero-window":
+            packet.set_payload(zero_window(packet.get_payload()))
+            packet.accept()
+        else:
+            delayer.hold(packet)
+
+    nfq = NetfilterQueue()
+    nfq.bind(queue, on_packet, max_len=4096)
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    loop.add_reader(nfq.get_fd(), lambda: nfq.run(block=False))
+    print("READY", flush=True)
+    try:
+        loop.run_until_complete(stop.wait())
+    finally:
+        loop.remove_reader(nfq.get_fd())
+        delayer.release_all()
+        nfq.unbind()
+        loop.close()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sim.behaviours.nfqueue", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("program", choices=("zero-window", "delay"))
+    parser.add_argument("--queue", type=int, required=True)
+    parser.add_argument("--ms", type=float, default=0.0, help="delay in milliseconds (delay only)")
+    args = parser.parse_args(argv)
+    return run(args.queue, args.program, args.ms)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
