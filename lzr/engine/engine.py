@@ -478,7 +478,7 @@ class Engine:
         return self._record(
             target.key, conn.lport, conn.hs, seg.seq, seg.ack, seg.window, seg.ttl, seg.flags,
             0, expected, seg.payload, target.acked if acked is None else acked,
-            int(now * 1e9), target.next_hs, target.started, now)
+            round(now * 1e9), target.next_hs, target.started, now)
 
     def _reference_record(self, conn, sent_at: float, now: float) -> Record:
         """The record of a connection that timed out: its reference packet, stamped with the

@@ -1,0 +1,149 @@
+"""Identification beyond LZR (issue 7): going on after unknown data, parallel handshakes on
+fresh ports, per-host limits, provenance; and --compat keeping LZR's behaviour."""
+import pytest
+
+from lzr.engine import EngineConfig
+from lzr.handshakes import get
+from lzr.wire.segment import RST, SYN
+
+from .peers import TARGET, Answer, FakeNet, Peer, silent_acker
+
+RDP_PROBE = get("rdp").probe("1.2.3.4")
+RDP_CONFIRM = bytes.fromhex("030000130ed0feca1234000200080001000000")
+SHORT_UNKNOWN = b"\x03\x00\x00\x07\x02\xf0\x80"
+
+
+def rdp_server(close_after_unknown: bool = False):
+    """Answers its own probe with an RDP connection confirm, anything else with a short
+    message no rule knows (then closes, if asked)."""
+    def answer(payload, conn):
+        if payload == RDP_PROBE:
+            return Answer(data=RDP_CONFIRM)
+        if payload:
+            return Answer(data=SHORT_UNKNOWN, close=RST if close_after_unknown else 0)
+        return None
+    return answer
+
+
+def scan(cfg: EngineConfig, answer, port: int = 3389) -> FakeNet:
+    net = FakeNet(cfg)
+    net.peer(TARGET, port, Peer(answer=answer))
+    net.zmap(TARGET, port)
+    net.run()
+    assert net.engine.in_flight == 0 and net.engine.next_deadline() is None
+    return net
+
+
+@pytest.mark.parametrize("parallel", [1, 4])
+def test_unknown_answer_to_http_then_own_probe_identifies(parallel):
+    net = scan(EngineConfig(handshakes=("http", "rdp"), parallel=parallel), rdp_server())
+    [r] = net.records
+    assert r.fingerprint == "rdp" and r.data == RDP_CONFIRM and r.handshake_num == 1
+    assert r.handshake == "rdp" and r.handshakes_tried == 2 and r.dport != 40000
+
+
+@pytest.mark.parametrize("parallel", [1, 4])
+def test_peer_closing_after_unknown_answer_is_identified_on_a_fresh_port(parallel):
+    net = scan(EngineConfig(handshakes=("http", "rdp"), parallel=parallel),
+               rdp_server(close_after_unknown=True))
+    [r] = net.records
+    assert r.fingerprint == "rdp" and r.handshake_num == 1
+    rdp_syn = next(s for _, s in net.sent if s.flags == SYN)
+    assert r.dport == rdp_syn.sport != 40000
+
+
+def test_compat_stops_at_the_first_data():
+    net = scan(EngineConfig(compat=True, handshakes=("http", "rdp")), rdp_server())
+    [r] = net.records
+    assert (r.fingerprint, r.data, r.handshake_num) == ("unknown", SHORT_UNKNOWN, 0)
+    assert not [s for _, s in net.sent if s.flags == SYN]
+
+
+def test_unknown_everywhere_keeps_the_first_data():
+    answers = iter([b"\x00\x01first", b"\x00\x02second"])
+    net = scan(EngineConfig(handshakes=("http", "tls", "wait"), parallel=1),
+               lambda p, c: Answer(data=next(answers, b"")) if p else None)
+    [r] = net.records
+    assert (r.fingerprint, r.data, r.handshake_num) == ("unknown", b"\x00\x01first", 0)
+    assert r.handshakes_tried == 3 and r.handshake == "http"
+
+
+def test_identified_handshake_cancels_the_others():
+    def answer(payload, conn):
+        return Answer(data=RDP_CONFIRM) if payload == RDP_PROBE else Answer()
+
+    net = scan(EngineConfig(handshakes=("http", "tls", "rdp", "wait"), parallel=4), answer)
+    [r] = net.records
+    assert r.fingerprint == "rdp"
+    ports = {s.sport for _, s in net.sent if s.flags == SYN} | {40000}
+    reset = {s.sport for _, s in net.sent if s.flags == RST}
+    assert len(ports) == 4 and reset == ports      # the others are reset, not left open
+    assert max(t for t, _ in net.sent) < 0.1        # no timer ran out
+
+
+@pytest.mark.parametrize("retries, per_round", [(0, 5.0), (1, 10.0)])
+def test_parallel_handshakes_cost_about_one_timeout_per_round(retries, per_round):
+    names = ("http", "tls", "rdp", "smb", "ssh", "mssql", "mysql", "redis", "dns", "pptp",
+             "oracle", "wait")
+
+    def finish(parallel):
+        cfg = EngineConfig(handshakes=names, parallel=parallel, retries=retries)
+        net = FakeNet(cfg)
+        net.peer(TARGET, 9999, Peer(answer=silent_acker))
+        net.syn(TARGET, 9999)
+        net.run()
+        [r] = net.records
+        assert r.handshakes_tried == 12 and r.expected_r_to_lzr == "data"
+        return net.now
+
+    assert finish(4) == pytest.approx(3 * per_round, abs=0.1)
+    assert finish(1) == pytest.approx(12 * per_round, abs=0.5)
+
+
+def test_every_handshake_gets_its_own_fresh_port():
+    net = FakeNet(EngineConfig(handshakes=("http",) * 8, parallel=4))
+    net.peer(TARGET, 80, Peer(answer=lambda p, c: Answer(ack=False, close=RST)))
+    net.syn(TARGET, 80)
+    net.run()
+    ports = [s.sport for _, s in net.sent if s.flags == SYN]
+    assert len(ports) == 8 == len(set(ports))
+
+
+def live_per_host(net: FakeNet, addr: int) -> int:
+    seen = {(s.dport, s.sport) for _, s in net.sent if s.daddr == addr}
+    return sum(net.engine.owns(addr, dport, sport) for dport, sport in seen)
+
+
+@pytest.mark.parametrize("limit", [1, 3, 4])
+def test_per_host_concurrency_never_exceeds_the_cap(limit):
+    net = FakeNet(EngineConfig(handshakes=("wait", "http", "tls"), parallel=4,
+                               per_host_limit=limit))
+    for port in range(1000, 1010):
+        net.peer(TARGET, port, Peer(answer=silent_acker if port % 2 else None))
+        net.syn(TARGET, port)
+    peak, step = 0, 0.0
+    while net.engine.in_flight:
+        step += 0.05
+        net.run(until=step)
+        peak = max(peak, live_per_host(net, TARGET))
+    assert peak == limit
+    assert len(net.records) == 10 and all(r.handshakes_tried == 3 for r in net.records)
+
+
+def test_compat_has_no_per_host_cap():
+    net = FakeNet(EngineConfig(compat=True, per_host_limit=1))
+    for port in range(1000, 1010):
+        net.syn(TARGET, port)
+    assert live_per_host(net, TARGET) == 10
+
+
+def test_provenance_times_identification():
+    net = FakeNet(EngineConfig(handshakes=("http", "rdp"), parallel=1))
+    net.peer(TARGET, 3389, Peer(answer=rdp_server()))
+    net.now = 100.0
+    net.zmap(TARGET, 3389)
+    net.run()
+    [r] = net.records
+    # http's unknown answer (1 rtt), the RDP SYN/SYN-ACK (1 rtt), its answer (1 rtt).
+    assert r.identify_seconds == pytest.approx(3 * net.rtt)
+    assert r.timestamp_ns == round((100.0 + 3 * net.rtt) * 1e9)
