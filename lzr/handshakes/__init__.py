@@ -7,8 +7,8 @@ from lzr.handshakes import (
     ajp13, amqp, bgp, cassandra, dnp3, dns, drda, enip, fox, ftp, git, h2c, http, imap,
     ipmi, ipp, irc, java_rmi, jdwp, kafka, kubernetes, ldap, memcached_ascii,
     memcached_binary, modbus, mongodb, mqtt, mssql, mysql, nats, newlines, newlines50, nntp,
-    oracle, pjl, pop3, postgres, pptp, rdp, redis, rsync, rtsp, siemens, sip, smb, smtp,
-    socks5, ssh, telnet, tls, vnc, wait, x11, xmpp, zookeeper,
+    oracle, pjl, pop3, postgres, pptp, rdp, redis, rsync, rtsp, siemens, sip, smb, smb2,
+    smtp, socks5, ssh, telnet, tls, vnc, wait, x11, xmpp, zookeeper,
 )
 from lzr.handshakes.base import Handshake
 
@@ -25,7 +25,7 @@ _LZR_MODULES = (
 # Ours: services found on unexpected ports that LZR cannot name.
 _NEW_MODULES = (
     ajp13, cassandra, drda, enip, git, h2c, irc, java_rmi, jdwp, kafka, ldap, nats, nntp,
-    pjl, rsync, sip, socks5, xmpp, zookeeper,
+    pjl, rsync, sip, smb2, socks5, xmpp, zookeeper,
 )
 _MODULES = _LZR_MODULES + _NEW_MODULES
 
@@ -43,6 +43,8 @@ DEFAULT_ORDER: tuple[str, ...] = (
     "wait", "http", "tls", "dns", "pptp", "oracle",
     # The paper's other binary protocols that stay silent without their own probe (§4.1).
     "mqtt", "postgres", "mssql", "siemens", "smb",
+    # A well-formed SMB probe: Samba ignores LZR's malformed SMB1 one.
+    "smb2",
     # LZR's remaining client-first probes.
     "rdp", "redis", "mongodb", "memcached_ascii", "memcached_binary", "amqp", "modbus",
     "dnp3", "ipmi", "fox", "rtsp", "ipp", "smtp", "ssh", "x11",

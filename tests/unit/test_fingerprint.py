@@ -2,6 +2,8 @@
 import pytest
 
 from lzr.fingerprint import FIXED_TIE_BREAKS, INSPECT_LIMIT, fingerprint, labels, resolve
+from lzr.handshakes import LZR_NAMES, REGISTRY
+from lzr.handshakes.base import never
 
 RDP_CONFIRM = bytes.fromhex("030000130ed0feca12340002 1f080002000000".replace(" ", ""))
 IPP_REPLY = (
@@ -111,3 +113,17 @@ def test_megabytes_of_input_are_named():
 def test_accepts_bytearray_and_memoryview():
     assert fingerprint(bytearray(b"RFB 003.008\n"), []) == "vnc"
     assert fingerprint(memoryview(b"RFB 003.008\n"), []) == "vnc"
+
+
+def test_new_rules_stay_silent_on_lzrs_vectors():
+    new = [hs for name, hs in REGISTRY.items() if name not in LZR_NAMES]
+    for data, _, _ in LZR_VECTORS:
+        assert [hs.name for hs in new if hs.match(data)] == []
+
+
+def test_no_label_is_part_of_another():
+    # The tie-break tests names as substrings of the joined labels (LZR's way), so a label
+    # inside another would let one stand in for the other.
+    rule_labels = {name for name, hs in REGISTRY.items() if hs.match is not never} | {"ssl"}
+    for label in rule_labels:
+        assert [other for other in rule_labels if other != label and label in other] == []

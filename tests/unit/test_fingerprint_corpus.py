@@ -1,0 +1,52 @@
+"""Every response in tests/data/responses gets its expected label.
+
+Each entry is `<protocol>/<case>.bin` (the raw first data) and `<case>.json`: the handshake
+it answers, the expected label when that handshake is the requested one, and where the bytes
+came from.
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+from lzr.fingerprint import fingerprint, labels
+from lzr.handshakes import LZR_NAMES, REGISTRY
+from lzr.handshakes.base import never
+
+CORPUS = Path(__file__).resolve().parents[1] / "data" / "responses"
+ENTRIES = sorted(CORPUS.glob("*/*.json"))
+NEW_LABELS = {name for name in REGISTRY if name not in LZR_NAMES}
+
+
+def load(meta_path: Path) -> tuple[dict, bytes]:
+    return json.loads(meta_path.read_text()), meta_path.with_suffix(".bin").read_bytes()
+
+
+@pytest.mark.parametrize("meta_path", ENTRIES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_corpus_entry_gets_its_label(meta_path):
+    meta, data = load(meta_path)
+    assert set(meta) == {"handshake", "label", "source"}
+    assert meta["handshake"] in REGISTRY
+    assert meta["source"].startswith(("captured from", "built from", "built after"))
+    assert fingerprint(data, [meta["handshake"]]) == meta["label"]
+
+
+def test_every_rule_has_a_corpus_response():
+    with_rules = {name for name, hs in REGISTRY.items() if hs.match is not never}
+    covered = {path.parent.name for path in ENTRIES}
+    assert with_rules - covered == set()
+
+
+def test_every_corpus_file_has_its_metadata():
+    for data_path in CORPUS.glob("*/*.bin"):
+        assert data_path.with_suffix(".json").exists(), data_path
+
+
+@pytest.mark.parametrize("meta_path", ENTRIES, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_lzr_and_new_rules_do_not_claim_each_others_responses(meta_path):
+    _, data = load(meta_path)
+    found = set(labels(data))
+    if meta_path.parent.name in NEW_LABELS:
+        assert found == {meta_path.parent.name}
+    else:
+        assert found.isdisjoint(NEW_LABELS)
