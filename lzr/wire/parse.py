@@ -20,12 +20,35 @@ _ETHERNET_SIZE = ETHERNET.size
 _ETHERTYPE_AT = ETHERNET.offset("ethertype")
 _SRC_MAC = slice(ETHERNET.offset("src"), ETHERNET.offset("src") + 6)
 _DST_MAC = slice(ETHERNET.offset("dst"), ETHERNET.offset("dst") + 6)
+_unpack_v4_frame = (ETHERNET + IPV4 + TCP).struct.unpack_from
+_V4_FRAME_SIZE = ETHERNET.size + IPV4.size + TCP.size
+_V4_TCP_AT = ETHERNET.size + IPV4.size
 
 
 def parse_frame(buf: bytes) -> Segment | None:
     """Parse an Ethernet II frame (one 802.1Q tag is skipped); trailing padding is ignored."""
     if type(buf) is not bytes:
         buf = bytes(buf)
+    # Fast path for the usual frame, untagged IPv4 without options carrying TCP: one unpack.
+    # It accepts only frames that are valid in every respect; anything else takes the general
+    # path, which gives the same answer or names what is wrong.
+    size = len(buf)
+    if size >= _V4_FRAME_SIZE and buf[_ETHERTYPE_AT] == 0x08 and buf[_ETHERTYPE_AT + 1] == 0x00 \
+            and buf[_ETHERNET_SIZE] == 0x45:
+        (dst_mac, src_mac, _ethertype, _version_ihl, _tos, total_length, _ident, flags_fragment, ttl,
+         protocol, _checksum, saddr, daddr, sport, dport, seq, ack, offset_reserved, flags, window,
+         _tcp_checksum, _urgent) = _unpack_v4_frame(buf)
+        end = _ETHERNET_SIZE + total_length
+        start = _V4_TCP_AT + (offset_reserved >> 4) * 4
+        # A data offset >= 5 words and start <= end also prove the IP length covers both headers.
+        if (protocol == IPPROTO_TCP and not flags_fragment & IPV4_FRAGMENT_OFFSET_MASK
+                and offset_reserved >= 0x50 and start <= end <= size):
+            return Segment(4, saddr, daddr, sport, dport, seq, ack, flags, window, ttl, buf[start:end],
+                           src_mac, dst_mac)
+    return _parse_ethernet(buf)
+
+
+def _parse_ethernet(buf: bytes) -> Segment | None:
     size = len(buf)
     if size < _ETHERNET_SIZE:
         raise MalformedPacket(Reason.TRUNCATED, ETHERNET.name)

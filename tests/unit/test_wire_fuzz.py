@@ -2,6 +2,7 @@
 from hypothesis import given, settings, strategies as st
 
 from lzr.wire import ACK, PSH, FrameBuilder, MalformedPacket, Segment, parse_frame, parse_ip
+from lzr.wire.parse import _parse_ethernet
 
 V4_BUILDER = FrameBuilder(b"\x02" * 6, b"\x04" * 6, 0xC0000201, 4)
 V6_BUILDER = FrameBuilder(b"\x02" * 6, b"\x04" * 6, 0x20010DB8 << 96 | 1, 6)
@@ -65,3 +66,24 @@ def test_parse_reads_back_what_build_wrote(version, sport, dport, seq, ack, flag
     frame = builder.segment(dst, sport, dport, seq, ack, flags, window, payload)
     assert parse_frame(frame) == Segment(version, builder.src_ip, dst, sport, dport, seq, ack, flags, window,
                                          64, payload, builder.src_mac, builder.dst_mac)
+
+
+def verdict(parse, data: bytes):
+    try:
+        return parse(data)
+    except MalformedPacket as error:
+        return error.reason, error.layer
+
+
+@settings(max_examples=300, deadline=None)
+@given(valid_frames(), st.lists(st.tuples(st.integers(12, 60), st.integers(0, 255)), max_size=4),
+       st.integers(0, 120))
+def test_fast_path_agrees_with_the_general_parser(frame, flips, keep):
+    """parse_frame reads plain IPv4 frames in one unpack; on any bytes it must answer exactly
+    as the general Ethernet parser does."""
+    data = bytearray(frame)
+    for position, value in flips:
+        if position < len(data):
+            data[position] = value
+    for candidate in (bytes(data), bytes(data[:keep])):
+        assert verdict(parse_frame, candidate) == verdict(_parse_ethernet, candidate)
