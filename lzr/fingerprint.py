@@ -48,12 +48,7 @@ EXTRA_TIE_BREAKS: tuple[tuple[tuple[str, ...], str], ...] = (
 def labels(data: bytes) -> list[str]:
     """Every rule's label for `data`, in rule order (may be empty)."""
     data = bytes(data[:INSPECT_LIMIT])
-    found = []
-    for match in _RULES:
-        label = match(data)
-        if label is not None:
-            found.append(label)
-    return found
+    return [label for match in _RULES if (label := match(data)) is not None]
 
 
 def fingerprint(data: bytes, priority: Sequence[str] = ()) -> str:

@@ -6,11 +6,12 @@ The git:// transport request (gitprotocol-pack(5), "Git Transport"): one pkt-lin
 an `ERR` pkt-line; a served repository starts its reference advertisement with a 40-hex
 object id, or with `version 2` for protocol v2.
 """
-import string
+import re
 
 from lzr.handshakes.base import Handshake, host_text
 
-HEX = frozenset(string.hexdigits.lower().encode())
+# A pkt-line length, then an error, the v2 capability advertisement or `<object id> <ref>`.
+FIRST_PKT_LINE = re.compile(rb"[0-9a-f]{4}(?:ERR |version 2\n|[0-9a-f]{40} )")
 
 
 def pkt_line(payload: bytes) -> bytes:
@@ -22,14 +23,7 @@ def probe(target: str) -> bytes:
 
 
 def match(data: bytes) -> str | None:
-    if len(data) < 8 or not all(byte in HEX for byte in data[:4]):
-        return None
-    payload = data[4:]
-    if payload.startswith((b"ERR ", b"version 2\n")):
-        return "git"
-    if len(payload) > 40 and payload[40] == 0x20 and all(byte in HEX for byte in payload[:40]):
-        return "git"
-    return None
+    return "git" if FIRST_PKT_LINE.match(data) else None
 
 
 HANDSHAKE = Handshake("git", "git daemon upload-pack request for /", False, probe, match)

@@ -25,9 +25,10 @@ def probe(target: str) -> bytes:
 
 
 def match(data: bytes) -> str | None:
-    if b"HTTPS" in data:
-        return None
-    if b"HTTP" in data or b"html" in data or b"HTML" in data or b"<h1>" in data:
+    # Same test as LZR's, one scan shorter: without HTTP there can be no HTTPS.
+    if b"HTTP" in data:
+        return None if b"HTTPS" in data else "http"
+    if b"html" in data or b"HTML" in data or b"<h1>" in data:
         return "http"
     return None
 

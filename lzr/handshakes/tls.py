@@ -40,14 +40,14 @@ def probe(target: str) -> bytes:
 def match(data: bytes) -> str | None:
     if len(data) < 3:
         return None
+    is_record = data[0] in RECORD_TYPES
+    # LZR tests HTTPS first; a TLS record header gives `tls` either way, so look at it first.
+    if is_record and data[1:3] in TLS_VERSIONS:
+        return "tls"
     if b"HTTPS" in data:
         return "tls"
-    if data[0] in RECORD_TYPES:
-        version = data[1:3]
-        if version in TLS_VERSIONS:
-            return "tls"
-        if version == SSL3_VERSION:
-            return "ssl"
+    if is_record and data[1:3] == SSL3_VERSION:
+        return "ssl"
     return None
 
 
