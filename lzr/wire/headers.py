@@ -2,7 +2,6 @@
 from .layout import Layout
 
 ETH_P_IP = 0x0800
-ETH_P_ARP = 0x0806
 ETH_P_8021Q = 0x8100
 ETH_P_IPV6 = 0x86DD
 IPPROTO_TCP = 6

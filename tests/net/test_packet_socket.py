@@ -154,3 +154,24 @@ def test_receives_whole_gso_super_segments():
     assert received == data
     assert streamed == data
     assert max(len(s.payload) for s in captured) > 1500
+
+
+@pytest.mark.parametrize("fallback", [False, True], ids=["sendmmsg", "send-loop"])
+def test_full_device_queue_raises_with_the_count_that_went_out(fallback):
+    """A slow qdisc (tbf) refuses frames with ENOBUFS part way through a batch; exactly the
+    frames counted as sent reach the peer."""
+    with NetnsLab() as lab:
+        a, b = lab.add_host("a"), lab.add_host("b")
+        a_if, b_if = lab.link(a, b)
+        a.cmd("tc", "qdisc", "add", "dev", a_if, "root", "tbf", "rate", "1mbit", "burst", "1600", "limit", "3000")
+        sender = run_in_netns(a.netns, lambda: PacketSocket(a_if, protocol=0, program=None))
+        peer = run_in_netns(b.netns, lambda: PacketSocket(b_if))
+        with sender, peer:
+            if fallback:
+                sender._batch = None
+            builder = FrameBuilder(sender.mac, peer.mac, parse_addr(SENDER_IP)[1], 4)
+            with pytest.raises(SendError) as caught:
+                sender.send_batch(frames_for(builder, 300))
+            assert caught.value.errno == errno.ENOBUFS and 0 < caught.value.sent < 300
+            arrived = receive_all(peer, 300, timeout=0.5)
+            assert sorted(parse_frame(frame).seq for frame in arrived) == list(range(caught.value.sent))
