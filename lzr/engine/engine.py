@@ -57,6 +57,10 @@ MOD32 = 0xFFFFFFFF
 SYN_WINDOW = 65535                  # the window of every SYN we send (§2.2)
 HAF_PORTS = range(32768, 61000)     # where ACKing-firewall probes go (§2.13)
 
+# Ports and windows are 16-bit; taking them from one shared table instead of keeping the int
+# objects that came with each input saves two objects per target in flight.
+SIXTEEN_BITS = tuple(range(1 << 16))
+
 # What an accepted segment is (§2.5, in that order of precedence).
 DATA, CLOSE, SYNACK, REFUSED, PURE_ACK = range(5)
 
@@ -107,12 +111,12 @@ class Engine:
             self._records.append(self._record(
                 key, dport, 0, seq, ack, 0, ttl, SYN | ACK, 0, "", b"", False, None, 0, now, now))
             return
-        target = Target(key, now)
+        target = Target(key, now if self.cfg.extended else None)
         self._targets[key] = target
+        target.from_zmap = True
         target.next_hs = 1
-        target.lport = dport
+        target.lport = SIXTEEN_BITS[dport]
         target.hs = 0
-        self._host_opened(saddr)
         self._send_first_probe(target, seq, ack, window, ttl, SYN | ACK, now)
         self._start_handshakes(target, now)
 
@@ -121,7 +125,7 @@ class Engine:
         key = addr << 16 | port
         if key in self._targets:
             return
-        target = Target(key, now)
+        target = Target(key, now if self.cfg.extended else None)
         self._targets[key] = target
         self._start_handshakes(target, now)
 
@@ -261,7 +265,7 @@ class Engine:
         # The target has our probe; wait -t for its answer, with a fresh retry count (§2.5).
         conn.state = PROBE_ACKED
         conn.seq, conn.ack, conn.window, conn.ttl, conn.flags = (
-            seg.seq, seg.ack, seg.window, seg.ttl, seg.flags)
+            seg.seq, seg.ack, SIXTEEN_BITS[seg.window], seg.ttl, seg.flags)
         conn.sent = 0
         conn.counter = 0
         self._timer.arm(conn, now)
@@ -353,7 +357,7 @@ class Engine:
             self._records.append(record)
         else:
             self._records.append(replace(target.fallback, handshakes_tried=target.next_hs,
-                                         identify_seconds=now - target.started))
+                                         identify_seconds=self._seconds(target, now)))
         self._wake_host(target.key >> 16, now)
 
     def _close_conn(self, conn) -> None:
@@ -364,7 +368,7 @@ class Engine:
             target.more.remove(conn)
             if not target.more:
                 target.more = None
-        if self._host_limit is not None:
+        if self._host_limit is not None and (conn.hs or not target.from_zmap):
             addr = target.key >> 16
             left = self._host_conns[addr] - 1
             if left:
@@ -373,6 +377,7 @@ class Engine:
                 del self._host_conns[addr]
 
     def _host_opened(self, addr: int) -> None:
+        # Only connections the engine opens count: ZMap's is open before we hear of it.
         if self._host_limit is not None:
             self._host_conns[addr] = self._host_conns.get(addr, 0) + 1
 
@@ -441,7 +446,8 @@ class Engine:
         """Complete the handshake with an ACK carrying the probe; PSH only on retransmissions
         (§2.3). The SYN-ACK becomes the connection's reference packet."""
         conn.state = PROBE_SENT
-        conn.seq, conn.ack, conn.window, conn.ttl, conn.flags = seq, ack, window, ttl, flags
+        conn.seq, conn.ack, conn.ttl, conn.flags = seq, ack, ttl, flags
+        conn.window = SIXTEEN_BITS[window]
         conn.counter = 0
         payload = b"" if self.cfg.push_data_only else self._probe(conn)
         conn.sent = len(payload)
@@ -499,7 +505,10 @@ class Engine:
             fingerprint=fingerprint(data, self._priority) if data else UNKNOWN,
             timestamp_ns=timestamp_ns, expected_r_to_lzr=expected, data=data,
             handshake=self._handshakes[hs].name if data else "", handshakes_tried=tried,
-            identify_seconds=now - started)
+            identify_seconds=None if started is None else now - started)
+
+    def _seconds(self, target: Target, now: float) -> float | None:
+        return None if target.started is None else now - target.started
 
     def _text(self, addr: int) -> str:
         """Addresses as LZR writes them: dotted quad, or exploded IPv6 (§4.1, §6.6)."""

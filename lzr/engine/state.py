@@ -55,12 +55,13 @@ class Target(_Connection):
         "stopped",      # start no more handshakes (the port stopped answering SYNs)
         "more",         # further live connections (list of Conn) or None
         "fallback",     # the record to write if nothing identifies the service
-        "started",      # when we first sent to the target
+        "started",      # when we first sent to the target (only for --extended output)
         "haf_answers",  # ACKing-firewall probes that got a SYN-ACK
         "waiting",      # queued for a per-host connection slot
+        "from_zmap",    # handshake 0 runs on ZMap's connection
     )
 
-    def __init__(self, key: int, now: float) -> None:
+    def __init__(self, key: int, started: float | None) -> None:
         self.key = key
         self.state = IDLE
         self.deadline = None
@@ -69,9 +70,10 @@ class Target(_Connection):
         self.stopped = False
         self.more = None
         self.fallback = None
-        self.started = now
+        self.started = started
         self.haf_answers = 0
         self.waiting = False
+        self.from_zmap = False
 
     @property
     def target(self) -> "Target":

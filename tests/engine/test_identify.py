@@ -138,7 +138,7 @@ def test_compat_has_no_per_host_cap():
 
 
 def test_provenance_times_identification():
-    net = FakeNet(EngineConfig(handshakes=("http", "rdp"), parallel=1))
+    net = FakeNet(EngineConfig(handshakes=("http", "rdp"), parallel=1, extended=True))
     net.peer(TARGET, 3389, Peer(answer=rdp_server()))
     net.now = 100.0
     net.zmap(TARGET, 3389)
