@@ -7,10 +7,12 @@ security with challenge/response, an 8-byte challenge and the domain name); if i
 offers "SMB 2.002" or "SMB 2.???" the server switches to SMB2 and answers with an SMB2
 NEGOTIATE response, as Samba and Windows do. An SMB2 NEGOTIATE gets an SMB2 response for
 dialect 0x0210 or 0x0202. An SMB1 NEGOTIATE with no known dialect gets dialect index
-0xFFFF, and one whose word or byte count does not fit the message gets an error reply with
-STATUS_INVALID_SMB ([MS-CIFS] §3.3.5.2), as Windows answers. Anything that is not an SMB message in a session message closes the connection.
+0xFFFF. One whose word or byte count does not fit the message (LZR's own SMB1 probe is such
+a message) gets an error reply with STATUS_INVALID_SMB, as [MS-CIFS] §3.3.5.2 directs, or,
+with option `malformed` "drop", no answer and a closed connection, as Samba does
+("invalid wct number"). Anything that is not an SMB message in a session message closes the connection.
 
-Options: `domain` (default "WORKGROUP").
+Options: `domain` (default "WORKGROUP"), `malformed` ("error", default, or "drop").
 """
 from __future__ import annotations
 
@@ -71,6 +73,8 @@ class SmbService(Service):
     def smb1_negotiate(self, request: bytes) -> bytes:
         dialects = smb1_dialects(request)
         if dialects is None:
+            if self.options.get("malformed", "error") == "drop":
+                raise ProtocolError("invalid word count")
             return smb1_header(request, STATUS_INVALID_SMB) + b"\x00\x00\x00"  # no words, no bytes
         if any(name in (b"SMB 2.002", b"SMB 2.???") for name in dialects):
             return self.smb2_negotiate_response(0x0202 if b"SMB 2.???" not in dialects else 0x02FF, 0)

@@ -16,6 +16,7 @@ import pytest
 
 from lzr.fingerprint import fingerprint
 from lzr.handshakes import REGISTRY
+from lzr.handshakes.base import never
 from sim.services import SERVICES
 from sim.services.serve import SpecError, parse_spec
 
@@ -96,9 +97,26 @@ def test_own_probe_gets_own_label(runner, label):
 
 
 def test_every_handshake_with_a_rule_has_a_service():
-    rules = {name for name, hs in REGISTRY.items() if hs.match(b"") is None and name not in
-             ("wait", "newlines", "newlines50", "x11")}
-    assert rules - set(SERVICES) == set()
+    with_rules = {name for name, hs in REGISTRY.items() if hs.match is not never}
+    assert with_rules - set(SERVICES) == set()
+
+
+def test_smb2_probe_is_named_smb(runner):
+    _, ports, _ = runner
+    answer = first_answer(ports["smb"], handshake_for("smb2").probe(LOOPBACK))
+    assert answer[4:8] == b"\xfeSMB"
+    assert fingerprint(answer, ["smb2"]) == "smb"
+
+
+def test_samba_drops_lzrs_malformed_smb1_probe():
+    spec = [{"address": LOOPBACK, "port": 0, "protocol": "smb", "options": {"malformed": "drop"}}]
+    with tempfile.TemporaryFile("w+") as errors:
+        proc, (port,) = start_runner(spec, errors)
+        try:
+            assert first_answer(port, handshake_for("smb").probe(LOOPBACK)) == b""
+            assert fingerprint(first_answer(port, handshake_for("smb2").probe(LOOPBACK)), ["smb2"]) == "smb"
+        finally:
+            assert stop_runner(proc) == 0
 
 
 async def exchange(port: int, probe: bytes, limit: asyncio.Semaphore) -> None:
