@@ -477,30 +477,20 @@ class SimNetwork:
         _wait_ready(runners, SERVICE_READY_TIMEOUT)
 
     def _apply_behaviours(self) -> None:
-        hard = [h for h in self.manifest.hosts
-                if h.behaviour != "normal" or any(s.behaviour == "no-ack" for s in h.services)]
-        if not hard and not self.loss:
-            return
-        from sim import behaviours
-
         for host in self.manifest.hosts:
+            behaviours = _behaviours_of(host, self.loss)
+            if not behaviours:
+                continue
             node = self.node(host.node)
-            commands = []
-            if host.behaviour != "normal":
-                commands += behaviours.host_commands(host.behaviour, host.address,
-                                                     [s.port for s in host.services])
-            for service in host.services:
-                commands += behaviours.service_commands(service.behaviour, host.address, service.port)
-            if self.loss:
-                commands += behaviours.loss_commands(self.loss)
-            self._run_in(node, commands)
-
-    def _run_in(self, node, commands: list[list[str]]) -> None:
-        for argv in commands:
-            result = subprocess.run(in_namespace(node.pid, argv),
-                                    capture_output=True, text=True)
-            if result.returncode != 0:
-                raise HarnessError(f"{' '.join(argv)} in {node.name}: {result.stderr.strip()}")
+            for behaviour in behaviours:
+                behaviour.install(node)
+                # The behaviour's helper process (NFQUEUE program, silent listener), if any,
+                # is stopped by pid like every other process of the run.
+                if behaviour._daemon is not None:
+                    pid = behaviour._daemon.pid
+                    self._runner_pids.append((pid, process_start(pid)))
+                    self.state.processes.append([pid, process_start(pid)])
+        self.state.save()
 
     # -- use --
 
@@ -552,6 +542,29 @@ class SimNetwork:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
             self._restore_signal_handlers()
+
+
+def _behaviours_of(host, loss: float) -> list:
+    """The `sim.behaviours` a manifest host needs beyond its services runner.
+
+    Resets and slow banners are runner options (`_runner_entry`), not behaviours here. Rules
+    are never removed one by one: they vanish with the node's namespace.
+    """
+    if host.behaviour == "normal" and not loss and all(s.behaviour != "no-ack" for s in host.services):
+        return []
+    from sim import behaviours
+
+    found = []
+    if host.behaviour == "zero-window":
+        found.append(behaviours.ZeroWindow())
+    elif host.behaviour == "acking-firewall":
+        found.append(behaviours.AckingFirewall())
+    elif host.behaviour == "shun":
+        found.append(behaviours.Shun())
+    found += [behaviours.NeverAckData(port=s.port) for s in host.services if s.behaviour == "no-ack"]
+    if loss:
+        found.append(behaviours.Loss(probability=loss))
+    return found
 
 
 def _runner_entry(address: str, service) -> dict:

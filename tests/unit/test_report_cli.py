@@ -1,0 +1,23 @@
+"""The lzr-sim CLI's pure helpers: handshake lists and default scan flags."""
+from sim.cli import _lzr_flags, _parser, handshakes_of
+from sim.population import generate
+
+
+def test_handshakes_of_reads_both_flag_spellings():
+    assert handshakes_of(["-handshakes", "wait,http", "-haf", "3"]) == ["wait", "http"]
+    assert handshakes_of(["--handshakes=tls, ssh"]) == ["tls", "ssh"]
+    assert handshakes_of(["-t", "3"]) == ["http"]  # LZR's default
+
+
+def test_default_flags_add_the_handshakes_the_population_needs():
+    manifest = generate("unexpected", hosts=30, seed=1)
+    args = _parser().parse_args(["run", "--", "-haf", "3"])
+    flags = _lzr_flags(args, manifest)
+    assert flags[0] == "-handshakes" and flags[-2:] == ["-haf", "3"]
+    assert flags[1].startswith("wait,http,tls")
+
+
+def test_explicit_handshakes_are_kept_as_given():
+    manifest = generate("unexpected", hosts=3, seed=1)
+    args = _parser().parse_args(["scan", "--", "-handshakes=http"])
+    assert _lzr_flags(args, manifest) == ["-handshakes=http"]
