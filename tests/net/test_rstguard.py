@@ -7,6 +7,7 @@ half-open connection and answers the ACK with a RST ("reset"); if the guard stop
 the target ACKs the data ("alive"). A counter rule in the target namespace counts the RSTs
 that arrive from the scanner.
 """
+import contextlib
 import json
 import signal
 import sys
@@ -23,14 +24,16 @@ SCANNER, TARGET, PORT = "10.9.0.1", "10.9.0.2", 8080
 # Runs in the scanner namespace: installs the guard described by argv[1] (JSON) and opens the
 # flows, printing one JSON line {local port: outcome, ..., "verdicts": [dropped, accepted]}.
 PROBE = textwrap.dedent("""
-    import contextlib, json, sys, time
-    from scapy.all import IP, TCP, conf, sr1
+    import contextlib, ipaddress, json, sys, time
+    from scapy.all import IP, IPv6, TCP, conf, sr1
     from lzr.runtime.flow_announce import FlowAnnouncer
     from lzr.runtime.rstguard import RstGuard
     conf.verb = 0
     spec = json.loads(sys.argv[1])
     target, port = spec["target"], spec["port"]
-    target_int = int.from_bytes(bytes(int(part) for part in target.split(".")), "big")
+    target_int = int(ipaddress.ip_address(target))
+    version = ipaddress.ip_address(target).version
+    Network = IP if version == 4 else IPv6
 
     def verdicts(guard):
         loop = guard.queue_loop if guard else None
@@ -38,13 +41,16 @@ PROBE = textwrap.dedent("""
 
     def open_flow(local_port, guard):
         before = verdicts(guard)
-        synack = sr1(IP(dst=target) / TCP(sport=local_port, dport=port, flags="S", seq=1000), timeout=3)
+        synack = sr1(Network(dst=target) / TCP(sport=local_port, dport=port, flags="S", seq=1000), timeout=3)
         if synack is None:
             return "no syn-ack"
         # nfqueue: let the guard give the kernel's RST its verdict before the ACK goes out.
+        deadline = time.monotonic() + 5
         while before is not None and sum(verdicts(guard)) == sum(before):
+            if time.monotonic() > deadline:
+                return "no verdict"
             time.sleep(0.01)
-        ack = IP(dst=target) / TCP(sport=local_port, dport=port, flags="PA", seq=1001,
+        ack = Network(dst=target) / TCP(sport=local_port, dport=port, flags="PA", seq=1001,
                                    ack=synack[TCP].seq + 1) / b"hello"
         reply = sr1(ack, timeout=3)
         if reply is None:
@@ -58,11 +64,11 @@ PROBE = textwrap.dedent("""
             owned = set(spec["owned_ports"])
             options["owns"] = lambda addr, tport, lport: (addr, tport) == (target_int, port) and lport in owned
         ports = spec.get("local_ports")
-        guard = RstGuard(spec["mode"], spec["source"], 4, range(*ports) if ports else None, **options)
+        guard = RstGuard(spec["mode"], spec["source"], version, range(*ports) if ports else None, **options)
     results = {}
     with guard or contextlib.nullcontext():
         if "announced_ports" in spec:
-            with FlowAnnouncer(guard.announce_endpoint, 4) as announcer:
+            with FlowAnnouncer(guard.announce_endpoint, version) as announcer:
                 for local_port in spec["announced_ports"]:
                     announcer.opened(target_int, port, local_port)
                 for local_port in spec.get("closed_ports", []):
@@ -104,34 +110,44 @@ def guard_rules(host) -> list[str]:
     return [line for line in listing.splitlines() if "lzr-rstguard" in line]
 
 
-def rst_count(host) -> int:
+def rst_count(host, iptables="iptables") -> int:
     """Packets counted by the RST counter rule in `host`'s INPUT chain."""
-    listing = host.cmd("iptables", "-w", "-L", "INPUT", "-n", "-v", "-x").stdout
+    listing = host.cmd(iptables, "-w", "-L", "INPUT", "-n", "-v", "-x").stdout
     counter = next(line for line in listing.splitlines() if "RST-COUNT" in line)
     return int(counter.split()[0])
 
 
-@pytest.fixture
-def lab():
+@contextlib.contextmanager
+def target_lab(scanner_addr: str, target_addr: str, prefix_len: int):
     """Scanner and target namespaces; a TCP listener on the target; RSTs counted on arrival."""
+    iptables = "ip6tables" if ":" in target_addr else "iptables"
     with NetnsLab() as lab:
         scanner, target = lab.add_host("scan"), lab.add_host("tgt")
-        lab.link(scanner, target, f"{SCANNER}/24", f"{TARGET}/24")
-        target.cmd("iptables", "-w", "-A", "INPUT", "-s", SCANNER, "-p", "tcp", "--tcp-flags", "RST", "RST",
+        lab.link(scanner, target, f"{scanner_addr}/{prefix_len}", f"{target_addr}/{prefix_len}")
+        target.cmd(iptables, "-w", "-A", "INPUT", "-s", scanner_addr, "-p", "tcp", "--tcp-flags", "RST", "RST",
                    "-m", "comment", "--comment", "RST-COUNT", "-j", "ACCEPT")
         listener = target.popen(sys.executable, "-c", textwrap.dedent(f"""
             import socket, time
-            server = socket.create_server(("{TARGET}", {PORT}), backlog=64)
+            server = socket.create_server(("{target_addr}", {PORT}), backlog=64,
+                                          family=socket.AF_INET6 if ":" in "{target_addr}" else socket.AF_INET)
             print("listening", flush=True)
             time.sleep(3600)
         """), stdout=-1, text=True)
         assert listener.stdout.readline().strip() == "listening"
         yield lab
-        assert not guard_rules(scanner), "a guard rule survived its run"
+        listing = scanner.cmd("iptables", "-w", "-S", "OUTPUT").stdout + \
+            scanner.cmd("ip6tables", "-w", "-S", "OUTPUT").stdout
+        assert "lzr-rstguard" not in listing, "a guard rule survived its run"
+
+
+@pytest.fixture
+def lab():
+    with target_lab(SCANNER, TARGET, 24) as lab:
+        yield lab
 
 
 def probe(lab, **spec) -> dict:
-    spec = dict(target=TARGET, port=PORT, source=SCANNER, **spec)
+    spec = dict(dict(target=TARGET, port=PORT, source=SCANNER), **spec)
     result = lab.hosts["scan"].cmd(sys.executable, "-c", PROBE, json.dumps(spec))
     return json.loads(result.stdout)
 
@@ -168,6 +184,18 @@ def test_source_ports_mode_leaves_kernel_connections_alone(lab):
     """)
     scanner.cmd(sys.executable, "-c", code)
     assert rst_count(target) == 1
+
+
+@pytest.mark.parametrize("mode", ["source-ip", "source-ports", "nfqueue"])
+def test_ipv6_flows_are_guarded_with_ip6tables(mode):
+    with target_lab("fd00:9::1", "fd00:9::2", 64) as lab:
+        # nfqueue queues every RST of the address here, so that ownership alone decides.
+        options = dict(owned_ports=[40001], local_ports=None) if mode == "nfqueue" else \
+            dict(local_ports=[40000, 41000])
+        result = probe(lab, target="fd00:9::2", source="fd00:9::1", mode=mode, flows=[40001, 50001], **options)
+        assert result["40001"] == "alive"
+        assert result["50001"] == ("alive" if mode == "source-ip" else "reset")
+        assert rst_count(lab.hosts["tgt"], "ip6tables") == (0 if mode == "source-ip" else 1)
 
 
 def test_nfqueue_mode_drops_only_rsts_of_owned_flows(lab):
