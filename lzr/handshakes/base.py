@@ -39,3 +39,21 @@ def host_text(target: str) -> str:
     valid Host; this is one of our documented fixes.
     """
     return f"[{target}]" if ":" in target else target
+
+
+_last_lowercase: tuple[bytes, bytes] = (b"", b"")
+
+
+def lowercase(data: bytes) -> bytes:
+    """`data` with ASCII A-Z folded to a-z, as LZR's "lowercase" (other bytes untouched).
+
+    Several rules fold the same response in turn; the last result is kept (by identity, in
+    one atomic tuple so threads cannot mix two responses) so it is folded once.
+    """
+    global _last_lowercase
+    last = _last_lowercase
+    if last[0] is data:
+        return last[1]
+    folded = data.lower()
+    _last_lowercase = (data, folded)
+    return folded
