@@ -40,6 +40,7 @@ ends it; otherwise up to `parallel` run at once and unrecognised data lets the o
 """
 import random
 from dataclasses import replace
+from socket import inet_ntoa
 
 from lzr import handshakes
 from lzr.engine.config import EngineConfig, Send
@@ -50,7 +51,7 @@ from lzr.engine.state import (
 from lzr.engine.timers import TimerQueue
 from lzr.fingerprint import UNKNOWN, fingerprint
 from lzr.output.record import Record
-from lzr.wire.addr import exploded_ipv6, format_addr
+from lzr.wire.addr import exploded_ipv6
 from lzr.wire.segment import ACK, FIN, PSH, RST, SYN
 
 MOD32 = 0xFFFFFFFF
@@ -331,7 +332,7 @@ class Engine:
             if conn.hs == 1 and self._haf:
                 self._send_haf_probes(target, now)
         left_to_try = target.next_hs < len(self._handshakes) and not target.stopped
-        if not left_to_try and not target.live_conns():
+        if not left_to_try and not target.has_live_conns():
             self._finish(target, None, now)
 
     def _end_conn(self, conn, record: Record, now: float) -> None:
@@ -512,4 +513,4 @@ class Engine:
 
     def _text(self, addr: int) -> str:
         """Addresses as LZR writes them: dotted quad, or exploded IPv6 (§4.1, §6.6)."""
-        return exploded_ipv6(addr) if self.version == 6 else format_addr(4, addr)
+        return exploded_ipv6(addr) if self.version == 6 else inet_ntoa(addr.to_bytes(4, "big"))

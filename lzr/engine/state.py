@@ -79,6 +79,9 @@ class Target(_Connection):
     def target(self) -> "Target":
         return self
 
+    def has_live_conns(self) -> bool:
+        return self.state != IDLE or self.more is not None
+
     def live_conns(self) -> list:
         conns = [self] if self.state != IDLE else []
         if self.more:

@@ -279,3 +279,18 @@ def test_haf_threshold_below_one(answered, flagged):
 
 def test_haf_threshold_one_needs_every_probe():
     assert not haf_scan(answered=3).acking_firewall
+
+
+def test_answer_after_a_retransmission_from_probe_acked_is_accepted():
+    # LZR's retransmission here moved the expected ack past the probe twice (§7.3-7).
+    answers = iter([Answer(), None])
+    net = FakeNet(compat())
+    net.peer(TARGET, 80, Peer(answer=lambda p, c: next(answers, None)))
+    net.zmap(TARGET, 80)
+    net.run(until=5.5)
+    assert [s.flags for _, s in net.sent] == [ACK, PSH | ACK]
+    net.inject(Segment(4, TARGET, SCANNER, 80, 40000, 1001, 2001 + len(GET), PSH | ACK, 29200,
+                       60, HTTP_OK), 0.1)
+    net.run()
+    [r] = net.records
+    assert r.fingerprint == "http" and r.expected_r_to_lzr == "data"
