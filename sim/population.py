@@ -28,7 +28,7 @@ from topologies.base import sparse_prefix, target_address
 @dataclass(frozen=True)
 class Protocol:
     name: str            # service name, handshake name and fingerprint label at once
-    port: int            # IANA-assigned port
+    port: int            # IANA-assigned port (or the conventional one where IANA has none)
     server_first: bool   # sends a banner unasked, so the `wait` handshake identifies it
 
 
@@ -43,15 +43,23 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
     Protocol("dns", 53, False), Protocol("rtsp", 554, False), Protocol("ipp", 631, False),
     Protocol("smb", 445, False), Protocol("rdp", 3389, False), Protocol("siemens", 102, False),
     Protocol("modbus", 502, False), Protocol("dnp3", 20000, False), Protocol("fox", 1911, False),
-    Protocol("ipmi", 623, False), Protocol("pptp", 1723, False), Protocol("bgp", 179, False),
+    Protocol("ipmi", 623, False), Protocol("pptp", 1723, False), Protocol("bgp", 179, True),
     Protocol("oracle", 1521, False), Protocol("mssql", 1433, False),
     Protocol("kubernetes", 6443, False),
+    # Beyond LZR's handshakes.
+    Protocol("ajp13", 8009, False), Protocol("cassandra", 9042, False), Protocol("drda", 446, False),
+    Protocol("enip", 44818, False), Protocol("git", 9418, False), Protocol("h2c", 80, False),
+    Protocol("irc", 6667, True), Protocol("java_rmi", 1099, False), Protocol("jdwp", 5005, False),
+    Protocol("kafka", 9092, False), Protocol("ldap", 389, False), Protocol("nats", 4222, True),
+    Protocol("nntp", 119, True), Protocol("pjl", 9100, False), Protocol("rsync", 873, True),
+    Protocol("sip", 5060, False), Protocol("socks5", 1080, False), Protocol("xmpp", 5222, False),
+    Protocol("zookeeper", 2181, False),
 )}
 
-# Protocols that ride on HTTP or TLS: a scanner that sends GET or a ClientHello first names
-# them http or tls, which is the protocol on the wire. `unexpected` leaves them out so its
+# Protocols that ride on HTTP or TLS (IPP, the Kubernetes API, HTTP/2 cleartext): a scanner
+# that sends GET or a ClientHello first names them http or tls, which is on the wire too. `unexpected` leaves them out so its
 # ground truth stays unambiguous; `uniform` and `iana` keep them and the report shows it.
-LAYERED_ON_HTTP_OR_TLS = frozenset({"ipp", "kubernetes"})
+LAYERED_ON_HTTP_OR_TLS = frozenset({"ipp", "kubernetes", "h2c"})
 
 IANA_PORTS = frozenset(p.port for p in PROTOCOLS.values())
 HIGH_PORTS = (1024, 65535)
