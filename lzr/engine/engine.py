@@ -39,6 +39,7 @@ final record (§2.10). With `compat` a target runs one handshake at a time and i
 ends it; otherwise up to `parallel` run at once and unrecognised data lets the others go on.
 """
 import random
+from collections import deque
 from dataclasses import replace
 from socket import inet_ntoa
 
@@ -89,7 +90,7 @@ class Engine:
         self._targets: dict[int, Target] = {}
         self._probes: dict[int, HafProbe] = {}
         self._host_conns: dict[int, int] = {}
-        self._host_waiters: dict[int, list[Target]] = {}
+        self._host_waiters: dict[int, deque[Target]] = {}
         self._sends: list[Send] = []
         self._records: list[Record] = []
         self._scanner_text = self._text(scanner_addr)
@@ -110,7 +111,7 @@ class Engine:
             # Nothing can be sent to a zero window: record the SYN-ACK as it is (§2.3). ZMap
             # gave no time, so the record carries Go's zero time as LZR's does.
             self._records.append(self._record(
-                key, dport, 0, seq, ack, 0, ttl, SYN | ACK, 0, "", b"", False, None, 0, now, now))
+                key, dport, 0, seq, ack, 0, ttl, SYN | ACK, 0, "", b"", False, None, 0, None, now))
             return
         target = Target(key, now if self.cfg.extended else None)
         self._targets[key] = target
@@ -309,7 +310,7 @@ class Engine:
             if limit is not None and self._host_conns.get(addr, 0) >= limit:
                 if not target.waiting:
                     target.waiting = True
-                    self._host_waiters.setdefault(addr, []).append(target)
+                    self._host_waiters.setdefault(addr, deque()).append(target)
                 break
             lport = self._fresh_port(target)
             if target.state == IDLE:
@@ -386,7 +387,7 @@ class Engine:
         """Let targets waiting for a connection slot on `addr` take the ones now free."""
         waiters = self._host_waiters.get(addr)
         while waiters and self._host_conns.get(addr, 0) < self._host_limit:
-            target = waiters.pop(0)
+            target = waiters.popleft()
             target.waiting = False
             if self._targets.get(target.key) is target:
                 self._start_handshakes(target, now)

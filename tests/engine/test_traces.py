@@ -104,3 +104,20 @@ def test_seeded_isns_and_ports_repeat():
     assert first_syn(7) == first_syn(7)
     assert first_syn(7) != first_syn(8)
 
+
+
+def test_ipv6_addresses_are_written_exploded():
+    from lzr.engine import Engine
+    from lzr.wire.segment import Segment
+
+    target, scanner = 0x20010DB8 << 96 | 1, 0x20010DB8 << 96 | 2
+    engine = Engine(compat(), version=6, scanner_addr=scanner, local_ports=LOCAL_PORTS, seed=1)
+    engine.add_synack(target, 80, 40000, 1000, 2001, 29200, 0, 0.0)
+    [probe] = engine.take_sends()
+    assert b"Host: [2001:0db8:0000:0000:0000:0000:0000:0001]\r\n" in probe.payload
+    engine.receive(Segment(6, target, scanner, 80, 40000, 1001, 2001 + len(probe.payload),
+                           PSH | ACK, 100, 64, HTTP_OK), 0.1)
+    [record] = engine.take_records()
+    assert record.saddr == "2001:0db8:0000:0000:0000:0000:0000:0001"
+    assert record.daddr == "2001:0db8:0000:0000:0000:0000:0000:0002"
+    assert record.fingerprint == "http"
