@@ -39,6 +39,10 @@ DEFAULT_NFQUEUE_NUM = 7117
 # How long the nfqueue mode holds a RST of a flow nobody announced yet: a shard announces a
 # flow just before sending its SYN, and the announcement can arrive after the SYN-ACK.
 DEFAULT_HOLD_SECONDS = 0.25
+# Held RSTs stay in the kernel's queue: make room for bursts (the library's default is 1024).
+QUEUE_MAX_LEN = 65536
+# Only the IP and TCP port fields are read; copying 128 bytes per RST keeps the socket small.
+QUEUE_COPY_BYTES = 128
 
 OwnsCallable = Callable[[int, int, int], bool]
 
@@ -339,7 +343,8 @@ class QueueLoop:
         self._owns = owns
         self._queue = NetfilterQueue()
         try:
-            self._queue.bind(queue_num, self._on_packet)
+            self._queue.bind(queue_num, self._on_packet, max_len=QUEUE_MAX_LEN, range=QUEUE_COPY_BYTES,
+                             sock_len=QUEUE_MAX_LEN * 2 * QUEUE_COPY_BYTES)
         except OSError as error:
             self._close_sockets()
             raise RstGuardError(f"RST guard: cannot listen on NFQUEUE {queue_num} ({error}); "
