@@ -24,7 +24,7 @@ SCANNER, TARGET, PORT = "10.9.0.1", "10.9.0.2", 8080
 # Runs in the scanner namespace: installs the guard described by argv[1] (JSON) and opens the
 # flows, printing one JSON line {local port: outcome, ..., "verdicts": [dropped, accepted]}.
 PROBE = textwrap.dedent("""
-    import contextlib, ipaddress, json, sys, time
+    import contextlib, ipaddress, json, os, sys, time
     from scapy.all import IP, IPv6, TCP, conf, sr1
     from lzr.runtime.flow_announce import FlowAnnouncer
     from lzr.runtime.rstguard import RstGuard
@@ -76,6 +76,8 @@ PROBE = textwrap.dedent("""
         for local_port in spec["flows"]:
             results[str(local_port)] = open_flow(local_port, guard)
         results["verdicts"] = verdicts(guard)
+    if guard and guard.announce_endpoint:
+        results["endpoint_left"] = os.path.exists(guard.announce_endpoint[len("ipc://"):])
     print(json.dumps(results), flush=True)
 """)
 
@@ -215,6 +217,7 @@ def test_nfqueue_mode_learns_ownership_from_flow_announcements(lab):
     assert (result["40003"], result["40004"]) == ("reset", "reset")
     dropped, accepted = result["verdicts"]
     assert dropped >= 4 and accepted == 2
+    assert result["endpoint_left"] is False
     assert rst_count(lab.hosts["tgt"]) == 2
 
 
@@ -286,6 +289,18 @@ def test_two_runs_keep_each_their_own_rule(scanner):
     rules = guard_rules(scanner)
     assert len(rules) == 1 and f"pid={second.pid} " in rules[0]
     second.communicate("done\n", timeout=30)
+    assert guard_rules(scanner) == []
+
+
+def test_a_busy_queue_number_is_a_clear_error(scanner):
+    first = start_holder(scanner, "nfqueue", "normal")
+    second = scanner.popen(sys.executable, "-c", HOLDER, "nfqueue", "normal", stdin=-1, stdout=-1, stderr=-1,
+                           text=True)
+    _, stderr = second.communicate("done\n", timeout=30)
+    assert second.returncode == 1 and "RstGuardError" in stderr and "another program may hold it" in stderr
+    rules = guard_rules(scanner)
+    assert len(rules) == 1 and f"pid={first.pid} " in rules[0]
+    first.communicate("done\n", timeout=30)
     assert guard_rules(scanner) == []
 
 
