@@ -31,7 +31,7 @@ class RouteError(RuntimeError):
 @dataclass(frozen=True)
 class Route:
     interface: str
-    source_addr: str
+    source_addr: str | None        # the kernel's preferred source address, if it names one
     gateway: str | None            # None: the target is on a directly connected subnet
     next_hop_mac: bytes | None     # None: not in the neighbour table (see resolve_neighbour)
     interface_index: int
@@ -80,7 +80,7 @@ def resolve_route(addr_text: str) -> Route:
         raise RouteError(f"no route to {target}: {error}") from None
     interface = entry["dev"]
     gateway = entry.get("gateway")
-    return Route(interface=interface, source_addr=entry.get("prefsrc", ""), gateway=gateway,
+    return Route(interface=interface, source_addr=entry.get("prefsrc"), gateway=gateway,
                  next_hop_mac=neighbour_mac(interface, gateway or target),
                  interface_index=interface_index(interface), interface_mac=interface_mac(interface),
                  target=target)
