@@ -75,6 +75,11 @@ class Behaviour:
     def daemon(self) -> list[str] | None:
         return None
 
+    @property
+    def daemon_pid(self) -> int | None:
+        """The pid of the running daemon, for callers that account for their processes."""
+        return self._daemon.pid if self._daemon is not None else None
+
     def iptables(self, table: str, chain: str, *rule: str) -> list[str]:
         """An iptables append command; the rule's comment (before its target, if any) names us."""
         command = "ip6tables" if self.ipv6 else "iptables"
@@ -146,23 +151,33 @@ class ZeroWindow(Behaviour):
 
     Models the LZR paper's zero-window hosts (§2.4, Fig. 3b): 5% of responsive services,
     13-26% of the hosts that never ACK data; 99.94% never open the window, and 99% do it on
-    every port (a SYN-proxy in front of the host). `ports` limits it to those local ports
-    (at most 15); empty means every TCP port of the host. The window is rewritten by an
-    NFQUEUE program on OUTPUT, with the checksum recomputed, so the kernel's own TCP stack
-    still runs the connection.
+    every port, like a SYN proxy in front of the host. By default (`ports` empty) the whole
+    host is such a proxy: every TCP port is redirected (nat PREROUTING) to one port where
+    the NFQUEUE program accepts and holds connections, so every port SYN-ACKs with window 0.
+    With `ports` (at most 15) only segments from those local ports are rewritten and the
+    host's own services answer there. The window is rewritten by the NFQUEUE program on
+    OUTPUT with the checksum recomputed, so the kernel's TCP stack still runs the
+    connections. Use a distinct `queue` per behaviour that needs one on the same host.
     """
 
     name: ClassVar[str] = "zero-window"
     ports: tuple[int, ...] = ()
     queue: int = 1001
+    listener_port: int = ACK_LISTENER_PORT
 
     def setup(self):
-        match = ["-m", "multiport", "--sports", ",".join(map(str, self.ports))] if self.ports else []
-        return [self.iptables("filter", "OUTPUT", "-p", "tcp", *match,
-                              "-j", "NFQUEUE", "--queue-num", str(self.queue), "--queue-bypass")]
+        rewrite = ["-m", "multiport", "--sports", ",".join(map(str, self.ports))] if self.ports else []
+        rules = [self.iptables("filter", "OUTPUT", "-p", "tcp", *rewrite,
+                               "-j", "NFQUEUE", "--queue-num", str(self.queue), "--queue-bypass")]
+        if not self.ports:
+            rules.append(self.iptables("nat", "PREROUTING", "-p", "tcp",
+                                       "-j", "REDIRECT", "--to-ports", str(self.listener_port)))
+        return rules
 
     def daemon(self):
-        return _nfqueue_program("zero-window", "--queue", str(self.queue))
+        listen = [] if self.ports else ["--listen", str(self.listener_port),
+                                        "--listen-address", "::" if self.ipv6 else "0.0.0.0"]
+        return _nfqueue_program("zero-window", "--queue", str(self.queue), *listen)
 
 
 @dataclass
@@ -227,9 +242,11 @@ class NeverAckData(Behaviour):
     port: int = 0
 
     def setup(self):
-        # Reading 4 bytes that end at the first payload byte only succeeds if there is one.
+        # u32 tests: the IP header is plain (IPv4 byte 0 is 0x45; IPv6 next header, byte 6, is
+        # TCP); `X>>26&0x3C` reads the TCP data offset in bytes and `@` moves by it; reading
+        # the 4 bytes that end at the first payload byte then only succeeds if there is one.
         if self.ipv6:
-            payload_test = "6>>8&0xFF=6&&52>>26&0x3C@37=0:0xFFFFFFFF"
+            payload_test = "4>>8&0xFF=6&&52>>26&0x3C@37=0:0xFFFFFFFF"
         else:
             payload_test = "0>>24=0x45&&32>>26&0x3C@17=0:0xFFFFFFFF"
         return [self.iptables("filter", "INPUT", "-p", "tcp", "--dport", str(self.port),

@@ -1,10 +1,12 @@
 """The NFQUEUE programs behind two behaviours, run inside the host they change:
 
-    python -m sim.behaviours.nfqueue zero-window --queue N
+    python -m sim.behaviours.nfqueue zero-window --queue N [--listen PORT [--listen-address A]]
     python -m sim.behaviours.nfqueue delay --queue N --ms D
 
 `zero-window` rewrites the TCP window field of every queued segment to 0 and recomputes the
-TCP checksum (IPv4 and IPv6 without extension headers). `delay` holds every queued packet
+TCP checksum (IPv4 and IPv6 without extension headers). With `--listen` it also plays the
+SYN proxy's listening side: it accepts connections on PORT (where the host's iptables
+redirect every port) and holds them without reading, as a zero window promises. `delay` holds every queued packet
 for D milliseconds and then lets it go; packets leave in the order they came. Each prints
 `READY` on stdout once bound to its queue; on SIGTERM or SIGINT it releases the packets it
 holds and exits 0. Which packets reach the queue is the iptables rule's business
@@ -70,10 +72,18 @@ class Delayer:
             self.held.popleft()[1].accept()
 
 
-def run(queue: int, program: str, milliseconds: float) -> int:
+class Holder(asyncio.Protocol):
+    """An accepted connection that is never read from and never answered."""
+
+    def connection_made(self, transport) -> None:
+        transport.pause_reading()
+
+
+def run(queue: int, program: str, milliseconds: float, listen: tuple[str, int] | None) -> int:
     """Serve `queue` with `program` until SIGTERM/SIGINT."""
     loop = asyncio.new_event_loop()
     delayer = Delayer(loop, milliseconds / 1000.0)
+    listener = loop.run_until_complete(loop.create_server(Holder, *listen)) if listen else None
 
     def on_packet(packet) -> None:
         if program == "zero-window":
@@ -95,6 +105,8 @@ def run(queue: int, program: str, milliseconds: float) -> int:
         loop.remove_reader(nfq.get_fd())
         delayer.release_all()
         nfq.unbind()
+        if listener is not None:
+            listener.close()
         loop.close()
     return 0
 
@@ -105,8 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("program", choices=("zero-window", "delay"))
     parser.add_argument("--queue", type=int, required=True)
     parser.add_argument("--ms", type=float, default=0.0, help="delay in milliseconds (delay only)")
+    parser.add_argument("--listen", type=int, help="port to accept and hold connections on (zero-window only)")
+    parser.add_argument("--listen-address", default="0.0.0.0")
     args = parser.parse_args(argv)
-    return run(args.queue, args.program, args.ms)
+    listen = (args.listen_address, args.listen) if args.listen is not None else None
+    return run(args.queue, args.program, args.ms, listen)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Each hard-case behaviour, seen from a client in a second namespace with plain sockets.
 
-A NetnsLab pair: `client` 10.77.0.1 (and 10.77.0.3) and `server` 10.77.0.2 on one veth
-link. Services run in the server through the services runner; the behaviour is installed
+A NetnsLab pair: `client` 10.77.0.1 (and 10.77.0.3, fd77::1) and `server` 10.77.0.2
+(fd77::2) on one veth link. Services run in the server through the services runner; the behaviour is installed
 on the server; the test's own sockets are opened inside the client namespace with setns.
 After each test the server must hold no rule tagged lzr-sim.
 """
@@ -27,6 +27,7 @@ from sim.netns import NetnsLab
 pytestmark = pytest.mark.netns
 
 CLIENT, CLIENT_SECOND, SERVER = "10.77.0.1", "10.77.0.3", "10.77.0.2"
+CLIENT6, SERVER6 = "fd77::1", "fd77::2"
 CLONE_NEWNET = 0x40000000
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -53,8 +54,10 @@ def inside(host):
 def pair():
     with NetnsLab() as lab:
         client, server = lab.add_host("cli"), lab.add_host("srv")
-        client_if, _ = lab.link(client, server, f"{CLIENT}/24", f"{SERVER}/24")
+        client_if, server_if = lab.link(client, server, f"{CLIENT}/24", f"{SERVER}/24")
         client.cmd("ip", "addr", "add", f"{CLIENT_SECOND}/24", "dev", client_if)
+        client.cmd("ip", "addr", "add", f"{CLIENT6}/64", "dev", client_if, "nodad")
+        server.cmd("ip", "addr", "add", f"{SERVER6}/64", "dev", server_if, "nodad")
         yield client, server, client_if
         rules = server.cmd("iptables-save").stdout + server.cmd("ip6tables-save").stdout
         assert "lzr-sim:" not in rules
@@ -69,7 +72,7 @@ def serve(server, *entries):
 
 
 def connect(address, port, timeout=3.0, source=None):
-    conn = socket.socket()
+    conn = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET)
     conn.settimeout(timeout)
     if source:
         conn.bind((source, 0))
@@ -95,19 +98,20 @@ def wait_until(predicate, timeout):
     return predicate()
 
 
-def syn_ack_window(client_if, port) -> int:
-    """Connect to SERVER:port and return the window of the SYN-ACK seen on the wire."""
-    capture = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800))
+def syn_ack_window(client_if, port, server=SERVER) -> int:
+    """Connect to server:port and return the window of the SYN-ACK seen on the wire."""
+    ipv6 = ":" in server
+    capture = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86DD if ipv6 else 0x0800))
     with capture:
         capture.bind((client_if, 0))
         capture.settimeout(3)
-        connect(SERVER, port).close()
+        connect(server, port).close()
         while True:
             frame = capture.recv(65536)
             ip = frame[14:]
-            if ip[9] != 6:
+            if (ip[6] if ipv6 else ip[9]) != 6:
                 continue
-            tcp = ip[(ip[0] & 0x0F) * 4:]
+            tcp = ip[40:] if ipv6 else ip[(ip[0] & 0x0F) * 4:]
             source_port, flags, window = struct.unpack_from(">H", tcp)[0], tcp[13], struct.unpack_from(">H", tcp, 14)[0]
             if source_port == port and flags & 0x12 == 0x12:
                 return window
@@ -119,6 +123,20 @@ def test_zero_window_syn_ack(pair):
     with applied(server, ZeroWindow(ports=(8080,))), inside(client):
         assert syn_ack_window(client_if, 8080) == 0
         assert syn_ack_window(client_if, 8081) > 0
+
+
+def test_zero_window_ipv6(pair):
+    client, server, client_if = pair
+    serve(server, {"address": "::", "port": 8080, "protocol": "http"})
+    with applied(server, ZeroWindow(ports=(8080,), ipv6=True)), inside(client):
+        assert syn_ack_window(client_if, 8080, SERVER6) == 0
+
+
+def test_zero_window_on_every_port_of_a_host(pair):
+    client, server, client_if = pair
+    with applied(server, ZeroWindow()), inside(client):
+        for port in random.sample(range(1024, 65536), 2):
+            assert syn_ack_window(client_if, port) == 0
 
 
 def test_acking_firewall_accepts_everywhere_and_never_answers(pair):
@@ -155,6 +173,21 @@ def test_data_is_never_acked(pair):
             control.sendall(request)
             assert control.recv(100).startswith(b"HTTP/1.1 200")
         with connect(SERVER, 8080, timeout=1.5) as conn:
+            conn.sendall(request)
+            with pytest.raises(TimeoutError):
+                conn.recv(100)
+            assert unacked_bytes(conn) == len(request)
+
+
+def test_data_is_never_acked_ipv6(pair):
+    client, server, _ = pair
+    serve(server, {"address": "::", "port": 8080, "protocol": "http"}, {"address": "::", "port": 8081, "protocol": "http"})
+    request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    with applied(server, NeverAckData(port=8080, ipv6=True)), inside(client):
+        with connect(SERVER6, 8081) as control:
+            control.sendall(request)
+            assert control.recv(100).startswith(b"HTTP/1.1 200")
+        with connect(SERVER6, 8080, timeout=1.5) as conn:
             conn.sendall(request)
             with pytest.raises(TimeoutError):
                 conn.recv(100)
