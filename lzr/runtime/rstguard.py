@@ -222,12 +222,13 @@ class RstGuard:
                 self.queue_loop = QueueLoop(self.nfqueue_num, self.version, self.owns,
                                             self.announce_endpoint, self.hold_seconds)
                 self.announce_endpoint = self.queue_loop.announce_endpoint
+            # Recorded before adding, so an interrupt during the add still leads remove() to it.
+            self._spec = spec
             try:
                 self._iptables(add_command(self.version, spec))
-            except RstGuardError:
-                self._stop_queue_loop()
+            except BaseException:
+                self.remove()
                 raise
-            self._spec = spec
 
     def remove(self) -> None:
         """Delete this guard's rule and stop its queue thread; safe to call any number of times."""
