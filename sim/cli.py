@@ -8,7 +8,8 @@
     lzr-sim list                                            # runs and whether they are live
 
 Without `-handshakes` among the lzr flags, a scan uses `wait,http,tls` plus the handshakes
-the population needs (sim.population.needed_handshakes). docs/sim.md has the details.
+the population needs (sim.population.needed_handshakes), and without `-haf` it sends 3
+ACKing-firewall probes when the population has ACKing firewalls. docs/sim.md has the details.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from sim.population import PROFILES, Options, generate, needed_handshakes
 from sim.report import draw, evaluate, load_records
 
 DEFAULT_PROFILE, DEFAULT_HOSTS, DEFAULT_SEED = "unexpected", 30, 1
+DEFAULT_HAF_PROBES = 3
 
 
 class CliError(Exception):
@@ -105,10 +107,17 @@ def _manifest(args) -> Manifest:
 
 
 def _lzr_flags(args, manifest: Manifest) -> list[str]:
+    """The user's lzr flags, plus what the population needs where the user did not say.
+
+    -handshakes: wait,http,tls and the handshakes of the population's other protocols;
+    -haf: 3 ACKing-firewall probes when the population has ACKing firewalls.
+    """
     flags = [flag for flag in args.lzr_flags if flag != "--"]
     names = {flag.lstrip("-").split("=")[0] for flag in flags}
     if "handshakes" not in names:
         flags = ["-handshakes", ",".join(default_handshakes(manifest)), *flags]
+    if "haf" not in names and any(host.behaviour == "acking-firewall" for host in manifest.hosts):
+        flags += ["-haf", str(DEFAULT_HAF_PROBES)]
     return flags
 
 

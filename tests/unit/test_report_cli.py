@@ -1,6 +1,6 @@
 """The lzr-sim CLI's pure helpers: handshake lists and default scan flags."""
 from sim.cli import _lzr_flags, _parser, handshakes_of
-from sim.population import generate
+from sim.population import Options, generate
 
 
 def test_handshakes_of_reads_both_flag_spellings():
@@ -17,7 +17,16 @@ def test_default_flags_add_the_handshakes_the_population_needs():
     assert flags[1].startswith("wait,http,tls")
 
 
+def test_acking_firewalls_get_haf_probes_unless_the_user_set_haf():
+    manifest = generate("unexpected", hosts=30, seed=1)
+    assert any(host.behaviour == "acking-firewall" for host in manifest.hosts)
+    flags = _lzr_flags(_parser().parse_args(["run"]), manifest)
+    assert flags[-2:] == ["-haf", "3"]
+    quiet = generate("unexpected", hosts=30, seed=1, options=Options(host_hard_cases={}))
+    assert "-haf" not in _lzr_flags(_parser().parse_args(["run"]), quiet)
+
+
 def test_explicit_handshakes_are_kept_as_given():
-    manifest = generate("unexpected", hosts=3, seed=1)
+    manifest = generate("unexpected", hosts=3, seed=1, options=Options(host_hard_cases={}))
     args = _parser().parse_args(["scan", "--", "-handshakes=http"])
     assert _lzr_flags(args, manifest) == ["-handshakes=http"]
