@@ -44,6 +44,10 @@ PROBE = textwrap.dedent("""
         synack = sr1(Network(dst=target) / TCP(sport=local_port, dport=port, flags="S", seq=1000), timeout=3)
         if synack is None:
             return "no syn-ack"
+        if local_port in spec.get("late_ports", []):
+            # Announced only now, while the kernel's RST already waits in the queue.
+            with FlowAnnouncer(guard.announce_endpoint, version) as announcer:
+                announcer.opened(target_int, port, local_port)
         # nfqueue: let the guard give the kernel's RST its verdict before the ACK goes out.
         deadline = time.monotonic() + 5
         while before is not None and sum(verdicts(guard)) == sum(before):
@@ -219,6 +223,13 @@ def test_nfqueue_mode_learns_ownership_from_flow_announcements(lab):
     assert dropped >= 4 and accepted == 2
     assert result["endpoint_left"] is False
     assert rst_count(lab.hosts["tgt"]) == 2
+
+
+def test_nfqueue_mode_holds_a_rst_until_a_late_announcement(lab):
+    result = probe(lab, mode="nfqueue", options=dict(hold_seconds=5), late_ports=[40001], flows=[40001])
+    assert result["40001"] == "alive"
+    assert result["verdicts"][1] == 0
+    assert rst_count(lab.hosts["tgt"]) == 0
 
 
 @pytest.fixture
