@@ -91,6 +91,7 @@ class Engine:
         self._probes: dict[int, HafProbe] = {}
         self._host_conns: dict[int, int] = {}
         self._host_waiters: dict[int, deque[Target]] = {}
+        self._haf_answers: dict[int, int] = {}      # target key -> probes that got a SYN-ACK
         self._sends: list[Send] = []
         self._records: list[Record] = []
         self._scanner_text = self._text(scanner_addr)
@@ -353,6 +354,8 @@ class Engine:
                 self._send_rst(conn, conn.ack)
             self._close_conn(conn)
         del self._targets[target.key]
+        if self._haf_answers:
+            self._haf_answers.pop(target.key, None)
         if self.cfg.force_all and target.fallback is not None and target.fallback.data:
             pass    # its data records are written: no trailing record (§2.11)
         elif record is not None:
@@ -402,7 +405,7 @@ class Engine:
 
     def _haf_verdict(self, target: Target, conn) -> bool:
         """Has the address answered enough random ports to be an ACKing firewall (§2.13)?"""
-        if not self._haf or target.haf_answers < self._haf_needed:
+        if not self._haf or self._haf_answers.get(target.key, 0) < self._haf_needed:
             return False
         return conn.hs == 1 if self.cfg.compat else conn.hs >= 1
 
@@ -433,7 +436,7 @@ class Engine:
         if seg.flags & SYN and not seg.flags & RST:
             parent = probe.target
             if self._targets.get(parent.key) is parent:
-                parent.haf_answers += 1
+                self._haf_answers[parent.key] = self._haf_answers.get(parent.key, 0) + 1
             self._sends.append(Send(seg.saddr, seg.dport, seg.sport, seg.ack, 0, RST, 0, b""))
 
     # ---- segments we send (§2.6) ------------------------------------------------------

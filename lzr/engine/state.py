@@ -45,35 +45,43 @@ class Conn(_Connection):
         self.deadline = None
 
 
+def _mark(bit: int) -> property:
+    """A yes/no fact about a target, kept as one bit of `Target.marks`."""
+    def get(self) -> bool:
+        return bool(self.marks & bit)
+
+    def set(self, on: bool) -> None:
+        self.marks = self.marks | bit if on else self.marks & ~bit
+
+    return property(get, set)
+
+
 class Target(_Connection):
     """A target ip:port in flight, and its first connection."""
 
     __slots__ = (
         "key",          # address << 16 | port: the key of the engine's table
         "next_hs",      # index of the next handshake to start (= handshakes started)
-        "acked",        # the target ACKed something on some connection (LZR's ACKed)
-        "stopped",      # start no more handshakes (the port stopped answering SYNs)
         "more",         # further live connections (list of Conn) or None
         "fallback",     # the record to write if nothing identifies the service
         "started",      # when we first sent to the target (only for --extended output)
-        "haf_answers",  # ACKing-firewall probes that got a SYN-ACK
-        "waiting",      # queued for a per-host connection slot
-        "from_zmap",    # handshake 0 runs on ZMap's connection
+        "marks",        # the bits behind the yes/no properties below
     )
+
+    acked = _mark(1)        # the target ACKed something on some connection (LZR's ACKed)
+    stopped = _mark(2)      # start no more handshakes (the port stopped answering SYNs)
+    waiting = _mark(4)      # queued for a per-host connection slot
+    from_zmap = _mark(8)    # handshake 0 runs on ZMap's connection
 
     def __init__(self, key: int, started: float | None) -> None:
         self.key = key
         self.state = IDLE
         self.deadline = None
         self.next_hs = 0
-        self.acked = False
-        self.stopped = False
         self.more = None
         self.fallback = None
         self.started = started
-        self.haf_answers = 0
-        self.waiting = False
-        self.from_zmap = False
+        self.marks = 0
 
     @property
     def target(self) -> "Target":
