@@ -25,8 +25,9 @@ SCANNER, TARGET, PORT = "10.9.0.1", "10.9.0.2", 8080
 # flows, printing one JSON line {local port: outcome, ..., "verdicts": [dropped, accepted]}.
 PROBE = textwrap.dedent("""
     import contextlib, ipaddress, json, os, sys, time
-    from scapy.all import IP, IPv6, TCP, conf, sr1
+    from scapy.all import IP, IPv6, TCP, Ether, conf, srp1
     from lzr.runtime.flow_announce import FlowAnnouncer
+    from lzr.runtime.routes import resolve_neighbour, resolve_route
     from lzr.runtime.rstguard import RstGuard
     conf.verb = 0
     spec = json.loads(sys.argv[1])
@@ -34,6 +35,12 @@ PROBE = textwrap.dedent("""
     target_int = int(ipaddress.ip_address(target))
     version = ipaddress.ip_address(target).version
     Network = IP if version == 4 else IPv6
+    # The kernel resolves the target's MAC (and so waits for a link that just came up).
+    interface = resolve_route(target).interface
+    link = Ether(dst=resolve_neighbour(interface, target).hex(":"))
+
+    def exchange(packet):
+        return srp1(link / packet, iface=interface, timeout=3)
 
     def verdicts(guard):
         loop = guard.queue_loop if guard else None
@@ -41,7 +48,7 @@ PROBE = textwrap.dedent("""
 
     def open_flow(local_port, guard):
         before = verdicts(guard)
-        synack = sr1(Network(dst=target) / TCP(sport=local_port, dport=port, flags="S", seq=1000), timeout=3)
+        synack = exchange(Network(dst=target) / TCP(sport=local_port, dport=port, flags="S", seq=1000))
         if synack is None:
             return "no syn-ack"
         if local_port in spec.get("late_ports", []):
@@ -56,7 +63,7 @@ PROBE = textwrap.dedent("""
             time.sleep(0.01)
         ack = Network(dst=target) / TCP(sport=local_port, dport=port, flags="PA", seq=1001,
                                    ack=synack[TCP].seq + 1) / b"hello"
-        reply = sr1(ack, timeout=3)
+        reply = exchange(ack)
         if reply is None:
             return "silent"
         return "reset" if reply[TCP].flags.R else "alive"
@@ -87,7 +94,7 @@ PROBE = textwrap.dedent("""
 
 # Runs in the scanner namespace: installs a guard, says "ready", then ends the way argv[2] says.
 HOLDER = textwrap.dedent("""
-    import signal, sys, time
+    import signal, sys
     from lzr.runtime.rstguard import RstGuard
     mode, ending = sys.argv[1], sys.argv[2]
     owns = (lambda addr, tport, lport: False) if mode == "nfqueue" else None
@@ -106,8 +113,7 @@ HOLDER = textwrap.dedent("""
         if ending == "normal":
             sys.stdin.readline()
         else:
-            while True:
-                time.sleep(1)
+            sys.stdin.read()  # until a signal; EOF if the test process died
 """)
 
 
@@ -133,12 +139,12 @@ def target_lab(scanner_addr: str, target_addr: str, prefix_len: int):
         target.cmd(iptables, "-w", "-A", "INPUT", "-s", scanner_addr, "-p", "tcp", "--tcp-flags", "RST", "RST",
                    "-m", "comment", "--comment", "RST-COUNT", "-j", "ACCEPT")
         listener = target.popen(sys.executable, "-c", textwrap.dedent(f"""
-            import socket, time
+            import socket, sys
             server = socket.create_server(("{target_addr}", {PORT}), backlog=64,
                                           family=socket.AF_INET6 if ":" in "{target_addr}" else socket.AF_INET)
             print("listening", flush=True)
-            time.sleep(3600)
-        """), stdout=-1, text=True)
+            sys.stdin.read()  # listen until the test closes the pipe (or dies)
+        """), stdin=-1, stdout=-1, text=True)
         assert listener.stdout.readline().strip() == "listening"
         yield lab
         listing = scanner.cmd("iptables", "-w", "-S", "OUTPUT").stdout + \
