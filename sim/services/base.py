@@ -26,7 +26,8 @@ class Service:
     """
 
     label: ClassVar[str]
-    # Ask the runner to wrap connections in TLS with the context from `ssl_context()`.
+    # The service runs TLS itself with the context from `ssl_context()`; the runner calls that
+    # before it reports READY, so certificates are made before the first connection.
     uses_tls: ClassVar[bool] = False
     # The server sends data (a banner, an OPEN) as soon as the connection is up, before it
     # reads anything, so a scanner's `wait` handshake identifies it.

@@ -6,7 +6,8 @@ kubernetes rule looks for "kubernetes" in the first data it gets back, which is 
 cleartext TLS 1.2 server flight carrying that certificate; the CA name sits in its issuer
 field, within the first few hundred bytes.
 
-Inside TLS it answers like the API server's HTTP layer: the paths any anonymous user may
+A plain-HTTP request gets Go's "Client sent an HTTP request to an HTTPS server." (see
+tlsconn.py). Inside TLS it answers like the API server's HTTP layer: the paths any anonymous user may
 read (/version, /healthz, /livez, /readyz) answer 200; everything else answers 403 with a
 JSON `Status` object.
 """
@@ -20,10 +21,12 @@ from sim.services.http import serve_http
 from sim.services.httpmsg import Request, http_date, response
 from sim.services.base import Service
 from sim.services.tls import server_context
+from sim.services.tlsconn import serve_tls
 
 DNS_NAMES = ("kubernetes", "kubernetes.default", "kubernetes.default.svc",
              "kubernetes.default.svc.cluster.local")
 PUBLIC_PATHS = {"/healthz": b"ok", "/livez": b"ok", "/readyz": b"ok"}
+GO_PLAIN_HTTP_ANSWER = b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
 VERSION = {"major": "1", "minor": "29", "gitVersion": "v1.29.2", "platform": "linux/amd64"}
 
 
@@ -31,9 +34,15 @@ class KubernetesService(Service):
     label = "kubernetes"
     uses_tls = True
 
+    def __init__(self, **options):
+        super().__init__(**options)
+        self._context = None
+
     def ssl_context(self):
-        return server_context(certs.certificate("kube-apiserver", issuer="kubernetes",
-                                                dns_names=DNS_NAMES))
+        if self._context is None:
+            self._context = server_context(certs.certificate("kube-apiserver", issuer="kubernetes",
+                                                             dns_names=DNS_NAMES))
+        return self._context
 
     async def handle(self, request: Request) -> bytes:
         headers = [("Audit-Id", str(uuid.uuid4())), ("Cache-Control", "no-cache, private"),
@@ -54,4 +63,5 @@ class KubernetesService(Service):
                         headers + [("Content-Type", "application/json")], json.dumps(status).encode())
 
     async def serve(self, reader, writer):
-        await serve_http(reader, writer, self.handle, "kube-apiserver")
+        await serve_tls(reader, writer, self.ssl_context(), GO_PLAIN_HTTP_ANSWER,
+                        lambda plain, tls_writer: serve_http(plain, tls_writer, self.handle, "kube-apiserver"))

@@ -129,7 +129,8 @@ class Runner:
         ports = []
         for listener in self.listeners:
             service = SERVICES[listener.protocol](**listener.options) if listener.mode == "normal" else None
-            context = service.ssl_context() if service is not None and service.uses_tls else None
+            if service is not None and service.uses_tls:
+                service.ssl_context()  # make the certificate now, not on the first connection
 
             async def accept(reader, writer, listener=listener, service=service):
                 task = asyncio.current_task()
@@ -137,8 +138,7 @@ class Runner:
                 task.add_done_callback(self.connections.discard)
                 await self._connection(listener, service, reader, writer)
 
-            server = await asyncio.start_server(accept, listener.address, listener.port, ssl=context,
-                                                reuse_address=True)
+            server = await asyncio.start_server(accept, listener.address, listener.port, reuse_address=True)
             self.servers.append(server)
             ports.append(server.sockets[0].getsockname()[1])
         return ports

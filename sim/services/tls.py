@@ -4,8 +4,9 @@ on unexpected ports are HTTPS).
 
 The scanner's ClientHello offers TLS 1.2 only, so the server's first flight (ServerHello,
 Certificate, ServerKeyExchange, ServerHelloDone) starts with the record header 16 03 03.
-A peer that is not speaking TLS fails the handshake and is disconnected, as OpenSSL-based
-servers do.
+A plain-HTTP request gets nginx's "400 The plain HTTP request was sent to HTTPS port" (see
+tlsconn.py); any other peer that is not speaking TLS fails the handshake in OpenSSL and is
+disconnected, as OpenSSL-based servers do.
 
 Options: `common_name` of the certificate (default "localhost"), plus the http service's.
 """
@@ -14,7 +15,9 @@ from __future__ import annotations
 import ssl
 
 from sim.services import certs
-from sim.services.http import HttpService
+from sim.services.http import HttpService, serve_http
+from sim.services.httpmsg import http_date
+from sim.services.tlsconn import serve_tls
 
 
 def server_context(cert_and_key: tuple[str, str]) -> ssl.SSLContext:
@@ -23,9 +26,29 @@ def server_context(cert_and_key: tuple[str, str]) -> ssl.SSLContext:
     return context
 
 
+def nginx_plain_http_answer(server: str) -> bytes:
+    body = ("<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n"
+            "<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n"
+            "<center>The plain HTTP request was sent to HTTPS port</center>\r\n"
+            f"<hr><center>{server}</center>\r\n</body>\r\n</html>\r\n").encode()
+    head = (f"HTTP/1.1 400 Bad Request\r\nServer: {server}\r\nDate: {http_date()}\r\n"
+            f"Content-Type: text/html\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    return head.encode() + body
+
+
 class TlsService(HttpService):
     label = "tls"
     uses_tls = True
 
+    def __init__(self, **options):
+        super().__init__(**options)
+        self._context = None
+
     def ssl_context(self):
-        return server_context(certs.certificate(self.options.get("common_name", "localhost")))
+        if self._context is None:
+            self._context = server_context(certs.certificate(self.options.get("common_name", "localhost")))
+        return self._context
+
+    async def serve(self, reader, writer):
+        await serve_tls(reader, writer, self.ssl_context(), nginx_plain_http_answer(self.server),
+                        lambda plain, tls_writer: serve_http(plain, tls_writer, self.handle, self.server))

@@ -19,6 +19,7 @@ SPEC = [
     {"protocol": "postgres"}, {"protocol": "memcached_ascii"}, {"protocol": "kubernetes"},
     {"protocol": "modbus"}, {"protocol": "socks5"}, {"protocol": "rsync"}, {"protocol": "sip"},
     {"protocol": "zookeeper"}, {"protocol": "ldap"}, {"protocol": "dnp3", "options": {"address": 7}},
+    {"protocol": "tls"},
 ]
 
 
@@ -124,17 +125,32 @@ def test_memcached_ascii_roundtrip(ports):
     assert reply == b"STORED\r\nVALUE k 0 2\r\nv1\r\nEND\r\nERROR\r\n"
 
 
-def test_kubernetes_is_https_with_the_cluster_ca(ports):
+def https_get(port: int, path: str) -> tuple[bytes, bytes]:
+    """(server certificate DER, whole response) of one HTTPS request."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
-    with socket.create_connection((LOOPBACK, ports["kubernetes"]), timeout=5) as raw:
+    with socket.create_connection((LOOPBACK, port), timeout=5) as raw:
         with context.wrap_socket(raw) as conn:
             der = conn.getpeercert(binary_form=True)
-            conn.sendall(b"GET /api HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            conn.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
             reply = b""
             while chunk := conn.recv(65536):
                 reply += chunk
+    return der, reply
+
+
+def test_tls_serves_https_and_tells_plain_http_clients(ports):
+    _, reply = https_get(ports["tls"], "/index.html")
+    assert reply.startswith(b"HTTP/1.1 200 OK") and b"/index.html" in reply
+    plain = talk(ports["tls"], b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert plain.startswith(b"HTTP/1.1 400 Bad Request") and b"The plain HTTP request was sent to HTTPS port" in plain
+
+
+def test_kubernetes_is_https_with_the_cluster_ca(ports):
+    der, reply = https_get(ports["kubernetes"], "/api")
+    assert talk(ports["kubernetes"], b"GET / HTTP/1.1\r\n\r\n").endswith(
+        b"Client sent an HTTP request to an HTTPS server.\n")
     assert b"kubernetes" in der and b"kube-apiserver" in der
     assert reply.startswith(b"HTTP/1.1 403 Forbidden")
     assert json.loads(reply.split(b"\r\n\r\n", 1)[1])["reason"] == "Forbidden"
