@@ -35,6 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -420,8 +421,16 @@ class SimNetwork:
         setLogLevel("error" if self.quiet else "info")
         self.net = Mininet(topo=self._topology(), switch=LinuxBridge, controller=None,
                            autoSetMacs=True, waitConnected=False, build=False)
-        self.net.build()
-        self.net.start()
+        with warnings.catch_warnings():
+            # Mininet's LinuxBridge check logs through a deprecated logging call.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self.net.build()
+            self.net.start()
+        for switch in self.net.switches:
+            # Keep bridged lab traffic out of the root namespace's iptables and conntrack, so
+            # the machine's own firewall neither sees nor drops it.
+            subprocess.run(["ip", "link", "set", "dev", switch.name, "type", "bridge", "nf_call_iptables", "0",
+                            "nf_call_ip6tables", "0", "nf_call_arptables", "0"], check=True, capture_output=True)
         for host in self.net.hosts:
             for intf in host.intfList():
                 if intf.name != "lo":
