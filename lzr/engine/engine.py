@@ -354,15 +354,18 @@ class Engine:
                 self._send_rst(conn, conn.ack)
             self._close_conn(conn)
         del self._targets[target.key]
-        if self._haf_answers:
-            self._haf_answers.pop(target.key, None)
         if self.cfg.force_all and target.fallback is not None and target.fallback.data:
             pass    # its data records are written: no trailing record (§2.11)
         elif record is not None:
             self._records.append(record)
         else:
+            # Probe answers that came after the target's last packet still count (§2.13 race).
+            flagged = self._haf_flagged(target) and not target.fallback.data
             self._records.append(replace(target.fallback, handshakes_tried=target.next_hs,
-                                         identify_seconds=self._seconds(target, now)))
+                                         identify_seconds=self._seconds(target, now),
+                                         acking_firewall=flagged))
+        if self._haf_answers:
+            self._haf_answers.pop(target.key, None)
         self._wake_host(target.key >> 16, now)
 
     def _close_conn(self, conn) -> None:
@@ -403,9 +406,13 @@ class Engine:
             if target.conn_on(port) is None:
                 return port
 
-    def _haf_verdict(self, target: Target, conn) -> bool:
+    def _haf_flagged(self, target: Target) -> bool:
         """Has the address answered enough random ports to be an ACKing firewall (§2.13)?"""
-        if not self._haf or self._haf_answers.get(target.key, 0) < self._haf_needed:
+        return bool(self._haf) and self._haf_answers.get(target.key, 0) >= self._haf_needed
+
+    def _haf_verdict(self, target: Target, conn) -> bool:
+        """Does this packet of the target end it as an ACKing firewall (§2.5 step 4)?"""
+        if not self._haf_flagged(target):
             return False
         return conn.hs == 1 if self.cfg.compat else conn.hs >= 1
 

@@ -294,3 +294,16 @@ def test_answer_after_a_retransmission_from_probe_acked_is_accepted():
     net.run()
     [r] = net.records
     assert r.fingerprint == "http" and r.expected_r_to_lzr == "data"
+
+
+@pytest.mark.parametrize("compat_mode", [True, False])
+def test_haf_answers_after_the_last_parent_packet_still_flag(compat_mode):
+    # The firewall SYN-ACKs every port and ACKs nothing: the parent's SYN-ACKs arrive no later
+    # than the probes' answers, and nothing of the parent's comes after them.
+    net = FakeNet(EngineConfig(compat=compat_mode, handshakes=("http", "tls"), haf=3))
+    net.peer(TARGET, 80, Peer(answer=None))
+    net.answer_any_port(TARGET)
+    net.zmap(TARGET, 80)
+    net.run()
+    [r] = net.records
+    assert r.acking_firewall and not r.data and net.engine.in_flight == 0
