@@ -117,10 +117,14 @@ def resolve_neighbour(interface: str, addr_text: str, timeout: float = 3.0) -> b
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise RouteError(f"cannot resolve {target} on {interface}: {result.stderr.strip()}")
+    # Answers on a LAN take well under a millisecond, a silent address the whole timeout:
+    # poll quickly at first, then back off so silent targets cost few `ip` runs.
     deadline = time.monotonic() + timeout
+    pause = 0.002
     while time.monotonic() < deadline:
-        time.sleep(0.01)
+        time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
         mac = neighbour_mac(interface, target)
         if mac is not None:
             return mac
+        pause = min(pause * 2, 0.2)
     return None
