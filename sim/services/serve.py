@@ -39,6 +39,7 @@ import json
 import signal
 import socket
 import ssl
+import struct
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ from sim.services.base import ProtocolError, Service
 MODES = ("normal", "silent", "reset")
 # How a peer may end a connection without that being a service bug.
 PEER_ENDINGS = (ProtocolError, ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError,
-                ssl.SSLError, EOFError)
+                ssl.SSLError)
 
 
 class SpecError(ValueError):
@@ -112,7 +113,7 @@ async def _discard(reader: asyncio.StreamReader) -> None:
 def _abort_with_rst(writer: asyncio.StreamWriter) -> None:
     sock = writer.get_extra_info("socket")
     # SO_LINGER on with a zero timeout makes close() send a RST instead of a FIN.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
 
 

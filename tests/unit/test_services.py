@@ -6,6 +6,7 @@ probe (the runner reports no service bug and keeps serving).
 """
 import asyncio
 import json
+import random
 import socket
 import subprocess
 import sys
@@ -17,8 +18,8 @@ import pytest
 from lzr.fingerprint import fingerprint
 from lzr.handshakes import REGISTRY
 from lzr.handshakes.base import never
-from sim.services import SERVICES
-from sim.services.serve import SpecError, parse_spec
+from sim.services import SERVICES, Service
+from sim.services.serve import Runner, SpecError, parse_spec
 
 LOOPBACK = "127.0.0.1"
 # LZR's own SYNs carry no MSS option, so targets send it at most 536-byte segments: the
@@ -154,13 +155,21 @@ def test_every_probe_to_every_service(runner):
             assert fingerprint(answer, [label]) == label
 
 
-def test_garbage_and_silence_do_not_break_services(runner):
+def test_garbage_and_truncated_probes_do_not_break_services(runner):
     proc, ports, errors = runner
-    garbage = [b"\x00" * 64, b"\xff" * 300, bytes(range(256)), b"\r\n" * 10]
+    generator = random.Random(20210811)
+    garbage = [b"", b"\x00" * 64, b"\xff" * 300, bytes(range(256)), b"\r\n" * 10]
+    garbage += [generator.randbytes(generator.randrange(1, 600)) for _ in range(10)]
+
+    def inputs(label):
+        probe = REGISTRY[label].probe(LOOPBACK) if label in REGISTRY else b""
+        truncated = [probe[:cut] for cut in (1, len(probe) // 2, len(probe) - 1) if 0 < cut < len(probe)]
+        return garbage + truncated
 
     async def barrage():
         limit = asyncio.Semaphore(64)
-        await asyncio.gather(*(exchange(port, data, limit) for port in ports.values() for data in garbage))
+        await asyncio.gather(*(exchange(port, data, limit) for label, port in ports.items()
+                               for data in inputs(label)))
 
     asyncio.run(barrage())
     assert proc.poll() is None
@@ -212,3 +221,33 @@ def test_bind_failure_reports_failed():
 def test_invalid_specs_are_refused(spec):
     with pytest.raises(SpecError):
         parse_spec(spec)
+
+
+def test_runner_reports_a_service_bug_and_keeps_serving(monkeypatch, capsys):
+    class Faulty(Service):
+        label = "faulty"
+
+        async def serve(self, reader, writer):
+            if await reader.read(1) == b"!":
+                raise KeyError("a bug")
+            writer.write(b"fine")
+            await writer.drain()
+
+    monkeypatch.setitem(SERVICES, "faulty", Faulty)
+
+    async def scenario():
+        runner = Runner(parse_spec(json.dumps([{"address": LOOPBACK, "port": 0, "protocol": "faulty"}])))
+        (port,) = await runner.start()
+        try:
+            answers = []
+            for data in (b"!", b"?"):
+                reader, writer = await asyncio.open_connection(LOOPBACK, port)
+                writer.write(data)
+                answers.append(await reader.read(10))
+                writer.close()
+            return answers
+        finally:
+            await runner.close()
+
+    assert asyncio.run(scenario()) == [b"", b"fine"]
+    assert capsys.readouterr().err.startswith("ERROR faulty port 0: unexpected exception")
