@@ -7,6 +7,8 @@ attributes-charset and attributes-natural-language. Get-Printer-Attributes retur
 printer's name, state, make and model and supported operations; other operations get
 server-error-operation-not-supported; a body too short to be an IPP request gets
 client-error-bad-request. GET answers the CUPS web page; other HTTP methods get 405.
+
+Options: `printer` (printer name, default "Office-Printer").
 """
 from __future__ import annotations
 

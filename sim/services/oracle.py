@@ -9,6 +9,8 @@ names none (the scanner's probe only carries CID), it REFUSEs with TNS-12504. Re
 carry the listener's "(DESCRIPTION=(TMP=)(VSNNUM=...)(ERR=...)(ERROR_STACK=(ERROR=
 (CODE=...)(EMFI=4))))" text and the listener then closes. Anything that is not a TNS
 CONNECT is dropped with the connection.
+
+Options: `services` (service names and SIDs the listener knows, default ["ORCL"]).
 """
 from __future__ import annotations
 

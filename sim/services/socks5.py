@@ -7,6 +7,8 @@ username/password (status 1). If no offered method is acceptable it answers 0xFF
 closes. A CONNECT/BIND/UDP ASSOCIATE request is then refused with reply 0x02 "connection
 not allowed by ruleset": the simulator never opens connections on a client's behalf. A
 SOCKS4 request gets 0x5B (rejected). Any other first byte closes the connection.
+
+Options: `auth` ("none", default, or "password").
 """
 from __future__ import annotations
 

@@ -2,10 +2,13 @@
 (RFC 854 commands, RFC 1091/1079/1096/1572 options).
 
 On connect it asks the client DO TERMINAL-TYPE, DO TERMINAL-SPEED, DO X-DISPLAY-LOCATION and
-DO NEW-ENVIRON. It answers the client's requests: WILL ECHO and WILL SUPPRESS-GO-AHEAD are
-offered (it does the echo), every other DO is refused with WONT and every WILL with DONT.
+DO NEW-ENVIRON. It answers the client's requests: DO ECHO and DO SUPPRESS-GO-AHEAD get WILL,
+every other DO gets WONT; WILL for an option it asked for is taken silently, any other WILL
+gets DONT.
 Then it prints a login prompt and reads lines; any login fails with "Login incorrect" and
 after three tries the connection is closed, as login(1) does.
+
+Options: `hostname` (shown in the prompt, default "sim").
 """
 from __future__ import annotations
 
