@@ -114,3 +114,16 @@ def test_missing_probe_name_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as done:
         cli.main(["probe"])
     assert done.value.code == 2
+
+
+@pytest.mark.parametrize("name", sorted(set(REGISTRY) - {"tls", "kubernetes"}))
+def test_probe_prints_each_handshakes_bytes(name, capsysbinary):
+    assert cli.main(["probe", name, "--target", "192.0.2.7"]) == 0
+    assert capsysbinary.readouterr().out == REGISTRY[name].probe("192.0.2.7")
+
+
+@pytest.mark.parametrize("name", ["tls", "kubernetes"])
+def test_probe_prints_a_client_hello(name, capsysbinary):
+    assert cli.main(["probe", name]) == 0
+    hello = capsysbinary.readouterr().out
+    assert len(hello) == 122 and hello[:5] == bytes.fromhex("1603010075")
