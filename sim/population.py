@@ -56,10 +56,10 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
     Protocol("zookeeper", 2181, False),
 )}
 
-# Protocols that ride on HTTP or TLS (IPP, the Kubernetes API, HTTP/2 cleartext): a scanner
-# that sends GET or a ClientHello first names them http or tls, which is on the wire too. `unexpected` leaves them out so its
+# Protocols that ride on HTTP or TLS (IPP, the Kubernetes API): a scanner that sends GET or a
+# ClientHello first names them http or tls, which is on the wire too. `unexpected` leaves them out so its
 # ground truth stays unambiguous; `uniform` and `iana` keep them and the report shows it.
-LAYERED_ON_HTTP_OR_TLS = frozenset({"ipp", "kubernetes", "h2c"})
+LAYERED_ON_HTTP_OR_TLS = frozenset({"ipp", "kubernetes"})
 
 IANA_PORTS = frozenset(p.port for p in PROTOCOLS.values())
 HIGH_PORTS = (1024, 65535)
@@ -244,8 +244,12 @@ def needed_handshakes(manifest: Manifest, base: tuple[str, ...] = ("wait", "http
                       order: tuple[str, ...] = ()) -> list[str]:
     """`base` plus the handshake of every identifiable protocol that `base` cannot name.
 
-    Server-first protocols are named by `wait`'s banner. The extra handshakes follow `order`
-    (the scanner's default order) where it lists them, then by name.
+    Server-first protocols are named by `wait`'s banner. The extra handshakes go after `wait`
+    and before the rest of `base`: an HTTP or TLS server names itself whatever it is sent
+    (400 Bad Request, a TLS alert), but other servers may answer a GET with something another
+    rule claims (Redis answers `-ERR ...`, which LZR's pop3 rule takes), so their own probes
+    must come first. Among themselves they follow `order` (the scanner's default order)
+    where it lists them, then by name.
     """
     extra = {service.protocol for _, _, service in manifest.targets()
              if service.identifiable and service.protocol not in base
@@ -255,4 +259,5 @@ def needed_handshakes(manifest: Manifest, base: tuple[str, ...] = ("wait", "http
                   if service.identifiable and PROTOCOLS.get(service.protocol) is not None
                   and PROTOCOLS[service.protocol].server_first}
     ranked = sorted(extra, key=lambda name: (order.index(name) if name in order else len(order), name))
-    return list(base) + ranked
+    first = [name for name in base if name == "wait"]
+    return first + ranked + [name for name in base if name != "wait"]

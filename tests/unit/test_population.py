@@ -93,9 +93,9 @@ def test_sparse_hosts_share_few_nodes_and_stay_normal():
 def test_needed_handshakes_add_only_what_wait_http_tls_cannot_name():
     manifest = generate("unexpected", hosts=50, seed=1)
     handshakes = needed_handshakes(manifest)
-    assert handshakes[:3] == ["wait", "http", "tls"]
+    assert handshakes[0] == "wait" and handshakes[-2:] == ["http", "tls"]
     identifiable = {s.protocol for _, _, s in manifest.targets() if s.identifiable}
-    extra = set(handshakes[3:])
+    extra = set(handshakes[1:-2])
     assert extra == {p for p in identifiable - {"http", "tls"} if not PROTOCOLS[p].server_first}
 
 
