@@ -7,7 +7,7 @@
     lzr-sim run --profile unexpected --hosts 30             # all of the above in one go
     lzr-sim list                                            # runs and whether they are live
 
-Without `-handshakes` among the lzr flags, a scan uses `wait,http,tls` plus the handshakes
+Without `-handshakes` among the lzr flags, a scan uses wait, http and tls plus the handshakes
 the population needs (sim.population.needed_handshakes), and without `-haf` it sends 3
 ACKing-firewall probes when the population has ACKing firewalls. docs/sim.md has the details.
 """
@@ -109,7 +109,7 @@ def _manifest(args) -> Manifest:
 def _lzr_flags(args, manifest: Manifest) -> list[str]:
     """The user's lzr flags, plus what the population needs where the user did not say.
 
-    -handshakes: wait,http,tls and the handshakes of the population's other protocols;
+    -handshakes: wait, the handshakes of the population's other protocols, http, tls;
     -haf: 3 ACKing-firewall probes when the population has ACKing firewalls.
     """
     flags = [flag for flag in args.lzr_flags if flag != "--"]
@@ -122,7 +122,7 @@ def _lzr_flags(args, manifest: Manifest) -> list[str]:
 
 
 def default_handshakes(manifest: Manifest) -> list[str]:
-    """wait,http,tls plus what the population needs, in the scanner's default order."""
+    """wait, what else the population needs (in the scanner's default order), http, tls."""
     try:
         from lzr.handshakes import DEFAULT_ORDER
     except ImportError:
