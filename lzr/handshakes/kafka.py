@@ -13,7 +13,12 @@ from lzr.handshakes.base import Handshake, constant
 CORRELATION_ID = b"LZR!"
 CLIENT_ID = b"lzr"
 API_VERSIONS = 18
-BODY = struct.pack(">hh", API_VERSIONS, 0) + CORRELATION_ID + struct.pack(">h", len(CLIENT_ID)) + CLIENT_ID
+BODY = (
+    struct.pack(">hh", API_VERSIONS, 0)
+    + CORRELATION_ID
+    + struct.pack(">h", len(CLIENT_ID))
+    + CLIENT_ID
+)
 PROBE = struct.pack(">i", len(BODY)) + BODY
 
 ERROR_CODES = (b"\x00\x00", b"\x00\x23")  # none, UNSUPPORTED_VERSION

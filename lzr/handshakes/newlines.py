@@ -5,4 +5,6 @@ answer anything with an error message that the other rules then name. No rule of
 """
 from lzr.handshakes.base import Handshake, constant, never
 
-HANDSHAKE = Handshake("newlines", "two newlines, to provoke a reply", False, constant(b"\n\n"), never)
+HANDSHAKE = Handshake(
+    "newlines", "two newlines, to provoke a reply", False, constant(b"\n\n"), never
+)

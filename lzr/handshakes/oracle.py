@@ -25,4 +25,6 @@ def match(data: bytes) -> str | None:
     return "oracle" if b"DESCRIPTION=(" in data and b"(EMFI=4)" in data else None
 
 
-HANDSHAKE = Handshake("oracle", "Oracle TNS CONNECT without a service", False, constant(PROBE), match)
+HANDSHAKE = Handshake(
+    "oracle", "Oracle TNS CONNECT without a service", False, constant(PROBE), match
+)

@@ -19,4 +19,6 @@ def match(data: bytes) -> str | None:
     return "rdp" if len(data) >= 11 and data[:10] == CONFIRM_START else None
 
 
-HANDSHAKE = Handshake("rdp", "RDP X.224 Connection Request asking for TLS", False, constant(PROBE), match)
+HANDSHAKE = Handshake(
+    "rdp", "RDP X.224 Connection Request asking for TLS", False, constant(PROBE), match
+)

@@ -21,4 +21,6 @@ NEGOTIATE = (
 )
 PROBE = struct.pack(">I", len(HEADER) + len(NEGOTIATE)) + HEADER + NEGOTIATE
 
-HANDSHAKE = Handshake("smb2", "SMB2 NEGOTIATE (named by the smb rule)", False, constant(PROBE), never)
+HANDSHAKE = Handshake(
+    "smb2", "SMB2 NEGOTIATE (named by the smb rule)", False, constant(PROBE), never
+)

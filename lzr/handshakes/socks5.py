@@ -17,4 +17,6 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("socks5", "SOCKS5 greeting offering no authentication", False, constant(PROBE), match)
+HANDSHAKE = Handshake(
+    "socks5", "SOCKS5 greeting offering no authentication", False, constant(PROBE), match
+)

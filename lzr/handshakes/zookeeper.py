@@ -10,8 +10,11 @@ from lzr.handshakes.base import Handshake, constant
 PROBE = b"srvr"
 
 
+REFUSAL = b"is not executed because it is not in the whitelist"
+
+
 def match(data: bytes) -> str | None:
-    if data.startswith(b"Zookeeper version:") or b"is not executed because it is not in the whitelist" in data:
+    if data.startswith(b"Zookeeper version:") or REFUSAL in data:
         return "zookeeper"
     return None
 
