@@ -40,7 +40,10 @@ LZR_NAMES: tuple[str, ...] = tuple(sorted((m.HANDSHAKE.name for m in _LZR_MODULE
 # What `-handshakes all` tries, first to last; docs/handshakes.md says why.
 DEFAULT_ORDER: tuple[str, ...] = (
     # The LZR paper's Table 2 ranks: a banner wait, then HTTP, TLS, DNS, PPTP, Oracle.
-    "wait", "http", "tls", "dns", "pptp", "oracle",
+    "wait", "http", "tls",
+    # A raw print port prints every probe it cannot parse: name it before sending more.
+    "pjl",
+    "dns", "pptp", "oracle",
     # The paper's other binary protocols that stay silent without their own probe (§4.1).
     "mqtt", "postgres", "mssql", "siemens", "smb",
     # A well-formed SMB probe: Samba ignores LZR's malformed SMB1 one.
@@ -50,7 +53,7 @@ DEFAULT_ORDER: tuple[str, ...] = (
     "dnp3", "ipmi", "fox", "rtsp", "ipp", "smtp", "ssh", "x11",
     # Ours, client-first.
     "h2c", "socks5", "ldap", "kafka", "cassandra", "zookeeper", "sip", "xmpp", "irc", "git",
-    "drda", "enip", "java_rmi", "jdwp", "ajp13", "pjl",
+    "drda", "enip", "java_rmi", "jdwp", "ajp13",
     # Provocations: newlines (bgp sends the same two bytes).
     "newlines", "newlines50", "bgp",
     # Server-first: the same empty probe as wait, tried again in case the banner was slow.
