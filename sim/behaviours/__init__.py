@@ -157,7 +157,8 @@ class ZeroWindow(Behaviour):
     With `ports` (at most 15) only segments from those local ports are rewritten and the
     host's own services answer there. The window is rewritten by the NFQUEUE program on
     OUTPUT with the checksum recomputed, so the kernel's TCP stack still runs the
-    connections. Use a distinct `queue` per behaviour that needs one on the same host.
+    connections. NFQUEUE ends a packet's walk through OUTPUT, so do not combine it with
+    `Delay` on one host.
     """
 
     name: ClassVar[str] = "zero-window"
