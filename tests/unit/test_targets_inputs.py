@@ -3,7 +3,7 @@ import ipaddress
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lzr.targets import (
@@ -211,6 +211,7 @@ zmapish = st.lists(st.sampled_from(
      'daddr:', '----------', '|', '2001:db8::1', '"ttl"', '300']), max_size=20).map("".join)
 
 
+@settings(deadline=None)  # a loaded CI machine must not fail a test on timing
 @given(st.lists(st.one_of(line_text, zmapish), max_size=8))
 def test_parsers_never_raise(lines):
     for parser in (parse_zmap_json, parse_zmap_csv, parse_target_list, parse_zmap_dryrun):
@@ -220,6 +221,7 @@ def test_parsers_never_raise(lines):
                 assert 1 <= result.line_number <= len(lines)
 
 
+@settings(deadline=None)
 @given(st.lists(st.one_of(line_text, zmapish), max_size=8))
 def test_csv_rows_under_a_valid_header_never_raise(rows):
     for result in parse_zmap_csv([ZMAP_CSV[0]] + rows):
@@ -233,6 +235,7 @@ json_value = st.one_of(st.integers(-2**33, 2**33), st.booleans(), st.none(), st.
                        st.sampled_from(["192.0.2.1", "2001:db8::1", "", "x"]))
 
 
+@settings(deadline=None)
 @given(st.dictionaries(zmap_key, json_value, max_size=10))
 def test_zmap_json_objects_give_in_range_targets_or_errors(document):
     [result] = parse_zmap_json([json.dumps(document)])
