@@ -30,14 +30,19 @@ class Protocol:
     name: str            # service name, handshake name and fingerprint label at once
     port: int            # IANA-assigned port (or the conventional one where IANA has none)
     server_first: bool   # sends a banner unasked, so the `wait` handshake identifies it
+    # Answers the HTTP GET or the TLS ClientHello with something another rule claims, so its
+    # own probe must go first (tests/unit/test_population_probes.py checks this against the
+    # services and the rules).
+    misread_by_web_probes: bool = False
 
 
 PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
     Protocol("http", 80, False), Protocol("tls", 443, False), Protocol("ssh", 22, True),
     Protocol("ftp", 21, True), Protocol("smtp", 25, True), Protocol("pop3", 110, True),
     Protocol("imap", 143, True), Protocol("telnet", 23, True), Protocol("vnc", 5900, True),
-    Protocol("mysql", 3306, True), Protocol("redis", 6379, False),
-    Protocol("memcached_ascii", 11211, False), Protocol("memcached_binary", 11211, False),
+    Protocol("mysql", 3306, True), Protocol("redis", 6379, False, misread_by_web_probes=True),
+    Protocol("memcached_ascii", 11211, False, misread_by_web_probes=True),
+    Protocol("memcached_binary", 11211, False),
     Protocol("mongodb", 27017, False), Protocol("mqtt", 1883, False),
     Protocol("amqp", 5672, False), Protocol("postgres", 5432, False),
     Protocol("dns", 53, False), Protocol("rtsp", 554, False), Protocol("ipp", 631, False),
@@ -48,7 +53,7 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
     Protocol("kubernetes", 6443, False),
     # Beyond LZR's handshakes.
     Protocol("ajp13", 8009, False), Protocol("cassandra", 9042, False), Protocol("drda", 446, False),
-    Protocol("enip", 44818, False), Protocol("git", 9418, False), Protocol("h2c", 80, False),
+    Protocol("enip", 44818, False, misread_by_web_probes=True), Protocol("git", 9418, False), Protocol("h2c", 80, False),
     Protocol("irc", 6667, True), Protocol("java_rmi", 1099, False), Protocol("jdwp", 5005, False),
     Protocol("kafka", 9092, False), Protocol("ldap", 389, False), Protocol("nats", 4222, True),
     Protocol("nntp", 119, True), Protocol("pjl", 9100, False), Protocol("rsync", 873, True),
@@ -244,12 +249,11 @@ def needed_handshakes(manifest: Manifest, base: tuple[str, ...] = ("wait", "http
                       order: tuple[str, ...] = ()) -> list[str]:
     """`base` plus the handshake of every identifiable protocol that `base` cannot name.
 
-    Server-first protocols are named by `wait`'s banner. The extra handshakes go after `wait`
-    and before the rest of `base`: an HTTP or TLS server names itself whatever it is sent
-    (400 Bad Request, a TLS alert), but other servers may answer a GET with something another
-    rule claims (Redis answers `-ERR ...`, which LZR's pop3 rule takes), so their own probes
-    must come first. Among themselves they follow `order` (the scanner's default order)
-    where it lists them, then by name.
+    Server-first protocols are named by `wait`'s banner. The extra handshakes follow `base`,
+    except those of protocols that answer a GET or a ClientHello with something another rule
+    claims (Redis answers GET with `-ERR ...`, which LZR's pop3 rule takes): those go right
+    after `wait`, so their own probe is first. Among themselves the extras follow `order`
+    (the scanner's default order) where it lists them, then by name.
     """
     extra = {service.protocol for _, _, service in manifest.targets()
              if service.identifiable and service.protocol not in base
@@ -259,5 +263,7 @@ def needed_handshakes(manifest: Manifest, base: tuple[str, ...] = ("wait", "http
                   if service.identifiable and PROTOCOLS.get(service.protocol) is not None
                   and PROTOCOLS[service.protocol].server_first}
     ranked = sorted(extra, key=lambda name: (order.index(name) if name in order else len(order), name))
+    early = [name for name in ranked if name in PROTOCOLS and PROTOCOLS[name].misread_by_web_probes]
+    late = [name for name in ranked if name not in early]
     first = [name for name in base if name == "wait"]
-    return first + ranked + [name for name in base if name != "wait"]
+    return first + early + [name for name in base if name != "wait"] + late
