@@ -109,7 +109,7 @@ def _manifest(args) -> Manifest:
 def _lzr_flags(args, manifest: Manifest) -> list[str]:
     """The user's lzr flags, plus what the population needs where the user did not say.
 
-    -handshakes: wait, the handshakes of the population's other protocols, http, tls;
+    -handshakes: wait,http,tls plus the handshakes of the population's other protocols;
     -haf: 3 ACKing-firewall probes when the population has ACKing firewalls.
     """
     flags = [flag for flag in args.lzr_flags if flag != "--"]
@@ -122,7 +122,7 @@ def _lzr_flags(args, manifest: Manifest) -> list[str]:
 
 
 def default_handshakes(manifest: Manifest) -> list[str]:
-    """wait, what else the population needs (in the scanner's default order), http, tls."""
+    """wait,http,tls plus what the population needs (sim.population.needed_handshakes)."""
     try:
         from lzr.handshakes import DEFAULT_ORDER
     except ImportError:
