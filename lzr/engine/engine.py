@@ -40,6 +40,7 @@ ends it; otherwise up to `parallel` run at once and unrecognised data lets the o
 """
 import random
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from socket import inet_ntoa
 
@@ -69,8 +70,11 @@ DATA, CLOSE, SYNACK, REFUSED, PURE_ACK = range(5)
 
 class Engine:
     def __init__(self, cfg: EngineConfig, version: int, scanner_addr: int, local_ports: range,
-                 seed: int = 0) -> None:
+                 seed: int = 0, routes_here: Callable[[int, int], bool] | None = None) -> None:
+        """`routes_here(addr, port)`: do segments from target addr:port reach this engine? With
+        several shards, ACKing-firewall probes only go to ports whose answers come back here."""
         self.cfg = cfg
+        self._routes_here = routes_here
         self.version = version
         self.scanner_addr = scanner_addr
         self._rng = random.Random(seed)
@@ -422,6 +426,8 @@ class Engine:
         addr = target.key >> 16
         for _ in range(self._haf):
             port = self._rng.choice(HAF_PORTS)
+            while self._routes_here is not None and not self._routes_here(addr, port):
+                port = self._rng.choice(HAF_PORTS)
             real = self._targets.get(addr << 16 | port)
             while True:
                 lport = self._ports.take()
