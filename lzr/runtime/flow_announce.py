@@ -98,13 +98,17 @@ class FlowTable:
     def __len__(self) -> int:
         return len(self._keys)
 
-    def apply(self, frame: bytes) -> None:
+    def apply(self, frame: bytes) -> list[tuple[int, int, int]]:
+        """Open and close the frame's flows; returns the opened ones (target, port, local port)."""
         _, records = decode_frame(frame)
+        opened = []
         for operation, addr, target_port, local_port in records:
             if operation == OPEN:
                 self._keys.add(flow_key(addr, target_port, local_port))
+                opened.append((addr, target_port, local_port))
             else:
                 self._keys.discard(flow_key(addr, target_port, local_port))
+        return opened
 
     def owns(self, target_addr: int, target_port: int, local_port: int) -> bool:
         return flow_key(target_addr, target_port, local_port) in self._keys

@@ -329,7 +329,10 @@ class QueueLoop:
         self.hold_seconds = hold_seconds
         self.dropped = 0
         self.accepted = 0
-        self._pending: deque = deque()  # (deadline, key, packet), deadlines in arrival order
+        # Held RSTs: each entry is [deadline, key, packet], packet None once it has its verdict.
+        # `_expiry` is in arrival order (and so deadline order); `_held` finds them by flow.
+        self._expiry: deque[list] = deque()
+        self._held: dict[tuple[int, int, int], list[list]] = {}
         self._context = zmq.Context.instance()
         self._announcements = None
         self.table = None
@@ -361,9 +364,11 @@ class QueueLoop:
             return
         os.write(self._stop_write, b"x")
         thread.join()
-        for _, _, packet in self._pending:
-            packet.accept()
-        self._pending.clear()
+        for _, _, packet in self._expiry:
+            if packet is not None:
+                packet.accept()
+        self._expiry.clear()
+        self._held.clear()
         self._queue.unbind()
         self._close_sockets()
         os.close(self._stop_read)
@@ -392,8 +397,8 @@ class QueueLoop:
             poller.register(self._announcements, zmq.POLLIN)
         while True:
             timeout_ms = None
-            if self._pending:
-                timeout_ms = max(0.0, (self._pending[0][0] - time.monotonic()) * 1000)
+            if self._expiry:
+                timeout_ms = max(0.0, (self._expiry[0][0] - time.monotonic()) * 1000)
             ready = dict(poller.poll(timeout_ms))
             if self._stop_read in ready:
                 return
@@ -405,12 +410,13 @@ class QueueLoop:
                     except zmq.Again:
                         break
                     try:
-                        self.table.apply(frame)
+                        opened = self.table.apply(frame)
                     except flow_announce.FrameError:
                         continue
+                    self._release_owned(opened)
             if queue_fd in ready:
                 self._queue.run(block=False)
-            self._settle_pending()
+            self._expire(time.monotonic())
 
     def _on_packet(self, packet) -> None:
         key = rst_flow_key(packet.get_payload(), self.version)
@@ -418,7 +424,9 @@ class QueueLoop:
             packet.drop()
             self.dropped += 1
         elif key is not None and self.hold_seconds > 0:
-            self._pending.append((time.monotonic() + self.hold_seconds, key, packet))
+            entry = [time.monotonic() + self.hold_seconds, key, packet]
+            self._expiry.append(entry)
+            self._held.setdefault(key, []).append(entry)
         else:
             packet.accept()
             self.accepted += 1
@@ -431,18 +439,28 @@ class QueueLoop:
         except Exception:
             return False
 
-    def _settle_pending(self) -> None:
-        if not self._pending:
-            return
-        now = time.monotonic()
-        still_waiting = deque()
-        for deadline, key, packet in self._pending:
+    def _release_owned(self, opened: list[tuple[int, int, int]]) -> None:
+        """Drop the held RSTs of flows an announcement just opened."""
+        for key in opened:
+            for entry in self._held.pop(key, ()):
+                entry[2].drop()
+                entry[2] = None
+                self.dropped += 1
+
+    def _expire(self, now: float) -> None:
+        """Give held RSTs whose time is up their verdict: owned by now, or let through."""
+        while self._expiry and self._expiry[0][0] <= now:
+            entry = self._expiry.popleft()
+            _, key, packet = entry
+            if packet is None:
+                continue
+            held = self._held[key]
+            held.remove(entry)
+            if not held:
+                del self._held[key]
             if self._owned(key):
                 packet.drop()
                 self.dropped += 1
-            elif deadline <= now:
+            else:
                 packet.accept()
                 self.accepted += 1
-            else:
-                still_waiting.append((deadline, key, packet))
-        self._pending = still_waiting

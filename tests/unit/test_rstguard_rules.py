@@ -127,11 +127,12 @@ def test_malformed_frames_are_refused(frame):
 
 def test_flow_table_opens_and_closes():
     table = flow_announce.FlowTable()
-    table.apply(flow_announce.encode_frame(4, [(flow_announce.OPEN, 7, 80, 40001),
-                                               (flow_announce.OPEN, 7, 80, 40002)]))
+    opened = table.apply(flow_announce.encode_frame(4, [(flow_announce.OPEN, 7, 80, 40001),
+                                                        (flow_announce.OPEN, 7, 80, 40002)]))
+    assert opened == [(7, 80, 40001), (7, 80, 40002)]
     assert table.owns(7, 80, 40001) and table.owns(7, 80, 40002)
     assert not table.owns(7, 81, 40001) and not table.owns(8, 80, 40001)
-    table.apply(flow_announce.encode_frame(4, [(flow_announce.CLOSE, 7, 80, 40001)]))
+    assert table.apply(flow_announce.encode_frame(4, [(flow_announce.CLOSE, 7, 80, 40001)])) == []
     assert not table.owns(7, 80, 40001) and table.owns(7, 80, 40002)
     assert len(table) == 1
 
