@@ -301,10 +301,12 @@ def draw(report: Report, directory: str | Path) -> list[Path]:
     axes.set_yticks(range(len(truths)), truths, fontsize=7)
     axes.set_xlabel("label given")
     axes.set_ylabel("true protocol")
+    darkest = max((max(counts) for counts in matrix), default=0)
     for row, counts in enumerate(matrix):
         for column, count in enumerate(counts):
             if count:
-                axes.text(column, row, str(count), ha="center", va="center", fontsize=6)
+                axes.text(column, row, str(count), ha="center", va="center", fontsize=6,
+                          color="white" if count > darkest / 2 else "black")
     axes.set_title("Confusion matrix")
     written.append(_save(figure, directory / "confusion.png"))
     return written
