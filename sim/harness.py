@@ -512,6 +512,15 @@ class SimNetwork:
         output = output or self.directory / f"scan-{self._scans}.json"
         return run_scan(self.state.scanner, self.targets(), flags, Path(output), timeout)
 
+    def run(self, node: str, argv: list[str], timeout: float | None = None, **kwargs) -> subprocess.CompletedProcess:
+        """Run another tool (nmap, zmap, curl, ...) inside `node` (`sc` is the scanner) and wait.
+
+        Output is captured as text unless `kwargs` say otherwise.
+        """
+        kwargs.setdefault("capture_output", True)
+        kwargs.setdefault("text", True)
+        return subprocess.run(in_namespace(self.node(node).pid, argv), timeout=timeout, **kwargs)
+
     def describe(self) -> str:
         """What runs where, one line per host, for `lzr-sim up`."""
         scanner = self.state.scanner

@@ -19,7 +19,7 @@ options) always gives the same manifest.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sim.manifest import Host, Manifest, Service
 from topologies.base import sparse_prefix, target_address
@@ -243,6 +243,29 @@ def generate(profile: str = "unexpected", hosts: int = 30, seed: int = 1,
         parameters["sparse_nodes"] = options.sparse_nodes
     return Manifest(profile=profile, seed=seed, topology=options.topology, hosts=tuple(result),
                     parameters=parameters)
+
+
+def catalogue(protocols: list[str], copies: int = 1, seed: int = 1, per_host: int = 3) -> Manifest:
+    """`copies` services of each protocol on random high ports, `per_host` to a host, no hard
+    cases: a population for checking that a scanner names every protocol."""
+    unknown = [name for name in protocols if name not in PROTOCOLS]
+    if unknown:
+        raise ValueError(f"unknown protocols {unknown}; choose from {', '.join(PROTOCOLS)}")
+    rng = random.Random(f"catalogue/{','.join(protocols)}/{copies}/{seed}")
+    off_port = replace(PROFILES["unexpected"], on_assigned_port=0.0)
+    wanted = [name for name in protocols for _ in range(copies)]
+    hosts = []
+    for index in range(0, len(wanted), per_host):
+        used: set[int] = set()
+        services = []
+        for name in wanted[index:index + per_host]:
+            port = _draw_port(rng, off_port, PROTOCOLS[name], used)
+            used.add(port)
+            services.append(Service(port, name, "normal", True, expected_record(name, "normal")))
+        number = len(hosts)
+        hosts.append(Host(f"h{number + 1}", target_address(number), f"h{number + 1}", "normal", tuple(services)))
+    return Manifest(profile="catalogue", seed=seed, topology="routed", hosts=tuple(hosts),
+                    parameters={"protocols": list(protocols), "copies": copies, "per_host": per_host})
 
 
 def needed_handshakes(manifest: Manifest, base: tuple[str, ...] = ("wait", "http", "tls"),

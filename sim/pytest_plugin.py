@@ -11,7 +11,8 @@ point, so any project's tests can use them:
 `sim_network(...)` takes either a population (`profile`, `hosts`, `seed`, `topology`,
 `hard_cases`) or a ready `manifest` (a `sim.manifest.Manifest` or a path to its JSON), plus
 `loss`. It returns a running `Network`: `.manifest`, `.targets()`, `.scan(flags)` -> records,
-`.accuracy(records, flags)` -> `sim.report.Report`, `.run_id`. Every network a test started
+`.accuracy(records, flags)` -> `sim.report.Report`, `.run(node, argv)` to run another tool
+inside the network, `.run_id`. Every network a test started
 is torn down when the test ends, pass or fail. The fixture needs root, Mininet and mnexec:
 without them the test is skipped, or fails when the environment says CI=true.
 docs/pytest-plugin.md has the details.
@@ -61,6 +62,10 @@ class Network:
         from sim.cli import handshakes_of
         from sim.report import evaluate
         return evaluate(self.manifest, records, handshakes_of(flags) if flags else None)
+
+    def run(self, node: str, argv: list[str], timeout: float | None = None, **kwargs):
+        """Run a command inside `node` (`sc`: the scanner host); a CompletedProcess."""
+        return self._net.run(node, argv, timeout=timeout, **kwargs)
 
     def node(self, name: str):
         """The Mininet host of a manifest node (`h1`, `p1`) or `sc` (scanner), `rt` (router)."""

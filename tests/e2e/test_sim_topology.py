@@ -28,8 +28,7 @@ def leftovers(run_id, pids):
 
 
 def in_node(net, node, command):
-    return subprocess.run(["nsenter", "-t", str(net.node(node).pid), "-n", "--", "sh", "-c", command],
-                          capture_output=True, text=True, timeout=10)
+    return net.run(node, ["sh", "-c", command], timeout=10)
 
 
 def test_up_reaches_targets_and_down_leaves_nothing(tmp_path):

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from sim.manifest import Manifest, ManifestError, from_dict
-from sim.population import (IANA_PORTS, PROTOCOLS, Options, generate, needed_handshakes)
+from sim.population import (IANA_PORTS, PROTOCOLS, Options, catalogue, generate, needed_handshakes)
 
 
 def test_same_seed_same_manifest_and_other_seed_differs():
@@ -145,3 +145,14 @@ def test_saved_manifest_is_plain_json(tmp_path):
     data = json.loads(path.read_text())
     assert set(data) >= {"version", "profile", "seed", "topology", "hosts"}
     assert set(data["hosts"][0]["services"][0]) == {"port", "protocol", "behaviour", "identifiable", "expect"}
+
+
+def test_catalogue_has_each_protocol_off_its_port():
+    manifest = catalogue(["http", "ssh", "redis", "mqtt"], copies=2, seed=3, per_host=3)
+    services = [s for _, _, s in manifest.targets()]
+    assert sorted(s.protocol for s in services) == ["http", "http", "mqtt", "mqtt", "redis", "redis", "ssh", "ssh"]
+    assert all(s.identifiable and s.port not in IANA_PORTS for s in services)
+    assert [len(h.services) for h in manifest.hosts] == [3, 3, 2]
+    assert catalogue(["http", "ssh", "redis", "mqtt"], copies=2, seed=3, per_host=3) == manifest
+    with pytest.raises(ValueError, match="gopher"):
+        catalogue(["gopher"])
