@@ -20,7 +20,8 @@ Invariants
 A connection is in one state (state.py) and each event moves it by one named handler:
 
     state        event                 handler                 next state
-    SYN_SENT     SYN-ACK               _on_synack              PROBE_SENT (or target ends)
+    SYN_SENT     SYN-ACK               _on_synack              PROBE_SENT (zero window: target ends)
+    SYN_SENT     SYN-ACK with data     _on_data                as data below
     SYN_SENT     RST acking our SYN    _on_refused             connection ends
     SYN_SENT     timer                 _on_syn_timer           SYN_SENT (resend) / ends
     PROBE_SENT   data                  _on_data                connection or target ends
@@ -29,9 +30,14 @@ A connection is in one state (state.py) and each event moves it by one named han
     PROBE_SENT   timer                 _on_probe_timer         PROBE_SENT (resend) / ends
     PROBE_ACKED  data                  _on_data                connection or target ends
     PROBE_ACKED  RST or FIN            _on_close               connection ends
+    PROBE_ACKED  duplicate ACK         _on_probe_acked         PROBE_ACKED (nothing changes)
     PROBE_ACKED  timer                 _on_probe_timer         PROBE_ACKED (resend) / ends
-    any          ACKing-firewall       _on_acking_firewall     target ends
-                 verdict (§2.13)
+    any          SYN-ACK or pure ACK   _on_acking_firewall     target ends
+                 once the verdict is in (§2.13)
+    HAF_PROBE    SYN-ACK               _receive_for_probe      (gone; the target is credited)
+    HAF_PROBE    timer                 advance                 (gone)
+
+Anything else (no flags, a repeated SYN-ACK, numbers that do not fit) is ignored.
 
 When a connection ends without naming the service, the target starts its next handshake on
 a fresh local port, or, when there is none left and no other connection is live, writes its
