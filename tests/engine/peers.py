@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from lzr.engine import Engine, EngineConfig, Send
-from lzr.wire.segment import ACK, FIN, PSH, RST, SYN, Segment
+from lzr.wire.segment import ACK, PSH, RST, SYN, Segment
 
 SCANNER = 0x05060708    # 5.6.7.8
 TARGET = 0x01020304     # 1.2.3.4
