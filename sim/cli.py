@@ -184,7 +184,7 @@ def command_scan(args) -> int:
     output = args.output or directory / f"scan-{time.strftime('%Y%m%d-%H%M%S')}.json"
     targets = [(address, port) for address, port, _ in manifest.targets()]
     started = time.monotonic()
-    records = harness.run_scan(state.scanner, targets, flags, output, args.timeout)
+    records = harness.run_scan(state.scanner, targets, flags, output, args.timeout, run_directory=directory)
     _write_scan_meta(output, flags)
     print(f"{len(records)} records in {time.monotonic() - started:.1f} s -> {output}")
     return 0

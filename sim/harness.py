@@ -299,8 +299,13 @@ def in_namespace(pid: int, argv: list[str]) -> list[str]:
 
 
 def run_scan(scanner: dict, targets: list[tuple[str, int]], flags: list[str], output: Path,
-             timeout: float = 600.0) -> list[dict]:
-    """Scan `targets` with `lzr` inside the scanner's namespace; returns its records."""
+             timeout: float = 600.0, run_directory: Path | None = None) -> list[dict]:
+    """Scan `targets` with `lzr` inside the scanner's namespace; returns its records.
+
+    run_directory: when the scan runs in another process than the run's owner (`lzr-sim
+    scan`), the scanner's pid goes into that run's state.json, so tearing the run down also
+    stops a scan still in progress.
+    """
     from sim.report import load_records
 
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -310,6 +315,10 @@ def run_scan(scanner: dict, targets: list[tuple[str, int]], flags: list[str], ou
     command = scan_command(scanner, flags, output)
     process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+    if run_directory is not None:
+        state = RunState.load(run_directory)
+        state.processes.append([process.pid, process_start(process.pid)])
+        state.save()
     try:
         _, stderr = process.communicate(stdin, timeout=timeout)
     except BaseException:
@@ -552,7 +561,10 @@ class SimNetwork:
                     self.net.stop()
                 self.net = None
             if self.state is not None:
-                # Whatever net.stop() missed (or never created), found by what state.json recorded.
+                # Whatever net.stop() missed (or never created), found by what state.json
+                # recorded, including scans that `lzr-sim scan` started from another process.
+                with contextlib.suppress(OSError, ValueError, TypeError):
+                    self.state = RunState.load(self.directory)
                 remove_run(self.state)
                 self.state = None
             delete_links(self.run_id)
