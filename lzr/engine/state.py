@@ -10,7 +10,8 @@ handshakes add `Conn` objects in `target.more`.
 """
 
 # Connection states: LZR's expectedRToLZR values (reference §2.1), plus IDLE for a
-# connection that carries no handshake (a target waiting for a slot, or done with its own).
+# connection that carries no handshake (a target waiting for a slot, or done with its own)
+# and HAF_PROBE for an ACKing-firewall probe's SYN.
 IDLE, SYN_SENT, PROBE_SENT, PROBE_ACKED, HAF_PROBE = range(5)
 EXPECTED = {IDLE: "", SYN_SENT: "sa", PROBE_SENT: "ack", PROBE_ACKED: "data"}
 
@@ -29,9 +30,6 @@ class _Connection:
         "sent",      # payload bytes we sent from the reference (LZR's LZRResponseL)
         "deadline",  # the armed timer's deadline object, None when no timer is armed
     )
-
-    def is_live(self) -> bool:
-        return self.state != IDLE
 
 
 class Conn(_Connection):
