@@ -190,12 +190,11 @@ class Feeder:
                 self._deliver(index, frames.empty(frames.INPUT_END))
         self.writer.send(frames.pack_stats(frames.InputCounts(stream.malformed, stream.blocked)))
         self._report(finished=True)
-        linger = 0 if self.stopped else -1   # after STOP the shards read no more targets
-        for sock in self.to_shard:
-            sock.close(linger=linger)
-        for sock in (self.control, self.coordinator, self.writer):
-            sock.close()
-        self.ctx.term()
+        # Stay until the coordinator ends this process: libzmq may drop frames still queued
+        # towards a full peer when the socket closes, and the last targets and INPUT_END
+        # must arrive. The shards finishing is the receipt.
+        while True:
+            self.control.poll()
 
     def _stdin_lines(self) -> Iterator[str]:
         """stdin line by line as it arrives; batches are flushed whenever it would block."""

@@ -7,6 +7,9 @@ coordinator decides what it means (stop sending, drain, then exit).
 from __future__ import annotations
 
 import cProfile
+import ctypes
+import ctypes.util
+import faulthandler
 import os
 import signal
 import sys
@@ -48,11 +51,16 @@ class Endpoints:
         return self._ipc(f"shard{index}-control")
 
 
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+LINGER_MS = 5000     # a closing socket delivers what it queued, unless the peer is gone
+
+
 def push(ctx: zmq.Context, endpoint: str, hwm: int = 0) -> zmq.Socket:
     """A PUSH socket connected to `endpoint`; `hwm` 0 means unbounded."""
     sock = ctx.socket(zmq.PUSH)
     sock.setsockopt(zmq.SNDHWM, hwm)
-    sock.setsockopt(zmq.LINGER, -1)      # frames already queued are delivered before close
+    sock.setsockopt(zmq.LINGER, LINGER_MS)
     sock.connect(endpoint)
     return sock
 
@@ -64,11 +72,16 @@ def pull(ctx: zmq.Context, endpoint: str, hwm: int = 0) -> zmq.Socket:
     return sock
 
 
-def child_main(role: str, coordinator_endpoint: str, cpuprofile: str | None,
+def child_main(role: str, parent_pid: int, coordinator_endpoint: str, cpuprofile: str | None,
                memprofile: str | None, target, *args) -> None:
     """Body of every child process: run `target(*args)`, report a failure to the coordinator."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Die with the coordinator: a child of a killed scan must not keep sending.
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    faulthandler.register(signal.SIGUSR1)    # `kill -USR1 PID` prints where a process is stuck
     profiler = cProfile.Profile() if cpuprofile else None
     if memprofile:
         tracemalloc.start()
