@@ -48,12 +48,14 @@ def lowercase(data: bytes) -> bytes:
     """`data` with ASCII A-Z folded to a-z, as LZR's "lowercase" (other bytes untouched).
 
     Several rules fold the same response in turn; the last result is kept (by identity, in
-    one atomic tuple so threads cannot mix two responses) so it is folded once.
+    one atomic tuple so threads cannot mix two responses) so it is folded once. Only
+    immutable bytes are kept: a bytearray could change between two calls.
     """
     global _last_lowercase
     last = _last_lowercase
     if last[0] is data:
         return last[1]
     folded = data.lower()
-    _last_lowercase = (data, folded)
+    if type(data) is bytes:
+        _last_lowercase = (data, folded)
     return folded

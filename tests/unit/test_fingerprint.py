@@ -127,3 +127,10 @@ def test_no_label_is_part_of_another():
     rule_labels = {name for name, hs in REGISTRY.items() if hs.match is not never} | {"ssl"}
     for label in rule_labels:
         assert [other for other in rule_labels if other != label and label in other] == []
+
+
+def test_rules_called_directly_on_a_changing_bytearray():
+    data = bytearray(b"SSH-2.0-OpenSSH_9.2\r\n")
+    assert REGISTRY["ssh"].match(data) == "ssh"
+    data[:] = b"HTTP/1.1 200 OK\r\n"
+    assert REGISTRY["ssh"].match(data) is None
