@@ -1,0 +1,74 @@
+"""Ending a scan early: Ctrl-C drains, a second Ctrl-C or SIGTERM exits at once; either way
+the RST guard's rule is gone and the output holds only whole JSON lines."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from sim.demo import HTTP_PORT, SILENT_PORT, TargetServices
+from sim.netns import NetnsLab
+
+pytestmark = pytest.mark.netns
+
+
+def start_scan(scanner, scan_if: str, timeout: str) -> subprocess.Popen:
+    """A scan whose stdin stays open, so only a signal can end it."""
+    return subprocess.Popen(
+        ["ip", "netns", "exec", scanner.netns, sys.executable, "-m", "lzr.cli", "-sendSYNs",
+         "-f", "-", "-t", timeout, "-rt", "1", "-c", "1", "-w", "2", "--allow-reserved",
+         "-sendInterface", scan_if],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_line(stream, text: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = stream.readline()
+        if text in line:
+            return
+    raise AssertionError(f"no line with {text!r}")
+
+
+def guard_rules(scanner) -> list[str]:
+    rules = scanner.cmd("iptables", "-S", "OUTPUT").stdout.splitlines()
+    return [rule for rule in rules if "lzr-rstguard" in rule]
+
+
+@pytest.mark.parametrize("signals", [(signal.SIGINT,), (signal.SIGINT, signal.SIGINT), (signal.SIGTERM,)],
+                         ids=["ctrl-c drains", "second ctrl-c exits now", "sigterm exits now"])
+def test_signals_end_the_scan_and_remove_the_guard(signals):
+    with NetnsLab() as lab:
+        scanner, target = lab.add_host("sig"), lab.add_host("sigt")
+        scan_if, _ = lab.link(scanner, target, "10.235.0.1/24", "10.235.0.2/24")
+        with TargetServices(target):
+            draining = signals == (signal.SIGINT,)
+            # Exiting at once is told apart from draining by a silent target whose timeouts
+            # (2 x 30 s) outlast the test's patience.
+            scan = start_scan(scanner, scan_if, "2" if draining else "30")
+            try:
+                wait_for_line(scan.stderr, "++RST guard")
+                assert guard_rules(scanner)
+                scan.stdin.write(f"10.235.0.2;{HTTP_PORT}\n10.235.0.2;{SILENT_PORT}\n")
+                scan.stdin.flush()
+                wait_for_line(scan.stderr, "targets 2")     # both admitted (progress line)
+                for sig in signals:
+                    scan.send_signal(sig)
+                    time.sleep(0.1)
+                out, err = scan.communicate(timeout=30)
+            finally:
+                if scan.poll() is None:
+                    scan.kill()
+            assert scan.returncode == 130, err
+            assert guard_rules(scanner) == []
+            records = [json.loads(line) for line in out.splitlines()]   # only whole lines
+            ports = {r["sport"] for r in records}
+            if draining:    # the silent target got its final record after its timeouts
+                assert ports == {HTTP_PORT, SILENT_PORT}
+                assert "TotalResponses" in err
+            else:
+                assert SILENT_PORT not in ports
