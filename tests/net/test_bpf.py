@@ -7,7 +7,8 @@ from scapy.layers.l2 import ARP, Ether
 from scapy.packet import Raw
 
 from lzr.runtime.packet_socket import PacketSocket, run_in_netns
-from lzr.wire import parse_frame
+from lzr.wire import ACK, PSH, RST, SYN, FrameBuilder, parse_addr, parse_frame
+from lzr.wire.bpf import capture_program
 from sim.netns import NetnsLab
 
 pytestmark = pytest.mark.netns
@@ -63,3 +64,34 @@ def test_kernel_runs_the_filter_as_specified():
                 assert segment is not None and segment.flags != 0x02
                 seen[segment.sport] = seen.get(segment.sport, 0) + 1
     assert seen == {sport: 1 for sport in KEPT}
+
+
+@pytest.mark.parametrize("version", [4, 6])
+def test_kernel_runs_the_narrowed_filter(version):
+    """capture_program(version, scanner address, local ports): only the scanner's own segments."""
+    scanner_addr = parse_addr(V4[1] if version == 4 else V6[1])[1]
+    other_addr = parse_addr(V4[0] if version == 4 else V6[0])[1]
+    ports = range(40000, 40010)
+    cases = {  # seq: (destination, port, flags, kept)
+        1: (scanner_addr, 40000, ACK, True), 2: (scanner_addr, 40009, PSH | ACK, True),
+        3: (scanner_addr, 39999, ACK, False), 4: (scanner_addr, 40010, ACK, False),
+        5: (other_addr, 40000, ACK, False), 6: (scanner_addr, 40005, SYN, False),
+        7: (scanner_addr, 40005, RST, True),
+    }
+    with NetnsLab() as lab:
+        scanner, target = lab.add_host("scan"), lab.add_host("tgt")
+        target_if, scanner_if = lab.link(target, scanner, f"{V4[0]}/24", f"{V4[1]}/24")
+        sender = run_in_netns(target.netns, lambda: PacketSocket(target_if, program=None))
+        program = capture_program(version, scanner_addr, ports)
+        capture = run_in_netns(scanner.netns, lambda: PacketSocket(scanner_if, program=program))
+        with sender, capture:
+            frames = [FrameBuilder(sender.mac, capture.mac, other_addr, version).segment(
+                daddr, 80, port, seq, 1, flags, 100) for seq, (daddr, port, flags, _) in cases.items()]
+            other_version = 6 if version == 4 else 4
+            frames.append(FrameBuilder(sender.mac, capture.mac, 1, other_version).segment(
+                scanner_addr & 0xFFFFFFFF, 80, 40000, 8, 1, ACK, 100))
+            sender.send_batch(frames)
+            received = []
+            while batch := capture.receive(timeout=0.5):
+                received += batch
+    assert sorted(parse_frame(frame).seq for frame in received) == [seq for seq, case in cases.items() if case[3]]
