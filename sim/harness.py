@@ -26,8 +26,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import ipaddress
 import json
 import os
+import re
 import select
 import shutil
 import signal
@@ -447,17 +449,38 @@ class SimNetwork:
                     host.cmd("ethtool -K", intf.name, "tx off rx off tso off gso off gro off >/dev/null 2>&1")
 
     def _topology(self):
-        nodes = self.manifest.nodes()
+        """The Mininet topology of the manifest, after checking its hosts fit the address plan."""
+        from topologies import addresses
+
         if self.manifest.topology == "sparse":
             from topologies.sparse import SparseTopo
-            live = {int(node[1:]) - 1: [h.address for h in self.manifest.hosts if h.node == node]
-                    for node in nodes}
+            live: dict[int, list[str]] = {}
+            for host in self.manifest.hosts:
+                index = int(host.node[1:]) - 1 if re.fullmatch(r"p[1-9][0-9]?", host.node) else -1
+                if index < 0 or ipaddress.ip_address(host.address) not in addresses.sparse_prefix(index):
+                    raise HarnessError(f"sparse host {host.name}: node must be pK and its address inside pK's "
+                                       f"prefix (p1: {addresses.sparse_prefix(0)}, p2: {addresses.sparse_prefix(1)}, ...)")
+                live.setdefault(index, []).append(host.address)
             return SparseTopo(hosts=max(live) + 1, live=live, run_id=self.run_id)
+        segment = addresses.TARGET_NET
+        reserved = {addresses.ROUTER_TARGET_IP, addresses.LAN_SCANNER_IP, str(segment.network_address),
+                    str(segment.broadcast_address)}
+        targets = []
+        for host in self.manifest.hosts:
+            if not re.fullmatch(r"[a-z][a-z0-9]{0,5}", host.node) or host.node in ("sc", "rt", "s0", "s1"):
+                raise HarnessError(f"host {host.name}: node name {host.node!r} must be 1-6 lowercase letters "
+                                   "or digits, starting with a letter, and not sc, rt, s0 or s1")
+            if ipaddress.ip_address(host.address) not in segment or host.address in reserved:
+                raise HarnessError(f"host {host.name}: address {host.address} must be inside {segment} "
+                                   f"and not one of {sorted(reserved)}")
+            targets.append((host.node, host.address))
+        if len({node for node, _ in targets}) != len(targets):
+            raise HarnessError(f"{self.manifest.topology} topology: one address per node")
         if self.manifest.topology == "lan":
             from topologies.lan import LanTopo
-            return LanTopo(hosts=len(nodes), run_id=self.run_id)
+            return LanTopo(targets=targets, run_id=self.run_id)
         from topologies.routed import RoutedTopo
-        return RoutedTopo(hosts=len(nodes), run_id=self.run_id)
+        return RoutedTopo(targets=targets, run_id=self.run_id)
 
     def node(self, name: str):
         """The Mininet host of a manifest node name (`h3`, `p1`) or role (`sc`, `rt`)."""

@@ -22,7 +22,7 @@ import random
 from dataclasses import dataclass, field, replace
 
 from sim.manifest import Host, Manifest, Service
-from topologies.base import sparse_prefix, target_address
+from topologies.addresses import sparse_prefix, target_address
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,5 @@
-"""What every topology shares: the address plan, run-id naming and the node kinds.
-
-Address plan (all inside 198.18.0.0/15, the range reserved for network benchmarks, so a scan
-of it needs `lzr --allow-reserved` and can never be mistaken for a real target):
-
-    198.18.0.0/16      target segment: router .0.1, target hosts from .0.10 upwards
-    198.19.0.0/17      sparse prefixes, one /20 per answering host
-    198.19.255.0/24    scanner segment: router .1, scanner .10
+"""What every topology shares: run-id naming and the node kinds (the address plan is in
+`topologies.addresses`).
 
 Nothing in a topology links to the root namespace's interfaces, no node has a route out of
 the lab, and the router only knows its connected segments (plus the sparse prefixes), so a
@@ -23,16 +17,8 @@ import string
 from mininet.node import Host, Node
 from mininet.topo import Topo
 
-TARGET_NET = ipaddress.ip_network("198.18.0.0/16")
-SPARSE_SUPERNET = ipaddress.ip_network("198.19.0.0/17")
-SCANNER_NET = ipaddress.ip_network("198.19.255.0/24")
-ROUTER_TARGET_IP = "198.18.0.1"
-ROUTER_SCANNER_IP = "198.19.255.1"
-SCANNER_IP = "198.19.255.10"
-FIRST_TARGET_OFFSET = 10
-SPARSE_PREFIXLEN = 20
-# The scan covers the whole lab range; used for `--allow-reserved` sanity checks by callers.
-LAB_NET = ipaddress.ip_network("198.18.0.0/15")
+from topologies.addresses import (ROUTER_SCANNER_IP, ROUTER_TARGET_IP, SCANNER_IP, SCANNER_NET,
+                                  TARGET_NET)
 
 RUN_ID_LENGTH = 4
 _RUN_ID_ALPHABET = string.ascii_lowercase + string.digits
@@ -45,23 +31,6 @@ def new_run_id() -> str:
     """
     return secrets.choice(string.ascii_lowercase) + "".join(
         secrets.choice(_RUN_ID_ALPHABET) for _ in range(RUN_ID_LENGTH - 1))
-
-
-def target_address(index: int) -> str:
-    """Address of the index-th target host (0-based) on the target segment."""
-    address = TARGET_NET.network_address + FIRST_TARGET_OFFSET + index
-    if address >= TARGET_NET.broadcast_address:
-        raise ValueError(f"target index {index} does not fit in {TARGET_NET}")
-    return str(address)
-
-
-def sparse_prefix(index: int) -> ipaddress.IPv4Network:
-    """The index-th /20 of the sparse range (0-based): the prefix one sparse host answers for."""
-    prefixes = SPARSE_SUPERNET.subnets(new_prefix=SPARSE_PREFIXLEN)
-    for position, prefix in enumerate(prefixes):
-        if position == index:
-            return prefix
-    raise ValueError(f"sparse prefix index {index} does not fit in {SPARSE_SUPERNET}")
 
 
 def plen(network: ipaddress.IPv4Network) -> str:

@@ -6,19 +6,18 @@ one gateway MAC (ZMap, `lzr -gatewayMac`) needs `routed` instead.
 
     mn --custom topologies/lan.py --topo lan,3 --switch lxbr --controller none
 """
-from topologies.base import TARGET_NET, LabTopo, plen, target_address
-
-LAN_SCANNER_IP = "198.18.0.2"
+from topologies.addresses import LAN_SCANNER_IP, TARGET_NET, default_targets
+from topologies.base import LabTopo, plen
 
 
 class LanTopo(LabTopo):
-    def build(self, hosts: int = 2):
+    def build(self, hosts: int = 2, targets: list[tuple[str, str]] | None = None):
+        """targets: (node name, address) pairs; default h1, h2, ... from 198.18.0.10 upwards."""
         switch = self.addSwitch(self.name("s1"))
         scanner = self.addHost(self.name("sc"), ip=LAN_SCANNER_IP + plen(TARGET_NET))
         self.addLink(scanner, switch)
-        for index in range(hosts):
-            host = self.addHost(self.name(f"h{index + 1}"),
-                                ip=target_address(index) + plen(TARGET_NET))
+        for name, address in targets or default_targets(hosts):
+            host = self.addHost(self.name(name), ip=address + plen(TARGET_NET))
             self.addLink(host, switch)
 
 

@@ -8,16 +8,17 @@ connected segments: a packet for any other address dies in the router.
 
     mn --custom topologies/routed.py --topo routed,3 --switch lxbr --controller none
 """
-from topologies.base import ROUTER_TARGET_IP, TARGET_NET, LabTopo, plen, target_address
+from topologies.addresses import ROUTER_TARGET_IP, TARGET_NET, default_targets
+from topologies.base import LabTopo, plen
 
 
 class RoutedTopo(LabTopo):
-    def build(self, hosts: int = 2):
+    def build(self, hosts: int = 2, targets: list[tuple[str, str]] | None = None):
+        """targets: (node name, address) pairs; default h1, h2, ... from 198.18.0.10 upwards."""
         target_switch = self.addSwitch(self.name("s1"))
         self.add_scanner_behind_router(target_switch)
-        for index in range(hosts):
-            host = self.addHost(self.name(f"h{index + 1}"),
-                                ip=target_address(index) + plen(TARGET_NET),
+        for name, address in targets or default_targets(hosts):
+            host = self.addHost(self.name(name), ip=address + plen(TARGET_NET),
                                 defaultRoute=f"via {ROUTER_TARGET_IP}")
             self.addLink(host, target_switch)
 

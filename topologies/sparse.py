@@ -11,8 +11,8 @@ prefix to its host.
 """
 from mininet.node import Host
 
-from topologies.base import (ROUTER_TARGET_IP, TARGET_NET, LabTopo, plen, sparse_prefix,
-                             target_address)
+from topologies.addresses import ROUTER_TARGET_IP, TARGET_NET, sparse_prefix, target_address
+from topologies.base import LabTopo, plen
 
 
 class PrefixHost(Host):

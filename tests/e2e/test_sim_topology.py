@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from sim.harness import SimNetwork, list_runs, process_alive, run_links
+from sim.harness import HarnessError, SimNetwork, list_runs, process_alive, run_links
 from sim.manifest import from_dict
 
 pytestmark = pytest.mark.mininet
@@ -75,7 +75,7 @@ def test_sigterm_tears_down(tmp_path):
     run_id = process.stdout.readline().strip()
     state = json.loads((tmp_path / run_id / "state.json").read_text())
     process.send_signal(signal.SIGTERM)
-    process.wait(timeout=30)
+    process.wait(timeout=90)  # generous: teardown of 2 hosts takes a second, but the machine is shared
     assert leftovers(run_id, state["processes"]) == ([], [])
 
 
@@ -107,3 +107,21 @@ def test_sparse_host_answers_only_for_live_addresses(tmp_path):
         silent = in_node(net, "sc", f"timeout 1 bash -c 'echo > /dev/tcp/{empty}/4444' 2>&1")
         assert silent.returncode == 124 and time.monotonic() - started >= 0.9
         assert in_node(net, "sc", "ping -c1 -W2 198.19.16.5").returncode == 0
+
+
+def test_manifest_chooses_node_names_and_addresses(tmp_path):
+    manifest = from_dict({"version": 1, "topology": "routed", "hosts": [
+        {"name": "web", "address": "198.18.3.7", "node": "web", "services": []}]})
+    with SimNetwork(manifest, root=tmp_path) as net:
+        assert in_node(net, "sc", "ping -c1 -W2 198.18.3.7").returncode == 0
+        assert "198.18.3.7/16" in in_node(net, "web", "ip -4 -o addr show").stdout
+
+
+@pytest.mark.parametrize("address, node", [("10.0.0.1", "h1"), ("198.18.0.1", "h1"), ("198.18.0.20", "sc")])
+def test_hosts_outside_the_plan_are_refused_before_anything_is_built(tmp_path, address, node):
+    manifest = from_dict({"version": 1, "topology": "routed", "hosts": [
+        {"name": "x", "address": address, "node": node, "services": []}]})
+    network = SimNetwork(manifest, root=tmp_path)
+    with pytest.raises(HarnessError, match="must be"):
+        network.__enter__()
+    assert run_links(network.run_id) == []
