@@ -94,11 +94,11 @@ PROBE = textwrap.dedent("""
 
 # Runs in the scanner namespace: installs a guard, says "ready", then ends the way argv[2] says.
 HOLDER = textwrap.dedent("""
-    import signal, sys
+    import ipaddress, signal, sys
     from lzr.runtime.rstguard import RstGuard
-    mode, ending = sys.argv[1], sys.argv[2]
+    mode, ending, source = sys.argv[1], sys.argv[2], sys.argv[3]
     owns = (lambda addr, tport, lport: False) if mode == "nfqueue" else None
-    guard = RstGuard(mode, "10.9.0.1", 4, range(40000, 41000), owns=owns)
+    guard = RstGuard(mode, source, ipaddress.ip_address(source).version, range(40000, 41000), owns=owns)
 
     def on_sigterm(signum, frame):
         # What the runtime's handler does: remove at once, then leave through the normal path.
@@ -117,8 +117,8 @@ HOLDER = textwrap.dedent("""
 """)
 
 
-def guard_rules(host) -> list[str]:
-    listing = host.cmd("iptables", "-w", "-S", "OUTPUT").stdout
+def guard_rules(host, iptables="iptables") -> list[str]:
+    listing = host.cmd(iptables, "-w", "-S", "OUTPUT").stdout
     return [line for line in listing.splitlines() if "lzr-rstguard" in line]
 
 
@@ -244,8 +244,9 @@ def scanner():
         yield lab.add_host("scan")
 
 
-def start_holder(host, mode: str, ending: str):
-    holder = host.popen(sys.executable, "-c", HOLDER, mode, ending, stdin=-1, stdout=-1, stderr=-1, text=True)
+def start_holder(host, mode: str, ending: str, source: str = SCANNER):
+    holder = host.popen(sys.executable, "-c", HOLDER, mode, ending, source, stdin=-1, stdout=-1, stderr=-1,
+                        text=True)
     line = holder.stdout.readline().strip()
     assert line == "ready", holder.stderr.read()
     return holder
@@ -298,6 +299,18 @@ def test_rule_left_by_sigkill_is_removed_by_the_next_run(scanner, mode):
     assert guard_rules(scanner) == []
 
 
+def test_ipv6_rule_left_by_sigkill_is_removed_by_the_next_run(scanner):
+    killed = start_holder(scanner, "source-ports", "wait", "fd00:9::1")
+    killed.kill()
+    killed.communicate(timeout=30)
+    assert len(guard_rules(scanner, "ip6tables")) == 1
+    holder = start_holder(scanner, "source-ports", "normal", "fd00:9::1")
+    rules = guard_rules(scanner, "ip6tables")
+    assert len(rules) == 1 and f"pid={holder.pid} " in rules[0]
+    holder.communicate("done\n", timeout=30)
+    assert guard_rules(scanner, "ip6tables") == []
+
+
 def test_two_runs_keep_each_their_own_rule(scanner):
     first = start_holder(scanner, "source-ports", "normal")
     second = start_holder(scanner, "source-ip", "normal")
@@ -311,8 +324,8 @@ def test_two_runs_keep_each_their_own_rule(scanner):
 
 def test_a_busy_queue_number_is_a_clear_error(scanner):
     first = start_holder(scanner, "nfqueue", "normal")
-    second = scanner.popen(sys.executable, "-c", HOLDER, "nfqueue", "normal", stdin=-1, stdout=-1, stderr=-1,
-                           text=True)
+    second = scanner.popen(sys.executable, "-c", HOLDER, "nfqueue", "normal", SCANNER, stdin=-1, stdout=-1,
+                           stderr=-1, text=True)
     _, stderr = second.communicate("done\n", timeout=30)
     assert second.returncode == 1 and "RstGuardError" in stderr and "another program may hold it" in stderr
     rules = guard_rules(scanner)
