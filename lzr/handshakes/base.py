@@ -41,6 +41,19 @@ def host_text(target: str) -> str:
     return f"[{target}]" if ":" in target else target
 
 
+def contains(data: bytes, *needles: bytes) -> bool:
+    """Whether any of `needles` occurs in `data` (LZR's "contains").
+
+    `needle in data` would say the same, but on Python 3.11 it first tries the needle as an
+    integer and builds a TypeError message each time, which doubles the cost of naming a
+    response; `find` goes straight to the search.
+    """
+    for needle in needles:
+        if data.find(needle) >= 0:
+            return True
+    return False
+
+
 _last_lowercase: tuple[bytes, bytes] = (b"", b"")
 
 

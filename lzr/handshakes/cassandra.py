@@ -6,7 +6,7 @@ answers SUPPORTED (opcode 0x06) listing CQL_VERSION and COMPRESSION; a server wi
 answers ERROR (opcode 0x00) about the protocol version, with its own version in the header.
 Responses have the direction bit 0x80 set in the version byte (§2.1).
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, constant, contains
 
 PROBE = bytes.fromhex("04" "00" "0000" "05" "00000000")
 
@@ -18,9 +18,9 @@ ERROR = 0x00
 def match(data: bytes) -> str | None:
     if len(data) < 9 or data[0] not in RESPONSE_VERSIONS:
         return None
-    if data[4] == SUPPORTED and b"CQL_VERSION" in data:
+    if data[4] == SUPPORTED and contains(data, b"CQL_VERSION"):
         return "cassandra"
-    if data[4] == ERROR and b"protocol version" in data:
+    if data[4] == ERROR and contains(data, b"protocol version"):
         return "cassandra"
     return None
 

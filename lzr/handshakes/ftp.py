@@ -4,17 +4,17 @@ FTP servers greet first (RFC 959 §5.4). LZR's rule (reference lzr-behaviour.md 
 ASCII reply that mentions ftp, or that starts with one of the usual greeting codes and
 mentions neither smtp nor ehlo (SMTP greets with 220 too).
 """
-from lzr.handshakes.base import BANNER_CODES, Handshake, constant, lowercase
+from lzr.handshakes.base import BANNER_CODES, Handshake, constant, contains, lowercase
 
 
 def match(data: bytes) -> str | None:
     if not data or not data.isascii():
         return None
     lower = lowercase(data)
-    if b"ftp" in lower:
+    if contains(lower, b"ftp"):
         return "ftp"
     if len(data) >= 4 and data.startswith(BANNER_CODES):
-        if b"smtp" not in lower and b"ehlo" not in lower:
+        if not contains(lower, b"smtp", b"ehlo"):
             return "ftp"
     return None
 

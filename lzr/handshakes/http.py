@@ -5,7 +5,7 @@ request dump with its header keys in sorted order and LZR's browser User-Agent, 
 `Safari/537.3` (sic). The rule is LZR's (§3.1): any mention of HTTP or HTML, unless the
 server says `HTTPS` (a plain-HTTP request to a TLS port), which the tls rule claims instead.
 """
-from lzr.handshakes.base import Handshake, host_text
+from lzr.handshakes.base import Handshake, contains, host_text
 
 USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -26,9 +26,9 @@ def probe(target: str) -> bytes:
 
 def match(data: bytes) -> str | None:
     # Same test as LZR's, one scan shorter: without HTTP there can be no HTTPS.
-    if b"HTTP" in data:
-        return None if b"HTTPS" in data else "http"
-    if b"html" in data or b"HTML" in data or b"<h1>" in data:
+    if contains(data, b"HTTP"):
+        return None if contains(data, b"HTTPS") else "http"
+    if contains(data, b"html", b"HTML", b"<h1>"):
         return "http"
     return None
 

@@ -3,7 +3,7 @@
 IMAP servers greet first with an untagged `* OK`, `* PREAUTH` or `* BYE` (RFC 9051 §7.1).
 LZR's rule (reference lzr-behaviour.md §3.1) excludes POP3's `+OK`/`-ERR` greetings.
 """
-from lzr.handshakes.base import Handshake, constant, lowercase
+from lzr.handshakes.base import Handshake, constant, contains, lowercase
 
 GREETINGS = (b"* OK", b"* BYE", b"* PREAUTH")
 POP3_GREETINGS = (b"+OK", b"-ERR")
@@ -12,7 +12,7 @@ POP3_GREETINGS = (b"+OK", b"-ERR")
 def match(data: bytes) -> str | None:
     if not data or not data.isascii() or data.startswith(POP3_GREETINGS):
         return None
-    if data.startswith(GREETINGS) or b"imap" in lowercase(data) or b"* OK" in data:
+    if data.startswith(GREETINGS) or contains(lowercase(data), b"imap") or contains(data, b"* OK"):
         return "imap"
     return None
 

@@ -4,7 +4,7 @@ LZR's request (reference lzr-behaviour.md §3.3) is its HTTP GET turned into `PO
 `Content-Type: application/ipp` (RFC 8010 §3) and no body. A print server's 200 OK that talks
 about IPP attributes or printing is IPP (§3.1); it is also HTTP, which the tie-break settles.
 """
-from lzr.handshakes.base import Handshake, host_text
+from lzr.handshakes.base import Handshake, contains, host_text
 from lzr.handshakes.http import USER_AGENT
 
 
@@ -21,8 +21,8 @@ def probe(target: str) -> bytes:
 
 
 def match(data: bytes) -> str | None:
-    if b"ipp" in data and b"200 OK" in data:
-        if b"attributes-charset" in data or b"print" in data:
+    if contains(data, b"ipp") and contains(data, b"200 OK"):
+        if contains(data, b"attributes-charset", b"print"):
             return "ipp"
     return None
 

@@ -4,11 +4,11 @@ LZR sends the same bytes as its `tls` handshake (reference lzr-behaviour.md §3.
 any reply that mentions kubernetes.
 """
 from lzr.handshakes import tls
-from lzr.handshakes.base import Handshake
+from lzr.handshakes.base import Handshake, contains
 
 
 def match(data: bytes) -> str | None:
-    return "kubernetes" if b"kubernetes" in data else None
+    return "kubernetes" if contains(data, b"kubernetes") else None
 
 
 HANDSHAKE = Handshake(

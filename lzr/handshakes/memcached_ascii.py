@@ -4,13 +4,13 @@ LZR sends `stats\r\n` (reference lzr-behaviour.md §3.3); memcached answers with
 <value>` lines, the first of which is `STAT pid` (memcached protocol.txt, "General-purpose
 statistics"), which is LZR's rule (§3.1).
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, constant, contains
 
 PROBE = b"stats\r\n"
 
 
 def match(data: bytes) -> str | None:
-    return "memcached_ascii" if b"STAT" in data and b"pid" in data else None
+    return "memcached_ascii" if contains(data, b"STAT") and contains(data, b"pid") else None
 
 
 HANDSHAKE = Handshake(

@@ -4,14 +4,14 @@ LZR's 24-byte request header (reference lzr-behaviour.md §3.3): magic 0x80, opc
 (stat), everything else zero (memcached binary protocol, "Request header"). A response
 starts with magic 0x81; a text-only server answers `ERROR\r\n` (§3.1).
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, constant, contains
 
 PROBE = b"\x80\x10" + bytes(22)
 RESPONSE_MAGIC = 0x81
 
 
 def match(data: bytes) -> str | None:
-    if data and (data[0] == RESPONSE_MAGIC or b"ERROR\r\n" in data):
+    if data and (data[0] == RESPONSE_MAGIC or contains(data, b"ERROR\r\n")):
         return "memcached_binary"
     return None
 

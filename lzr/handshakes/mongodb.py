@@ -4,7 +4,7 @@ LZR's 58-byte OP_QUERY on `admin.$cmd` with `{isMaster: 1}` (reference lzr-behav
 §3.3; MongoDB wire protocol, OP_QUERY, opcode 2004). The reply document carries
 `maxBsonObjectSize`, which is LZR's rule (§3.1).
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, constant, contains
 
 PROBE = bytes.fromhex(
     "3a000000" "00000000" "00000000" "d4070000"  # length 58, request id, response to, opcode
@@ -16,7 +16,7 @@ PROBE = bytes.fromhex(
 
 
 def match(data: bytes) -> str | None:
-    return "mongodb" if b"maxBsonObjectSize" in data or b"MongoDB" in data else None
+    return "mongodb" if contains(data, b"maxBsonObjectSize", b"MongoDB") else None
 
 
 HANDSHAKE = Handshake("mongodb", "MongoDB OP_QUERY isMaster", False, constant(PROBE), match)

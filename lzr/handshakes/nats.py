@@ -3,11 +3,11 @@
 A NATS server speaks first with `INFO {...}` and a JSON object describing itself,
 `server_id` included (NATS client protocol, "INFO").
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, constant, contains
 
 
 def match(data: bytes) -> str | None:
-    return "nats" if data.startswith(b"INFO {") and b'"server_id"' in data else None
+    return "nats" if data.startswith(b"INFO {") and contains(data, b'"server_id"') else None
 
 
 HANDSHAKE = Handshake("nats", "wait for a NATS INFO", True, constant(b""), match)

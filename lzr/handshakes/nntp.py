@@ -3,13 +3,13 @@
 A news server speaks first with 200 (posting allowed) or 201 (posting prohibited) on one
 CRLF-terminated line (RFC 3977 §5.1.1).
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, constant, contains
 
 GREETINGS = (b"200 ", b"201 ")
 
 
 def match(data: bytes) -> str | None:
-    if data.startswith(GREETINGS) and data.isascii() and b"\r\n" in data:
+    if data.startswith(GREETINGS) and data.isascii() and contains(data, b"\r\n"):
         return "nntp"
     return None
 

@@ -6,7 +6,7 @@ type 1 CONNECT), version 0x138 and connect data
 refuses it with a REFUSE packet whose text echoes `DESCRIPTION=(` and carries `(EMFI=4)`,
 which is LZR's rule (§3.1).
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, constant, contains
 
 CONNECT_DATA = b"(DESCRIPTION=(CONNECT_DATA=(CID=(PROGRAM=lzrORA))))"
 PROBE = (
@@ -22,7 +22,7 @@ PROBE = (
 
 
 def match(data: bytes) -> str | None:
-    return "oracle" if b"DESCRIPTION=(" in data and b"(EMFI=4)" in data else None
+    return "oracle" if contains(data, b"DESCRIPTION=(") and contains(data, b"(EMFI=4)") else None
 
 
 HANDSHAKE = Handshake(

@@ -3,7 +3,7 @@
 POP3 servers greet first with `+OK` (RFC 1939 §4); LZR's rule (reference lzr-behaviour.md
 §3.1) also takes `-ERR` and excludes IMAP's untagged greetings.
 """
-from lzr.handshakes.base import Handshake, constant, lowercase
+from lzr.handshakes.base import Handshake, constant, contains, lowercase
 from lzr.handshakes.imap import GREETINGS as IMAP_GREETINGS
 
 GREETINGS = (b"+OK", b"-ERR")
@@ -12,7 +12,7 @@ GREETINGS = (b"+OK", b"-ERR")
 def match(data: bytes) -> str | None:
     if not data or not data.isascii() or data.startswith(IMAP_GREETINGS):
         return None
-    if data.startswith(GREETINGS) or b"pop3" in lowercase(data) or b"+OK" in data:
+    if data.startswith(GREETINGS) or contains(lowercase(data), b"pop3") or contains(data, b"+OK"):
         return "pop3"
     return None
 

@@ -7,7 +7,7 @@ its middle bytes `+<M` (§3.1).
 """
 import struct
 
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, constant, contains
 
 MAGIC_COOKIE = 0x1A2B3C4D
 PROBE = struct.pack(
@@ -29,7 +29,7 @@ PROBE = struct.pack(
 
 
 def match(data: bytes) -> str | None:
-    return "pptp" if b"+<M" in data else None
+    return "pptp" if contains(data, b"+<M") else None
 
 
 HANDSHAKE = Handshake(

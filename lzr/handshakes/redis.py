@@ -4,13 +4,13 @@ LZR sends PING as a RESP array (reference lzr-behaviour.md §3.3; Redis serializ
 protocol). A server answers `+PONG\r\n` (7 bytes), or an error that names Redis or says
 `-ERR unknown` (§3.1).
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, constant, contains
 
 PROBE = b"*1\r\n$4\r\nPING\r\n"
 
 
 def match(data: bytes) -> str | None:
-    if (len(data) == 7 and b"PONG" in data) or b"Redis" in data or b"-ERR unknown" in data:
+    if (len(data) == 7 and contains(data, b"PONG")) or contains(data, b"Redis", b"-ERR unknown"):
         return "redis"
     return None
 

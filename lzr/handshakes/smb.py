@@ -8,7 +8,7 @@ reply that says `SMB` (SMB1 `\\xffSMB` or SMB2 `\\xfeSMB`) names it (§3.1).
 The reference's §3.3 says 23 zero bytes, but its own total (43, NetBIOS length 39) and LZR's
 source give 20.
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, constant, contains
 
 PROBE = (
     bytes.fromhex("00000027" "ff534d42" "72")
@@ -18,7 +18,7 @@ PROBE = (
 
 
 def match(data: bytes) -> str | None:
-    return "smb" if b"SMB" in data else None
+    return "smb" if contains(data, b"SMB") else None
 
 
 HANDSHAKE = Handshake("smb", "SMB1 NEGOTIATE (NT LM 0.12)", False, constant(PROBE), match)

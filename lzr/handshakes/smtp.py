@@ -4,16 +4,16 @@ LZR sends a bare `EHLO\r\n` (reference lzr-behaviour.md §3.3); the server's gre
 (RFC 5321 §4.2) arrives first in any case. LZR's rule (§3.1): a mention of smtp or ehlo, or a
 usual greeting code without any mention of ftp. No ASCII check, unlike ftp's.
 """
-from lzr.handshakes.base import BANNER_CODES, Handshake, constant, lowercase
+from lzr.handshakes.base import BANNER_CODES, Handshake, constant, contains, lowercase
 
 PROBE = b"EHLO\r\n"
 
 
 def match(data: bytes) -> str | None:
     lower = lowercase(data)
-    if b"smtp" in lower or b"ehlo" in lower:
+    if contains(lower, b"smtp", b"ehlo"):
         return "smtp"
-    if len(data) >= 4 and data.startswith(BANNER_CODES) and b"ftp" not in lower:
+    if len(data) >= 4 and data.startswith(BANNER_CODES) and not contains(lower, b"ftp"):
         return "smtp"
     return None
 

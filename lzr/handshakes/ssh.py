@@ -4,7 +4,7 @@ LZR sends `SSH-2.0-Go\r\n` (reference lzr-behaviour.md §3.3; RFC 4253 §4.2); t
 own identification string comes first in any case. LZR's rule (§3.1): ASCII that mentions
 ssh, unless it is an error message (`not implemented`, `bad`).
 """
-from lzr.handshakes.base import Handshake, constant, lowercase
+from lzr.handshakes.base import Handshake, constant, contains, lowercase
 
 PROBE = b"SSH-2.0-Go\r\n"
 
@@ -13,7 +13,7 @@ def match(data: bytes) -> str | None:
     if not data or not data.isascii():
         return None
     lower = lowercase(data)
-    if b"ssh" in lower and b"not implemented" not in lower and b"bad" not in lower:
+    if contains(lower, b"ssh") and not contains(lower, b"not implemented", b"bad"):
         return "ssh"
     return None
 

@@ -4,13 +4,13 @@ Telnet servers usually open with IAC option commands (RFC 854): `ff` then WILL, 
 DON'T or SB. LZR's rule (reference lzr-behaviour.md §3.1) looks at the second byte for one of
 those commands (0xfb-0xff), or for a mention of telnet.
 """
-from lzr.handshakes.base import Handshake, constant, lowercase
+from lzr.handshakes.base import Handshake, constant, contains, lowercase
 
 IAC_COMMANDS = frozenset((0xFF, 0xFE, 0xFD, 0xFC, 0xFB))
 
 
 def match(data: bytes) -> str | None:
-    if len(data) >= 2 and (data[1] in IAC_COMMANDS or b"telnet" in lowercase(data)):
+    if len(data) >= 2 and (data[1] in IAC_COMMANDS or contains(lowercase(data), b"telnet")):
         return "telnet"
     return None
 

@@ -10,7 +10,7 @@ The rule is LZR's (§3.1): a TLS record header with a TLS version names `tls`, w
 """
 import secrets
 
-from lzr.handshakes.base import Handshake
+from lzr.handshakes.base import Handshake, contains
 
 RECORD_HEADER = bytes.fromhex("1603010075")
 HELLO_HEADER = bytes.fromhex("010000710303")
@@ -44,7 +44,7 @@ def match(data: bytes) -> str | None:
     # LZR tests HTTPS first; a TLS record header gives `tls` either way, so look at it first.
     if is_record and data[1:3] in TLS_VERSIONS:
         return "tls"
-    if b"HTTPS" in data:
+    if contains(data, b"HTTPS"):
         return "tls"
     if is_record and data[1:3] == SSL3_VERSION:
         return "ssl"

@@ -5,7 +5,7 @@ ZooKeeper answers four-letter commands on its client port (ZooKeeper Administrat
 starts `Zookeeper version:`; a server that whitelists nothing says the command `is not
 executed because it is not in the whitelist`.
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, constant, contains
 
 PROBE = b"srvr"
 
@@ -14,7 +14,7 @@ REFUSAL = b"is not executed because it is not in the whitelist"
 
 
 def match(data: bytes) -> str | None:
-    if data.startswith(b"Zookeeper version:") or REFUSAL in data:
+    if data.startswith(b"Zookeeper version:") or contains(data, REFUSAL):
         return "zookeeper"
     return None
 
