@@ -1,5 +1,7 @@
 """LZR's probes byte-exact with reference lzr-behaviour.md §3.3, and the registry's API."""
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lzr.handshakes import (
     DEFAULT_ORDER, LZR_NAMES, REGISTRY, UnknownHandshake, dnp3, get, parse_list, tls,
@@ -171,3 +173,13 @@ def test_all_expands_to_default_order():
 def test_default_order_has_every_handshake_once():
     assert sorted(DEFAULT_ORDER) == sorted(REGISTRY)
     assert DEFAULT_ORDER[:3] == ("wait", "http", "tls")
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(st.ip_addresses(v=4), st.ip_addresses(v=6)).map(str))
+def test_every_probe_takes_any_address(address):
+    for hs in REGISTRY.values():
+        assert isinstance(hs.probe(address), bytes)
+    host = f"[{address}]" if ":" in address else address
+    assert len(get("http").probe(address)) == 186 + len(host)
+    assert len(get("ipp").probe(address)) == 221 + len(host)
