@@ -29,7 +29,7 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from typing import ClassVar, Iterator, Protocol
+from typing import IO, ClassVar, Iterator, Protocol
 
 _instances = itertools.count()
 ACK_LISTENER_PORT = 9  # the discard port: where an ACKing firewall's connections end up
@@ -63,14 +63,14 @@ class Behaviour:
     ipv6: bool = False
     tag: str = field(default_factory=_tag)
     _daemon: subprocess.Popen | None = field(default=None, init=False, repr=False)
-    _daemon_errors: tempfile.TemporaryFile | None = field(default=None, init=False, repr=False)
+    _daemon_errors: IO[str] | None = field(default=None, init=False, repr=False)
 
     def setup(self) -> list[list[str]]:
         return []
 
     def teardown(self) -> list[list[str]]:
-        """By default: every setup command with its -A (append) turned into -D (delete)."""
-        return [["-D" if word == "-A" else word for word in argv] for argv in self.setup()]
+        """By default: the deletion of every rule setup() appends, last first."""
+        return [_deletion(argv) for argv in reversed(self.setup())]
 
     def daemon(self) -> list[str] | None:
         return None
@@ -104,7 +104,7 @@ class Behaviour:
                 done.append(argv)
         except BehaviourError:
             for argv in reversed(done):
-                _run(host, ["-D" if word == "-A" else word for word in argv], check=False)
+                _run(host, _deletion(argv), check=False)
             self._stop_daemon()
             raise
 
@@ -131,6 +131,11 @@ class Behaviour:
         text = errors.read()
         errors.close()
         return text
+
+
+def _deletion(argv: list[str]) -> list[str]:
+    """The iptables command deleting the rule that `argv` appends."""
+    return ["-D" if word == "-A" else word for word in argv]
 
 
 def _read_line(proc: subprocess.Popen, timeout: float) -> str:
