@@ -307,12 +307,90 @@ def rst_flow_key(packet: bytes, version: int) -> tuple[int, int, int] | None:
     return target_addr, target_port, local_port
 
 
+class Verdicts:
+    """Which queued RST to drop and which to let through; no I/O, the clock is passed in.
+
+    A packet is anything with `drop()` and `accept()`. A RST of an owned flow is dropped at
+    once. Any other is held for `hold_seconds`: dropped as soon as its flow is announced
+    (`flows_opened`), otherwise asked about once more when its time is up (`expire`) and let
+    through if still not owned.
+    """
+
+    def __init__(self, owns: OwnsCallable, hold_seconds: float) -> None:
+        self.owns = owns
+        self.hold_seconds = hold_seconds
+        self.dropped = 0
+        self.accepted = 0
+        # Held RSTs: each entry is [deadline, key, packet], packet None once it has its verdict.
+        # `_expiry` is in arrival order (and so deadline order); `_held` finds them by flow.
+        self._expiry: deque[list] = deque()
+        self._held: dict[tuple[int, int, int], list[list]] = {}
+
+    @property
+    def next_deadline(self) -> float | None:
+        return self._expiry[0][0] if self._expiry else None
+
+    def on_rst(self, key: tuple[int, int, int] | None, packet, now: float) -> None:
+        if key is not None and self._owned(key):
+            self._drop(packet)
+        elif key is not None and self.hold_seconds > 0:
+            entry = [now + self.hold_seconds, key, packet]
+            self._expiry.append(entry)
+            self._held.setdefault(key, []).append(entry)
+        else:
+            self._accept(packet)
+
+    def flows_opened(self, keys: list[tuple[int, int, int]]) -> None:
+        for key in keys:
+            for entry in self._held.pop(key, ()):
+                self._drop(entry[2])
+                entry[2] = None
+
+    def expire(self, now: float) -> None:
+        while self._expiry and self._expiry[0][0] <= now:
+            entry = self._expiry.popleft()
+            _, key, packet = entry
+            if packet is None:
+                continue
+            held = self._held[key]
+            held.remove(entry)
+            if not held:
+                del self._held[key]
+            if self._owned(key):
+                self._drop(packet)
+            else:
+                self._accept(packet)
+
+    def release_all(self) -> None:
+        """Let every held RST through (the guard is going away)."""
+        for _, _, packet in self._expiry:
+            if packet is not None:
+                self._accept(packet)
+        self._expiry.clear()
+        self._held.clear()
+
+    def _owned(self, key: tuple[int, int, int]) -> bool:
+        # An exception escaping into NetfilterQueue's callback would stop the loop; a failing
+        # `owns` must only cost this one RST its guard.
+        try:
+            return bool(self.owns(*key))
+        except Exception:
+            return False
+
+    def _drop(self, packet) -> None:
+        packet.drop()
+        self.dropped += 1
+
+    def _accept(self, packet) -> None:
+        packet.accept()
+        self.accepted += 1
+
+
 class QueueLoop:
-    """A thread that gives each queued RST its verdict: drop if the scanner owns the flow.
+    """A thread that reads the NFQUEUE and the flow announcements and applies `Verdicts`.
 
     Ownership comes from an `owns` callable or, without one, from a FlowTable fed by flow
-    announcements on a ZeroMQ PULL socket that this loop binds. A RST of a flow not (yet)
-    owned is held for up to `hold_seconds` and passes when nobody claims it by then.
+    announcements on a ZeroMQ PULL socket that this loop binds.
     """
 
     def __init__(self, queue_num: int, version: int, owns: OwnsCallable | None,
@@ -326,13 +404,6 @@ class QueueLoop:
         from lzr.runtime import flow_announce
 
         self.version = version
-        self.hold_seconds = hold_seconds
-        self.dropped = 0
-        self.accepted = 0
-        # Held RSTs: each entry is [deadline, key, packet], packet None once it has its verdict.
-        # `_expiry` is in arrival order (and so deadline order); `_held` finds them by flow.
-        self._expiry: deque[list] = deque()
-        self._held: dict[tuple[int, int, int], list[list]] = {}
         self._context = zmq.Context.instance()
         self._announcements = None
         self.table = None
@@ -344,7 +415,7 @@ class QueueLoop:
             self._announcements.linger = 0
             self.announce_endpoint = announce_endpoint or flow_announce.default_endpoint()
             self._announcements.bind(self.announce_endpoint)
-        self._owns = owns
+        self.verdicts = Verdicts(owns, hold_seconds)
         self._queue = NetfilterQueue()
         try:
             self._queue.bind(queue_num, self._on_packet, max_len=QUEUE_MAX_LEN, range=QUEUE_COPY_BYTES,
@@ -357,6 +428,14 @@ class QueueLoop:
         self._thread = threading.Thread(target=self._loop, name="lzr-rstguard-nfqueue", daemon=True)
         self._thread.start()
 
+    @property
+    def dropped(self) -> int:
+        return self.verdicts.dropped
+
+    @property
+    def accepted(self) -> int:
+        return self.verdicts.accepted
+
     def stop(self) -> None:
         """Stop the thread, let held RSTs pass, release the queue. A second call does nothing."""
         thread, self._thread = self._thread, None
@@ -364,11 +443,7 @@ class QueueLoop:
             return
         os.write(self._stop_write, b"x")
         thread.join()
-        for _, _, packet in self._expiry:
-            if packet is not None:
-                packet.accept()
-        self._expiry.clear()
-        self._held.clear()
+        self.verdicts.release_all()
         self._queue.unbind()
         self._close_sockets()
         os.close(self._stop_read)
@@ -396,9 +471,8 @@ class QueueLoop:
         if self._announcements is not None:
             poller.register(self._announcements, zmq.POLLIN)
         while True:
-            timeout_ms = None
-            if self._expiry:
-                timeout_ms = max(0.0, (self._expiry[0][0] - time.monotonic()) * 1000)
+            deadline = self.verdicts.next_deadline
+            timeout_ms = None if deadline is None else max(0.0, (deadline - time.monotonic()) * 1000)
             ready = dict(poller.poll(timeout_ms))
             if self._stop_read in ready:
                 return
@@ -410,57 +484,12 @@ class QueueLoop:
                     except zmq.Again:
                         break
                     try:
-                        opened = self.table.apply(frame)
+                        self.verdicts.flows_opened(self.table.apply(frame))
                     except flow_announce.FrameError:
                         continue
-                    self._release_owned(opened)
             if queue_fd in ready:
                 self._queue.run(block=False)
-            self._expire(time.monotonic())
+            self.verdicts.expire(time.monotonic())
 
     def _on_packet(self, packet) -> None:
-        key = rst_flow_key(packet.get_payload(), self.version)
-        if key is not None and self._owned(key):
-            packet.drop()
-            self.dropped += 1
-        elif key is not None and self.hold_seconds > 0:
-            entry = [time.monotonic() + self.hold_seconds, key, packet]
-            self._expiry.append(entry)
-            self._held.setdefault(key, []).append(entry)
-        else:
-            packet.accept()
-            self.accepted += 1
-
-    def _owned(self, key: tuple[int, int, int]) -> bool:
-        # An exception escaping into NetfilterQueue's callback would stop the loop; a failing
-        # `owns` must only cost this one RST its guard.
-        try:
-            return bool(self._owns(*key))
-        except Exception:
-            return False
-
-    def _release_owned(self, opened: list[tuple[int, int, int]]) -> None:
-        """Drop the held RSTs of flows an announcement just opened."""
-        for key in opened:
-            for entry in self._held.pop(key, ()):
-                entry[2].drop()
-                entry[2] = None
-                self.dropped += 1
-
-    def _expire(self, now: float) -> None:
-        """Give held RSTs whose time is up their verdict: owned by now, or let through."""
-        while self._expiry and self._expiry[0][0] <= now:
-            entry = self._expiry.popleft()
-            _, key, packet = entry
-            if packet is None:
-                continue
-            held = self._held[key]
-            held.remove(entry)
-            if not held:
-                del self._held[key]
-            if self._owned(key):
-                packet.drop()
-                self.dropped += 1
-            else:
-                packet.accept()
-                self.accepted += 1
+        self.verdicts.on_rst(rst_flow_key(packet.get_payload(), self.version), packet, time.monotonic())

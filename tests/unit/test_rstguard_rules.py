@@ -165,3 +165,78 @@ def test_missing_iptables_is_a_clear_error(monkeypatch):
         guard.install()
     assert not guard.installed
     guard.remove()  # nothing to remove: still fine
+
+
+# Verdicts of the nfqueue mode, with a fake clock
+
+
+class FakePacket:
+    def __init__(self) -> None:
+        self.verdict = None
+
+    def drop(self) -> None:
+        assert self.verdict is None
+        self.verdict = "drop"
+
+    def accept(self) -> None:
+        assert self.verdict is None
+        self.verdict = "accept"
+
+
+def test_owned_rst_is_dropped_at_once_and_others_wait():
+    owned = {(7, 80, 40001)}
+    verdicts = rstguard.Verdicts(lambda *key: key in owned, hold_seconds=1.0)
+    mine, other, unparsable = FakePacket(), FakePacket(), FakePacket()
+    verdicts.on_rst((7, 80, 40001), mine, now=10.0)
+    verdicts.on_rst((7, 80, 40002), other, now=10.0)
+    verdicts.on_rst(None, unparsable, now=10.0)
+    assert (mine.verdict, other.verdict, unparsable.verdict) == ("drop", None, "accept")
+    assert verdicts.next_deadline == 11.0
+    verdicts.expire(10.9)
+    assert other.verdict is None
+    verdicts.expire(11.0)
+    assert other.verdict == "accept"
+    assert (verdicts.dropped, verdicts.accepted, verdicts.next_deadline) == (1, 2, None)
+
+
+def test_announcement_drops_held_rsts_of_its_flow_only():
+    verdicts = rstguard.Verdicts(lambda *key: False, hold_seconds=1.0)
+    first, second, other = FakePacket(), FakePacket(), FakePacket()
+    verdicts.on_rst((7, 80, 40001), first, now=10.0)
+    verdicts.on_rst((7, 80, 40001), second, now=10.5)
+    verdicts.on_rst((7, 80, 40002), other, now=10.5)
+    verdicts.flows_opened([(7, 80, 40001), (9, 9, 9)])
+    assert (first.verdict, second.verdict, other.verdict) == ("drop", "drop", None)
+    verdicts.expire(20.0)
+    assert other.verdict == "accept"
+    assert (verdicts.dropped, verdicts.accepted) == (2, 1)
+
+
+def test_flow_owned_by_the_deadline_is_dropped_then():
+    owned = set()
+    verdicts = rstguard.Verdicts(lambda *key: key in owned, hold_seconds=1.0)
+    packet = FakePacket()
+    verdicts.on_rst((7, 80, 40001), packet, now=10.0)
+    owned.add((7, 80, 40001))
+    verdicts.expire(11.0)
+    assert packet.verdict == "drop"
+
+
+def test_failing_owns_and_no_hold_let_rsts_through():
+    def broken(*key):
+        raise KeyError(key)
+
+    packet = FakePacket()
+    rstguard.Verdicts(broken, hold_seconds=0).on_rst((7, 80, 40001), packet, now=0.0)
+    assert packet.verdict == "accept"
+
+
+def test_release_all_lets_held_rsts_through():
+    verdicts = rstguard.Verdicts(lambda *key: False, hold_seconds=1.0)
+    held, announced = FakePacket(), FakePacket()
+    verdicts.on_rst((7, 80, 40001), held, now=0.0)
+    verdicts.on_rst((7, 80, 40002), announced, now=0.0)
+    verdicts.flows_opened([(7, 80, 40002)])
+    verdicts.release_all()
+    assert (held.verdict, announced.verdict) == ("accept", "drop")
+    assert verdicts.next_deadline is None
