@@ -37,7 +37,8 @@ class CliError(Exception):
 def _population_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("population (or --manifest)")
     group.add_argument("--manifest", type=Path, help="build this manifest instead of generating one")
-    group.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE)
+    group.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
+                       help="; ".join(f"{name}: {p.description}" for name, p in sorted(PROFILES.items())))
     group.add_argument("--hosts", type=int, default=DEFAULT_HOSTS)
     group.add_argument("--seed", type=int, default=DEFAULT_SEED)
     group.add_argument("--topology", choices=("routed", "sparse", "lan"), default="routed")

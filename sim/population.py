@@ -62,8 +62,9 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
 )}
 
 # Protocols that ride on HTTP or TLS (IPP, the Kubernetes API): a scanner that sends GET or a
-# ClientHello first names them http or tls, which is on the wire too. `unexpected` leaves them out so its
-# ground truth stays unambiguous; `uniform` and `iana` keep them and the report shows it.
+# ClientHello first names them http or tls, which is on the wire too. `unexpected` leaves them
+# out so its ground truth stays unambiguous; `uniform` and `iana` keep them and the report
+# shows it.
 LAYERED_ON_HTTP_OR_TLS = frozenset({"ipp", "kubernetes"})
 
 IANA_PORTS = frozenset(p.port for p in PROTOCOLS.values())
