@@ -147,3 +147,13 @@ def test_provenance_times_identification():
     # http's unknown answer (1 rtt), the RDP SYN/SYN-ACK (1 rtt), its answer (1 rtt).
     assert r.identify_seconds == pytest.approx(3 * net.rtt)
     assert r.timestamp_ns == round((100.0 + 3 * net.rtt) * 1e9)
+
+
+def test_zmap_connections_are_neither_delayed_nor_counted():
+    net = FakeNet(EngineConfig(handshakes=("http", "tls"), parallel=2, per_host_limit=1))
+    for port in range(1000, 1004):
+        net.peer(TARGET, port, Peer(answer=silent_acker))
+        net.zmap(TARGET, port, lport=40000 + port)
+    probes = [s for _, s in net.sent if s.payload]
+    syns = [s for _, s in net.sent if s.flags == SYN]
+    assert len(probes) == 4 and len(syns) == 1     # ZMap's four go on; one SYN of ours

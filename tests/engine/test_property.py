@@ -37,6 +37,8 @@ CONFIGS = [
     EngineConfig(handshakes=("wait", "http", "tls"), parallel=2, per_host_limit=3),
     EngineConfig(compat=True, handshakes=("http", "tls", "wait"), force_all=True),
     EngineConfig(handshakes=("http", "tls", "wait", "http"), haf=2, retries=2),
+    EngineConfig(handshakes=("http", "tls", "wait"), force_all=True, parallel=3,
+                 per_host_limit=2),
 ]
 
 
@@ -68,7 +70,7 @@ def scan(cfg: EngineConfig, count: int, seed: int) -> tuple[FakeNet, dict]:
     return net, by_target
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=["compat", "parallel", "force", "haf"])
+@pytest.mark.parametrize("cfg", CONFIGS, ids=["compat", "parallel", "force", "haf", "parallel-force"])
 def test_every_target_ends_with_its_records(cfg):
     net, by_target = scan(cfg, TARGETS // len(CONFIGS), seed=CONFIGS.index(cfg))
     assert len(by_target) == TARGETS // len(CONFIGS)
