@@ -29,9 +29,12 @@ from lzr.targets.blocklist import AddressPolicy, parse_network, parse_network_li
 from lzr.targets.types import LineError, SynAckTarget, Target, TargetSpecError
 from lzr.wire import format_addr
 
-BATCH = 256
+MAX_BATCH = 256
 STATS_INTERVAL = 0.5
-SHARD_FRAMES_BUFFERED = 8
+# Targets given to a shard and not yet taken up, at most this much of its share of -rate:
+# credit-based flow control (ZeroMQ's high-water marks count frames, and the kernel's socket
+# buffers hold many more), so after a STOP only a moment's worth is still on its way.
+IN_TRANSIT_SECONDS = 0.25
 
 
 class InputError(RuntimeError):
@@ -142,16 +145,23 @@ class Feeder:
         self.cfg = cfg
         self.stdin_fd = stdin_fd
         self.ctx = zmq.Context()
-        self.to_shard = [push(self.ctx, endpoints.shard_targets(i), hwm=SHARD_FRAMES_BUFFERED)
-                         for i in range(cfg.workers)]
+        self.to_shard = [push(self.ctx, endpoints.shard_targets(i)) for i in range(cfg.workers)]
         self.control = pull(self.ctx, endpoints.feeder_control)
         self.coordinator = push(self.ctx, endpoints.coordinator)
         self.writer = push(self.ctx, endpoints.writer)
         self.stream = TargetStream(cfg, address_policy(cfg), scanner_addr)
         self.batches: list[list] = [[] for _ in range(cfg.workers)]
+        # About an eighth of a second of each shard's share of -rate per frame, so few
+        # targets sit between the feeder and the shards.
+        self.batch_size = max(16, min(MAX_BATCH, cfg.rate // (cfg.workers * 8)))
         self.delivered = [0] * cfg.workers     # targets each shard has been given
+        self.taken = [0] * cfg.workers         # ... and has taken up (its last CREDIT)
+        self.window = max(64, int(cfg.rate / cfg.workers * IN_TRANSIT_SECONDS), 2 * self.batch_size)
         self.scan: ranges.RangeScan | None = None
-        self.stopped = False
+        self.stopped = False        # STOP arrived: read no more input
+        # With --checkpoint what was read is still handed over after a STOP, so the final
+        # checkpoint is exact; otherwise a STOP abandons it.
+        self.abandoned = False
         self.next_stats = 0.0
 
     def run(self) -> None:
@@ -173,7 +183,7 @@ class Feeder:
                 index = shard_of(item.addr, item.port, shards)
             batch = self.batches[index]
             batch.append(entry)
-            if len(batch) >= BATCH:
+            if len(batch) >= self.batch_size:
                 self._send(index, synacks)
             if self.stopped:
                 break
@@ -181,13 +191,12 @@ class Feeder:
                 if self.scan:
                     self._mark()
                 self._report(finished=False)
-        if not self.stopped:
-            for index in range(shards):
-                self._send(index, synacks)
-            if self.scan:
-                self._mark()
-            for index in range(shards):
-                self._deliver(index, frames.empty(frames.INPUT_END))
+        for index in range(shards):
+            self._send(index, synacks)
+        if self.scan:
+            self._mark()
+        for index in range(shards):
+            self._deliver(index, frames.empty(frames.INPUT_END))
         self.writer.send(frames.pack_stats(frames.InputCounts(stream.malformed, stream.blocked)))
         self._report(finished=True)
         # Stay until the coordinator ends this process: libzmq may drop frames still queued
@@ -224,29 +233,36 @@ class Feeder:
         if not batch:
             return
         self.batches[index] = []
-        if self._deliver(index, frames.pack_synacks(batch) if synacks else frames.pack_targets(batch)):
+        if synacks:     # ZMap's SYN-ACKs are taken up at once, unpaced: no credit needed
+            self._deliver(index, frames.pack_synacks(batch))
+            return
+        while self.delivered[index] - self.taken[index] >= self.window and not self.abandoned:
+            self._wait_for_control()
+        if not self.abandoned:
+            self._deliver(index, frames.pack_targets(batch))
             self.delivered[index] += len(batch)
 
     def _mark(self) -> None:
         """Flush every batch, then tell the coordinator where the range scan stands."""
         for index in range(self.cfg.workers):
             self._send(index, False)
-        if not self.stopped:    # a STOP during the flush leaves targets undelivered: no mark
+        if not self.abandoned:  # abandoned targets were never delivered: no mark
             self.coordinator.send(frames.pack_checkpoint_mark(frames.CheckpointMark(
                 tuple(self.delivered), self.scan.checkpoint().to_json())))
 
-    def _deliver(self, index: int, frame: bytes) -> bool:
-        """Send, waiting while the shard is full, but never past a STOP; True if sent."""
-        sock = self.to_shard[index]
-        while not self.stopped:
+    def _deliver(self, index: int, frame: bytes) -> None:
+        """Send, waiting (and hearing STOP and credits) while ZeroMQ cannot take more."""
+        while True:
             try:
-                sock.send(frame, zmq.NOBLOCK)
-                return True
+                self.to_shard[index].send(frame, zmq.NOBLOCK)
+                return
             except zmq.Again:
-                if self.control.poll(int(STATS_INTERVAL * 100)):
-                    self._poll_control()
-                self._report(finished=False)
-        return False
+                self._wait_for_control()
+
+    def _wait_for_control(self) -> None:
+        if self.control.poll(int(STATS_INTERVAL * 100)):
+            self._poll_control()
+        self._report(finished=False)
 
     def _poll_control(self) -> None:
         while True:
@@ -254,8 +270,13 @@ class Feeder:
                 frame = self.control.recv(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            if frames.kind_of(frame) == frames.STOP:
+            kind = frames.kind_of(frame)
+            if kind == frames.CREDIT:
+                credit = frames.unpack_stats(frame)
+                self.taken[credit.shard] = credit.taken
+            elif kind == frames.STOP:
                 self.stopped = True
+                self.abandoned = self.cfg.checkpoint is None
 
     def _report(self, finished: bool) -> None:
         now = time.monotonic()

@@ -35,6 +35,7 @@ FAILED = 13        # any process -> coordinator: a runtime error message, the pr
 READY = 14         # receiver/shard -> coordinator: sockets open, the feeder may start
 INPUT_COUNTS = 15  # feeder -> writer: input lines skipped as malformed, targets blocked
 CHECKPOINT_MARK = 16  # feeder -> coordinator: a resumable point of a range scan
+CREDIT = 17        # shard -> feeder: how many of the targets it was given it has taken up
 
 _HEADER = struct.Struct("<BB")
 _COUNT = struct.Struct("<I")
@@ -223,6 +224,11 @@ class InputCounts(NamedTuple):
     blocked: int
 
 
+class Credit(NamedTuple):
+    shard: int
+    taken: int           # targets admitted (or dropped by a STOP) so far
+
+
 class Ready(NamedTuple):
     role: int            # shard index, or READY_RECEIVER
 
@@ -248,6 +254,7 @@ _STATS = {
     RECEIVER_STATS: (ReceiverStats, struct.Struct("<3Q")),
     INPUT_COUNTS: (InputCounts, struct.Struct("<2Q")),
     READY: (Ready, struct.Struct("<H")),
+    CREDIT: (Credit, struct.Struct("<HQ")),
 }
 _STATS_KIND = {cls: kind for kind, (cls, _) in _STATS.items()}
 

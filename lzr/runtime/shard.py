@@ -3,13 +3,13 @@
 Each shard owns the targets that `sharding.shard_of` gives it and a disjoint slice of the local
 port range. Its loop, once per wake-up:
 
-  read captured segments (always) and new targets (only while few are waiting: the ZeroMQ
-  high-water mark then holds the feeder back) -> admit waiting targets at the shard's share
-  of -rate (token bucket) -> let the engine act on the clock -> send what it wants sent in
-  one sendmmsg batch -> pass its final records to the writer.
+  read captured segments and new targets -> admit waiting targets at the shard's share of
+  -rate (token bucket) -> let the engine act on the clock -> send what it wants sent in one
+  sendmmsg batch -> pass its final records to the writer -> tell the feeder how many targets
+  it has taken up (the feeder's credit: it gives each shard only a moment's worth ahead).
 
-It ends when input is over (or stopped), no target is waiting or in flight, and the cooldown
-since the last admitted target has passed.
+It ends when the feeder's INPUT_END has arrived, no target is waiting or in flight, and the
+cooldown since the last admitted target has passed (no cooldown after a STOP).
 """
 from __future__ import annotations
 
@@ -29,8 +29,7 @@ from lzr.runtime.processes import Endpoints, pull, push
 from lzr.wire import ACK, RST, SYN, FrameBuilder, parse_addr
 
 STATS_INTERVAL = 0.5
-TARGET_FRAMES_BUFFERED = 8     # frames of targets ZeroMQ holds for a shard before the feeder waits
-PENDING_LOW_WATER = 4096       # read more targets only while fewer than this wait for admission
+CREDIT_INTERVAL = 0.02        # how often the feeder hears how many targets were taken up
 MAX_WAIT = 0.05                # longest sleep, so the token bucket admits in small steps
 _UNKNOWN = object()
 
@@ -81,7 +80,6 @@ class Shard:
         self.tracking = cfg.checkpoint is not None
         self.received = 0
         self.outstanding: dict[tuple[int, int], int] = {}
-        self.never_admitted = None    # number of the first target dropped by a STOP
         self.input_over = False
         self.stopped = False
         self.last_admit = 0.0
@@ -90,11 +88,12 @@ class Shard:
     def run(self) -> None:
         cfg = self.cfg
         ctx = zmq.Context()
-        targets_in = pull(ctx, self.endpoints.shard_targets(self.index), hwm=TARGET_FRAMES_BUFFERED)
+        targets_in = pull(ctx, self.endpoints.shard_targets(self.index))
         packets_in = pull(ctx, self.endpoints.shard_packets(self.index))
         control_in = pull(ctx, self.endpoints.shard_control(self.index))
         records_out = push(ctx, self.endpoints.writer)
         coordinator = push(ctx, self.endpoints.coordinator)
+        feeder = push(ctx, self.endpoints.feeder_control)
         announcer = (FlowAnnouncer(self.announce_endpoint, cfg.version, ctx)
                      if self.announce_endpoint else None)
         self.announcer = announcer
@@ -111,18 +110,11 @@ class Shard:
         coordinator.send(frames.pack_stats(frames.Ready(self.index)))
 
         poller = zmq.Poller()
-        poller.register(packets_in, zmq.POLLIN)
-        poller.register(control_in, zmq.POLLIN)
-        reading_targets = False
-        next_stats = 0.0
+        for sock in (packets_in, control_in, targets_in):
+            poller.register(sock, zmq.POLLIN)
+        next_stats = next_credit = 0.0
+        credited = 0
         while True:
-            want_targets = not self.input_over and len(self.pending) < PENDING_LOW_WATER
-            if want_targets != reading_targets:
-                if want_targets:
-                    poller.register(targets_in, zmq.POLLIN)
-                else:
-                    poller.unregister(targets_in)
-                reading_targets = want_targets
             now = time.time()
             wait = MAX_WAIT if self.pending else STATS_INTERVAL
             deadline = self.engine.next_deadline()
@@ -144,6 +136,10 @@ class Shard:
                 self._admit(bucket.take(len(self.pending), now), now)
             self.engine.advance(now)
             self._flush(records_out)
+            taken = self.received - len(self.pending)
+            if taken != credited and now >= next_credit:
+                feeder.send(frames.pack_stats(frames.Credit(self.index, taken)))
+                credited, next_credit = taken, now + CREDIT_INTERVAL
             if now >= next_stats:
                 coordinator.send(frames.pack_stats(self._stats(False)))
                 next_stats = now + STATS_INTERVAL
@@ -158,6 +154,7 @@ class Shard:
         self.sock.close()
         for sock in (targets_in, packets_in, control_in):
             sock.close(linger=0)
+        feeder.close(linger=0)
         records_out.close()
         coordinator.close()
         ctx.term()
@@ -185,13 +182,15 @@ class Shard:
             except zmq.Again:
                 return
             if frames.kind_of(frame) == frames.STOP:
-                # Ctrl-C: no new targets; those in flight finish within their timeouts.
-                self.stopped = self.input_over = True
-                self.never_admitted = self.received - len(self.pending)
-                self.pending.clear()
+                # Ctrl-C: no new targets; those in flight finish within their timeouts. With a
+                # checkpoint the targets already handed over are scanned too (the feeder ends
+                # its input), so the checkpoint stays exact: nothing repeated, nothing skipped.
+                self.stopped = True
+                if not self.tracking:
+                    self.pending.clear()
 
     def _take_targets(self, sock: zmq.Socket, now: float) -> None:
-        for _ in range(TARGET_FRAMES_BUFFERED):
+        while True:
             try:
                 frame = sock.recv(zmq.NOBLOCK)
             except zmq.Again:
@@ -200,13 +199,12 @@ class Shard:
             if kind == frames.INPUT_END:
                 self.input_over = True
                 return
-            if self.stopped:
-                continue
             if kind == frames.TARGETS:
                 targets = frames.unpack_targets(frame)
-                self.pending.extend(targets)
                 self.received += len(targets)
-            elif kind == frames.SYNACKS:
+                if not self.stopped or self.tracking:
+                    self.pending.extend(targets)
+            elif kind == frames.SYNACKS and not self.stopped:
                 # ZMap already holds these connections open: continue them at once, unpaced.
                 for s in frames.unpack_synacks(frame):
                     if self.announcer:
@@ -279,15 +277,10 @@ class Shard:
             self.sent += len(batch)
 
     def _finished_below(self) -> int:
-        """Every target numbered below this has its final record. Targets a STOP dropped never
-        got one, so the count never passes the first of them."""
+        """Every target numbered below this has its final record."""
         if self.outstanding:
-            below = next(iter(self.outstanding.values()))
-        else:
-            below = self.received - len(self.pending)
-        if self.never_admitted is not None:
-            below = min(below, self.never_admitted)
-        return below
+            return next(iter(self.outstanding.values()))
+        return self.received - len(self.pending)
 
     def _stats(self, done: bool) -> frames.ShardStats:
         return frames.ShardStats(self.index, self.sent, self.synacks, self.data, self.admitted,

@@ -145,7 +145,7 @@ def test_ipv6_end_to_end():
     assert result.returncode == 0, result.stderr
     found = records(result.stdout)
     assert {port: r["fingerprint"] for port, r in found.items()} == {
-        HTTP_PORT: "http", TLS_PORT: "tls", SSH_PORT: "ssh", CLOSED_PORT: "unknown"}
+        HTTP_PORT: "http", TLS_PORT: "tls", SSH_PORT: "ssh", CLOSED_PORT: "unknown"}, result.stdout
     assert found[HTTP_PORT]["saddr"] == "fd00:0232:0000:0000:0000:0000:0000:0002"   # LZR's form
 
 
