@@ -431,9 +431,7 @@ class Engine:
     def _send_haf_probes(self, target: Target, now: float) -> None:
         addr = target.key >> 16
         for _ in range(self._haf):
-            port = self._rng.choice(HAF_PORTS)
-            while self._routes_here is not None and not self._routes_here(addr, port):
-                port = self._rng.choice(HAF_PORTS)
+            port = self._haf_port(addr)
             real = self._targets.get(addr << 16 | port)
             while True:
                 lport = self._ports.take()
@@ -444,6 +442,15 @@ class Engine:
             self._probes[key] = probe
             self._sends.append(Send(addr, lport, port, probe.seq, 0, SYN, SYN_WINDOW, b""))
             self._timer.arm(probe, now)
+
+    def _haf_port(self, addr: int) -> int:
+        """A random port of `addr` whose answers reach this engine (with K shards, about one
+        draw in K); LZR's range if the routing says none does."""
+        for _ in range(len(HAF_PORTS)):
+            port = self._rng.choice(HAF_PORTS)
+            if self._routes_here is None or self._routes_here(addr, port):
+                return port
+        return port
 
     def _receive_for_probe(self, seg) -> None:
         key = seg.saddr << 32 | seg.sport << 16 | seg.dport
