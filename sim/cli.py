@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     _scan_arguments(scan)
 
     report = commands.add_parser("report", help="a scan's records against the manifest, as Markdown")
-    report.add_argument("--run", help="run id (default: the only run, live or not, with a scan)")
+    report.add_argument("--run", help="run id, live or finished (default: the latest run)")
     report.add_argument("--manifest", type=Path, help="manifest file (instead of --run)")
     report.add_argument("--records", type=Path, help="records file (default: the run's last scan)")
     report.add_argument("--handshakes", help="the scan's handshake order (default: from the scan)")
@@ -205,8 +205,9 @@ def command_report(args) -> int:
             raise CliError("--manifest needs --records")
         records_path = args.records
     else:
-        state = _select_run(args.run, live=False) if args.run else None
-        directory = Path(state.directory) if state else _latest_run_directory()
+        directory = harness.run_root() / args.run if args.run else _latest_run_directory()
+        if not (directory / "manifest.json").exists():
+            raise CliError(f"no run {args.run!r} under {harness.run_root()}")
         manifest = Manifest.load(directory / "manifest.json")
         records_path = args.records or _last_scan(directory)
     meta_path = records_path.with_suffix(".meta.json")

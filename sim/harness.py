@@ -591,6 +591,9 @@ class SimNetwork:
                 remove_run(self.state)
                 self.state = None
             delete_links(self.run_id)
+            for log in self.directory.glob("services-*.log"):
+                if log.stat().st_size == 0:
+                    log.unlink()  # keep only the logs that say something
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
