@@ -4,11 +4,11 @@ Each protocol lives in its own module as `HANDSHAKE`; see `base.Handshake` for w
 docs/handshakes.md explains the default order.
 """
 from lzr.handshakes import (
-    ajp13, amqp, bgp, cassandra, dnp3, dns, drda, enip, fox, ftp, git, h2c, http, imap,
-    ipmi, ipp, irc, java_rmi, jdwp, kafka, kubernetes, ldap, memcached_ascii,
+    ajp13, amqp, bgp, cassandra, dnp3, dns, drda, enip, epmd, fox, ftp, git, h2c, http,
+    imap, ipmi, ipp, irc, java_rmi, jdwp, kafka, kubernetes, ldap, memcached_ascii,
     memcached_binary, modbus, mongodb, mqtt, mssql, mysql, nats, newlines, newlines50, nntp,
-    oracle, pjl, pop3, postgres, pptp, rdp, redis, rsync, rtsp, siemens, sip, smb, smb2,
-    smtp, socks5, ssh, telnet, tls, vnc, wait, x11, xmpp, zookeeper,
+    openvpn, oracle, pjl, pop3, postgres, pptp, rdp, redis, rsync, rtsp, siemens, sip, smb,
+    smb2, smtp, socks5, ssh, telnet, tls, vnc, wait, x11, xmpp, zookeeper,
 )
 from lzr.handshakes.base import Handshake
 
@@ -24,8 +24,8 @@ _LZR_MODULES = (
 )
 # Ours: services found on unexpected ports that LZR cannot name.
 _NEW_MODULES = (
-    ajp13, cassandra, drda, enip, git, h2c, irc, java_rmi, jdwp, kafka, ldap, nats, nntp,
-    pjl, rsync, sip, smb2, socks5, xmpp, zookeeper,
+    ajp13, cassandra, drda, enip, epmd, git, h2c, irc, java_rmi, jdwp, kafka, ldap, nats, nntp,
+    openvpn, pjl, rsync, sip, smb2, socks5, xmpp, zookeeper,
 )
 _MODULES = _LZR_MODULES + _NEW_MODULES
 
@@ -39,10 +39,11 @@ LZR_NAMES: tuple[str, ...] = tuple(sorted((m.HANDSHAKE.name for m in _LZR_MODULE
 
 # What `-handshakes all` tries, first to last; docs/handshakes.md says why.
 DEFAULT_ORDER: tuple[str, ...] = (
-    # The LZR paper's Table 2 ranks: a banner wait, then HTTP, TLS, DNS, PPTP, Oracle.
+    # The LZR paper's Table 2, ranks 1-3: a banner wait, HTTP, TLS.
     "wait", "http", "tls",
     # A raw print port prints every probe it cannot parse: name it before sending more.
     "pjl",
+    # Table 2, ranks 4-6.
     "dns", "pptp", "oracle",
     # The paper's other binary protocols that stay silent without their own probe (§4.1).
     "mqtt", "postgres", "mssql", "siemens", "smb",
@@ -52,8 +53,8 @@ DEFAULT_ORDER: tuple[str, ...] = (
     "rdp", "redis", "mongodb", "memcached_ascii", "memcached_binary", "amqp", "modbus",
     "dnp3", "ipmi", "fox", "rtsp", "ipp", "smtp", "ssh", "x11",
     # Ours, client-first.
-    "h2c", "socks5", "ldap", "kafka", "cassandra", "zookeeper", "sip", "xmpp", "irc", "git",
-    "drda", "enip", "java_rmi", "jdwp", "ajp13",
+    "h2c", "socks5", "openvpn", "ldap", "kafka", "cassandra", "zookeeper", "sip", "xmpp", "irc",
+    "git", "drda", "enip", "java_rmi", "jdwp", "ajp13", "epmd",
     # Provocations: newlines (bgp sends the same two bytes).
     "newlines", "newlines50", "bgp",
     # Server-first: the same empty probe as wait, tried again in case the banner was slow.

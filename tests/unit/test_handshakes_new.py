@@ -166,3 +166,21 @@ def test_smb2():
     structure_size, dialect_count = struct.unpack("<HH", negotiate[:4])
     assert structure_size == 36 and len(negotiate) == 36 + 2 * dialect_count
     assert fingerprint(b"\x00\x00\x00\x40\xfeSMB" + bytes(60), ["smb2"]) == "smb"
+
+
+def test_openvpn():
+    data = probe("openvpn")
+    assert int.from_bytes(data[:2], "big") == len(data) - 2 == 14
+    assert data[2] == 7 << 3 and data[3:11] == b"lzr-ovpn" and data[11:] == bytes(5)
+    reply = bytes.fromhex("001a40") + b"server!!" + b"\x01" + bytes(4) + b"lzr-ovpn" + bytes(4)
+    assert matches("openvpn", reply)
+    assert not matches("openvpn", reply[:12 + 4] + b"another!" + reply[24:])
+    assert not matches("openvpn", reply[:2] + b"\x38" + reply[3:])  # a client reset
+
+
+def test_epmd():
+    assert probe("epmd") == b"\x00\x01n"
+    assert matches("epmd", b"\x00\x00\x11\x11name rabbit at port 25672\n")
+    assert matches("epmd", b"\x00\x00\x11\x11")
+    assert not matches("epmd", b"\x00\x00\x43\xd9")  # bare port that is not EPMD's usual one
+    assert not matches("epmd", b"The name is Bond\n")
