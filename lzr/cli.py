@@ -13,6 +13,7 @@ import time
 
 from lzr import config as config_module
 from lzr.config import ScanConfig, UsageError
+from lzr.runtime.shard import DEFAULT_PARALLEL
 
 TOOL_COMMANDS = ("probe", "fingerprint", "handshakes")
 
@@ -28,12 +29,12 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _names(*names: str) -> list[str]:
-    """Each LZR name with one and with two dashes, plus any descriptive long forms."""
+    """Every name with one and with two dashes, as Go's flag package accepts them."""
     out = []
     for name in names:
         bare = name.lstrip("-")
-        out += [f"-{bare}", f"--{bare}"] if not name.startswith("--") else [name]
-    return list(dict.fromkeys(out))
+        out += [f"-{bare}", f"--{bare}"]
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,8 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     hs.add_argument(*_names("--compat"), dest="compat", action="store_true",
                     help="stop at the first data as LZR does (no going on after unknown data)")
     hs.add_argument(*_names("--parallel"), dest="parallel", type=int, metavar="N",
-                    help="handshakes of one target in flight at once (default: the engine's, "
-                         "see docs/usage.md); --compat runs one at a time")
+                    help=f"handshakes of one target in flight at once (default {DEFAULT_PARALLEL}); "
+                         "--compat runs one at a time")
     hs.add_argument(*_names("--per-host-limit"), dest="per_host_limit", type=int, metavar="N",
                     help="concurrent connections to one address (default: --parallel)")
 

@@ -93,10 +93,11 @@ def child_main(role: str, parent_pid: int, coordinator_endpoint: str, cpuprofile
     except Exception as err:  # reported, then this process ends with status 1
         status = 1
         detail = "".join(traceback.format_exception_only(err)).strip()
-        ctx = zmq.Context.instance()
+        ctx = zmq.Context()
         sock = push(ctx, coordinator_endpoint)
         sock.send(frames.pack_text(frames.FAILED, f"{role}: {detail}"))
         sock.close(linger=1000)
+        ctx.term()      # returns once the message is out (or after the linger)
         if os.environ.get("LZR_TRACEBACK"):
             traceback.print_exc(file=sys.stderr)
     finally:

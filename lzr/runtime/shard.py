@@ -13,6 +13,7 @@ cooldown since the last admitted target has passed (no cooldown after a STOP).
 """
 from __future__ import annotations
 
+import sys
 import time
 from collections import deque
 
@@ -26,12 +27,14 @@ from lzr.runtime.neighbours import NeighbourCache
 from lzr.runtime.netpath import SendPath
 from lzr.runtime.packet_socket import PacketSocket
 from lzr.runtime.processes import Endpoints, pull, push
-from lzr.wire import ACK, RST, SYN, FrameBuilder, parse_addr
+from lzr.wire import ACK, FIN, PSH, RST, SYN, FrameBuilder, format_addr, parse_addr
 
 STATS_INTERVAL = 0.5
 CREDIT_INTERVAL = 0.02        # how often the feeder hears how many targets were taken up
 MAX_WAIT = 0.05                # longest sleep, so the token bucket admits in small steps
+DEFAULT_PARALLEL = EngineConfig.parallel
 _UNKNOWN = object()
+_FLAG_NAMES = ((SYN, "S"), (FIN, "F"), (RST, "R"), (PSH, "P"), (ACK, "A"))
 
 
 def engine_config(cfg: ScanConfig) -> EngineConfig:
@@ -173,6 +176,9 @@ class Shard:
                     self.synacks += 1
                 if segment.payload:
                     self.data += 1
+                if self.cfg.debug:
+                    self._debug("<", segment.saddr, segment.sport, segment.dport, segment.seq,
+                                segment.ack, segment.flags, segment.window, len(segment.payload))
                 receive(segment, now)
 
     def _take_control(self, sock: zmq.Socket) -> None:
@@ -255,6 +261,9 @@ class Shard:
                     batch.extend(build(s.daddr, s.sport, s.dport, s.seq, s.ack, s.flags,
                                        s.window, s.payload, mac) for s in held)
         for s in sends:
+            if self.cfg.debug:
+                self._debug(">", s.daddr, s.dport, s.sport, s.seq, s.ack, s.flags, s.window,
+                            len(s.payload))
             if announcer:
                 if s.flags == SYN:
                     announcer.opened(s.daddr, s.dport, s.sport)
@@ -275,6 +284,14 @@ class Shard:
         if batch:
             self.sock.send_batch(batch)
             self.sent += len(batch)
+
+    def _debug(self, direction: str, addr: int, port: int, local_port: int, seq: int, ack: int,
+               flags: int, window: int, length: int) -> None:
+        """-d: one line per segment in or out, tcpdump-like, on stderr."""
+        names = "".join(name for bit, name in _FLAG_NAMES if flags & bit) or "."
+        print(f"lzr: shard{self.index} {direction} {format_addr(self.cfg.version, addr)}:{port} "
+              f"local {local_port} [{names}] seq {seq} ack {ack} win {window} len {length}",
+              file=sys.stderr, flush=True)
 
     def _finished_below(self) -> int:
         """Every target numbered below this has its final record."""

@@ -161,3 +161,24 @@ def test_shards_of_a_range_cover_it_once():
         seen += result.stdout.split()
     assert len(seen) == 256 * 10
     assert set(seen) == {f"10.233.1.{host};{port}" for host in range(256) for port in range(8000, 8010)}
+
+
+@pytest.mark.netns
+def test_strict_aborts_and_zgrab_feed_with_only_data_records(pair):
+    _, scanner, target, scan_if = pair
+    ip = target.address()
+    strict = lzr(scanner, "-sendSYNs", "-f", "-", "-sendInterface", scan_if, "--strict", *FAST,
+                 stdin=f"{ip};{HTTP_PORT}\n{ip};http\n")
+    assert strict.returncode == 1
+    assert "line 2" in strict.stderr and "--strict" in strict.stderr
+    with tempfile.TemporaryDirectory() as tmp:
+        output = os.path.join(tmp, "records.json")
+        result = lzr(scanner, "-sendSYNs", "-f", output, "-feedZGrab", "-onlyDataRecord",
+                     "-sendInterface", scan_if, *FAST,
+                     stdin=f"{ip};{HTTP_PORT}\n{ip};{CLOSED_PORT}\n")
+        assert result.returncode == 0, result.stderr
+        with open(output) as fh:
+            written = [json.loads(line) for line in fh]
+    assert [(r["sport"], r["fingerprint"]) for r in written] == [(HTTP_PORT, "http")]
+    assert result.stdout.splitlines() == [f"{ip},,http,{HTTP_PORT}"]
+    assert summary_counters(result.stderr)["TotalResponses"] == 2   # the RST is counted
