@@ -63,7 +63,8 @@ def test_exception_inside_the_context_still_tears_down(tmp_path):
     assert leftovers(run_id, pids) == ([], [])
 
 
-def test_sigterm_tears_down(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_tears_down(tmp_path, signum):
     script = ("import sys, time; from sim.harness import SimNetwork; from sim.manifest import Manifest;"
               f"net = SimNetwork(Manifest.from_json(sys.stdin.read()), root={str(tmp_path)!r});"
               "net.__enter__(); print(net.run_id, flush=True)\n"
@@ -74,7 +75,7 @@ def test_sigterm_tears_down(tmp_path):
     process.stdin.close()
     run_id = process.stdout.readline().strip()
     state = json.loads((tmp_path / run_id / "state.json").read_text())
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(signum)
     process.wait(timeout=90)  # generous: teardown of 2 hosts takes a second, but the machine is shared
     assert leftovers(run_id, state["processes"]) == ([], [])
 
