@@ -19,6 +19,9 @@ Entry fields (only `port` is required; a bare list of entries is accepted too):
   banner_delay        seconds to wait after accepting before the service runs (slow banner)
   connection_timeout  seconds a connection may last, default 60
   options             keyword options of the service (each service module lists its own)
+  daemon              true: run the real Debian daemon for `protocol` instead of the
+                      synthetic service (sim.services.daemons; needs a non-zero port); it
+                      counts as bound once its port accepts connections
 
 When every listener is bound the runner prints exactly one line on stdout and flushes it:
 
@@ -36,19 +39,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import shutil
 import signal
 import socket
 import ssl
 import struct
+import subprocess
 import sys
+import tempfile
 import traceback
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sim.services import SERVICES
 from sim.services.base import ProtocolError, Service
+from sim.services.daemons import DAEMONS
 
 MODES = ("normal", "silent", "reset")
+DAEMON_READY_TIMEOUT = 20.0
 # How a peer may end a connection without that being a service bug.
 PEER_ENDINGS = (ProtocolError, ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError,
                 ssl.SSLError)
@@ -67,6 +76,7 @@ class Listener:
     banner_delay: float = 0.0
     connection_timeout: float = 60.0
     options: dict[str, Any] = field(default_factory=dict)
+    daemon: bool = False
 
     @classmethod
     def from_dict(cls, entry: dict[str, Any]) -> "Listener":
@@ -84,6 +94,8 @@ class Listener:
             raise SpecError(f"unknown protocol {listener.protocol!r}; known: {', '.join(sorted(SERVICES))}")
         if not 0 <= int(listener.port) <= 65535:
             raise SpecError(f"port out of range: {entry!r}")
+        if listener.daemon and (listener.mode != "normal" or listener.protocol not in DAEMONS or not listener.port):
+            raise SpecError(f"a daemon needs mode normal, a port and one of {', '.join(DAEMONS)}: {entry!r}")
         return listener
 
 
@@ -123,11 +135,16 @@ class Runner:
         self.listeners = listeners
         self.servers: list[asyncio.base_events.Server] = []
         self.connections: set[asyncio.Task] = set()
+        self.daemons: list[asyncio.subprocess.Process] = []
+        self.workdirs: list[Path] = []
 
     async def start(self) -> list[int]:
         """Bind every listener; returns the bound ports in spec order."""
         ports = []
         for listener in self.listeners:
+            if listener.daemon:
+                ports.append(await self._start_daemon(listener))
+                continue
             service = SERVICES[listener.protocol](**listener.options) if listener.mode == "normal" else None
             if service is not None and service.uses_tls:
                 service.ssl_context()  # make the certificate now, not on the first connection
@@ -142,6 +159,29 @@ class Runner:
             self.servers.append(server)
             ports.append(server.sockets[0].getsockname()[1])
         return ports
+
+    async def _start_daemon(self, listener: Listener) -> int:
+        daemon = DAEMONS[listener.protocol]
+        workdir = Path(tempfile.mkdtemp(prefix=f"lzr-sim-{daemon.binary}-"))
+        self.workdirs.append(workdir)
+        argv = daemon.command(listener.address, listener.port, workdir)
+        process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
+                                                       stdout=asyncio.subprocess.DEVNULL)
+        self.daemons.append(process)
+        # Its port accepting a connection is the daemon's readiness signal.
+        address = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(listener.address, listener.address)
+        deadline = asyncio.get_running_loop().time() + DAEMON_READY_TIMEOUT
+        while asyncio.get_running_loop().time() < deadline:
+            if process.returncode is not None:
+                raise OSError(f"{argv[0]} exited with status {process.returncode}")
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection(address, listener.port), 1.0)
+            except (OSError, asyncio.TimeoutError):
+                await asyncio.sleep(0.1)
+                continue
+            writer.close()
+            return listener.port
+        raise OSError(f"{argv[0]} did not listen on port {listener.port} within {DAEMON_READY_TIMEOUT:.0f} s")
 
     async def _connection(self, listener: Listener, service: Service | None,
                           reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -170,6 +210,16 @@ class Runner:
         await asyncio.gather(*self.connections, return_exceptions=True)
         for server in self.servers:
             await server.wait_closed()
+        for process in self.daemons:
+            if process.returncode is None:
+                process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 5)
+            except asyncio.TimeoutError:
+                process.kill()
+                await process.wait()
+        for workdir in self.workdirs:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def run(listeners: list[Listener]) -> int:
@@ -180,7 +230,7 @@ async def run(listeners: list[Listener]) -> int:
         loop.add_signal_handler(signum, stop.set)
     try:
         ports = await runner.start()
-    except (OSError, ssl.SSLError, ValueError) as error:
+    except (OSError, ssl.SSLError, ValueError, subprocess.SubprocessError) as error:
         print(f"FAILED {error}", flush=True)
         await runner.close()
         return 2
