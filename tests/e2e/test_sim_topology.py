@@ -65,10 +65,11 @@ def test_exception_inside_the_context_still_tears_down(tmp_path):
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_tears_down(tmp_path, signum):
-    script = ("import sys, time; from sim.harness import SimNetwork; from sim.manifest import Manifest;"
-              f"net = SimNetwork(Manifest.from_json(sys.stdin.read()), root={str(tmp_path)!r});"
-              "net.__enter__(); print(net.run_id, flush=True)\n"
-              "try:\n    time.sleep(60)\nfinally:\n    net.down()")
+    # The run id is printed inside the `with`, so the signal always lands in its body.
+    script = ("import sys, time; from sim.harness import SimNetwork; from sim.manifest import Manifest\n"
+              f"with SimNetwork(Manifest.from_json(sys.stdin.read()), root={str(tmp_path)!r}) as net:\n"
+              "    print(net.run_id, flush=True)\n"
+              "    time.sleep(60)\n")
     process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                text=True)
     process.stdin.write(bare(2).to_json())
