@@ -1,4 +1,8 @@
-"""The emulated network itself: it comes up, cannot be left, and leaves nothing behind."""
+"""The emulated network itself: it comes up, cannot be left, and leaves nothing behind.
+
+The tests use the default run root, like users: if a session dies, the next one finds its
+leftovers there (a per-test temporary root would be rotated away by pytest first).
+"""
 import json
 import os
 import signal
@@ -8,7 +12,7 @@ import time
 
 import pytest
 
-from sim.harness import HarnessError, SimNetwork, list_runs, process_alive, run_links
+from sim.harness import HarnessError, SimNetwork, list_runs, process_alive, run_links, run_root
 from sim.manifest import from_dict
 
 pytestmark = pytest.mark.mininet
@@ -31,18 +35,18 @@ def in_node(net, node, command):
     return net.run(node, ["sh", "-c", command], timeout=10)
 
 
-def test_up_reaches_targets_and_down_leaves_nothing(tmp_path):
-    with SimNetwork(bare(3), root=tmp_path) as net:
+def test_up_reaches_targets_and_down_leaves_nothing():
+    with SimNetwork(bare(3)) as net:
         run_id, pids = net.run_id, list(net.state.processes)
         assert run_links(run_id) and all(process_alive(pid, start) for pid, start in pids)
         assert in_node(net, "sc", "ping -c1 -W2 198.18.0.12").returncode == 0
-        assert (tmp_path / run_id / "state.json").exists()
+        assert (run_root() / run_id / "state.json").exists()
     assert leftovers(run_id, pids) == ([], [])
-    assert not (tmp_path / run_id / "state.json").exists()
+    assert not (run_root() / run_id / "state.json").exists()
 
 
-def test_no_route_leaves_the_lab(tmp_path):
-    with SimNetwork(bare(1), root=tmp_path) as net:
+def test_no_route_leaves_the_lab():
+    with SimNetwork(bare(1)) as net:
         scanner_routes = in_node(net, "sc", "ip -4 route show").stdout.splitlines()
         assert [r for r in scanner_routes if r.startswith("default")] == ["default via 198.19.255.1 dev "
                                                                          f"{net.run_id}sc-eth0 "]
@@ -55,19 +59,19 @@ def test_no_route_leaves_the_lab(tmp_path):
             assert all(net.run_id in line or ": lo:" in line for line in links.splitlines())
 
 
-def test_exception_inside_the_context_still_tears_down(tmp_path):
+def test_exception_inside_the_context_still_tears_down():
     with pytest.raises(RuntimeError, match="boom"):
-        with SimNetwork(bare(2), root=tmp_path) as net:
+        with SimNetwork(bare(2)) as net:
             run_id, pids = net.run_id, list(net.state.processes)
             raise RuntimeError("boom")
     assert leftovers(run_id, pids) == ([], [])
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_signal_tears_down(tmp_path, signum):
+def test_signal_tears_down(signum):
     # The run id is printed inside the `with`, so the signal always lands in its body.
     script = ("import sys, time; from sim.harness import SimNetwork; from sim.manifest import Manifest\n"
-              f"with SimNetwork(Manifest.from_json(sys.stdin.read()), root={str(tmp_path)!r}) as net:\n"
+              f"with SimNetwork(Manifest.from_json(sys.stdin.read())) as net:\n"
               "    print(net.run_id, flush=True)\n"
               "    time.sleep(60)\n")
     process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -75,33 +79,33 @@ def test_signal_tears_down(tmp_path, signum):
     process.stdin.write(bare(2).to_json())
     process.stdin.close()
     run_id = process.stdout.readline().strip()
-    state = json.loads((tmp_path / run_id / "state.json").read_text())
+    state = json.loads((run_root() / run_id / "state.json").read_text())
     process.send_signal(signum)
     process.wait(timeout=90)  # generous: teardown of 2 hosts takes a second, but the machine is shared
     assert leftovers(run_id, state["processes"]) == ([], [])
 
 
-def test_killed_run_is_cleaned_by_the_next_up(tmp_path):
+def test_killed_run_is_cleaned_by_the_next_up():
     script = ("import sys, time; from sim.harness import SimNetwork; from sim.manifest import Manifest;"
-              f"net = SimNetwork(Manifest.from_json(sys.stdin.read()), root={str(tmp_path)!r});"
+              f"net = SimNetwork(Manifest.from_json(sys.stdin.read()));"
               "net.__enter__(); print(net.run_id, flush=True); time.sleep(60)")
     process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                text=True)
     process.stdin.write(bare(2).to_json())
     process.stdin.close()
     killed_run = process.stdout.readline().strip()
-    state = json.loads((tmp_path / killed_run / "state.json").read_text())
+    state = json.loads((run_root() / killed_run / "state.json").read_text())
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert run_links(killed_run), "a SIGKILLed run leaves its bridges behind"
-    with SimNetwork(bare(1), root=tmp_path):
+    with SimNetwork(bare(1)):
         assert leftovers(killed_run, state["processes"]) == ([], [])
-        assert killed_run not in [s.run_id for s in list_runs(tmp_path)]
+        assert killed_run not in [s.run_id for s in list_runs()]
 
 
-def test_sparse_host_answers_only_for_live_addresses(tmp_path):
+def test_sparse_host_answers_only_for_live_addresses():
     live, empty = "198.19.0.77", "198.19.0.78"
-    with SimNetwork(bare(addresses=[live, "198.19.16.5"], topology="sparse"), root=tmp_path) as net:
+    with SimNetwork(bare(addresses=[live, "198.19.16.5"], topology="sparse")) as net:
         # A live address refuses a closed port at once (RST); an empty one stays silent.
         refused = in_node(net, "sc", f"timeout 3 bash -c 'echo > /dev/tcp/{live}/4444' 2>&1")
         assert "refused" in refused.stdout.lower()
@@ -111,19 +115,19 @@ def test_sparse_host_answers_only_for_live_addresses(tmp_path):
         assert in_node(net, "sc", "ping -c1 -W2 198.19.16.5").returncode == 0
 
 
-def test_manifest_chooses_node_names_and_addresses(tmp_path):
+def test_manifest_chooses_node_names_and_addresses():
     manifest = from_dict({"version": 1, "topology": "routed", "hosts": [
         {"name": "web", "address": "198.18.3.7", "node": "web", "services": []}]})
-    with SimNetwork(manifest, root=tmp_path) as net:
+    with SimNetwork(manifest) as net:
         assert in_node(net, "sc", "ping -c1 -W2 198.18.3.7").returncode == 0
         assert "198.18.3.7/16" in in_node(net, "web", "ip -4 -o addr show").stdout
 
 
 @pytest.mark.parametrize("address, node", [("10.0.0.1", "h1"), ("198.18.0.1", "h1"), ("198.18.0.20", "sc")])
-def test_hosts_outside_the_plan_are_refused_before_anything_is_built(tmp_path, address, node):
+def test_hosts_outside_the_plan_are_refused_before_anything_is_built(address, node):
     manifest = from_dict({"version": 1, "topology": "routed", "hosts": [
         {"name": "x", "address": address, "node": node, "services": []}]})
-    network = SimNetwork(manifest, root=tmp_path)
+    network = SimNetwork(manifest)
     with pytest.raises(HarnessError, match="must be"):
         network.__enter__()
     assert run_links(network.run_id) == []
