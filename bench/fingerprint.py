@@ -8,8 +8,8 @@ The machine may be shared, so the work runs in many short rounds and the best ro
 figure (as `timeit` does: other load only ever slows a round down); the median is printed
 beside it.
 """
-import statistics
 import random
+import statistics
 import time
 from pathlib import Path
 
