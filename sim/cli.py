@@ -148,8 +148,10 @@ def _select_run(run_id: str | None, live: bool = True) -> harness.RunState:
             if state.run_id == run_id:
                 return state
         raise CliError(f"no {'live ' if live else ''}run {run_id!r} under {harness.run_root()}")
-    if len(runs) != 1:
-        found = ", ".join(state.run_id for state in runs) or "none"
+    if not runs:
+        raise CliError(f"no {'live ' if live else ''}run under {harness.run_root()}; start one with `lzr-sim up`")
+    if len(runs) > 1:
+        found = ", ".join(state.run_id for state in runs)
         raise CliError(f"{len(runs)} live runs ({found}); say which with --run")
     return runs[0]
 
