@@ -5,11 +5,11 @@ service's keyword options makes a service (`SERVICES["dns"](address="192.0.2.7")
 runner `python -m sim.services.serve` starts a list of them (see serve.py for its spec and
 its READY line). docs/sim-services.md lists what each one imitates.
 """
-from sim.services import (ajp13, amqp, bgp, cassandra, dnp3, dns, drda, enip, fox, ftp, git, h2c,
-                          http, imap, ipmi, ipp, irc, java_rmi, jdwp, kafka, kubernetes, ldap,
-                          memcached, modbus, mongodb, mqtt, mssql, mysql, nats, nntp, oracle, pjl,
-                          pop3, postgres, pptp, rdp, redis, rsync, rtsp, siemens, sip, smb, smtp,
-                          socks5, ssh, telnet, tls, vnc, xmpp, zookeeper)
+from sim.services import (ajp13, amqp, bgp, cassandra, dnp3, dns, drda, enip, epmd, fox, ftp, git,
+                          h2c, http, imap, ipmi, ipp, irc, java_rmi, jdwp, kafka, kubernetes, ldap,
+                          memcached, modbus, mongodb, mqtt, mssql, mysql, nats, nntp, openvpn,
+                          oracle, pjl, pop3, postgres, pptp, rdp, redis, rsync, rtsp, siemens, sip,
+                          smb, smtp, socks5, ssh, telnet, tls, vnc, xmpp, zookeeper)
 from sim.services.base import Service
 
 __all__ = ["SERVICES", "Service"]
@@ -28,7 +28,7 @@ _CLASSES: tuple[type[Service], ...] = (
     git.GitService, h2c.H2cService, irc.IrcService, java_rmi.JavaRmiService, jdwp.JdwpService,
     kafka.KafkaService, ldap.LdapService, nats.NatsService, nntp.NntpService, pjl.PjlService,
     rsync.RsyncService, sip.SipService, socks5.Socks5Service, xmpp.XmppService,
-    zookeeper.ZookeeperService,
+    zookeeper.ZookeeperService, epmd.EpmdService, openvpn.OpenvpnService,
 )
 
 SERVICES: dict[str, type[Service]] = {cls.label: cls for cls in _CLASSES}

@@ -19,7 +19,7 @@ SPEC = [
     {"protocol": "postgres"}, {"protocol": "memcached_ascii"}, {"protocol": "kubernetes"},
     {"protocol": "modbus"}, {"protocol": "socks5"}, {"protocol": "rsync"}, {"protocol": "sip"},
     {"protocol": "zookeeper"}, {"protocol": "ldap"}, {"protocol": "dnp3", "options": {"address": 7}},
-    {"protocol": "tls"},
+    {"protocol": "tls"}, {"protocol": "epmd", "options": {"nodes": {"couchdb": 9100}}},
 ]
 
 
@@ -208,3 +208,10 @@ def test_dnp3_answers_only_its_own_address(ports):
     reply = talk(ports["dnp3"], request_link_status(6), request_link_status(7))
     header = struct.pack("<2sBBHH", b"\x05\x64", 5, 0x0B, 3, 7)
     assert reply == header + struct.pack("<H", crc16_dnp(header))
+
+
+def test_epmd_names_and_port_please(ports):
+    port = ports["epmd"]
+    assert talk(port, b"\x00\x01n") == struct.pack(">I", port) + b"name couchdb at port 9100\n"
+    assert talk(port, b"\x00\x08zcouchdb")[:4] == b"w\x00\x23\x8c"  # result 0, port 9100
+    assert talk(port, b"\x00\x05zsofa") == b"w\x01"
