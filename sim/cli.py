@@ -141,15 +141,16 @@ def handshakes_of(flags: list[str]) -> list[str]:
     return ["http"]
 
 
-def _select_run(run_id: str | None, live: bool = True) -> harness.RunState:
-    runs = [state for state in harness.list_runs() if not live or state.owner_alive()]
+def _select_run(run_id: str | None) -> harness.RunState:
+    """The live run `run_id`, or the only live run when no id is given."""
+    runs = [state for state in harness.list_runs() if state.owner_alive()]
     if run_id:
         for state in runs:
             if state.run_id == run_id:
                 return state
-        raise CliError(f"no {'live ' if live else ''}run {run_id!r} under {harness.run_root()}")
+        raise CliError(f"no live run {run_id!r} under {harness.run_root()}")
     if not runs:
-        raise CliError(f"no {'live ' if live else ''}run under {harness.run_root()}; start one with `lzr-sim up`")
+        raise CliError(f"no live run under {harness.run_root()}; start one with `lzr-sim up`")
     if len(runs) > 1:
         found = ", ".join(state.run_id for state in runs)
         raise CliError(f"{len(runs)} live runs ({found}); say which with --run")
