@@ -46,6 +46,7 @@ def main() -> int:
     parser.add_argument("--rate", type=int, default=20000, help="new targets per second")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--prefix-bits", type=int, default=16, help="size of the prefix (/16)")
+    parser.add_argument("--profile", metavar="FILE", help="pass -cpuprofile FILE to lzr")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench/scan.py needs root (namespaces, raw sockets)", file=sys.stderr)
@@ -69,6 +70,8 @@ def main() -> int:
                    "-c", "1", "-rate", str(args.rate), "-w", str(args.workers), "-f", output,
                    "--allow-reserved", "--quiet", "-sendInterface", scan_if,
                    "-sourceIP", "10.250.0.1", "-gatewayMac", target.mac(target_if)]
+        if args.profile:
+            command += ["-cpuprofile", args.profile]
         cpu_before, started = children_cpu(), time.monotonic()
         result = subprocess.run(["ip", "netns", "exec", scanner.netns, *command],
                                 capture_output=True, text=True, timeout=600)

@@ -203,7 +203,7 @@ class Feeder:
         # towards a full peer when the socket closes, and the last targets and INPUT_END
         # must arrive. The shards finishing is the receipt.
         while True:
-            self.control.poll()
+            self.control.recv()     # late credits, unread, would keep a poll() busy
 
     def _stdin_lines(self) -> Iterator[str]:
         """stdin line by line as it arrives; batches are flushed whenever it would block."""

@@ -144,26 +144,23 @@ def unpack_segments(frame: bytes) -> list[Segment]:
 # sport dport seqnum acknum window ttl counter bits handshake_num timestamp_ns handshakes_tried
 # identify_seconds, then six length-prefixed strings.
 _RECORD = struct.Struct("<HHIIIBIBHqHdHHHHHI")
-_BITS = ("ack", "acked", "syn", "rst", "fin", "push", "acking_firewall")
+# Flag bits, 0 upwards: ack, acked, syn, rst, fin, push, acking_firewall; then no timestamp.
 _NO_TIMESTAMP = 0x80
 
 
 def pack_records(records: Iterable[Record]) -> bytes:
     parts = [_header(RECORDS), b""]
-    count = 0
+    pack, append, count = _RECORD.pack, parts.append, 0
     for r in records:
-        bits = sum(1 << i for i, name in enumerate(_BITS) if getattr(r, name))
-        if r.timestamp_ns is None:
-            bits |= _NO_TIMESTAMP
-        texts = [r.saddr.encode(), r.daddr.encode(), r.fingerprint.encode(),
-                 r.expected_r_to_lzr.encode(), r.handshake.encode()]
-        parts.append(_RECORD.pack(
-            r.sport, r.dport, r.seqnum, r.acknum, r.window, r.ttl, r.counter, bits,
-            r.handshake_num, r.timestamp_ns or 0, r.handshakes_tried,
-            math.nan if r.identify_seconds is None else r.identify_seconds,
-            *(len(t) for t in texts), len(r.data)))
-        parts.extend(texts)
-        parts.append(r.data)
+        bits = (r.ack | r.acked << 1 | r.syn << 2 | r.rst << 3 | r.fin << 4 | r.push << 5
+                | r.acking_firewall << 6 | (_NO_TIMESTAMP if r.timestamp_ns is None else 0))
+        saddr, daddr, label = r.saddr.encode(), r.daddr.encode(), r.fingerprint.encode()
+        expected, handshake, data = r.expected_r_to_lzr.encode(), r.handshake.encode(), r.data
+        append(pack(r.sport, r.dport, r.seqnum, r.acknum, r.window, r.ttl, r.counter, bits,
+                    r.handshake_num, r.timestamp_ns or 0, r.handshakes_tried,
+                    math.nan if r.identify_seconds is None else r.identify_seconds,
+                    len(saddr), len(daddr), len(label), len(expected), len(handshake), len(data)))
+        parts += (saddr, daddr, label, expected, handshake, data)
         count += 1
     parts[1] = _COUNT.pack(count)
     return b"".join(parts)
@@ -172,25 +169,30 @@ def pack_records(records: Iterable[Record]) -> bytes:
 def unpack_records(frame: bytes) -> list[Record]:
     (count,) = _COUNT.unpack_from(frame, 2)
     offset, out = 6, []
+    unpack, size, nan = _RECORD.unpack_from, _RECORD.size, math.isnan
     for _ in range(count):
         (sport, dport, seqnum, acknum, window, ttl, counter, bits, handshake_num, timestamp_ns,
-         handshakes_tried, identify_seconds, *lengths) = _RECORD.unpack_from(frame, offset)
-        offset += _RECORD.size
-        fields = []
-        for length in lengths:
-            fields.append(frame[offset:offset + length])
-            offset += length
-        saddr, daddr, fingerprint, expected, handshake = (f.decode() for f in fields[:5])
-        flag = {name: bool(bits & (1 << i)) for i, name in enumerate(_BITS)}
+         handshakes_tried, identify_seconds, n_saddr, n_daddr, n_label, n_expected, n_handshake,
+         n_data) = unpack(frame, offset)
+        offset += size
+        saddr = frame[offset:offset + n_saddr].decode()
+        offset += n_saddr
+        daddr = frame[offset:offset + n_daddr].decode()
+        offset += n_daddr
+        label = frame[offset:offset + n_label].decode()
+        offset += n_label
+        expected = frame[offset:offset + n_expected].decode()
+        offset += n_expected
+        handshake = frame[offset:offset + n_handshake].decode()
+        offset += n_handshake
+        data = frame[offset:offset + n_data]
+        offset += n_data
         out.append(Record(
-            saddr=saddr, daddr=daddr, sport=sport, dport=dport, seqnum=seqnum, acknum=acknum,
-            window=window, ttl=ttl, counter=counter, handshake_num=handshake_num,
-            fingerprint=fingerprint,
-            timestamp_ns=None if bits & _NO_TIMESTAMP else timestamp_ns,
-            expected_r_to_lzr=expected, data=fields[5], handshake=handshake,
-            handshakes_tried=handshakes_tried,
-            identify_seconds=None if math.isnan(identify_seconds) else identify_seconds,
-            **flag))
+            saddr, daddr, sport, dport, seqnum, acknum, window, ttl, counter,
+            bool(bits & 1), bool(bits & 2), bool(bits & 4), bool(bits & 8), bool(bits & 16),
+            bool(bits & 32), handshake_num, label,
+            None if bits & _NO_TIMESTAMP else timestamp_ns, expected, data, bool(bits & 64),
+            handshake, handshakes_tried, None if nan(identify_seconds) else identify_seconds))
     return out
 
 

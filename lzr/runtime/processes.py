@@ -72,11 +72,17 @@ def pull(ctx: zmq.Context, endpoint: str, hwm: int = 0) -> zmq.Socket:
     return sock
 
 
+def _exit_on_signal(signum, _frame) -> None:
+    raise SystemExit(0)
+
+
 def child_main(role: str, parent_pid: int, coordinator_endpoint: str, cpuprofile: str | None,
                memprofile: str | None, target, *args) -> None:
     """Body of every child process: run `target(*args)`, report a failure to the coordinator."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # The coordinator ends the feeder and the receiver with SIGTERM; leaving through
+    # SystemExit lets the profiles below be written.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     # Die with the coordinator: a child of a killed scan must not keep sending.
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent_pid:

@@ -34,6 +34,7 @@ from lzr.wire import format_addr
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 START_TIMEOUT = 15.0
 PROGRESS_INTERVAL = 1.0
+STOP_GRACE = 3.0
 
 
 class ScanFailed(RuntimeError):
@@ -193,16 +194,17 @@ class Coordinator:
         return True
 
     def _stop_all(self) -> None:
-        """End every child: the writer gently (it only stops between whole lines), others now."""
-        writer = self.processes.get("writer")
-        if writer is not None and writer.is_alive():
-            writer.terminate()
-            writer.join(5)
+        """End every child that still runs: SIGTERM (the writer then stops between whole lines),
+        and SIGKILL for any that has not ended a few seconds later."""
         for process in self.processes.values():
             if process.is_alive():
-                process.kill()
+                process.terminate()
+        deadline = time.monotonic() + STOP_GRACE
         for process in self.processes.values():
-            process.join()
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                process.kill()
+                process.join()
 
     # -- messages and signals ---------------------------------------------------------------------
 
