@@ -6,10 +6,10 @@
 `zero-window` rewrites the TCP window field of every queued segment to 0 and recomputes the
 TCP checksum (IPv4 and IPv6 without extension headers). With `--listen` it also plays the
 SYN proxy's listening side: it accepts connections on PORT (where the host's iptables
-redirect every port) and holds them without reading, as a zero window promises. `delay` holds every queued packet
-for D milliseconds and then lets it go; packets leave in the order they came. Each prints
-`READY` on stdout once bound to its queue; on SIGTERM or SIGINT it releases the packets it
-holds and exits 0. Which packets reach the queue is the iptables rule's business
+redirect every port) and holds them without reading, as a zero window promises. `delay`
+holds every queued packet for D milliseconds and then lets it go; packets leave in the order
+they came. Each prints `READY` on stdout once bound to its queue; on SIGTERM or SIGINT it
+releases the packets it holds and exits 0. Which packets reach the queue is the iptables rule's business
 (sim.behaviours installs it).
 """
 from __future__ import annotations
@@ -117,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("program", choices=("zero-window", "delay"))
     parser.add_argument("--queue", type=int, required=True)
     parser.add_argument("--ms", type=float, default=0.0, help="delay in milliseconds (delay only)")
-    parser.add_argument("--listen", type=int, help="port to accept and hold connections on (zero-window only)")
+    parser.add_argument("--listen", type=int,
+                        help="port to accept and hold connections on (zero-window only)")
     parser.add_argument("--listen-address", default="0.0.0.0")
     args = parser.parse_args(argv)
     listen = (args.listen_address, args.listen) if args.listen is not None else None

@@ -51,7 +51,8 @@ class BgpService(Service):
         while header := await reader.read(19):
             header += await read_exactly(reader, 19 - len(header))
             if header[:16] != MARKER:
-                await send(writer, message(NOTIFICATION, bytes([MESSAGE_HEADER_ERROR, CONNECTION_NOT_SYNCHRONIZED])))
+                error = bytes([MESSAGE_HEADER_ERROR, CONNECTION_NOT_SYNCHRONIZED])
+                await send(writer, message(NOTIFICATION, error))
                 return
             length, kind = struct.unpack_from(">HB", header, 16)
             if not 19 <= length <= 4096:

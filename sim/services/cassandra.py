@@ -65,5 +65,5 @@ class CassandraService(Service):
             elif opcode == STARTUP:
                 await send(writer, frame(version, stream, READY, b""))
             else:
-                await send(writer, frame(version, stream, ERROR,
-                                         error_body(f"Unexpected message {opcode:#04x}, expecting STARTUP or OPTIONS")))
+                message = f"Unexpected message {opcode:#04x}, expecting STARTUP or OPTIONS"
+                await send(writer, frame(version, stream, ERROR, error_body(message)))

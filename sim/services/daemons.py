@@ -20,7 +20,8 @@ from typing import Callable
 from sim.services import certs
 
 WILDCARDS = ("0.0.0.0", "::", "")
-NGINX_PAGE = "<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head><body><h1>Welcome to nginx!</h1></body></html>"
+NGINX_PAGE = ("<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head>"
+              "<body><h1>Welcome to nginx!</h1></body></html>")
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,11 @@ CRC, link functions).
 
 The outstation scans its input for the start bytes 05 64, as DNP3 link layers do, and
 reads each frame's 10-byte header; a header whose CRC is wrong is discarded and the scan
-resumes one byte further. Frames addressed to its own address (or broadcast) from a master
+resumes one byte further. Frames addressed to its own address from a master
 (DIR=1, PRM=1) are answered: REQUEST_LINK_STATUS with LINK_STATUS and RESET_LINK_STATES with
-ACK, both sent to the master's source address; broadcasts are not answered. Other link functions get NOT_SUPPORTED. User
-data blocks after the header are skipped (the application layer is out of scope).
+ACK, both sent to the master's source address; broadcasts are not answered. Other link
+functions get NOT_SUPPORTED. User data blocks after the header are skipped (the
+application layer is out of scope).
 
 Options: `address` (outstation address, default 1; the scanner's probe asks addresses
 0-99, so any of those is found).
@@ -56,7 +57,8 @@ class Dnp3Service(Service):
         if not (from_master and primary) or destination != own:
             return b""
         function = control & 0x0F
-        reply_function = {REQUEST_LINK_STATUS: LINK_STATUS, RESET_LINK_STATES: ACK}.get(function, NOT_SUPPORTED)
+        replies = {REQUEST_LINK_STATUS: LINK_STATUS, RESET_LINK_STATES: ACK}
+        reply_function = replies.get(function, NOT_SUPPORTED)
         return link_frame(reply_function, source, own)
 
     async def serve(self, reader, writer):

@@ -34,7 +34,8 @@ class FtpService(Service):
             elif verb == b"SYST":
                 reply = b"215 UNIX Type: L8\r\n"
             elif verb == b"FEAT":
-                reply = b"211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n PASV\r\n REST STREAM\r\n SIZE\r\n TVFS\r\n211 End\r\n"
+                reply = (b"211-Features:\r\n EPRT\r\n EPSV\r\n MDTM\r\n PASV\r\n REST STREAM\r\n"
+                         b" SIZE\r\n TVFS\r\n211 End\r\n")
             elif verb == b"NOOP":
                 reply = b"200 NOOP ok.\r\n"
             elif verb.isalpha() and len(verb) <= 4:

@@ -67,7 +67,8 @@ class H2cService(Service):
                 await send(writer, frame(PING, FLAG_ACK, 0, payload))
             elif kind == HEADERS and stream % 2 == 1 and stream > last_stream:
                 last_stream = stream
-                await send(writer, frame(HEADERS, FLAG_END_HEADERS | FLAG_END_STREAM, stream, bytes([STATUS_404])))
+                flags = FLAG_END_HEADERS | FLAG_END_STREAM
+                await send(writer, frame(HEADERS, flags, stream, bytes([STATUS_404])))
             elif kind == HEADERS:
                 await send(writer, goaway(last_stream, PROTOCOL_ERROR))
                 return

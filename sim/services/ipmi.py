@@ -36,7 +36,8 @@ class IpmiService(Service):
         rs_address, netfn_lun, _, rq_address, rq_seq, command = message[:6]
         if netfn_lun >> 2 == NETFN_APP_REQUEST and command == GET_CHANNEL_AUTH_CAPABILITIES:
             channel = message[6] & 0x0F if len(message) > 7 else 0x0E
-            data = bytes([COMPLETION_OK, 1 if channel == 0x0E else channel, AUTH_TYPES, 0x14, 0x02, 0, 0, 0, 0])
+            channel = 1 if channel == 0x0E else channel  # 0x0E asks about the channel in use
+            data = bytes([COMPLETION_OK, channel, AUTH_TYPES, 0x14, 0x02, 0, 0, 0, 0])
         else:
             data = bytes([COMPLETION_INVALID_COMMAND])
         head = bytes([rq_address, (((netfn_lun >> 2) | 1) << 2) | (rq_seq & 0x03)])

@@ -25,6 +25,9 @@ GET_PRINTER_ATTRIBUTES = 0x000B
 OPERATIONS_SUPPORTED = (0x0002, 0x0004, 0x0005, 0x0008, 0x0009, 0x000A, 0x000B)
 STATUS_OK, STATUS_BAD_REQUEST, STATUS_NOT_SUPPORTED = 0x0000, 0x0400, 0x0501
 PRINTER_IDLE = 3
+CUPS_PAGE = (b"<!DOCTYPE HTML>\n<html><head><title>Home - CUPS 2.4.2</title></head>\n"
+             b"<body><h1>CUPS 2.4.2</h1>\n"
+             b"<p>CUPS is the standards-based, open source printing system.</p></body></html>\n")
 
 
 def attribute(tag: int, name: str, value: bytes) -> bytes:
@@ -41,7 +44,8 @@ class IppService(Service):
     label = "ipp"
 
     def ipp_response(self, body: bytes, host: str) -> bytes:
-        operation_attributes = (bytes([TAG_OPERATION]) + attribute(TAG_CHARSET, "attributes-charset", b"utf-8")
+        operation_attributes = (bytes([TAG_OPERATION])
+                                + attribute(TAG_CHARSET, "attributes-charset", b"utf-8")
                                 + attribute(TAG_LANGUAGE, "attributes-natural-language", b"en"))
         if len(body) < 9:
             return struct.pack(">BBHI", 1, 1, STATUS_BAD_REQUEST, 0) + operation_attributes + bytes([TAG_END])
@@ -57,7 +61,8 @@ class IppService(Service):
                    + attribute(TAG_KEYWORD, "printer-state-reasons", b"none")
                    + attribute(TAG_TEXT, "printer-make-and-model", b"Generic PostScript Printer")
                    + attribute(TAG_ENUM, "operations-supported", struct.pack(">i", OPERATIONS_SUPPORTED[0]))
-                   + b"".join(additional_value(TAG_ENUM, struct.pack(">i", op)) for op in OPERATIONS_SUPPORTED[1:]))
+                   + b"".join(additional_value(TAG_ENUM, struct.pack(">i", op))
+                              for op in OPERATIONS_SUPPORTED[1:]))
         return (struct.pack(">BBHI", major, minor, STATUS_OK, request_id) + operation_attributes + printer
                 + bytes([TAG_END]))
 
@@ -67,8 +72,8 @@ class IppService(Service):
             body = self.ipp_response(request.body, request.headers.get("host", "localhost"))
             return response("HTTP/1.1", 200, "OK", headers + [("Content-Type", "application/ipp")], body)
         if request.method == "GET":
-            page = b"<!DOCTYPE HTML>\n<html><head><title>Home - CUPS 2.4.2</title></head>\n<body><h1>CUPS 2.4.2</h1>\n<p>CUPS is the standards-based, open source printing system.</p></body></html>\n"
-            return response("HTTP/1.1", 200, "OK", headers + [("Content-Type", "text/html; charset=utf-8")], page)
+            return response("HTTP/1.1", 200, "OK", headers + [("Content-Type", "text/html; charset=utf-8")],
+                            CUPS_PAGE)
         return response("HTTP/1.1", 405, "Method Not Allowed", headers + [("Content-Type", "text/html")],
                         html_page("405 Method Not Allowed"))
 

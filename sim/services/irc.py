@@ -56,10 +56,12 @@ class IrcService(Service):
             if not registered and nick and user:
                 registered = True
                 await send(writer, b"".join([
-                    reply(b"001", nick, b":Welcome to the " + network + b" IRC Network " + nick + b"!" + user + b"@sim"),
+                    reply(b"001", nick, b":Welcome to the " + network + b" IRC Network "
+                          + nick + b"!" + user + b"@sim"),
                     reply(b"002", nick, b":Your host is " + server + b", running version hybrid-8.2.43"),
                     reply(b"003", nick, b":This server was created Jan 1 2024"),
-                    reply(b"004", nick, server + b" hybrid-8.2.43 DFGHRSWabcdefgijklnopqrsuwxy bciklmnoprstveIMORST"),
+                    reply(b"004", nick, server + b" hybrid-8.2.43 DFGHRSWabcdefgijklnopqrsuwxy "
+                          b"bciklmnoprstveIMORST"),
                     reply(b"375", nick, b":- " + server + b" Message of the Day -"),
                     reply(b"372", nick, b":- Welcome to the simulated network."),
                     reply(b"376", nick, b":End of /MOTD command."),

@@ -40,7 +40,8 @@ class JdwpService(Service):
             error, data = 0, b""
             if (command_set, command) == (VIRTUAL_MACHINE, VERSION):
                 data = (jdwp_string("Java Debug Wire Protocol (Reference Implementation) version 17.0")
-                        + struct.pack(">II", 17, 0) + jdwp_string("17.0.10") + jdwp_string("OpenJDK 64-Bit Server VM"))
+                        + struct.pack(">II", 17, 0) + jdwp_string("17.0.10")
+                        + jdwp_string("OpenJDK 64-Bit Server VM"))
             elif (command_set, command) == (VIRTUAL_MACHINE, ID_SIZES):
                 data = struct.pack(">iiiii", 8, 8, 8, 8, 8)
             else:

@@ -36,7 +36,8 @@ def api_versions_body(version: int) -> bytes:
         return struct.pack(">hi", UNSUPPORTED_VERSION, 1) + struct.pack(">hhh", API_VERSIONS, 0, 3)
     if version == 3:  # flexible version: compact array, tagged fields
         entries = b"".join(struct.pack(">hhh", *entry) + b"\x00" for entry in API_KEYS)
-        return struct.pack(">h", 0) + unsigned_varint(len(API_KEYS) + 1) + entries + struct.pack(">i", 0) + b"\x00"
+        throttle, no_tags = struct.pack(">i", 0), b"\x00"
+        return struct.pack(">h", 0) + unsigned_varint(len(API_KEYS) + 1) + entries + throttle + no_tags
     entries = b"".join(struct.pack(">hhh", *entry) for entry in API_KEYS)
     throttle = struct.pack(">i", 0) if version >= 1 else b""
     return struct.pack(">hi", 0, len(API_KEYS)) + entries + throttle

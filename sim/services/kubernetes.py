@@ -64,4 +64,5 @@ class KubernetesService(Service):
 
     async def serve(self, reader, writer):
         await serve_tls(reader, writer, self.ssl_context(), GO_PLAIN_HTTP_ANSWER,
-                        lambda plain, tls_writer: serve_http(plain, tls_writer, self.handle, "kube-apiserver"))
+                        lambda plain, tls_writer: serve_http(plain, tls_writer, self.handle,
+                                                             "kube-apiserver"))

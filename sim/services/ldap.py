@@ -96,7 +96,8 @@ class LdapService(Service):
         encoded = b"".join(tlv(SEQUENCE, tlv(OCTET_STRING, name.encode())
                                 + tlv(SET, b"".join(tlv(OCTET_STRING, value.encode()) for value in values)))
                            for name, values in attributes)
-        entry = tlv(SEQUENCE, integer(message_id) + tlv(SEARCH_ENTRY, tlv(OCTET_STRING, b"") + tlv(SEQUENCE, encoded)))
+        entry_body = tlv(OCTET_STRING, b"") + tlv(SEQUENCE, encoded)  # the empty DN, then attributes
+        entry = tlv(SEQUENCE, integer(message_id) + tlv(SEARCH_ENTRY, entry_body))
         return entry + result(message_id, SEARCH_DONE, SUCCESS)
 
     def answer(self, message: bytes) -> bytes | None:

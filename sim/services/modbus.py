@@ -29,7 +29,8 @@ class ModbusService(Service):
     def device_identification(self, pdu: bytes) -> bytes:
         if len(pdu) < 4 or pdu[1] != MEI_READ_DEVICE_ID or pdu[2] not in (1, 2, 3, 4):
             return bytes([ENCAPSULATED_INTERFACE | 0x80, ILLEGAL_DATA_VALUE])
-        objects = [self.options.get("vendor", "Schneider Electric"), self.options.get("product", "BMX P34 2020"),
+        objects = [self.options.get("vendor", "Schneider Electric"),
+                   self.options.get("product", "BMX P34 2020"),
                    self.options.get("revision", "v2.8")]
         first = pdu[3] if pdu[3] < len(objects) else 0
         body = b"".join(bytes([object_id, len(value)]) + value.encode()

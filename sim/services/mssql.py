@@ -67,6 +67,7 @@ class MssqlService(Service):
             (THREADID, b""),
             (MARS, b"\x00"),
         ])
-        await send(writer, HEADER.pack(TABULAR_RESULT, STATUS_EOM, HEADER.size + len(payload), 0, 1, 0) + payload)
+        header = HEADER.pack(TABULAR_RESULT, STATUS_EOM, HEADER.size + len(payload), 0, 1, 0)
+        await send(writer, header + payload)
         while await reader.read(65536):
             pass

@@ -38,7 +38,8 @@ class NntpService(Service):
                 reply = b"111 " + time.strftime("%Y%m%d%H%M%S", time.gmtime()).encode() + b"\r\n"
             elif command == b"LIST" and [a.upper() for a in arguments] in ([], [b"ACTIVE"]):
                 reply = (b"215 list of newsgroups follows\r\n"
-                         + b"".join(b"%s %010d %010d y\r\n" % (name.encode(), count, 1) for name, count in groups.items())
+                         + b"".join(b"%s %010d %010d y\r\n" % (name.encode(), count, 1)
+                                    for name, count in groups.items())
                          + b".\r\n")
             elif command == b"GROUP" and len(arguments) == 1:
                 name = arguments[0].decode("utf-8", "replace")
@@ -48,7 +49,8 @@ class NntpService(Service):
                 else:
                     reply = b"411 No such group " + arguments[0] + b"\r\n"
             elif command == b"HELP":
-                reply = b"100 Legal commands\r\n  CAPABILITIES\r\n  DATE\r\n  GROUP newsgroup\r\n  HELP\r\n  LIST\r\n  MODE READER\r\n  QUIT\r\n.\r\n"
+                reply = (b"100 Legal commands\r\n  CAPABILITIES\r\n  DATE\r\n  GROUP newsgroup\r\n  HELP\r\n"
+                         b"  LIST\r\n  MODE READER\r\n  QUIT\r\n.\r\n")
             elif command in (b"CAPABILITIES", b"MODE", b"DATE", b"LIST", b"GROUP"):
                 reply = b"501 Syntax error\r\n"
             else:

@@ -25,7 +25,8 @@ class PjlService(Service):
         words = command.split()
         upper = [word.upper() for word in words]
         if upper[1:3] == [b"INFO", b"ID"]:
-            return b"@PJL INFO ID\r\n\"" + self.options.get("model", "HP LaserJet 4250").encode() + b"\"\r\n" + FORM_FEED
+            model = self.options.get("model", "HP LaserJet 4250").encode()
+            return b"@PJL INFO ID\r\n\"" + model + b"\"\r\n" + FORM_FEED
         if upper[1:3] == [b"INFO", b"STATUS"]:
             return b"@PJL INFO STATUS\r\nCODE=10001\r\nDISPLAY=\"Ready\"\r\nONLINE=TRUE\r\n" + FORM_FEED
         if upper[1:2] == [b"ECHO"]:

@@ -24,7 +24,8 @@ class Pop3Service(Service):
                 await send(writer, b"+OK Logging out\r\n")
                 return
             if verb == b"CAPA":
-                reply = b"+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\nUSER\r\nSASL PLAIN\r\n.\r\n"
+                reply = (b"+OK\r\nCAPA\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nPIPELINING\r\nAUTH-RESP-CODE\r\n"
+                         b"USER\r\nSASL PLAIN\r\n.\r\n")
             elif verb == b"USER":
                 reply = b"+OK\r\n"
             elif verb == b"PASS":

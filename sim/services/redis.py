@@ -1,4 +1,5 @@
-"""Redis server, imitating redis-server 7 without authentication (RESP2, redis.io/docs/reference/protocol-spec).
+"""Redis server, imitating redis-server 7 without authentication (RESP2 as specified at
+redis.io/docs/reference/protocol-spec).
 
 Reads commands both as RESP arrays of bulk strings and as inline commands (space-separated
 lines). PING answers +PONG (or echoes its argument), ECHO, INFO (server section), COMMAND

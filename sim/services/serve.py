@@ -94,7 +94,8 @@ class Listener:
             raise SpecError(f"unknown protocol {listener.protocol!r}; known: {', '.join(sorted(SERVICES))}")
         if not 0 <= int(listener.port) <= 65535:
             raise SpecError(f"port out of range: {entry!r}")
-        if listener.daemon and (listener.mode != "normal" or listener.protocol not in DAEMONS or not listener.port):
+        if listener.daemon and (listener.mode != "normal" or listener.protocol not in DAEMONS
+                                or not listener.port):
             raise SpecError(f"a daemon needs mode normal, a port and one of {', '.join(DAEMONS)}: {entry!r}")
         return listener
 
@@ -169,7 +170,8 @@ class Runner:
                                                        stdout=asyncio.subprocess.DEVNULL)
         self.daemons.append(process)
         # Its port accepting a connection is the daemon's readiness signal.
-        address = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(listener.address, listener.address)
+        wildcard_to_loopback = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
+        address = wildcard_to_loopback.get(listener.address, listener.address)
         deadline = asyncio.get_running_loop().time() + DAEMON_READY_TIMEOUT
         while asyncio.get_running_loop().time() < deadline:
             if process.returncode is not None:

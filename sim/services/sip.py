@@ -17,7 +17,8 @@ import os
 from sim.services.base import Service, send
 from sim.services.httpmsg import BadRequest, read_request, response
 
-ALLOW = "OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, INVITE, ACK, BYE, CANCEL, UPDATE, PRACK, MESSAGE, REFER"
+ALLOW = ("OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, INVITE, ACK, BYE, CANCEL, UPDATE, PRACK, "
+         "MESSAGE, REFER")
 MANDATORY = ("via", "from", "to", "call-id", "cseq")
 CHALLENGED = ("REGISTER", "INVITE", "SUBSCRIBE")
 
@@ -42,15 +43,18 @@ class SipService(Service):
                 continue
             to = request.headers["to"]
             copied = [("Via", request.headers["via"]), ("From", request.headers["from"]),
-                      ("To", to if ";tag=" in to else f"{to};tag={tag}"), ("Call-ID", request.headers["call-id"]),
-                      ("CSeq", request.headers["cseq"]), ("Server", server)]
+                      ("To", to if ";tag=" in to else f"{to};tag={tag}"),
+                      ("Call-ID", request.headers["call-id"]), ("CSeq", request.headers["cseq"]),
+                      ("Server", server)]
             if request.method == "OPTIONS":
                 message = response("SIP/2.0", 200, "OK", copied + [
-                    ("Allow", ALLOW), ("Accept", "application/sdp"), ("Supported", "100rel, timer, replaces, norefersub")])
+                    ("Allow", ALLOW), ("Accept", "application/sdp"),
+                    ("Supported", "100rel, timer, replaces, norefersub")])
             elif request.method in CHALLENGED:
                 nonce = os.urandom(16).hex()
                 message = response("SIP/2.0", 401, "Unauthorized", copied + [
-                    ("WWW-Authenticate", f'Digest realm="asterisk",nonce="{nonce}",algorithm=MD5,qop="auth"')])
+                    ("WWW-Authenticate",
+                     f'Digest realm="asterisk",nonce="{nonce}",algorithm=MD5,qop="auth"')])
             else:
                 message = response("SIP/2.0", 405, "Method Not Allowed", copied + [("Allow", ALLOW)])
             await send(writer, message)

@@ -55,7 +55,8 @@ class XmppService(Service):
         if found is None or found.group(2).decode("utf-8", "replace").lower() != domain:
             await send(writer, header + stream_error("host-unknown"))
             return
-        features = ("<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>"
+        features = ("<stream:features>"
+                    "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>"
                     "<mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>SCRAM-SHA-1</mechanism>"
                     "<mechanism>PLAIN</mechanism></mechanisms></stream:features>").encode()
         await send(writer, header + features)

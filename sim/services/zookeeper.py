@@ -3,8 +3,9 @@ Four Letter Words" and 4lw.commands.whitelist; the client's ConnectRequest/Conne
 jute records).
 
 The first four bytes decide. A known four-letter word is a command: whitelisted ones are
-answered (srvr: version, latency, counts, mode; ruok: imok) and the others (and the words this simulator does not implement) get "<word> is not
-executed because it is not in the whitelist."; either way the server then closes.
+answered (srvr: version, latency, counts, mode; ruok: imok); the others, and the words this
+simulator does not implement, get "<word> is not executed because it is not in the
+whitelist."; either way the server then closes.
 Otherwise the four bytes are the length of a client's ConnectRequest, which is answered
 with a ConnectResponse (protocol version, negotiated timeout, session id, password); a
 length beyond jute.maxbuffer closes the connection.
@@ -27,7 +28,8 @@ _session_ids = itertools.count(0x10000A5C3E40000)
 # The words this simulator implements; other known words behave as not whitelisted.
 ANSWERS = {
     b"ruok": b"imok",
-    b"srvr": (b"Zookeeper version: 3.8.3-6ad6d364c7c0bcf0de452d54ebefa3058098ab56, built on 2023-10-05 10:34 UTC\n"
+    b"srvr": (b"Zookeeper version: 3.8.3-6ad6d364c7c0bcf0de452d54ebefa3058098ab56, "
+              b"built on 2023-10-05 10:34 UTC\n"
               b"Latency min/avg/max: 0/0.0/0\nReceived: 1\nSent: 0\nConnections: 1\nOutstanding: 0\n"
               b"Zxid: 0x0\nMode: standalone\nNode count: 5\n"),
 }

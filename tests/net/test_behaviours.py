@@ -112,8 +112,8 @@ def syn_ack_window(client_if, port, server=SERVER) -> int:
             if (ip[6] if ipv6 else ip[9]) != 6:
                 continue
             tcp = ip[40:] if ipv6 else ip[(ip[0] & 0x0F) * 4:]
-            source_port, flags, window = struct.unpack_from(">H", tcp)[0], tcp[13], struct.unpack_from(">H", tcp, 14)[0]
-            if source_port == port and flags & 0x12 == 0x12:
+            source_port, window = struct.unpack_from(">H", tcp)[0], struct.unpack_from(">H", tcp, 14)[0]
+            if source_port == port and tcp[13] & 0x12 == 0x12:  # SYN and ACK
                 return window
 
 
@@ -181,7 +181,8 @@ def test_data_is_never_acked(pair):
 
 def test_data_is_never_acked_ipv6(pair):
     client, server, _ = pair
-    serve(server, {"address": "::", "port": 8080, "protocol": "http"}, {"address": "::", "port": 8081, "protocol": "http"})
+    serve(server, {"address": "::", "port": 8080, "protocol": "http"},
+          {"address": "::", "port": 8081, "protocol": "http"})
     request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
     with applied(server, NeverAckData(port=8080, ipv6=True)), inside(client):
         with connect(SERVER6, 8081) as control:

@@ -203,7 +203,8 @@ def test_modes_and_banner_delay():
 
 
 def test_sigterm_with_open_connections_exits_cleanly():
-    spec = [{"address": LOOPBACK, "port": 0, "mode": "silent"}, {"address": LOOPBACK, "port": 0, "protocol": "redis"}]
+    spec = [{"address": LOOPBACK, "port": 0, "mode": "silent"},
+            {"address": LOOPBACK, "port": 0, "protocol": "redis"}]
     with tempfile.TemporaryFile("w+") as errors:
         proc, ports = start_runner(spec, errors)
         connections = [socket.create_connection((LOOPBACK, port), timeout=5) for port in ports]
@@ -281,7 +282,8 @@ def test_real_daemons_get_their_labels():
     installed = sorted(label for label, daemon in DAEMONS.items() if daemon.path() is not None)
     if not installed:
         pytest.skip("none of the Debian daemons is installed")
-    spec = [{"address": LOOPBACK, "port": free_port(), "protocol": label, "daemon": True} for label in installed]
+    spec = [{"address": LOOPBACK, "port": free_port(), "protocol": label, "daemon": True}
+            for label in installed]
     with tempfile.TemporaryFile("w+") as errors:
         proc, ports = start_runner(spec, errors)
         try:

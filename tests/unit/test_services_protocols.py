@@ -14,7 +14,8 @@ from sim.services.dnp3 import crc16_dnp
 
 LOOPBACK = "127.0.0.1"
 SPEC = [
-    {"protocol": "dns", "options": {"records": {"www.sim.test": "198.51.100.7", "v6.sim.test": "2001:db8::7"}}},
+    {"protocol": "dns", "options": {"records": {"www.sim.test": "198.51.100.7",
+                                                "v6.sim.test": "2001:db8::7"}}},
     {"protocol": "redis"}, {"protocol": "smtp"}, {"protocol": "http"}, {"protocol": "mqtt"},
     {"protocol": "postgres"}, {"protocol": "memcached_ascii"}, {"protocol": "kubernetes"},
     {"protocol": "modbus"}, {"protocol": "socks5"}, {"protocol": "rsync"}, {"protocol": "sip"},
@@ -75,7 +76,8 @@ def test_dns_answers_the_question(ports):
 def test_dns_refuses_other_opcodes_and_garbled_questions(ports):
     status = struct.pack(">HHHHHH", 7, 0x1000, 0, 0, 0, 0)  # opcode 2 (STATUS)
     garbled = struct.pack(">HHHHHH", 8, 0x0100, 1, 0, 0, 0) + b"\x3fab"
-    reply = talk(ports["dns"], struct.pack(">H", len(status)) + status, struct.pack(">H", len(garbled)) + garbled)
+    reply = talk(ports["dns"], struct.pack(">H", len(status)) + status,
+                 struct.pack(">H", len(garbled)) + garbled)
     assert struct.unpack_from(">HH", reply, 2)[1] & 0xF == 4   # NOTIMP
     assert struct.unpack_from(">HH", reply, 16)[1] & 0xF == 1  # FORMERR
 
@@ -100,7 +102,8 @@ def test_smtp_greets_and_answers_ehlo(ports):
 
 
 def test_http_keeps_alive_and_rejects_garbage(ports):
-    reply = talk(ports["http"], b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nPUT /b HTTP/1.1\r\nHost: x\r\n\r\n\x16\x03\x01")
+    reply = talk(ports["http"], b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n",
+                 b"PUT /b HTTP/1.1\r\nHost: x\r\n\r\n", b"\x16\x03\x01")
     assert reply.startswith(b"HTTP/1.1 200 OK")
     assert b"HTTP/1.1 405 Not Allowed" in reply
     assert b"HTTP/1.1 400 Bad Request" in reply
@@ -144,7 +147,8 @@ def test_tls_serves_https_and_tells_plain_http_clients(ports):
     _, reply = https_get(ports["tls"], "/index.html")
     assert reply.startswith(b"HTTP/1.1 200 OK") and b"/index.html" in reply
     plain = talk(ports["tls"], b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert plain.startswith(b"HTTP/1.1 400 Bad Request") and b"The plain HTTP request was sent to HTTPS port" in plain
+    assert plain.startswith(b"HTTP/1.1 400 Bad Request")
+    assert b"The plain HTTP request was sent to HTTPS port" in plain
 
 
 def test_kubernetes_is_https_with_the_cluster_ca(ports):
@@ -165,7 +169,8 @@ def test_modbus_echoes_transaction_and_rejects_unknown_functions(ports):
 
 
 def test_socks5_never_connects_anywhere(ports):
-    reply = talk(ports["socks5"], b"\x05\x01\x00", b"\x05\x01\x00\x01" + socket.inet_aton("192.0.2.1") + b"\x00\x50")
+    connect = b"\x05\x01\x00\x01" + socket.inet_aton("192.0.2.1") + b"\x00\x50"
+    reply = talk(ports["socks5"], b"\x05\x01\x00", connect)
     assert reply[:2] == b"\x05\x00" and reply[2:4] == b"\x05\x02"
 
 
