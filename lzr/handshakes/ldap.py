@@ -28,11 +28,11 @@ REPLIES = {b"\x02\x01\x01": (0x64, 0x65), b"\x02\x01\x00": (0x78,)}  # by messag
 def match(data: bytes) -> str | None:
     if len(data) < 7 or data[0] != SEQUENCE:
         return None
-    length_byte = data[1]
     # BER length: short form, or 0x81-0x84 followed by that many length bytes.
-    start = 2 if length_byte < 0x80 else 2 + (length_byte - 0x80)
+    length_byte = data[1]
     if length_byte > 0x84 or length_byte == 0x80:
         return None
+    start = 2 if length_byte < 0x80 else 2 + (length_byte - 0x80)
     operations = REPLIES.get(data[start:start + 3])
     if operations and len(data) > start + 3 and data[start + 3] in operations:
         return "ldap"
