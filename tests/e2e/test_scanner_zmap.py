@@ -53,3 +53,22 @@ def test_zmap_json_piped_into_lzr_labels_the_services():
             record = json.loads(line)
             found[record["sport"]] = record["fingerprint"]
         assert found == {HTTP_PORT: "http", TLS_PORT: "tls", SSH_PORT: "ssh"}
+
+
+@pytest.mark.skipif(shutil.which("zmap") is None and os.environ.get("CI") != "true",
+                    reason="zmap is not installed (ci/setup installs it)")
+def test_zmap_dryrun_text_piped_into_lzr_dryrun():
+    """ZMap plans the probes (`--dryrun` sends nothing), lzr sends them itself."""
+    with NetnsLab() as lab, tempfile.TemporaryDirectory() as tmp:
+        scanner, target = lab.add_host("dscan"), lab.add_host("dtgt")
+        scan_if, target_if = lab.link(scanner, target, "10.234.3.1/24", "10.234.3.2/24")
+        empty = os.path.join(tmp, "blocklist")
+        open(empty, "w").close()
+        pipeline = (f"zmap -q --dryrun -p {HTTP_PORT} -i {scan_if} -G {target.mac(target_if)} "
+                    f"-S 10.234.3.1 -b {empty} 10.234.3.2/32 2>/dev/null | {sys.executable} -m lzr.cli "
+                    f"-dryrun -f - -t 1 -rt 1 -c 1 --quiet --allow-reserved -sendInterface {scan_if}")
+        with TargetServices(target):
+            result = scanner.cmd("bash", "-c", pipeline, check=False)
+        assert result.returncode == 0, result.stderr
+        (record,) = map(json.loads, result.stdout.splitlines())
+        assert (record["saddr"], record["sport"], record["fingerprint"]) == ("10.234.3.2", HTTP_PORT, "http")
