@@ -184,3 +184,10 @@ def test_epmd():
     assert matches("epmd", b"\x00\x00\x11\x11")
     assert not matches("epmd", b"\x00\x00\x43\xd9")  # bare port that is not EPMD's usual one
     assert not matches("epmd", b"The name is Bond\n")
+
+
+def test_stomp():
+    assert probe("stomp", "::1") == b"CONNECT\naccept-version:1.0,1.1,1.2\nhost:[::1]\n\n\x00"
+    assert matches("stomp", b"CONNECTED\nversion:1.2\nserver:ActiveMQ/5.18.3\n\n\x00")
+    assert matches("stomp", b"ERROR\r\nmessage:Bad CONNECT\r\n\r\n\x00")
+    assert not matches("stomp", b"ERROR\r\n")  # memcached's answer to anything it cannot parse
