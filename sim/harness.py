@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ipaddress
+import itertools
 import json
 import os
 import re
@@ -360,7 +361,7 @@ class SimNetwork:
         self.state: RunState | None = None
         self._runner_pids: list[tuple[int, int | None]] = []
         self._old_handlers: dict[int, object] = {}
-        self._scans = 0
+        self._scan_numbers = itertools.count(1)  # next() is atomic: scans may run in threads
         self.timings: dict[str, float] = {}
 
     def _unused_run_id(self, make) -> str:
@@ -538,11 +539,12 @@ class SimNetwork:
     def targets(self) -> list[tuple[str, int]]:
         return [(address, port) for address, port, _ in self.manifest.targets()]
 
-    def scan(self, flags: list[str], output: Path | None = None, timeout: float = 600.0) -> list[dict]:
-        """Run `lzr` with `flags` in the scanner host against every target of the manifest."""
-        self._scans += 1
-        output = output or self.directory / f"scan-{self._scans}.json"
-        return run_scan(self.state.scanner, self.targets(), flags, Path(output), timeout)
+    def scan(self, flags: list[str], output: Path | None = None, timeout: float = 600.0,
+             targets: list[tuple[str, int]] | None = None) -> list[dict]:
+        """Run `lzr` with `flags` in the scanner host against `targets` (default: every target
+        of the manifest); its records."""
+        output = output or self.directory / f"scan-{next(self._scan_numbers)}.json"
+        return run_scan(self.state.scanner, targets or self.targets(), flags, Path(output), timeout)
 
     def run(self, node: str, argv: list[str], timeout: float | None = None, **kwargs) -> subprocess.CompletedProcess:
         """Run another tool (nmap, zmap, curl, ...) inside `node` (`sc` is the scanner) and wait.

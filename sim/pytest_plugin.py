@@ -53,9 +53,10 @@ class Network:
     def targets(self) -> list[tuple[str, int]]:
         return self._net.targets()
 
-    def scan(self, flags: list[str], timeout: float = 600.0) -> list[dict]:
-        """Run `lzr` with `flags` in the scanner host against every target; its records."""
-        return self._net.scan(list(flags), timeout=timeout)
+    def scan(self, flags: list[str], timeout: float = 600.0,
+             targets: list[tuple[str, int]] | None = None) -> list[dict]:
+        """Run `lzr` with `flags` in the scanner host against `targets` (default: all); its records."""
+        return self._net.scan(list(flags), timeout=timeout, targets=targets)
 
     def accuracy(self, records: list[dict], flags: list[str] | None = None):
         """The accuracy report of `records` against this network's manifest."""
