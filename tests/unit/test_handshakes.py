@@ -183,3 +183,13 @@ def test_every_probe_takes_any_address(address):
     host = f"[{address}]" if ":" in address else address
     assert len(get("http").probe(address)) == 186 + len(host)
     assert len(get("ipp").probe(address)) == 221 + len(host)
+
+
+def test_default_order_sends_banner_waits_only_first_and_last():
+    # wait comes first; the other empty probes only repeat it, so they come after every
+    # handshake that sends something new (kubernetes repeats tls's hello, so it is last).
+    server_first = [i for i, name in enumerate(DEFAULT_ORDER) if get(name).server_first]
+    client_first = [i for i, name in enumerate(DEFAULT_ORDER) if not get(name).server_first]
+    assert server_first[0] == 0
+    assert min(server_first[1:]) > max(i for i in client_first if DEFAULT_ORDER[i] != "kubernetes")
+    assert DEFAULT_ORDER[-1] == "kubernetes"
