@@ -20,7 +20,7 @@ class NeighbourCache:
     def __init__(self, interface: str, version: int) -> None:
         self.interface = interface
         self.version = version
-        self.known: dict[int, bytes | None] = {}    # None: nothing answered, frames are dropped
+        self.known: dict[int, bytes] = {}
         self.waiting: dict[int, list] = {}          # address -> items held until it resolves
         self._done: queue.SimpleQueue = queue.SimpleQueue()
         self._pool = ThreadPoolExecutor(RESOLVERS, thread_name_prefix="lzr-neigh")
@@ -43,14 +43,19 @@ class NeighbourCache:
         self._done.put((addr, mac))
 
     def resolved(self) -> list[tuple[int, bytes | None, list]]:
-        """(address, MAC or None, held items) of every resolution finished since the last call."""
+        """(address, MAC or None, held items) of every resolution finished since the last call.
+
+        A failure is not remembered: the held items are dropped, and the engine's next
+        retransmission to that address asks again (a busy host may answer late).
+        """
         out = []
         while True:
             try:
                 addr, mac = self._done.get_nowait()
             except queue.Empty:
                 return out
-            self.known[addr] = mac
+            if mac is not None:
+                self.known[addr] = mac
             out.append((addr, mac, self.waiting.pop(addr, [])))
 
     def close(self) -> None:

@@ -33,7 +33,6 @@ STATS_INTERVAL = 0.5
 CREDIT_INTERVAL = 0.02        # how often the feeder hears how many targets were taken up
 MAX_WAIT = 0.05                # longest sleep, so the token bucket admits in small steps
 DEFAULT_PARALLEL = EngineConfig.parallel
-_UNKNOWN = object()
 _FLAG_NAMES = ((SYN, "S"), (FIN, "F"), (RST, "R"), (PSH, "P"), (ACK, "A"))
 
 
@@ -256,10 +255,13 @@ class Shard:
         build, announcer, neighbours = self.builder.segment, self.announcer, self.neighbours
         batch = []
         if neighbours:
-            for _, mac, held in neighbours.resolved():
-                if mac is not None:     # unresolvable targets: the engine's timeout records them
+            for addr, mac, held in neighbours.resolved():
+                if mac is not None:
                     batch.extend(build(s.daddr, s.sport, s.dport, s.seq, s.ack, s.flags,
                                        s.window, s.payload, mac) for s in held)
+                elif self.cfg.debug:
+                    print(f"lzr: shard{self.index}: no MAC for {format_addr(self.cfg.version, addr)}; "
+                          f"{len(held)} segments dropped", file=sys.stderr, flush=True)
         for s in sends:
             if self.cfg.debug:
                 self._debug(">", s.daddr, s.dport, s.sport, s.seq, s.ack, s.flags, s.window,
@@ -271,11 +273,9 @@ class Shard:
                     announcer.closed(s.daddr, s.dport, s.sport)
             mac = None
             if neighbours:
-                mac = neighbours.known.get(s.daddr, _UNKNOWN)
-                if mac is _UNKNOWN:
-                    neighbours.hold(s.daddr, s)
-                    continue
+                mac = neighbours.known.get(s.daddr)
                 if mac is None:
+                    neighbours.hold(s.daddr, s)
                     continue
             batch.append(build(s.daddr, s.sport, s.dport, s.seq, s.ack, s.flags, s.window,
                                s.payload, mac))

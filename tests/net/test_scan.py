@@ -133,11 +133,21 @@ def test_blocked_target_never_receives_a_packet(pair):
         assert captured(dump, "dst host 10.232.0.3") == 0
 
 
+def wait_until_not_tentative(host, ifname: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while host.cmd("ip", "-6", "addr", "show", "dev", ifname, "tentative").stdout.strip():
+        assert time.monotonic() < deadline, f"{ifname}: IPv6 addresses stay tentative"
+        time.sleep(0.1)
+
+
 @pytest.mark.netns
 def test_ipv6_end_to_end():
     with NetnsLab() as lab:
         scanner, target = lab.add_host("scan6"), lab.add_host("tgt6")
-        scan_if, _ = lab.link(scanner, target, "fd00:232::1/64", "fd00:232::2/64")
+        scan_if, target_if = lab.link(scanner, target, "fd00:232::1/64", "fd00:232::2/64")
+        # Neighbour discovery waits until the new links' link-local addresses pass DAD.
+        for host, ifname in ((scanner, scan_if), (target, target_if)):
+            wait_until_not_tentative(host, ifname)
         with TargetServices(target, ipv6=True):
             stdin = "".join(f"fd00:232::2;{port}\n" for port in (HTTP_PORT, TLS_PORT, SSH_PORT, CLOSED_PORT))
             result = lzr(scanner, "-ipv6", "-sendSYNs", "-handshakes", "http,tls", "-f", "-",
