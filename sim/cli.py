@@ -108,12 +108,16 @@ def _manifest(args) -> Manifest:
 
 
 def _lzr_flags(args, manifest: Manifest) -> list[str]:
-    """The user's lzr flags, plus what the population needs where the user did not say.
+    return lzr_flags_for(manifest, [flag for flag in args.lzr_flags if flag != "--"])
+
+
+def lzr_flags_for(manifest: Manifest, flags: list[str] = ()) -> list[str]:
+    """`flags` plus what the population needs where they do not say:
 
     -handshakes: wait,http,tls plus the handshakes of the population's other protocols;
     -haf: 3 ACKing-firewall probes when the population has ACKing firewalls.
     """
-    flags = [flag for flag in args.lzr_flags if flag != "--"]
+    flags = list(flags)
     names = {flag.lstrip("-").split("=")[0] for flag in flags}
     if "handshakes" not in names:
         flags = ["-handshakes", ",".join(default_handshakes(manifest)), *flags]

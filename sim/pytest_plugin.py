@@ -4,13 +4,14 @@ Installed with the `lzr` distribution and loaded by pytest through its `pytest11
 point, so any project's tests can use them:
 
     def test_finds_my_services(sim_network):
-        net = sim_network(profile="unexpected", hosts=5, seed=1)
-        records = net.scan(["-handshakes", "wait,http,tls"])
+        net = sim_network(profile="unexpected", hosts=5, seed=1, hard_cases=False)
+        records = net.scan(net.default_flags())
         assert net.accuracy(records).recall == 1.0
 
 `sim_network(...)` takes either a population (`profile`, `hosts`, `seed`, `topology`,
 `hard_cases`) or a ready `manifest` (a `sim.manifest.Manifest` or a path to its JSON), plus
-`loss`. It returns a running `Network`: `.manifest`, `.targets()`, `.scan(flags)` -> records,
+`loss`. It returns a running `Network`: `.manifest`, `.targets()`, `.default_flags()` (the
+flags `lzr-sim` would use for this population), `.scan(flags)` -> records,
 `.accuracy(records, flags)` -> `sim.report.Report`, `.run(node, argv)` to run another tool
 inside the network, `.run_id`. Every network a test started
 is torn down when the test ends, pass or fail. The fixture needs root, Mininet and mnexec:
@@ -57,6 +58,12 @@ class Network:
              targets: list[tuple[str, int]] | None = None) -> list[dict]:
         """Run `lzr` with `flags` in the scanner host against `targets` (default: all); its records."""
         return self._net.scan(list(flags), timeout=timeout, targets=targets)
+
+    def default_flags(self, flags: list[str] = ()) -> list[str]:
+        """`flags` plus what `lzr-sim` adds for this population: -handshakes wait,http,tls and
+        the handshakes its other protocols need, -haf 3 if it has ACKing firewalls."""
+        from sim.cli import lzr_flags_for
+        return lzr_flags_for(self.manifest, list(flags))
 
     def accuracy(self, records: list[dict], flags: list[str] | None = None):
         """The accuracy report of `records` against this network's manifest."""
