@@ -22,10 +22,11 @@ def gate_flags(manifest):
     return ["-handshakes", ",".join(default_handshakes(manifest)), "-haf", "3"]
 
 
-def test_lzr_sim_run_names_every_service_of_a_small_population(tmp_path):
+@pytest.mark.parametrize("topology", ["routed", "sparse"])
+def test_lzr_sim_run_names_every_service_of_a_small_population(tmp_path, topology):
     result = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "run", "--hosts", "3", "--seed", "2", "--no-hard-cases",
-         "--png", str(tmp_path / "plots")],
+        [sys.executable, "-m", "sim.cli", "run", "--hosts", "4", "--seed", "2", "--no-hard-cases",
+         "--topology", topology, "--png", str(tmp_path / "plots")],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "recall: **100.0%**, precision: **100.0%**" in result.stdout, result.stdout
