@@ -239,6 +239,9 @@ def _fork_runner(netns_pid: int, spec: list[dict], log_path: Path) -> tuple[int,
 def _prepare_services(protocols: set[str]) -> None:
     """Import the services and make their TLS certificates once, before forking the runners."""
     from sim.services import SERVICES
+    unknown = sorted(protocols - set(SERVICES))
+    if unknown:
+        raise HarnessError(f"no synthetic service for {', '.join(unknown)}; known: {', '.join(sorted(SERVICES))}")
     for protocol in protocols:
         service = SERVICES[protocol]()
         if service.uses_tls:

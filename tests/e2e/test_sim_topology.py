@@ -131,3 +131,12 @@ def test_hosts_outside_the_plan_are_refused_before_anything_is_built(address, no
     with pytest.raises(HarnessError, match="must be"):
         network.__enter__()
     assert run_links(network.run_id) == []
+
+
+def test_a_service_that_cannot_start_fails_up_and_leaves_nothing():
+    manifest = from_dict({"version": 1, "topology": "routed", "hosts": [
+        {"name": "h1", "address": "198.18.0.10", "node": "h1", "services": [{"port": 80, "protocol": "gopher"}]}]})
+    network = SimNetwork(manifest)
+    with pytest.raises(HarnessError, match="no synthetic service for gopher"):
+        network.__enter__()
+    assert run_links(network.run_id) == [] and not (run_root() / network.run_id / "state.json").exists()
