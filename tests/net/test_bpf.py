@@ -26,11 +26,10 @@ KEPT = {1001: ("v4", "SA"), 1002: ("v4", "A"), 1003: ("v4", "R"), 1004: ("v4", "
 DROPPED_TCP = {3001: ("v4", "S"), 3002: ("v6", "S"), 3003: ("v4-ip-options", "S")}
 
 
-
 def link_up(lab: NetnsLab, a, b, *addresses: str, **options) -> tuple[str, str]:
-    """lab.link, then wait until the kernel has activated both ends: until then (linkwatch
-    runs at most once a second across the machine) a veth's qdisc is noop and silently drops
-    every frame sent."""
+    """lab.link, then wait until the kernel has activated both ends. Activation is deferred
+    work (linkwatch) that lags on a loaded machine; until it ran, a veth's qdisc is noop and
+    silently drops every frame sent."""
     ends = lab.link(a, b, *addresses, **options)
     deadline = time.monotonic() + 5
     for host, ifname in zip((a, b), ends):
@@ -38,6 +37,7 @@ def link_up(lab: NetnsLab, a, b, *addresses: str, **options) -> tuple[str, str]:
             assert time.monotonic() < deadline, f"{ifname} never came up"
             time.sleep(0.02)
     return ends
+
 
 def tcp_frame(src_mac, dst_mac, sport, kind, flags, payload=b""):
     if kind.startswith("v4"):

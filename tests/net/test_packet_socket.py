@@ -15,11 +15,10 @@ pytestmark = pytest.mark.netns
 SENDER_IP, RECEIVER_IP = "10.201.0.1", "10.201.0.2"
 
 
-
 def link_up(lab: NetnsLab, a, b, *addresses: str, **options) -> tuple[str, str]:
-    """lab.link, then wait until the kernel has activated both ends: until then (linkwatch
-    runs at most once a second across the machine) a veth's qdisc is noop and silently drops
-    every frame sent."""
+    """lab.link, then wait until the kernel has activated both ends. Activation is deferred
+    work (linkwatch) that lags on a loaded machine; until it ran, a veth's qdisc is noop and
+    silently drops every frame sent."""
     ends = lab.link(a, b, *addresses, **options)
     deadline = time.monotonic() + 5
     for host, ifname in zip((a, b), ends):
@@ -27,6 +26,7 @@ def link_up(lab: NetnsLab, a, b, *addresses: str, **options) -> tuple[str, str]:
             assert time.monotonic() < deadline, f"{ifname} never came up"
             time.sleep(0.02)
     return ends
+
 
 @pytest.fixture
 def pair():
