@@ -5,10 +5,10 @@ docs/handshakes.md explains the default order.
 """
 from lzr.handshakes import (
     ajp13, amqp, bgp, cassandra, dnp3, dns, drda, enip, epmd, fox, ftp, git, h2c, http,
-    imap, ipmi, ipp, irc, java_rmi, jdwp, kafka, kubernetes, ldap, memcached_ascii,
+    iec104, imap, ipmi, ipp, irc, java_rmi, jdwp, kafka, kubernetes, ldap, memcached_ascii,
     memcached_binary, modbus, mongodb, mqtt, mssql, mysql, nats, newlines, newlines50, nntp,
-    openvpn, oracle, pjl, pop3, postgres, pptp, rdp, redis, rsync, rtsp, siemens, sip, smb,
-    smb2, smtp, socks5, ssh, stomp, telnet, tls, vnc, wait, x11, xmpp, zookeeper,
+    opcua, openvpn, oracle, pjl, pop3, postgres, pptp, rdp, redis, rsync, rtsp, siemens,
+    sip, smb, smb2, smtp, socks5, ssh, stomp, telnet, tls, vnc, wait, x11, xmpp, zookeeper,
 )
 from lzr.handshakes.base import Handshake
 
@@ -24,8 +24,8 @@ _LZR_MODULES = (
 )
 # Ours: services found on unexpected ports that LZR cannot name.
 _NEW_MODULES = (
-    ajp13, cassandra, drda, enip, epmd, git, h2c, irc, java_rmi, jdwp, kafka, ldap, nats,
-    nntp, openvpn, pjl, rsync, sip, smb2, socks5, stomp, xmpp, zookeeper,
+    ajp13, cassandra, drda, enip, epmd, git, h2c, iec104, irc, java_rmi, jdwp, kafka, ldap,
+    nats, nntp, opcua, openvpn, pjl, rsync, sip, smb2, socks5, stomp, xmpp, zookeeper,
 )
 _MODULES = _LZR_MODULES + _NEW_MODULES
 
@@ -54,7 +54,7 @@ DEFAULT_ORDER: tuple[str, ...] = (
     "dnp3", "ipmi", "fox", "rtsp", "ipp", "smtp", "ssh", "x11",
     # Ours, client-first.
     "h2c", "socks5", "openvpn", "ldap", "kafka", "cassandra", "zookeeper", "sip", "xmpp", "irc",
-    "git", "stomp", "drda", "enip", "java_rmi", "jdwp", "ajp13", "epmd",
+    "git", "stomp", "drda", "enip", "iec104", "opcua", "java_rmi", "jdwp", "ajp13", "epmd",
     # Provocations: newlines (bgp sends the same two bytes).
     "newlines", "newlines50", "bgp",
     # Server-first: the same empty probe as wait, tried again in case the banner was slow.

@@ -191,3 +191,21 @@ def test_stomp():
     assert matches("stomp", b"CONNECTED\nversion:1.2\nserver:ActiveMQ/5.18.3\n\n\x00")
     assert matches("stomp", b"ERROR\r\nmessage:Bad CONNECT\r\n\r\n\x00")
     assert not matches("stomp", b"ERROR\r\n")  # memcached's answer to anything it cannot parse
+
+
+def test_iec104():
+    assert probe("iec104") == bytes.fromhex("680407000000")
+    assert matches("iec104", bytes.fromhex("68040b000000"))
+    assert matches("iec104", bytes.fromhex("680443000000") + bytes.fromhex("680e00000000"))
+    assert not matches("iec104", bytes.fromhex("680407000000"))  # our own request echoed
+    assert not matches("iec104", bytes.fromhex("68040b000100"))
+
+
+def test_opcua():
+    data = probe("opcua", "::1")
+    assert data[:4] == b"HELF" and struct.unpack("<I", data[4:8])[0] == len(data)
+    assert struct.unpack("<IIIII", data[8:28]) == (0, 65536, 65536, 0, 0)
+    assert data[28:] == struct.pack("<i", 15) + b"opc.tcp://[::1]"
+    assert matches("opcua", b"ACKF" + struct.pack("<I", 28) + bytes(20))
+    assert not matches("opcua", b"ACKF" + struct.pack("<I", 4))
+    assert not matches("opcua", b"HELF" + data[4:])
