@@ -254,7 +254,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lzr: {err}\n(see lzr --help)", file=sys.stderr)
         return EXIT_USAGE
     from lzr.runtime import scan
-    return scan.run(cfg)
+    try:
+        return scan.run(cfg)
+    except KeyboardInterrupt:   # Ctrl-C before the scan's own handler is in place
+        return scan.EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

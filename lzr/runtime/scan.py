@@ -21,11 +21,11 @@ import zmq
 from lzr.config import RANGES, ZMAP, ScanConfig, UsageError
 from lzr.runtime import frames, netpath
 from lzr.runtime.feeder import InputError, address_policy, print_targets, run_feeder
+from lzr.runtime.netpath import SendPath
 from lzr.runtime.processes import Endpoints, child_main, pull, push
 from lzr.runtime.receiver import run_receiver
 from lzr.runtime.routes import RouteError
 from lzr.runtime.rstguard import RstGuard, RstGuardError
-from lzr.runtime.netpath import SendPath
 from lzr.runtime.shard import run_shard
 from lzr.runtime.sharding import port_slices
 from lzr.runtime.writer import run_writer
@@ -96,7 +96,6 @@ class Coordinator:
     # -- lifetime -------------------------------------------------------------------------------
 
     def run(self) -> int:
-        cfg = self.cfg
         self.ctx = zmq.Context()
         self.inbox = pull(self.ctx, self.endpoints.coordinator)
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -115,8 +114,8 @@ class Coordinator:
     def _spawn(self, role: str, target, *args) -> None:
         process = multiprocessing.get_context("fork").Process(
             target=child_main, name=f"lzr-{role}",
-            args=(role, os.getpid(), self.endpoints.coordinator, self.cfg.cpuprofile, self.cfg.memprofile,
-                  target, *args))
+            args=(role, os.getpid(), self.endpoints.coordinator, self.cfg.cpuprofile,
+                  self.cfg.memprofile, target, *args))
         process.start()
         self.processes[role] = process
 
@@ -166,8 +165,9 @@ class Coordinator:
                 self._send_stop()
                 stop_sent = True
             if self.terminated:
+                # No checkpoint now: records on their way to the writer would be counted as
+                # written. The last one saved (a second ago at most) stays.
                 self._clear_progress()
-                self._save_checkpoint()
                 print("lzr: exiting now; the records written so far are complete", file=sys.stderr)
                 return EXIT_INTERRUPTED
             now = time.monotonic()
@@ -309,6 +309,7 @@ class Coordinator:
         line = (f"{_clock(elapsed)} sent {sent} ({rate:,.0f} pps); targets {admitted}; "
                 f"SYN-ACKs {sum(s.synacks for s in stats)}; data {sum(s.data for s in stats)}; "
                 f"identified {sum(s.identified for s in stats)}; in flight {in_flight}; "
+                f"written {self.writer_stats.written}; "
                 f"ETA {self._eta(admitted, elapsed)}")
         end = "\r" if sys.stderr.isatty() else "\n"
         print(f"\x1b[2K{line}" if end == "\r" else line, file=sys.stderr, end=end, flush=True)

@@ -119,6 +119,8 @@ class Shard:
         while True:
             now = time.time()
             wait = MAX_WAIT if self.pending else STATS_INTERVAL
+            if self.received - len(self.pending) != credited:     # a credit is due
+                wait = min(wait, max(0.0, next_credit - now))
             deadline = self.engine.next_deadline()
             if deadline is not None:
                 wait = min(wait, max(0.0, deadline - now))
