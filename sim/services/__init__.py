@@ -6,10 +6,11 @@ runner `python -m sim.services.serve` starts a list of them (see serve.py for it
 its READY line). docs/sim-services.md lists what each one imitates.
 """
 from sim.services import (ajp13, amqp, bgp, cassandra, dnp3, dns, drda, enip, epmd, fox, ftp, git,
-                          h2c, http, imap, ipmi, ipp, irc, java_rmi, jdwp, kafka, kubernetes, ldap,
-                          memcached, modbus, mongodb, mqtt, mssql, mysql, nats, nntp, openvpn,
-                          oracle, pjl, pop3, postgres, pptp, rdp, redis, rsync, rtsp, siemens, sip,
-                          smb, smtp, socks5, ssh, telnet, tls, vnc, xmpp, zookeeper)
+                          h2c, http, iec104, imap, ipmi, ipp, irc, java_rmi, jdwp, kafka,
+                          kubernetes, ldap, memcached, modbus, mongodb, mqtt, mssql, mysql, nats,
+                          nntp, opcua, openvpn, oracle, pjl, pop3, postgres, pptp, rdp, redis,
+                          rsync, rtsp, siemens, sip, smb, smtp, socks5, ssh, stomp, telnet, tls,
+                          vnc, xmpp, zookeeper)
 from sim.services.base import Service
 
 __all__ = ["SERVICES", "Service"]
@@ -28,7 +29,8 @@ _CLASSES: tuple[type[Service], ...] = (
     git.GitService, h2c.H2cService, irc.IrcService, java_rmi.JavaRmiService, jdwp.JdwpService,
     kafka.KafkaService, ldap.LdapService, nats.NatsService, nntp.NntpService, pjl.PjlService,
     rsync.RsyncService, sip.SipService, socks5.Socks5Service, xmpp.XmppService,
-    zookeeper.ZookeeperService, epmd.EpmdService, openvpn.OpenvpnService,
+    zookeeper.ZookeeperService, epmd.EpmdService, openvpn.OpenvpnService, iec104.Iec104Service,
+    opcua.OpcuaService, stomp.StompService,
 )
 
 SERVICES: dict[str, type[Service]] = {cls.label: cls for cls in _CLASSES}

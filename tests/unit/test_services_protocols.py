@@ -21,6 +21,8 @@ SPEC = [
     {"protocol": "modbus"}, {"protocol": "socks5"}, {"protocol": "rsync"}, {"protocol": "sip"},
     {"protocol": "zookeeper"}, {"protocol": "ldap"}, {"protocol": "dnp3", "options": {"address": 7}},
     {"protocol": "tls"}, {"protocol": "epmd", "options": {"nodes": {"couchdb": 9100}}},
+    {"protocol": "stomp", "options": {"users": {"scanner": "secret"}}}, {"protocol": "iec104"},
+    {"protocol": "opcua"},
 ]
 
 
@@ -220,3 +222,31 @@ def test_epmd_names_and_port_please(ports):
     assert talk(port, b"\x00\x01n") == struct.pack(">I", port) + b"name couchdb at port 9100\n"
     assert talk(port, b"\x00\x08zcouchdb")[:4] == b"w\x00\x23\x8c"  # result 0, port 9100
     assert talk(port, b"\x00\x05zsofa") == b"w\x01"
+
+
+def test_stomp_negotiates_and_refuses_unknown_users(ports):
+    login = b"CONNECT\naccept-version:1.1,1.2\nlogin:scanner\npasscode:secret\n\n\x00"
+    assert talk(ports["stomp"], login).startswith(b"CONNECTED\nserver:")
+    assert b"\nversion:1.2\n" in talk(ports["stomp"], login)
+    refused = talk(ports["stomp"], b"CONNECT\naccept-version:1.2\n\n\x00")
+    assert refused.startswith(b"ERROR\nmessage:Access refused\n")
+    early = talk(ports["stomp"], b"SEND\ndestination:/q\n\nhi\x00")
+    assert early.startswith(b"ERROR\nmessage:Illegal command")
+
+
+def test_iec104_confirms_and_acknowledges_only_when_started(ports):
+    startdt, testfr = bytes.fromhex("680407000000"), bytes.fromhex("680443000000")
+    interrogation = bytes.fromhex("64010600010000000014")  # C_IC_NA_1, activation, station 1
+    information = bytes.fromhex("680e00000000") + interrogation
+    reply = talk(ports["iec104"], information, startdt, information, testfr)
+    startdt_con, acknowledgement, testfr_con = "68040b000000", "680401000200", "680483000000"
+    assert reply == bytes.fromhex(startdt_con + acknowledgement + testfr_con)
+
+
+def test_opcua_acknowledges_hello_and_rejects_bad_urls(ports):
+    def hello(url: bytes) -> bytes:
+        body = struct.pack("<IIIIIi", 0, 65536, 65536, 0, 0, len(url)) + url
+        return b"HELF" + struct.pack("<I", 8 + len(body)) + body
+    reply = talk(ports["opcua"], hello(b"opc.tcp://plc:4840"))
+    assert reply[:4] == b"ACKF" and struct.unpack_from("<I", reply, 4)[0] == 28
+    assert talk(ports["opcua"], hello(b"http://plc/"))[:12] == b"ERRF" + struct.pack("<II", 36, 0x80830000)
