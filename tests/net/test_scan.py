@@ -181,6 +181,7 @@ def test_strict_aborts_and_zgrab_feed_with_only_data_records(pair):
                  stdin=f"{ip};{HTTP_PORT}\n{ip};http\n")
     assert strict.returncode == 1
     assert "line 2" in strict.stderr and "--strict" in strict.stderr
+    assert "lzr-rstguard" not in scanner.cmd("iptables", "-S", "OUTPUT").stdout
     with tempfile.TemporaryDirectory() as tmp:
         output = os.path.join(tmp, "records.json")
         result = lzr(scanner, "-sendSYNs", "-f", output, "-feedZGrab", "-onlyDataRecord",
@@ -192,3 +193,16 @@ def test_strict_aborts_and_zgrab_feed_with_only_data_records(pair):
     assert [(r["sport"], r["fingerprint"]) for r in written] == [(HTTP_PORT, "http")]
     assert result.stdout.splitlines() == [f"{ip},,http,{HTTP_PORT}"]
     assert summary_counters(result.stderr)["TotalResponses"] == 2   # the RST is counted
+
+
+@pytest.mark.netns
+@pytest.mark.parametrize("mode", ["source-ip", "source-ports", "nfqueue"])
+def test_every_rst_guard_mode_keeps_connections_alive(pair, mode):
+    _, scanner, target, scan_if = pair
+    ip = target.address()
+    result = lzr(scanner, "-sendSYNs", "-f", "-", "-sendInterface", scan_if, "--rst-guard", mode,
+                 *FAST, stdin=f"{ip};{HTTP_PORT}\n{ip};{SSH_PORT}\n")
+    assert result.returncode == 0, result.stderr
+    assert {port: r["fingerprint"] for port, r in records(result.stdout).items()} == {
+        HTTP_PORT: "http", SSH_PORT: "ssh"}
+    assert "lzr-rstguard" not in scanner.cmd("iptables", "-S", "OUTPUT").stdout

@@ -3,6 +3,7 @@ the RST guard's rule is gone and the output holds only whole JSON lines."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -72,3 +73,32 @@ def test_signals_end_the_scan_and_remove_the_guard(signals):
                 assert "TotalResponses" in err
             else:
                 assert SILENT_PORT not in ports
+
+
+def test_sigkill_leaves_no_process_and_the_next_run_removes_the_rule():
+    with NetnsLab() as lab:
+        scanner, target = lab.add_host("kill"), lab.add_host("killt")
+        scan_if, _ = lab.link(scanner, target, "10.235.1.1/24", "10.235.1.2/24")
+        scan = start_scan(scanner, scan_if, "30")
+        try:
+            wait_for_line(scan.stderr, "++RST guard")
+            children = subprocess.run(["pgrep", "-P", str(scan.pid)], capture_output=True,
+                                      text=True).stdout.split()
+            assert children
+            scan.kill()
+            scan.wait()
+        finally:
+            if scan.poll() is None:
+                scan.kill()
+        for pid in children:    # the shards, writer, receiver and feeder die with it
+            deadline = time.monotonic() + 10
+            while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not os.path.exists(f"/proc/{pid}")
+        assert len(guard_rules(scanner)) == 1           # a killed run cannot clean up ...
+        again = subprocess.run(
+            ["ip", "netns", "exec", scanner.netns, sys.executable, "-m", "lzr.cli", "-sendSYNs",
+             "-f", "-", "-t", "1", "-rt", "1", "-c", "0", "--quiet", "--allow-reserved",
+             "-sendInterface", scan_if], input="", capture_output=True, text=True, timeout=60)
+        assert again.returncode == 0, again.stderr
+        assert guard_rules(scanner) == []               # ... the next run removes its rule
