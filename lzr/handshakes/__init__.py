@@ -46,11 +46,13 @@ DEFAULT_ORDER: tuple[str, ...] = (
     # Table 2, ranks 4-6.
     "dns", "pptp", "oracle",
     # The paper's other binary protocols that stay silent without their own probe (§4.1).
-    "mqtt", "postgres", "mssql", "siemens", "smb",
+    # rdp goes before siemens: with `-handshakes all` this order also breaks ties, and an
+    # RDP server's reply satisfies both rules.
+    "mqtt", "postgres", "mssql", "rdp", "siemens", "smb",
     # A well-formed SMB probe: Samba ignores LZR's malformed SMB1 one.
     "smb2",
     # LZR's remaining client-first probes.
-    "rdp", "redis", "mongodb", "memcached_ascii", "memcached_binary", "amqp", "modbus",
+    "redis", "mongodb", "memcached_ascii", "memcached_binary", "amqp", "modbus",
     "dnp3", "ipmi", "fox", "rtsp", "ipp", "smtp", "ssh", "x11",
     # Ours, client-first.
     "h2c", "socks5", "openvpn", "ldap", "kafka", "cassandra", "zookeeper", "sip", "xmpp", "irc",

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from lzr.fingerprint import fingerprint, labels
-from lzr.handshakes import LZR_NAMES, REGISTRY
+from lzr.handshakes import DEFAULT_ORDER, LZR_NAMES, REGISTRY
 from lzr.handshakes.base import never
 
 CORPUS = Path(__file__).resolve().parents[1] / "data" / "responses"
@@ -50,3 +50,11 @@ def test_lzr_and_new_rules_do_not_claim_each_others_responses(meta_path):
         assert found == {meta_path.parent.name}
     else:
         assert found.isdisjoint(NEW_LABELS)
+
+
+def test_handshakes_all_names_an_rdp_server_rdp():
+    # With `-handshakes all` the default order is the tie-break list; an RDP Connection
+    # Confirm satisfies the siemens (COTP) rule too.
+    _, data = load(CORPUS / "rdp" / "connection-confirm.json")
+    assert labels(data) == ["rdp", "siemens"]
+    assert fingerprint(data, DEFAULT_ORDER) == "rdp"
