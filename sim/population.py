@@ -58,7 +58,8 @@ PROTOCOLS: dict[str, Protocol] = {p.name: p for p in (
     Protocol("kafka", 9092, False), Protocol("ldap", 389, False), Protocol("nats", 4222, True),
     Protocol("nntp", 119, True), Protocol("pjl", 9100, False), Protocol("rsync", 873, True),
     Protocol("sip", 5060, False), Protocol("socks5", 1080, False), Protocol("xmpp", 5222, False),
-    Protocol("zookeeper", 2181, False),
+    Protocol("zookeeper", 2181, False), Protocol("iec104", 2404, False), Protocol("opcua", 4840, False),
+    Protocol("stomp", 61613, False), Protocol("epmd", 4369, False), Protocol("openvpn", 1194, False),
 )}
 
 # Protocols that ride on HTTP or TLS (IPP, the Kubernetes API): a scanner that sends GET or a

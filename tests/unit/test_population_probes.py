@@ -1,4 +1,5 @@
-"""`Protocol.misread_by_web_probes` says the truth about the services and the scanner's rules.
+"""The protocol table of sim.population agrees with the synthetic services: it lists every
+service, says which speak first, and `Protocol.misread_by_web_probes` tells the truth.
 
 Every synthetic service that does not speak first gets the scanner's HTTP GET and TLS
 ClientHello over loopback; a protocol is misread when the first answer to either is labelled
@@ -54,3 +55,10 @@ def test_misread_flags_match_what_the_services_answer():
     misread = {p for p, labels in given.items() if labels - {p, "unknown"}}
     flagged = {p for p in protocols if PROTOCOLS[p].misread_by_web_probes}
     assert misread == flagged, {p: sorted(given[p]) for p in misread ^ flagged}
+
+
+def test_the_protocol_table_covers_every_service():
+    from sim.services import SERVICES
+    assert set(PROTOCOLS) == set(SERVICES), "add new services to sim.population.PROTOCOLS"
+    assert {name for name, p in PROTOCOLS.items() if p.server_first} == \
+        {name for name, service in SERVICES.items() if service.speaks_first}
