@@ -28,7 +28,7 @@ def constant(payload: bytes) -> Callable[[str], bytes]:
 
 
 def never(data: bytes) -> None:
-    """The rule of provocation-only handshakes: it never names anything."""
+    """The rule of handshakes that have none of their own (wait, newlines, x11, smb2)."""
     return None
 
 
@@ -45,8 +45,8 @@ def contains(data: bytes, *needles: bytes) -> bool:
     """Whether any of `needles` occurs in `data` (LZR's "contains").
 
     `needle in data` would say the same, but on Python 3.11 it first tries the needle as an
-    integer and builds a TypeError message each time, which doubles the cost of naming a
-    response; `find` goes straight to the search.
+    integer and builds a TypeError message each time, which on short responses costs more
+    than the search itself; `find` goes straight to the search.
     """
     for needle in needles:
         if data.find(needle) >= 0:
