@@ -33,6 +33,10 @@ from lzr.wire import ACK, FIN, PSH, RST, SYN, FrameBuilder, format_addr, parse_a
 STATS_INTERVAL = 0.5
 CREDIT_INTERVAL = 0.02        # how often the feeder hears how many targets were taken up
 MAX_WAIT = 0.05                # longest sleep, so the token bucket admits in small steps
+ADMIT_STEP = 0.005             # admit new targets in steps of this much of -rate, not one by one
+TIMER_SLACK = 0.005            # timers fire up to this late, so a wake-up serves many of them
+RECORDS_PER_FRAME = 512
+RECORDS_INTERVAL = 0.05        # the writer gets records at least this often
 DEFAULT_PARALLEL = EngineConfig.parallel
 _FLAG_NAMES = ((SYN, "S"), (FIN, "F"), (RST, "R"), (PSH, "P"), (ACK, "A"))
 
@@ -63,9 +67,9 @@ class TokenBucket:
         self.tokens -= granted
         return granted
 
-    def wait(self) -> float:
-        """Seconds until one more token is there."""
-        return max(0.0, (1.0 - self.tokens) / self.rate)
+    def wait(self, wanted: float = 1.0) -> float:
+        """Seconds until `wanted` tokens are there."""
+        return max(0.0, (min(wanted, self.burst) - self.tokens) / self.rate)
 
 
 class Shard:
@@ -87,6 +91,8 @@ class Shard:
         self.stopped = False
         self.last_admit = 0.0
         self.sent = self.synacks = self.data = self.admitted = self.records = self.identified = 0
+        self.unsent: list = []        # final records not yet passed to the writer
+        self.next_ship = 0.0
 
     def run(self) -> None:
         cfg = self.cfg
@@ -112,6 +118,7 @@ class Shard:
                              seed=(cfg.seed or 0) * 1000 + index,
                              routes_here=lambda addr, port: shard_of(addr, port, shards) == index)
         bucket = TokenBucket(cfg.rate / cfg.workers, time.time())
+        admit_step = max(1.0, bucket.rate * ADMIT_STEP)
         coordinator.send(frames.pack_stats(frames.Ready(self.index)))
 
         poller = zmq.Poller()
@@ -126,9 +133,11 @@ class Shard:
                 wait = min(wait, max(0.0, next_credit - now))
             deadline = self.engine.next_deadline()
             if deadline is not None:
-                wait = min(wait, max(0.0, deadline - now))
+                wait = min(wait, max(TIMER_SLACK, deadline - now))
+            if self.unsent:
+                wait = min(wait, max(0.0, self.next_ship - now))
             if self.pending:
-                wait = min(wait, bucket.wait())
+                wait = min(wait, bucket.wait(min(len(self.pending), admit_step)))
             if self.neighbours and self.neighbours.waiting:
                 wait = min(wait, MAX_WAIT)
             ready = dict(poller.poll(wait * 1000))
@@ -142,7 +151,7 @@ class Shard:
             if self.pending:
                 self._admit(bucket.take(len(self.pending), now), now)
             self.engine.advance(now)
-            self._flush(records_out)
+            self._flush(records_out, now)
             taken = self.received - len(self.pending)
             if taken != credited and now >= next_credit:
                 feeder.send(frames.pack_stats(frames.Credit(self.index, taken)))
@@ -152,6 +161,8 @@ class Shard:
                 next_stats = now + STATS_INTERVAL
             if self._finished(now):
                 break
+        if self.unsent:
+            self._ship(records_out)
         records_out.send(frames.empty(frames.SHARD_DONE))
         coordinator.send(frames.pack_stats(self._stats(True)))
         if announcer:
@@ -237,7 +248,7 @@ class Shard:
 
     # -- outputs ------------------------------------------------------------------------------
 
-    def _flush(self, records_out: zmq.Socket) -> None:
+    def _flush(self, records_out: zmq.Socket, now: float) -> None:
         sends = self.engine.take_sends()
         if sends or (self.neighbours and self.neighbours.waiting):
             self._send(sends)
@@ -245,16 +256,22 @@ class Shard:
         if records:
             self.records += len(records)
             self.identified += sum(1 for r in records if r.fingerprint != "unknown")
-            if self.announcer or self.tracking:
+            if self.announcer:
                 for r in records:
-                    addr = parse_addr(r.saddr)[1]
-                    if self.announcer:
-                        self.announcer.closed(addr, r.sport, r.dport)
-                    if self.tracking:
-                        self.outstanding.pop((addr, r.sport), None)
-                if self.announcer:
-                    self.announcer.flush()
-            records_out.send(frames.pack_records(records))
+                    self.announcer.closed(parse_addr(r.saddr)[1], r.sport, r.dport)
+                self.announcer.flush()
+            self.unsent += records
+        if self.unsent and (len(self.unsent) >= RECORDS_PER_FRAME or now >= self.next_ship):
+            self._ship(records_out)
+            self.next_ship = now + RECORDS_INTERVAL
+
+    def _ship(self, records_out: zmq.Socket) -> None:
+        """Records to the writer, many per frame; only then do they count for checkpoints."""
+        if self.tracking:
+            for r in self.unsent:
+                self.outstanding.pop((parse_addr(r.saddr)[1], r.sport), None)
+        records_out.send(frames.pack_records(self.unsent))
+        self.unsent = []
 
     def _send(self, sends) -> None:
         build, announcer, neighbours = self.builder.segment, self.announcer, self.neighbours
