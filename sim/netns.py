@@ -14,6 +14,7 @@ import itertools
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass, field
 
 PREFIX_ROOT = "lzt"
@@ -62,6 +63,14 @@ def cleanup_stale() -> list[str]:
             _run("ip", "link", "del", ifname, check=False)
             removed.append(ifname)
     return removed
+
+
+def _wait_active(host: "Host", ifname: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while "qdisc noop" in host.cmd("ip", "-o", "link", "show", "dev", ifname).stdout:
+        if time.monotonic() > deadline:
+            raise LabError(f"{ifname} in {host.netns} was not activated within {timeout:.0f} s")
+        time.sleep(0.02)
 
 
 @dataclass
@@ -128,7 +137,9 @@ class NetnsLab:
         """Connect two hosts with a veth pair; returns the interface names (a side, b side).
 
         Checksum/segmentation offloads are turned off unless `offload` is set, so segments and
-        checksums on the wire are what a real NIC would carry.
+        checksums on the wire are what a real NIC would carry. Returns once the kernel has
+        activated both ends: activation is deferred work that lags on a loaded machine, and until
+        it ran a veth's qdisc is noop and silently drops every frame sent.
         """
         index = next(self._link_counter)
         a_if, b_if = f"{self.prefix}a{index}", f"{self.prefix}b{index}"
@@ -146,6 +157,8 @@ class NetnsLab:
             if not offload:
                 host.cmd("ethtool", "-K", ifname, "tx", "off", "rx", "off", "tso", "off", "gso", "off",
                          "gro", "off", check=False)
+        for host, ifname in ((a, a_if), (b, b_if)):
+            _wait_active(host, ifname)
         return a_if, b_if
 
     def close(self) -> None:

@@ -1,6 +1,5 @@
 """The capture filter in the kernel: attached to an AF_PACKET socket in a namespace, it passes
 every TCP segment but bare SYNs and drops the rest, for IPv4 and IPv6."""
-import time
 
 import pytest
 from scapy.layers.inet import IP, TCP, UDP, IPOption_NOP
@@ -26,18 +25,6 @@ KEPT = {1001: ("v4", "SA"), 1002: ("v4", "A"), 1003: ("v4", "R"), 1004: ("v4", "
 DROPPED_TCP = {3001: ("v4", "S"), 3002: ("v6", "S"), 3003: ("v4-ip-options", "S")}
 
 
-def link_up(lab: NetnsLab, a, b, *addresses: str, **options) -> tuple[str, str]:
-    """lab.link, then wait until the kernel has activated both ends. Activation is deferred
-    work (linkwatch) that lags on a loaded machine; until it ran, a veth's qdisc is noop and
-    silently drops every frame sent."""
-    ends = lab.link(a, b, *addresses, **options)
-    deadline = time.monotonic() + 5
-    for host, ifname in zip((a, b), ends):
-        while "qdisc noop" in host.cmd("ip", "-o", "link", "show", "dev", ifname).stdout:
-            assert time.monotonic() < deadline, f"{ifname} never came up"
-            time.sleep(0.02)
-    return ends
-
 
 def tcp_frame(src_mac, dst_mac, sport, kind, flags, payload=b""):
     if kind.startswith("v4"):
@@ -51,7 +38,7 @@ def tcp_frame(src_mac, dst_mac, sport, kind, flags, payload=b""):
 def test_kernel_runs_the_filter_as_specified():
     with NetnsLab() as lab:
         scanner, target = lab.add_host("scan"), lab.add_host("tgt")
-        target_if, scanner_if = link_up(lab, target, scanner, f"{V4[0]}/24", f"{V4[1]}/24")
+        target_if, scanner_if = lab.link(target, scanner, f"{V4[0]}/24", f"{V4[1]}/24")
         sender = run_in_netns(target.netns, lambda: PacketSocket(target_if, program=None))
         capture = run_in_netns(scanner.netns, lambda: PacketSocket(scanner_if))
         with sender, capture:
@@ -95,7 +82,7 @@ def test_kernel_runs_the_narrowed_filter(version):
     }
     with NetnsLab() as lab:
         scanner, target = lab.add_host("scan"), lab.add_host("tgt")
-        target_if, scanner_if = link_up(lab, target, scanner, f"{V4[0]}/24", f"{V4[1]}/24")
+        target_if, scanner_if = lab.link(target, scanner, f"{V4[0]}/24", f"{V4[1]}/24")
         sender = run_in_netns(target.netns, lambda: PacketSocket(target_if, program=None))
         program = capture_program(version, scanner_addr, ports)
         capture = run_in_netns(scanner.netns, lambda: PacketSocket(scanner_if, program=program))

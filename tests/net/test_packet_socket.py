@@ -1,7 +1,6 @@
 """PacketSocket across a veth pair in namespaces this test creates (and always removes)."""
 import errno
 import socket
-import time
 
 import pytest
 
@@ -15,25 +14,13 @@ pytestmark = pytest.mark.netns
 SENDER_IP, RECEIVER_IP = "10.201.0.1", "10.201.0.2"
 
 
-def link_up(lab: NetnsLab, a, b, *addresses: str, **options) -> tuple[str, str]:
-    """lab.link, then wait until the kernel has activated both ends. Activation is deferred
-    work (linkwatch) that lags on a loaded machine; until it ran, a veth's qdisc is noop and
-    silently drops every frame sent."""
-    ends = lab.link(a, b, *addresses, **options)
-    deadline = time.monotonic() + 5
-    for host, ifname in zip((a, b), ends):
-        while "qdisc noop" in host.cmd("ip", "-o", "link", "show", "dev", ifname).stdout:
-            assert time.monotonic() < deadline, f"{ifname} never came up"
-            time.sleep(0.02)
-    return ends
-
 
 @pytest.fixture
 def pair():
     """(sender socket, receiver socket, builder for sender -> receiver frames)."""
     with NetnsLab() as lab:
         sender, receiver = lab.add_host("snd"), lab.add_host("rcv")
-        send_if, receive_if = link_up(lab, sender, receiver, f"{SENDER_IP}/24", f"{RECEIVER_IP}/24")
+        send_if, receive_if = lab.link(sender, receiver, f"{SENDER_IP}/24", f"{RECEIVER_IP}/24")
         send_sock = run_in_netns(sender.netns, lambda: PacketSocket(send_if))
         receive_sock = run_in_netns(receiver.netns, lambda: PacketSocket(receive_if))
         try:
@@ -90,7 +77,7 @@ def test_frames_this_host_sends_are_not_received(skipped_by):
     not see those frames (the kernel never loops a frame back to the socket that sent it)."""
     with NetnsLab() as lab:
         scanner, target = lab.add_host("scan"), lab.add_host("tgt")
-        scan_if, target_if = link_up(lab, scanner, target, f"{SENDER_IP}/24", f"{RECEIVER_IP}/24")
+        scan_if, target_if = lab.link(scanner, target, f"{SENDER_IP}/24", f"{RECEIVER_IP}/24")
         listen = run_in_netns(scanner.netns, lambda: PacketSocket(scan_if))
         shard = run_in_netns(scanner.netns, lambda: PacketSocket(scan_if, protocol=0, program=None))
         peer = run_in_netns(target.netns, lambda: PacketSocket(target_if))
@@ -115,7 +102,7 @@ def test_receive_times_out_empty(pair):
 def test_interface_lookups_answer_for_the_namespace():
     with NetnsLab() as lab:
         a, b = lab.add_host("a"), lab.add_host("b")
-        a_if, _ = link_up(lab, a, b)
+        a_if, _ = lab.link(a, b)
         mac, index, sock_mac = run_in_netns(a.netns, lambda: (
             interface_mac(a_if), interface_index(a_if), PacketSocket(a_if).mac))
         assert mac.hex(":") == a.mac(a_if) == sock_mac.hex(":")
@@ -135,7 +122,7 @@ def test_statistics_count_frames_that_passed_the_filter(pair):
 def test_refused_batch_raises_with_the_count_sent(fallback):
     with NetnsLab() as lab:
         a, b = lab.add_host("a"), lab.add_host("b")
-        a_if, _ = link_up(lab, a, b)
+        a_if, _ = lab.link(a, b)
         with run_in_netns(a.netns, lambda: PacketSocket(a_if, protocol=0, program=None)) as sock:
             if fallback:
                 sock._batch = None
@@ -151,7 +138,7 @@ def test_receives_whole_gso_super_segments():
     data = bytes(range(256)) * 1200  # 300 KiB
     with NetnsLab() as lab:
         client, server = lab.add_host("cli"), lab.add_host("srv")
-        client_if, server_if = link_up(lab, client, server, f"{SENDER_IP}/24", f"{RECEIVER_IP}/24",
+        client_if, server_if = lab.link(client, server, f"{SENDER_IP}/24", f"{RECEIVER_IP}/24",
                                        offload=True)
         capture = run_in_netns(server.netns, lambda: PacketSocket(server_if))
         listener = run_in_netns(server.netns, lambda: socket.create_server((RECEIVER_IP, 9000)))
@@ -177,7 +164,7 @@ def test_full_device_queue_raises_with_the_count_that_went_out(fallback):
     frames counted as sent reach the peer."""
     with NetnsLab() as lab:
         a, b = lab.add_host("a"), lab.add_host("b")
-        a_if, b_if = link_up(lab, a, b)
+        a_if, b_if = lab.link(a, b)
         a.cmd("tc", "qdisc", "add", "dev", a_if, "root", "tbf", "rate", "1mbit", "burst", "1600", "limit", "3000")
         sender = run_in_netns(a.netns, lambda: PacketSocket(a_if, protocol=0, program=None))
         peer = run_in_netns(b.netns, lambda: PacketSocket(b_if))
