@@ -131,7 +131,8 @@ class ScanConfig:
         if not 1 <= low <= high <= 65535:
             raise UsageError("--source-ports", f"not a port range: {low}-{high}")
         if high - low + 1 < self.workers:
-            raise UsageError("--source-ports", f"{high - low + 1} ports cannot be split over {self.workers} workers")
+            raise UsageError("--source-ports",
+                             f"{high - low + 1} ports cannot be split over {self.workers} workers")
         if self.dryrun and self.targets:
             raise UsageError("-dryrun", "cannot be combined with --targets")
         if self.targets and not self.ports:
@@ -142,7 +143,8 @@ class ScanConfig:
             self._check_network("--targets", cidr)
         _positive("--shards", self.shards)
         if self.shards > 1 and self.seed is None:
-            raise UsageError("--seed", "is required with --shards: every shard must walk the same permutation")
+            raise UsageError("--seed", "is required with --shards: every shard must walk the "
+                                       "same permutation")
         if not 0 <= self.shard < self.shards:
             raise UsageError("--shard", f"must be in [0, {self.shards - 1}], got {self.shard}")
         if self.max_targets is not None:
@@ -163,15 +165,18 @@ class ScanConfig:
             raise UsageError(flag, f"not an IP address: {text!r}") from None
         if addr.version != self.version:
             hint = "" if self.ipv6 else " (add -ipv6)"
-            raise UsageError(flag, f"{text} is IPv{addr.version} but the scan is IPv{self.version}{hint}")
+            raise UsageError(flag,
+                             f"{text} is IPv{addr.version} but the scan is IPv{self.version}{hint}")
 
     def _check_network(self, flag: str, text: str) -> None:
+        from lzr.targets.blocklist import parse_network
+        from lzr.targets.types import TargetSpecError
         try:
-            net = ipaddress.ip_network(text, strict=False)
-        except ValueError:
-            raise UsageError(flag, f"not an address or CIDR: {text!r}") from None
-        if net.version != self.version:
-            raise UsageError(flag, f"{text} is IPv{net.version} but the scan is IPv{self.version}")
+            version, _, _ = parse_network(text)
+        except (TargetSpecError, ValueError) as err:
+            raise UsageError(flag, str(err)) from None
+        if version != self.version:
+            raise UsageError(flag, f"{text} is IPv{version} but the scan is IPv{self.version}")
 
 
 def _positive(flag: str, value) -> None:

@@ -12,6 +12,7 @@ and dropped. The same checks back `--print-targets`, which writes targets instea
 from __future__ import annotations
 
 import os
+import secrets
 import select
 import sys
 import time
@@ -81,21 +82,24 @@ class TargetStream:
             lines = chain([first], lines)
         return inputs.parse_zmap_json(lines) if fmt == "json" else inputs.parse_zmap_csv(lines)
 
-    def checked(self, items: Iterable[Target | SynAckTarget | LineError]) -> Iterator[Target | SynAckTarget]:
+    def checked(self, items: Iterable[Target | SynAckTarget | LineError]
+                ) -> Iterator[Target | SynAckTarget]:
         version, allowed = self.cfg.version, self.policy.is_allowed
         for item in items:
             if isinstance(item, LineError):
                 self._malformed(str(item))
                 continue
             if item.version != version:
-                self._malformed(f"IPv{item.version} target in an IPv{version} scan"
-                                f"{'' if self.cfg.ipv6 else ' (add -ipv6)'}")
+                hint = "" if self.cfg.ipv6 else " (add -ipv6)"
+                self._malformed(f"line {self.lines}: IPv{item.version} target in an "
+                                f"IPv{version} scan{hint}")
                 continue
             addr = item.saddr if isinstance(item, SynAckTarget) else item.addr
             if isinstance(item, SynAckTarget) and self.scanner_addr is not None \
                     and item.daddr != self.scanner_addr:
-                self._malformed(f"daddr {format_addr(version, item.daddr)} is not the scanner's "
-                                f"address {format_addr(version, self.scanner_addr)} (see -sourceIP)")
+                self._malformed(f"line {self.lines}: daddr {format_addr(version, item.daddr)} is "
+                                f"not the scanner's address "
+                                f"{format_addr(version, self.scanner_addr)} (see -sourceIP)")
                 continue
             if not allowed(version, addr):
                 self.blocked += 1
@@ -124,10 +128,14 @@ def range_scan(cfg: ScanConfig, stream: TargetStream) -> ranges.RangeScan:
         if cfg.checkpoint and os.path.exists(cfg.checkpoint):
             with open(cfg.checkpoint) as fh:
                 resume = ranges.Checkpoint.from_json(fh.read())
-        scan = ranges.RangeScan(space, seed=cfg.seed or 0, shards=cfg.shards, shard=cfg.shard,
+        # Without --seed: a fresh permutation, as ZMap does, or the one being resumed.
+        seed = cfg.seed if cfg.seed is not None else resume.seed if resume else secrets.randbits(32)
+        scan = ranges.RangeScan(space, seed=seed, shards=cfg.shards, shard=cfg.shard,
                                 max_targets=cfg.max_targets, resume=resume)
-    except (TargetSpecError, ranges.CheckpointError) as err:
-        raise InputError(f"{'--checkpoint' if isinstance(err, ranges.CheckpointError) else '--targets'}: {err}") from None
+    except ranges.CheckpointError as err:
+        raise InputError(f"--checkpoint {cfg.checkpoint}: {err}") from None
+    except TargetSpecError as err:
+        raise InputError(f"--targets: {err}") from None
     stream.blocked = space.blocked
     stream.total = scan.limit if scan.limit is not None else space.size // cfg.shards
     return scan
@@ -212,7 +220,8 @@ class Feeder:
             if not select.select([self.stdin_fd], [], [], 0)[0]:
                 for index in range(self.cfg.workers):
                     self._send(index, self.cfg.mode not in (SYNS, DRYRUN))
-                while not self.stopped and not select.select([self.stdin_fd], [], [], STATS_INTERVAL)[0]:
+                while not self.stopped and not select.select([self.stdin_fd], [], [],
+                                                             STATS_INTERVAL)[0]:
                     self._poll_control()
                     self._report(finished=False)
             if self.stopped:
@@ -300,7 +309,10 @@ def print_targets(cfg: ScanConfig, out=sys.stdout) -> int:
     else:
         items = stream.checked(stream.parse(stream.counted(sys.stdin)))
     for item in items:
-        addr, port = (item.saddr, item.sport) if isinstance(item, SynAckTarget) else (item.addr, item.port)
+        if isinstance(item, SynAckTarget):
+            addr, port = item.saddr, item.sport
+        else:
+            addr, port = item.addr, item.port
         out.write(f"{format_addr(cfg.version, addr)};{port}\n")
     out.flush()
     return stream.malformed

@@ -76,7 +76,8 @@ def pack_targets(targets: Iterable[tuple[int, int]]) -> bytes:
 
 def unpack_targets(frame: bytes) -> list[tuple[int, int]]:
     (count,) = _COUNT.unpack_from(frame, 2)
-    return [((hi << 64) | lo, port) for hi, lo, port in _TARGET.iter_unpack(frame[6:6 + count * _TARGET.size])]
+    body = frame[6:6 + count * _TARGET.size]
+    return [((hi << 64) | lo, port) for hi, lo, port in _TARGET.iter_unpack(body)]
 
 
 class SynAck(NamedTuple):
@@ -95,8 +96,8 @@ _SYNACK = struct.Struct("<QQHHIIHB")
 
 
 def pack_synacks(items: Iterable[SynAck]) -> bytes:
-    body = [_SYNACK.pack(s.saddr >> 64, s.saddr & _LOW64, s.sport, s.dport, s.seq, s.ack, s.window, s.ttl)
-            for s in items]
+    body = [_SYNACK.pack(s.saddr >> 64, s.saddr & _LOW64, s.sport, s.dport, s.seq, s.ack,
+                         s.window, s.ttl) for s in items]
     return b"".join((_header(SYNACKS), _COUNT.pack(len(body)), *body))
 
 

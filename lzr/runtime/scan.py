@@ -289,8 +289,8 @@ class Coordinator:
             f"++Cooldown after completing (s): {cfg.cooldown:g}",
             f"++Retransmit Interval (s): {cfg.retransmit_after:g}",
             f"++Number of Retransmitions: {cfg.retries}",
-            f"++Interface: {self.path.interface}, source {format_addr(cfg.version, self.path.scanner_addr)}, "
-            f"next hop MAC {mac}",
+            f"++Interface: {self.path.interface}, "
+            f"source {format_addr(cfg.version, self.path.scanner_addr)}, next hop MAC {mac}",
             f"++RST guard: {cfg.guard_mode}",
         ]
         if cfg.sends_syns:

@@ -13,6 +13,7 @@ cooldown since the last admitted target has passed (no cooldown after a STOP).
 """
 from __future__ import annotations
 
+import secrets
 import sys
 import time
 from collections import deque
@@ -113,9 +114,11 @@ class Shard:
         self.builder = FrameBuilder(self.path.src_mac, self.path.dst_mac or b"\0" * 6,
                                     self.path.scanner_addr, cfg.version)
         shards, index = cfg.workers, self.index
+        # ISNs and port order: reproducible with --seed, unpredictable without.
+        seed = secrets.randbits(64) if cfg.seed is None else cfg.seed * 1000 + index
         self.engine = Engine(engine_config(cfg), version=cfg.version,
                              scanner_addr=self.path.scanner_addr, local_ports=self.local_ports,
-                             seed=(cfg.seed or 0) * 1000 + index,
+                             seed=seed,
                              routes_here=lambda addr, port: shard_of(addr, port, shards) == index)
         bucket = TokenBucket(cfg.rate / cfg.workers, time.time())
         admit_step = max(1.0, bucket.rate * ADMIT_STEP)

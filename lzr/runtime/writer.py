@@ -36,7 +36,8 @@ def run_writer(cfg: ScanConfig, endpoints: Endpoints, started_at: float) -> None
         out_fd = 1
     else:
         out_fd = os.open(cfg.output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    encoder = RecordEncoder(extended=cfg.extended, utc_offset_seconds=local_utc_offset_seconds(time.time()))
+    encoder = RecordEncoder(extended=cfg.extended,
+                            utc_offset_seconds=local_utc_offset_seconds(time.time()))
     summary = Summary()
     written = counted = 0
     shards_done = 0
