@@ -91,6 +91,7 @@ class Coordinator:
         self.writer_stats = frames.WriterStats(0, 0)
         self.summary: str | None = None
         self.marks: list[frames.CheckpointMark] = []
+        self.last_progress = (self.started_at, 0)     # (time, packets sent) at the last line
         self.processes: dict[str, multiprocessing.Process] = {}
 
     # -- lifetime -------------------------------------------------------------------------------
@@ -304,8 +305,12 @@ class Coordinator:
         sent = sum(s.sent for s in stats)
         admitted = sum(s.admitted for s in stats)
         in_flight = sum(s.in_flight for s in stats)
-        elapsed = time.time() - self.started_at
-        rate = sent / elapsed if elapsed > 0 else 0.0
+        now = time.time()
+        elapsed = now - self.started_at
+        # Packets per second over the last interval, not since the start.
+        last_time, last_sent = self.last_progress
+        rate = (sent - last_sent) / (now - last_time) if now > last_time else 0.0
+        self.last_progress = (now, sent)
         line = (f"{_clock(elapsed)} sent {sent} ({rate:,.0f} pps); targets {admitted}; "
                 f"SYN-ACKs {sum(s.synacks for s in stats)}; data {sum(s.data for s in stats)}; "
                 f"identified {sum(s.identified for s in stats)}; in flight {in_flight}; "
