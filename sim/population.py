@@ -19,6 +19,7 @@ options) always gives the same manifest.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass, field, replace
 
 from sim.manifest import Host, Manifest, Service
@@ -218,9 +219,14 @@ def generate(profile: str = "unexpected", hosts: int = 30, seed: int = 1,
     candidates = [(address, port, protocol) for _, address, _, behaviour, services in drafts
                   if behaviour == "normal" for port, protocol in services]
     rng.shuffle(candidates)
+    # The no-ACK rule matches a port on every address of a node: on a shared (sparse) node
+    # only a port no other address of the node uses may get it.
+    node_of = {address: node for _, address, node, _, _ in drafts}
+    ports_per_node = Counter((node_of[address], port) for address, port, _ in candidates)
     for behaviour, count in _counts(options.service_hard_cases, len(candidates)).items():
         fitting = [c for c in candidates
-                   if behaviour != "slow-banner" or PROTOCOLS[c[2]].server_first]
+                   if (behaviour != "slow-banner" or PROTOCOLS[c[2]].server_first)
+                   and (behaviour != "no-ack" or ports_per_node[(node_of[c[0]], c[1])] == 1)]
         for candidate in fitting[:count]:
             service_behaviour[candidate[:2]] = behaviour
             candidates.remove(candidate)

@@ -90,6 +90,13 @@ def test_sparse_hosts_share_few_nodes_and_stay_normal():
     assert all(h.behaviour == "normal" for h in manifest.hosts)
 
 
+def test_sparse_no_ack_ports_are_not_shared_within_a_node():
+    manifest = generate("iana", hosts=60, seed=2, options=Options(topology="sparse", sparse_nodes=2))
+    ports = [(h.node, s.port) for h in manifest.hosts for s in h.services]
+    no_ack = [(h.node, s.port) for h in manifest.hosts for s in h.services if s.behaviour == "no-ack"]
+    assert no_ack and all(ports.count(pair) == 1 for pair in no_ack)
+
+
 def test_needed_handshakes_add_only_what_wait_http_tls_cannot_name():
     manifest = generate("unexpected", hosts=50, seed=1)
     handshakes = needed_handshakes(manifest)
