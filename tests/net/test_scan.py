@@ -206,3 +206,22 @@ def test_every_rst_guard_mode_keeps_connections_alive(pair, mode):
     assert {port: r["fingerprint"] for port, r in records(result.stdout).items()} == {
         HTTP_PORT: "http", SSH_PORT: "ssh"}
     assert "lzr-rstguard" not in scanner.cmd("iptables", "-S", "OUTPUT").stdout
+
+
+@pytest.mark.netns
+def test_range_scan_through_a_router_finds_interface_address_and_gateway_itself():
+    """No -sendInterface, -sourceIP or -gatewayMac: the kernel's route and neighbour table say."""
+    with NetnsLab() as lab:
+        scanner, router, target = lab.add_host("rscan"), lab.add_host("rrtr"), lab.add_host("rtgt")
+        lab.link(scanner, router, "10.237.1.1/24", "10.237.1.254/24")
+        lab.link(router, target, "10.237.2.254/24", "10.237.2.2/24")
+        router.cmd("sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
+        scanner.cmd("ip", "route", "add", "10.237.2.0/24", "via", "10.237.1.254")
+        target.cmd("ip", "route", "add", "10.237.1.0/24", "via", "10.237.2.254")
+        with TargetServices(target):
+            result = lzr(scanner, "--targets", "10.237.2.2/32", "--ports", f"{HTTP_PORT},{SSH_PORT}",
+                         "-f", "-", *FAST)
+    assert result.returncode == 0, result.stderr
+    found = records(result.stdout)
+    assert {port: r["fingerprint"] for port, r in found.items()} == {HTTP_PORT: "http", SSH_PORT: "ssh"}
+    assert {r["daddr"] for r in found.values()} == {"10.237.1.1"}
