@@ -13,11 +13,11 @@ import time
 
 from lzr import config as config_module
 from lzr.config import ScanConfig, UsageError
+from lzr.runtime.scan import EXIT_INTERRUPTED, EXIT_USAGE, run as run_scan
 from lzr.runtime.shard import DEFAULT_PARALLEL
 
 TOOL_COMMANDS = ("probe", "fingerprint", "handshakes")
 
-EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
 
 _TRUE = {"1", "t", "true", "yes"}
 _FALSE = {"0", "f", "false", "no"}
@@ -253,11 +253,10 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as err:
         print(f"lzr: {err}\n(see lzr --help)", file=sys.stderr)
         return EXIT_USAGE
-    from lzr.runtime import scan
     try:
-        return scan.run(cfg)
+        return run_scan(cfg)
     except KeyboardInterrupt:   # Ctrl-C before the scan's own handler is in place
-        return scan.EXIT_INTERRUPTED
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

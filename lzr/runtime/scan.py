@@ -89,6 +89,7 @@ class Coordinator:
         self.shard_stats: dict[int, frames.ShardStats] = {}
         self.feeder_stats: frames.FeederStats | None = None
         self.writer_stats = frames.WriterStats(0, 0)
+        self.receiver_stats = frames.ReceiverStats(0, 0, 0)
         self.summary: str | None = None
         self.marks: list[frames.CheckpointMark] = []
         self.last_progress = (self.started_at, 0)     # (time, packets sent) at the last line
@@ -180,6 +181,10 @@ class Coordinator:
                 break
         self._clear_progress()
         self._save_checkpoint()
+        if self.cfg.debug:
+            r = self.receiver_stats
+            print(f"lzr: receiver: {r.frames} frames captured, {r.routed} passed to shards, "
+                  f"{r.dropped} dropped (not ours, or from blocked sources)", file=sys.stderr)
         if self.summary:
             print(self.summary, file=sys.stderr, end="" if self.summary.endswith("\n") else "\n")
         return EXIT_INTERRUPTED if self.interrupts else EXIT_OK
@@ -231,9 +236,11 @@ class Coordinator:
                 self.feeder_stats = frames.unpack_stats(frame)
             elif kind == frames.WRITER_STATS:
                 self.writer_stats = frames.unpack_stats(frame)
+            elif kind == frames.RECEIVER_STATS:
+                self.receiver_stats = frames.unpack_stats(frame)
             elif kind == frames.CHECKPOINT_MARK:
                 self.marks.append(frames.unpack_checkpoint_mark(frame))
-            elif kind != frames.RECEIVER_STATS:
+            else:
                 others.append(frame)
 
     def _save_checkpoint(self) -> None:
