@@ -3,6 +3,7 @@
     lzr-sim up --profile unexpected --hosts 30 --seed 1     # runs until `down` or Ctrl-C
     lzr-sim scan [--run ID] [-- LZR FLAGS]                  # in another terminal
     lzr-sim report [--run ID] [--png DIR]
+    lzr-sim exec [--run ID] [--node sc] -- COMMAND          # e.g. zmap, curl, ss in a node
     lzr-sim down [--run ID]
     lzr-sim run --profile unexpected --hosts 30             # all of the above in one go
     lzr-sim list                                            # runs and whether they are live
@@ -17,6 +18,7 @@ import argparse
 import json
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -74,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--records", type=Path, help="records file (default: the run's last scan)")
     report.add_argument("--handshakes", help="the scan's handshake order (default: from the scan)")
     report.add_argument("--png", type=Path, metavar="DIR", help="also draw the plots into DIR")
+
+    run_in = commands.add_parser("exec", help="run a command inside a node of a running `up`")
+    run_in.add_argument("--run", help="run id (default: the only live run)")
+    run_in.add_argument("--node", default="sc", help="sc (scanner, default), rt (router), h1, p1, ...")
+    run_in.add_argument("command_argv", nargs=argparse.REMAINDER, metavar="-- COMMAND",
+                        help="the command and its arguments, after `--`")
 
     down = commands.add_parser("down", help="stop a run started with `up`")
     down.add_argument("--run", help="run id (default: the only live run)")
@@ -240,6 +248,16 @@ def _latest_run_directory() -> Path:
     return max(candidates, key=lambda p: p.stat().st_mtime)
 
 
+def command_exec(args) -> int:
+    state = _select_run(args.run)
+    argv = args.command_argv[1:] if args.command_argv[:1] == ["--"] else args.command_argv
+    if not argv:
+        raise CliError("give the command after `--`, e.g. lzr-sim exec --node h1 -- ss -ltn")
+    if args.node not in (state.nodes or {}):
+        raise CliError(f"no node {args.node!r} in run {state.run_id}; nodes: {', '.join(sorted(state.nodes or {}))}")
+    return subprocess.run(harness.in_namespace(state.nodes[args.node], argv)).returncode
+
+
 def command_down(args) -> int:
     harness.cleanup_stale()
     states = [s for s in harness.list_runs() if s.owner_alive()] if args.all else [_select_run(args.run)]
@@ -294,8 +312,8 @@ def command_list(_args) -> int:
     return 0
 
 
-COMMANDS = {"up": command_up, "scan": command_scan, "report": command_report, "down": command_down,
-            "run": command_run, "list": command_list}
+COMMANDS = {"up": command_up, "scan": command_scan, "report": command_report, "exec": command_exec,
+            "down": command_down, "run": command_run, "list": command_list}
 
 
 def main(argv: list[str] | None = None) -> int:

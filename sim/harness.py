@@ -147,6 +147,7 @@ class RunState:
     topology: str = ""
     scanner: dict | None = None       # pid (of its shell), start, address, interface, gateway_mac
     processes: list | None = None     # [pid, start] of everything started inside the network
+    nodes: dict | None = None         # node name (h1, p1, sc, rt) -> pid of its shell
     ready: bool = False
 
     @property
@@ -499,6 +500,7 @@ class SimNetwork:
             "gateway_mac": router.intf(f"{router.name}-eth0").MAC() if router else None,
         }
         self.state.processes = [[host.pid, process_start(host.pid)] for host in self.net.hosts]
+        self.state.nodes = {host.name[len(self.run_id):]: host.pid for host in self.net.hosts}
         self.state.save()
 
     def _start_services(self) -> None:

@@ -140,3 +140,29 @@ def test_a_service_that_cannot_start_fails_up_and_leaves_nothing():
     with pytest.raises(HarnessError, match="no synthetic service for gopher"):
         network.__enter__()
     assert run_links(network.run_id) == [] and not (run_root() / network.run_id / "state.json").exists()
+
+
+def test_cli_up_exec_down(tmp_path):
+    manifest = tmp_path / "manifest.json"
+    bare(2).save(manifest)
+    lzr_sim = [sys.executable, "-m", "sim.cli"]
+    up = subprocess.Popen([*lzr_sim, "up", "--manifest", str(manifest)], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in up.stdout:
+            lines.append(line)
+            if line.startswith("up in"):
+                break
+        run_id = lines[0].split()[1].rstrip(":")
+        shown = subprocess.run([*lzr_sim, "exec", "--run", run_id, "--node", "h2", "--", "ip", "-4", "-o", "addr"],
+                               capture_output=True, text=True, timeout=30)
+        assert "198.18.0.11/16" in shown.stdout, shown
+        down = subprocess.run([*lzr_sim, "down", "--run", run_id], capture_output=True, text=True, timeout=90)
+        assert down.returncode == 0, down.stderr
+        assert up.wait(timeout=30) == 0
+        assert run_links(run_id) == []
+    finally:
+        if up.poll() is None:
+            up.kill()
+            up.wait()
