@@ -1,7 +1,7 @@
 """Range scan of an emulated /16: targets per second end to end, CPU seconds per 1,000 targets.
 
-One target namespace answers for all of 10.251.0.0/16 through an AnyIP local route
-(`ip route add local 10.251.0.0/16 dev lo`). One HTTP server listens on port 80 of every one
+One target namespace answers for all of 10.252.0.0/16 through an AnyIP local route
+(`ip route add local 10.252.0.0/16 dev lo`). One HTTP server listens on port 80 of every one
 of those addresses; iptables in the target namespace drops the SYNs to every address whose
 last octet is not 7, 77 or 177, so 3 in 256 addresses (1.2 %) serve HTTP and the rest are
 silent, as most of the Internet is. The scanner namespace is linked only to the target.
@@ -51,7 +51,7 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bench/scan.py needs root (namespaces, raw sockets)", file=sys.stderr)
         return 1
-    prefix = f"10.251.0.0/{args.prefix_bits}"
+    prefix = f"10.252.0.0/{args.prefix_bits}"      # aligned for prefixes up to /14
     size = 1 << (32 - args.prefix_bits)
     with NetnsLab() as lab, tempfile.TemporaryDirectory(prefix="lzr-bench-") as tmp:
         scanner, target = lab.add_host("bscan"), lab.add_host("btgt")
