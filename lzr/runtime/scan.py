@@ -59,7 +59,14 @@ def run(cfg: ScanConfig) -> int:
 
 
 def _run_with_guard(cfg: ScanConfig, path: SendPath) -> int:
-    address_policy(cfg)     # a bad list file fails here, before any rule or process exists
+    # A bad list file or an unwritable output fails here, before any rule or process exists.
+    address_policy(cfg)
+    if cfg.output != "-":
+        try:
+            with open(cfg.output, "a"):
+                pass
+        except OSError as err:
+            raise ScanFailed(f"-f {cfg.output}: {err.strerror}") from None
     low, high = cfg.source_ports
     guard = None
     if cfg.guard_mode != "none":
