@@ -20,7 +20,7 @@ from sim.services.base import Service, read_exactly, send
 TYPE_A, TYPE_AAAA, CLASS_IN = 1, 28, 1
 RCODE_FORMERR, RCODE_NOTIMP = 1, 4
 HEADER = struct.Struct(">HHHHHH")  # id flags qdcount ancount nscount arcount
-FLAG_QR, FLAG_AA, FLAG_RD, FLAG_RA = 0x8000, 0x0400, 0x0100, 0x0080
+FLAG_QR, FLAG_RD, FLAG_RA = 0x8000, 0x0100, 0x0080
 
 
 class FormatError(ValueError):

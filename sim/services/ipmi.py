@@ -17,11 +17,10 @@ import struct
 from sim.services.base import ProtocolError, Service, read_exactly, send
 
 RMCP_HEADER = bytes([0x06, 0x00, 0xFF, 0x07])
-NETFN_APP_REQUEST, NETFN_APP_RESPONSE = 0x06, 0x07
+NETFN_APP_REQUEST = 0x06
 GET_CHANNEL_AUTH_CAPABILITIES = 0x38
 COMPLETION_OK, COMPLETION_INVALID_COMMAND = 0x00, 0xC1
 AUTH_TYPES = 0x80 | 0x04 | 0x10  # IPMI v2.0 extended capabilities, MD5, straight password
-BMC_ADDRESS = 0x20
 
 
 def checksum(data: bytes) -> int:
@@ -40,6 +39,7 @@ class IpmiService(Service):
             data = bytes([COMPLETION_OK, channel, AUTH_TYPES, 0x14, 0x02, 0, 0, 0, 0])
         else:
             data = bytes([COMPLETION_INVALID_COMMAND])
+        # A response's netFn is the request's plus one (odd); the requester's LUN comes back.
         head = bytes([rq_address, (((netfn_lun >> 2) | 1) << 2) | (rq_seq & 0x03)])
         body = bytes([rs_address, rq_seq, command]) + data
         return head + bytes([checksum(head)]) + body + bytes([checksum(body)])

@@ -15,7 +15,7 @@ import struct
 from sim.services.base import Service, read_exactly, send
 
 MAGIC = b"JRMI"
-STREAM_PROTOCOL, SINGLE_OP_PROTOCOL, MULTIPLEX_PROTOCOL = 0x4B, 0x4C, 0x4D
+STREAM_PROTOCOL, SINGLE_OP_PROTOCOL = 0x4B, 0x4C
 PROTOCOL_ACK, PROTOCOL_NOT_SUPPORTED = 0x4E, 0x4F
 
 
