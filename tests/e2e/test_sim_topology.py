@@ -31,6 +31,16 @@ def leftovers(run_id, pids):
     return run_links(run_id), [pid for pid, start in pids if process_alive(pid, start)]
 
 
+def namespaces_of(pids):
+    """Network namespace ids (inode numbers) of the given live processes."""
+    return {os.stat(f"/proc/{pid}/ns/net").st_ino for pid, _ in pids}
+
+
+def live_namespaces():
+    listing = subprocess.run(["lsns", "-t", "net", "-n", "-o", "NS"], capture_output=True, text=True, check=True)
+    return {int(line) for line in listing.stdout.split()}
+
+
 def in_node(net, node, command):
     return net.run(node, ["sh", "-c", command], timeout=10)
 
@@ -39,9 +49,12 @@ def test_up_reaches_targets_and_down_leaves_nothing():
     with SimNetwork(bare(3)) as net:
         run_id, pids = net.run_id, list(net.state.processes)
         assert run_links(run_id) and all(process_alive(pid, start) for pid, start in pids)
+        namespaces = namespaces_of(pids)
+        assert len(namespaces) == 5 and namespaces <= live_namespaces()  # scanner, router, 3 hosts
         assert in_node(net, "sc", "ping -c1 -W2 198.18.0.12").returncode == 0
         assert (run_root() / run_id / "state.json").exists()
     assert leftovers(run_id, pids) == ([], [])
+    assert not namespaces & live_namespaces()
     assert not (run_root() / run_id / "state.json").exists()
 
 
