@@ -46,6 +46,8 @@ def _population_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--topology", choices=("routed", "sparse", "lan"), default="routed")
     group.add_argument("--no-hard-cases", action="store_true",
                        help="no zero-window, ACKing-firewall, RST, no-ACK or slow-banner targets")
+    group.add_argument("--delay", type=float, default=0.0, metavar="MS",
+                       help="delay every packet a target host sends by MS milliseconds")
     group.add_argument("--loss", type=float, default=0.0, metavar="P",
                        help="drop this fraction of packets at every target host")
     group.add_argument("--save-manifest", type=Path, metavar="FILE", help="also write the manifest here")
@@ -177,7 +179,7 @@ def _write_scan_meta(output: Path, flags: list[str]) -> None:
 def command_up(args) -> int:
     manifest = _manifest(args)
     started = time.monotonic()
-    with harness.SimNetwork(manifest, loss=args.loss, quiet=True) as net:
+    with harness.SimNetwork(manifest, loss=args.loss, delay_ms=args.delay, quiet=True) as net:
         print(net.describe())
         print(f"up in {time.monotonic() - started:.1f} s; "
               f"scan: lzr-sim scan --run {net.run_id} [-- LZR FLAGS]; stop: lzr-sim down --run {net.run_id} "
@@ -283,7 +285,7 @@ def command_run(args) -> int:
     manifest = _manifest(args)
     flags = _lzr_flags(args, manifest)
     started = time.monotonic()
-    with harness.SimNetwork(manifest, loss=args.loss) as net:
+    with harness.SimNetwork(manifest, loss=args.loss, delay_ms=args.delay) as net:
         up_seconds = time.monotonic() - started
         output = args.records or net.directory / "scan-1.json"
         scan_started = time.monotonic()

@@ -14,7 +14,7 @@ Life of a run:
 3. Services: one runner (`sim.services.serve`) per answering node, forked from this process
    after the imports and the TLS certificates are ready, entering the node's network
    namespace itself; cheaper than a fresh interpreter per host (see docs/sim.md).
-4. Behaviours (zero window, ACKing firewall, loss, ...) from `sim.behaviours`, as commands
+4. Behaviours (zero window, ACKing firewall, loss, delay, ...) from `sim.behaviours`, as commands
    run inside the node.
 5. `scan(flags)` runs `lzr` inside the scanner host (nsenter into its namespace) and returns
    its JSON records. `lzr-sim scan` does the same from another process, using state.json.
@@ -348,15 +348,18 @@ class SimNetwork:
 
     manifest: the ground truth to build (its topology decides the Mininet topology);
     loss: packet-loss probability applied to every target node (0 for none);
+    delay_ms: extra delay of every packet a target node sends (0 for none; one NFQUEUE
+    program per node, so keep populations small);
     root: the run root (default `run_root()`).
     """
 
     def __init__(self, manifest: Manifest, loss: float = 0.0, root: Path | None = None,
-                 quiet: bool = True) -> None:
+                 quiet: bool = True, delay_ms: float = 0.0) -> None:
         from topologies.base import new_run_id
 
         self.manifest = manifest
         self.loss = loss
+        self.delay_ms = delay_ms
         self.root = Path(root) if root else run_root()
         self.quiet = quiet
         self.run_id = self._unused_run_id(new_run_id)
@@ -525,7 +528,7 @@ class SimNetwork:
 
     def _apply_behaviours(self) -> None:
         for host in self.manifest.hosts:
-            behaviours = _behaviours_of(host, self.loss)
+            behaviours = _behaviours_of(host, self.loss, self.delay_ms)
             if not behaviours:
                 continue
             node = self.node(host.node)
@@ -607,13 +610,13 @@ class SimNetwork:
             self._restore_signal_handlers()
 
 
-def _behaviours_of(host, loss: float) -> list:
+def _behaviours_of(host, loss: float, delay_ms: float) -> list:
     """The `sim.behaviours` a manifest host needs beyond its services runner.
 
     Resets and slow banners are runner options (`_runner_entry`), not behaviours here. Rules
     are never removed one by one: they vanish with the node's namespace.
     """
-    if host.behaviour == "normal" and not loss and all(s.behaviour != "no-ack" for s in host.services):
+    if host.behaviour == "normal" and not (loss or delay_ms) and all(s.behaviour != "no-ack" for s in host.services):
         return []
     from sim import behaviours
 
@@ -627,6 +630,8 @@ def _behaviours_of(host, loss: float) -> list:
     found += [behaviours.NeverAckData(port=s.port) for s in host.services if s.behaviour == "no-ack"]
     if loss:
         found.append(behaviours.Loss(probability=loss))
+    if delay_ms:
+        found.append(behaviours.Delay(milliseconds=delay_ms))
     return found
 
 

@@ -10,7 +10,7 @@ point, so any project's tests can use them:
 
 `sim_network(...)` takes either a population (`profile`, `hosts`, `seed`, `topology`,
 `hard_cases`) or a ready `manifest` (a `sim.manifest.Manifest` or a path to its JSON), plus
-`loss`. It returns a running `Network`: `.manifest`, `.targets()`, `.default_flags()` (the
+`loss` and `delay_ms`. It returns a running `Network`: `.manifest`, `.targets()`, `.default_flags()` (the
 flags `lzr-sim` would use for this population), `.scan(flags)` -> records,
 `.accuracy(records, flags)` -> `sim.report.Report`, `.run(node, argv)` to run another tool
 inside the network, `.run_id`. Every network a test started
@@ -97,14 +97,14 @@ def sim_network():
 
     def start(profile: str = "unexpected", hosts: int = 5, seed: int = 1, *, topology: str = "routed",
               hard_cases: bool = True, manifest: Manifest | str | Path | None = None,
-              loss: float = 0.0) -> Network:
+              loss: float = 0.0, delay_ms: float = 0.0) -> Network:
         if manifest is None:
             options = Options(topology=topology) if hard_cases else Options(
                 topology=topology, host_hard_cases={}, service_hard_cases={})
             manifest = generate(profile, hosts, seed, options)
         elif not isinstance(manifest, Manifest):
             manifest = Manifest.load(manifest)
-        net = SimNetwork(manifest, loss=loss)
+        net = SimNetwork(manifest, loss=loss, delay_ms=delay_ms)
         net.__enter__()
         started.append(net)
         return Network(net)
