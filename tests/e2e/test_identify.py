@@ -35,8 +35,9 @@ pytestmark = pytest.mark.mininet
 TIMEOUT = 2           # -t, seconds
 TIMEOUTS_ALLOWED = 3  # the issue: identification ends within 3 timeout periods
 
-# Grouped three to a host by `catalogue`, in this order: each host gets a banner, a
-# client-first text or binary service, and one that is slow to name or silent.
+# Grouped three to a host by `catalogue`, in this order: each host has a banner service and
+# two client-first ones; the three servers that stay silent to other protocols' probes
+# (dns, pjl, smb) are on different hosts.
 PROTOCOLS = [
     "ssh", "http", "dns",
     "ftp", "tls", "pjl",
@@ -50,7 +51,8 @@ PROTOCOLS = [
 ]
 
 H2C_ADDRESS, H2C_PORT = "198.18.0.10", 47311
-GOAWAY = 0x07  # HTTP/2 frame type (RFC 9113 §6.8), the 4th byte of a frame header
+# HTTP/2 frame types (RFC 9113 §6), the 4th byte of a frame header.
+SETTINGS, GOAWAY = 0x04, 0x07
 
 
 def scan_flags(*extra: str) -> list[str]:
@@ -102,9 +104,11 @@ def test_handshakes_all_names_every_service_within_three_timeouts(sim_network):
     tail = max(ends) - max(starts)
     assert tail <= TIMEOUTS_ALLOWED * TIMEOUT, f"last identification {tail:.2f} s after the last start"
 
-    # The GOAWAY answer to GET did not end the h2c target: its own probe named it.
+    # The GOAWAY answer to GET did not end the h2c target: its own probe named it, and the
+    # record is that answer (the server's SETTINGS), not the first data.
     (h2c,) = [records[(a, p)][0] for a, p, s in manifest.targets() if s.protocol == "h2c"]
     assert (h2c["handshake"], h2c["HandshakeNum"]) == ("h2c", DEFAULT_ORDER.index("h2c"))
+    assert ord(h2c["data"][3]) == SETTINGS, h2c["data"]
 
 
 H2C_ONLY = from_dict({"version": 1, "topology": "routed", "hosts": [
