@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
 import tempfile
@@ -35,6 +36,20 @@ EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 START_TIMEOUT = 15.0
 PROGRESS_INTERVAL = 1.0
 STOP_GRACE = 3.0
+
+
+SOCKET_DIR_PREFIX = "lzr-scan-"      # + the coordinator's pid: its ZeroMQ ipc:// sockets
+
+
+def _remove_stale_socket_dirs() -> None:
+    """Socket directories of runs that were killed (SIGKILL leaves them)."""
+    base = tempfile.gettempdir()
+    for name in os.listdir(base):
+        if not name.startswith(SOCKET_DIR_PREFIX):
+            continue
+        pid = name[len(SOCKET_DIR_PREFIX):].partition("-")[0]
+        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
 
 class ScanFailed(RuntimeError):
@@ -72,7 +87,8 @@ def _run_with_guard(cfg: ScanConfig, path: SendPath) -> int:
     if cfg.guard_mode != "none":
         guard = RstGuard(cfg.guard_mode, format_addr(cfg.version, path.scanner_addr), cfg.version,
                          local_ports=range(low, high + 1))
-    with tempfile.TemporaryDirectory(prefix="lzr-") as directory:
+    _remove_stale_socket_dirs()
+    with tempfile.TemporaryDirectory(prefix=f"{SOCKET_DIR_PREFIX}{os.getpid()}-") as directory:
         try:
             if guard:
                 guard.install()

@@ -2,11 +2,13 @@
 the RST guard's rule is gone and the output holds only whole JSON lines."""
 from __future__ import annotations
 
+import glob
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
@@ -96,9 +98,12 @@ def test_sigkill_leaves_no_process_and_the_next_run_removes_the_rule():
                 time.sleep(0.05)
             assert not os.path.exists(f"/proc/{pid}")
         assert len(guard_rules(scanner)) == 1           # a killed run cannot clean up ...
+        sockets = glob.glob(os.path.join(tempfile.gettempdir(), f"lzr-scan-{scan.pid}-*"))
+        assert sockets
         again = subprocess.run(
             ["ip", "netns", "exec", scanner.netns, sys.executable, "-m", "lzr.cli", "-sendSYNs",
              "-f", "-", "-t", "1", "-rt", "1", "-c", "0", "--quiet", "--allow-reserved",
              "-sendInterface", scan_if], input="", capture_output=True, text=True, timeout=60)
         assert again.returncode == 0, again.stderr
         assert guard_rules(scanner) == []               # ... the next run removes its rule
+        assert not any(os.path.exists(path) for path in sockets)    # ... and its sockets
