@@ -536,8 +536,8 @@ class SimNetwork:
                 behaviour.install(node)
                 # The behaviour's helper process (NFQUEUE program, silent listener), if any,
                 # is stopped by pid like every other process of the run.
-                if behaviour._daemon is not None:
-                    pid = behaviour._daemon.pid
+                pid = behaviour.daemon_pid
+                if pid is not None:
                     self._runner_pids.append((pid, process_start(pid)))
                     self.state.processes.append([pid, process_start(pid)])
         self.state.save()
