@@ -9,17 +9,20 @@ answer.
 Rules see at most INSPECT_LIMIT bytes: LZR captures 1024 bytes per packet, headers
 included, so its rules never saw more than that. Bounding the prefix keeps a response of
 megabytes as cheap to name as a short one.
+
+A rule that cannot match is not called: each handshake declares what every response its rule
+names has (`base.Needs`: a byte at an offset, or a substring), and an index built once here
+gives, for a response, the rules whose test it passes. Leaving out rules that would have
+returned None gives exactly the labels of running them all.
 """
-from typing import Sequence
+import re
+from typing import Iterable, Sequence
 
 from lzr.handshakes import REGISTRY
 from lzr.handshakes.base import never
 
 INSPECT_LIMIT = 1024
 UNKNOWN = "unknown"
-
-# Rules that can match, in registry (ascending name) order.
-_RULES = tuple(hs.match for hs in REGISTRY.values() if hs.match is not never)
 
 # LZR's fixed tie-break (reference §3.2 step 4b): the first entry whose names all occur in
 # the joined labels gives the result.
@@ -44,11 +47,24 @@ EXTRA_TIE_BREAKS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("drda", "telnet"), "drda"),
 )
 
+# Handshakes whose rule can match, in registry (ascending name) order. A set of rules is an
+# int mask: bit i stands for RULED[i].
+RULED = tuple(hs for hs in REGISTRY.values() if hs.match is not never)
+_RULES = tuple(hs.match for hs in RULED)
+
 
 def labels(data: bytes) -> list[str]:
     """Every rule's label for `data`, in rule order (may be empty)."""
     data = bytes(data[:INSPECT_LIMIT])
-    return [label for match in _RULES if (label := match(data)) is not None]
+    found = []
+    mask = candidates(data)
+    while mask:
+        lowest = mask & -mask
+        label = _RULES[lowest.bit_length() - 1](data)
+        if label is not None:
+            found.append(label)
+        mask ^= lowest
+    return found
 
 
 def fingerprint(data: bytes, priority: Sequence[str] = ()) -> str:
@@ -72,3 +88,70 @@ def resolve(joined: str, priority: Sequence[str]) -> str:
         if all(name in joined for name in names):
             return result
     return joined
+
+
+# ---- which rules a response can pass -------------------------------------------------
+
+
+def candidates(data: bytes) -> int:
+    """The mask of the rules whose `needs` test `data` passes."""
+    mask = _ALWAYS
+    size = len(data)
+    for offset, table in _BYTE_TABLES:
+        if offset < size:
+            mask |= table[data[offset]]
+    for found in _FIND_SUBSTRINGS.findall(data.lower()):
+        mask |= _ADMITTED_BY[found]
+    return mask
+
+
+def _union(masks: Iterable[int]) -> int:
+    union = 0
+    for mask in masks:
+        union |= mask
+    return union
+
+
+def _byte_tables() -> tuple[tuple[int, tuple[int, ...]], ...]:
+    """For each offset some rule tests: (offset, the mask each byte value there admits)."""
+    tables: dict[int, list[int]] = {}
+    for i, hs in enumerate(RULED):
+        for byte in hs.needs.byte_in:
+            tables.setdefault(hs.needs.at, [0] * 256)[byte] |= 1 << i
+    return tuple((offset, tuple(table)) for offset, table in sorted(tables.items()))
+
+
+def _may_start_inside(found: bytes, other: bytes) -> bool:
+    """Could an occurrence of `other` start within one of `found`?"""
+    for start in range(len(found)):
+        tail = found[start:]
+        overlap = min(len(tail), len(other))
+        if tail[:overlap] == other[:overlap]:
+            return True
+    return False
+
+
+def _substring_index() -> tuple[re.Pattern[bytes], dict[bytes, int]]:
+    """One search for every rule's substrings, and the mask each substring found admits.
+
+    The search runs on the lowercased response, so substrings are tested without regard to
+    case: a rule may run on more responses, never on fewer. `findall` skips matches that
+    overlap one it reported, so a substring found also admits the rules of every substring
+    that could start within it.
+    """
+    needed: dict[bytes, int] = {}
+    for i, hs in enumerate(RULED):
+        for substring in hs.needs.substrings:
+            key = substring.lower()
+            needed[key] = needed.get(key, 0) | 1 << i
+    admitted_by = {
+        found: _union(mask for other, mask in needed.items() if _may_start_inside(found, other))
+        for found in needed
+    }
+    return re.compile(b"|".join(map(re.escape, needed))), admitted_by
+
+
+_ALWAYS = _union(1 << i for i, hs in enumerate(RULED)
+                 if not hs.needs.byte_in and not hs.needs.substrings)
+_BYTE_TABLES = _byte_tables()
+_FIND_SUBSTRINGS, _ADMITTED_BY = _substring_index()

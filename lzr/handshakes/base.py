@@ -7,12 +7,28 @@ BANNER_CODES = (b"220", b"421", b"530", b"550", b"230")
 
 
 @dataclass(frozen=True)
+class Needs:
+    """A cheap test that every response a rule names passes: fingerprint.py runs a rule only
+    on responses that pass its test (docs/handshakes.md, "How rules stay fast").
+
+    A response passes if its byte at offset `at` is one of `byte_in`, or if one of
+    `substrings` occurs in it, ignoring ASCII case. With neither given, every response
+    passes: a rule without a test is always run.
+    """
+
+    byte_in: bytes = b""
+    at: int = 0
+    substrings: tuple[bytes, ...] = ()
+
+
+@dataclass(frozen=True)
 class Handshake:
     """One protocol: the bytes to send with the handshake's ACK and the rule for a reply.
 
     `probe(target)` gets the target's address text (HTTP-like probes put it in `Host`).
-    `match(data)` returns the label for a response, or None. A server-first handshake has
-    an empty probe: the scanner completes the handshake and waits for a banner.
+    `match(data)` returns the label for a response, or None; `needs` is what every response
+    it names has. A server-first handshake has an empty probe: the scanner completes the
+    handshake and waits for a banner.
     """
 
     name: str
@@ -20,6 +36,7 @@ class Handshake:
     server_first: bool
     probe: Callable[[str], bytes]
     match: Callable[[bytes], str | None]
+    needs: Needs = Needs()
 
 
 def constant(payload: bytes) -> Callable[[str], bytes]:

@@ -4,14 +4,18 @@ LZR sends `\n\n` (reference lzr-behaviour.md §3.3); a BGP speaker answers with 
 (usually a NOTIFICATION) whose header starts with the 16-byte all-ones marker of RFC 4271
 §4.1, which is LZR's rule (§3.1).
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 PROBE = b"\n\n"
 MARKER = b"\xff" * 16
+
+NEEDS = Needs(byte_in=MARKER[:1])
 
 
 def match(data: bytes) -> str | None:
     return "bgp" if data[:16] == MARKER else None
 
 
-HANDSHAKE = Handshake("bgp", "two newlines; names a BGP marker", False, constant(PROBE), match)
+HANDSHAKE = Handshake(
+    "bgp", "two newlines; names a BGP marker", False, constant(PROBE), match, NEEDS
+)

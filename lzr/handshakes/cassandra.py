@@ -6,13 +6,15 @@ answers SUPPORTED (opcode 0x06) listing CQL_VERSION and COMPRESSION; a server wi
 answers ERROR (opcode 0x00) about the protocol version, with its own version in the header.
 Responses have the direction bit 0x80 set in the version byte (§2.1).
 """
-from lzr.handshakes.base import Handshake, constant, contains
+from lzr.handshakes.base import Handshake, Needs, constant, contains
 
 PROBE = bytes.fromhex("04" "00" "0000" "05" "00000000")
 
 RESPONSE_VERSIONS = frozenset((0x83, 0x84, 0x85, 0x86))
 SUPPORTED = 0x06
 ERROR = 0x00
+
+NEEDS = Needs(byte_in=bytes(RESPONSE_VERSIONS))
 
 
 def match(data: bytes) -> str | None:
@@ -25,4 +27,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("cassandra", "CQL v4 OPTIONS", False, constant(PROBE), match)
+HANDSHAKE = Handshake("cassandra", "CQL v4 OPTIONS", False, constant(PROBE), match, NEEDS)

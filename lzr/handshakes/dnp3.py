@@ -6,7 +6,7 @@ start bytes, length 5, control 0xc9 (master, request link status), source 0. Eac
 block carries CRC-16/DNP (IEEE 1815 §9.2.2.2). A reply starting with the start bytes
 `05 64` is DNP3 (§3.1).
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 START = b"\x05\x64"
 FRAMES = 100
@@ -29,11 +29,13 @@ def link_status_request(destination: int) -> bytes:
 
 PROBE = b"\x00\x00" + b"".join(link_status_request(i) for i in range(FRAMES))
 
+NEEDS = Needs(byte_in=START[:1])
+
 
 def match(data: bytes) -> str | None:
     return "dnp3" if len(data) >= 10 and data[:2] == START else None
 
 
 HANDSHAKE = Handshake(
-    "dnp3", "100 DNP3 link-status requests", False, constant(PROBE), match
+    "dnp3", "100 DNP3 link-status requests", False, constant(PROBE), match, NEEDS
 )

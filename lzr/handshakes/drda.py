@@ -9,7 +9,7 @@ PRCCNVRM when it objects.
 """
 import struct
 
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 DSS_MAGIC = 0xD0
 REQUEST_DSS = 0x01
@@ -32,6 +32,8 @@ def _excsat() -> bytes:
 
 PROBE = _excsat()
 
+NEEDS = Needs(byte_in=bytes((DSS_MAGIC,)), at=2)
+
 
 def match(data: bytes) -> str | None:
     if len(data) >= 10 and data[2] == DSS_MAGIC and data[3] & 0x0F == REPLY_DSS:
@@ -40,4 +42,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("drda", "DRDA EXCSAT (Db2, Derby)", False, constant(PROBE), match)
+HANDSHAKE = Handshake("drda", "DRDA EXCSAT (Db2, Derby)", False, constant(PROBE), match, NEEDS)

@@ -5,11 +5,13 @@ The 24-byte encapsulation header of the CIP Networks Library Vol. 2 (EtherNet/IP
 an 8-byte sender context of our choosing, options 0. The device answers with the same
 command, status 0 and our sender context echoed, followed by its identity item.
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 LIST_IDENTITY = b"\x63\x00"
 SENDER_CONTEXT = b"lzr-enip"
 PROBE = LIST_IDENTITY + bytes(2) + bytes(4) + bytes(4) + SENDER_CONTEXT + bytes(4)
+
+NEEDS = Needs(byte_in=LIST_IDENTITY[:1])
 
 
 def match(data: bytes) -> str | None:
@@ -18,4 +20,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("enip", "EtherNet/IP ListIdentity", False, constant(PROBE), match)
+HANDSHAKE = Handshake("enip", "EtherNet/IP ListIdentity", False, constant(PROBE), match, NEEDS)

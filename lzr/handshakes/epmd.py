@@ -5,10 +5,12 @@ Protocol", EPMD Protocol): a 2-byte length and `n` (110). EPMD answers with its 
 number as 4 bytes, then one `name <node> at port <port>` line per registered node (RabbitMQ,
 CouchDB, ejabberd...), and closes.
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 PROBE = b"\x00\x01n"
 DEFAULT_PORT = (4369).to_bytes(4, "big")
+
+NEEDS = Needs(byte_in=b"\x00")
 
 
 def match(data: bytes) -> str | None:
@@ -19,4 +21,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("epmd", "Erlang port mapper NAMES_REQ", False, constant(PROBE), match)
+HANDSHAKE = Handshake("epmd", "Erlang port mapper NAMES_REQ", False, constant(PROBE), match, NEEDS)

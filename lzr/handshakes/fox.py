@@ -3,7 +3,7 @@
 LZR's 513-byte text hello as sent by a Niagara Workbench (reference lzr-behaviour.md §3.3).
 A Niagara station answers with its own hello, `fox a 0 -1 fox hello` (§3.1).
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 PROBE = (
     "fox a 1 -1 fox hello\n"
@@ -29,9 +29,11 @@ PROBE = (
 
 REPLY_PREFIX = b"fox a 0 -1 fox hello"
 
+NEEDS = Needs(byte_in=REPLY_PREFIX[:1])
+
 
 def match(data: bytes) -> str | None:
     return "fox" if data.startswith(REPLY_PREFIX) else None
 
 
-HANDSHAKE = Handshake("fox", "Niagara Fox hello", False, constant(PROBE), match)
+HANDSHAKE = Handshake("fox", "Niagara Fox hello", False, constant(PROBE), match, NEEDS)

@@ -4,7 +4,9 @@ FTP servers greet first (RFC 959 §5.4). LZR's rule (reference lzr-behaviour.md 
 ASCII reply that mentions ftp, or that starts with one of the usual greeting codes and
 mentions neither smtp nor ehlo (SMTP greets with 220 too).
 """
-from lzr.handshakes.base import BANNER_CODES, Handshake, constant, contains, lowercase
+from lzr.handshakes.base import BANNER_CODES, Handshake, Needs, constant, contains, lowercase
+
+NEEDS = Needs(byte_in=bytes(code[0] for code in BANNER_CODES), substrings=(b"ftp",))
 
 
 def match(data: bytes) -> str | None:
@@ -19,4 +21,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("ftp", "wait for an FTP banner", True, constant(b""), match)
+HANDSHAKE = Handshake("ftp", "wait for an FTP banner", True, constant(b""), match, NEEDS)

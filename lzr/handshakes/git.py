@@ -8,7 +8,7 @@ object id, or with `version 2` for protocol v2.
 """
 import re
 
-from lzr.handshakes.base import Handshake, host_text
+from lzr.handshakes.base import Handshake, Needs, host_text
 
 # A pkt-line length, then an error, the v2 capability advertisement or `<object id> <ref>`.
 FIRST_PKT_LINE = re.compile(rb"[0-9a-f]{4}(?:ERR |version 2\n|[0-9a-f]{40} )")
@@ -22,8 +22,11 @@ def probe(target: str) -> bytes:
     return pkt_line(b"git-upload-pack /\x00host=" + host_text(target).encode("ascii") + b"\x00")
 
 
+NEEDS = Needs(byte_in=b"0123456789abcdef")
+
+
 def match(data: bytes) -> str | None:
     return "git" if FIRST_PKT_LINE.match(data) else None
 
 
-HANDSHAKE = Handshake("git", "git daemon upload-pack request for /", False, probe, match)
+HANDSHAKE = Handshake("git", "git daemon upload-pack request for /", False, probe, match, NEEDS)

@@ -6,7 +6,7 @@ server's own preface is a SETTINGS frame on stream 0 (§3.4), so the reply start
 9-byte frame header of type 0x4 whose payload is a whole number of 6-byte settings. An
 HTTP/1 server answers with a 400, which the http rule names instead.
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 EMPTY_SETTINGS = bytes.fromhex("000000" "04" "00" "00000000")
@@ -14,6 +14,8 @@ PROBE = PREFACE + EMPTY_SETTINGS
 
 SETTINGS = 0x04
 FLAGS = (0x00, 0x01)  # none, or ACK
+
+NEEDS = Needs(byte_in=bytes((SETTINGS,)), at=3)
 
 
 def match(data: bytes) -> str | None:
@@ -24,4 +26,6 @@ def match(data: bytes) -> str | None:
     return "h2c" if int.from_bytes(data[:3], "big") % 6 == 0 else None
 
 
-HANDSHAKE = Handshake("h2c", "HTTP/2 cleartext preface and SETTINGS", False, constant(PROBE), match)
+HANDSHAKE = Handshake(
+    "h2c", "HTTP/2 cleartext preface and SETTINGS", False, constant(PROBE), match, NEEDS
+)

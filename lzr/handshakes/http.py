@@ -5,7 +5,7 @@ request dump with its header keys in sorted order and LZR's browser User-Agent, 
 `Safari/537.3` (sic). The rule is LZR's (§3.1): any mention of HTTP or HTML, unless the
 server says `HTTPS` (a plain-HTTP request to a TLS port), which the tls rule claims instead.
 """
-from lzr.handshakes.base import Handshake, contains, host_text
+from lzr.handshakes.base import Handshake, Needs, contains, host_text
 
 USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -24,6 +24,9 @@ def probe(target: str) -> bytes:
     ).encode("ascii")
 
 
+NEEDS = Needs(substrings=(b"HTTP", b"html", b"<h1>"))
+
+
 def match(data: bytes) -> str | None:
     # Same test as LZR's, one scan shorter: without HTTP there can be no HTTPS.
     if contains(data, b"HTTP"):
@@ -33,4 +36,6 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("http", "HTTP/1.1 GET / with a browser User-Agent", False, probe, match)
+HANDSHAKE = Handshake(
+    "http", "HTTP/1.1 GET / with a browser User-Agent", False, probe, match, NEEDS
+)

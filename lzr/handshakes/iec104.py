@@ -5,10 +5,12 @@ U-format control field carries STARTDT act (0x07). A controlled station answers 
 U-format confirmation STARTDT con (0x0b); one that is already started, or busy, may answer
 STOPDT con (0x23) or a TESTFR act/con (0x43/0x83) instead.
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 PROBE = bytes.fromhex("6804" "07000000")
 U_FORMAT_REPLIES = frozenset((0x0B, 0x23, 0x43, 0x83))
+
+NEEDS = Needs(byte_in=b"\x68")
 
 
 def match(data: bytes) -> str | None:
@@ -18,4 +20,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("iec104", "IEC 60870-5-104 STARTDT act", False, constant(PROBE), match)
+HANDSHAKE = Handshake("iec104", "IEC 60870-5-104 STARTDT act", False, constant(PROBE), match, NEEDS)

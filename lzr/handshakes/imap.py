@@ -3,10 +3,12 @@
 IMAP servers greet first with an untagged `* OK`, `* PREAUTH` or `* BYE` (RFC 9051 §7.1).
 LZR's rule (reference lzr-behaviour.md §3.1) excludes POP3's `+OK`/`-ERR` greetings.
 """
-from lzr.handshakes.base import Handshake, constant, contains, lowercase
+from lzr.handshakes.base import Handshake, Needs, constant, contains, lowercase
 
 GREETINGS = (b"* OK", b"* BYE", b"* PREAUTH")
 POP3_GREETINGS = (b"+OK", b"-ERR")
+
+NEEDS = Needs(byte_in=b"*", substrings=(b"imap", b"* OK"))
 
 
 def match(data: bytes) -> str | None:
@@ -17,4 +19,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("imap", "wait for an IMAP banner", True, constant(b""), match)
+HANDSHAKE = Handshake("imap", "wait for an IMAP banner", True, constant(b""), match, NEEDS)

@@ -4,7 +4,7 @@ LZR's request (reference lzr-behaviour.md §3.3) is its HTTP GET turned into `PO
 `Content-Type: application/ipp` (RFC 8010 §3) and no body. A print server's 200 OK that talks
 about IPP attributes or printing is IPP (§3.1); it is also HTTP, which the tie-break settles.
 """
-from lzr.handshakes.base import Handshake, contains, host_text
+from lzr.handshakes.base import Handshake, Needs, contains, host_text
 from lzr.handshakes.http import USER_AGENT
 
 
@@ -20,6 +20,9 @@ def probe(target: str) -> bytes:
     ).encode("ascii")
 
 
+NEEDS = Needs(substrings=(b"ipp",))
+
+
 def match(data: bytes) -> str | None:
     if contains(data, b"ipp") and contains(data, b"200 OK"):
         if contains(data, b"attributes-charset", b"print"):
@@ -27,4 +30,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("ipp", "HTTP POST /ipp with application/ipp", False, probe, match)
+HANDSHAKE = Handshake("ipp", "HTTP POST /ipp with application/ipp", False, probe, match, NEEDS)

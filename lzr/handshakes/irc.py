@@ -6,11 +6,13 @@ NOTICE or a three-digit numeric (001 welcome, 433 nickname in use, 464 password.
 unprefixed `NOTICE AUTH`, `PING` or `ERROR :Closing link` lines, which many daemons send
 as soon as a client connects.
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 PROBE = b"NICK lzr\r\nUSER lzr 0 * :lzr\r\n"
 UNPREFIXED = (b"NOTICE AUTH :", b"NOTICE * :", b"PING :", b"ERROR :Closing")
 COMMANDS = (b"NOTICE", b"PING", b"PRIVMSG")
+
+NEEDS = Needs(byte_in=bytes(prefix[0] for prefix in UNPREFIXED) + b":")
 
 
 def match(data: bytes) -> str | None:
@@ -25,4 +27,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("irc", "IRC NICK and USER", False, constant(PROBE), match)
+HANDSHAKE = Handshake("irc", "IRC NICK and USER", False, constant(PROBE), match, NEEDS)

@@ -5,10 +5,12 @@ version 2, StreamProtocol (0x4b). The server answers ProtocolAck (0x4e) followed
 endpoint it sees for us, a Java modified-UTF-8 host string (2-byte length) and a 4-byte port
 (§10.2.2) — all in one segment from Java's implementation.
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 PROBE = b"JRMI" + bytes.fromhex("0002" "4b")
 PROTOCOL_ACK = 0x4E
+
+NEEDS = Needs(byte_in=bytes((PROTOCOL_ACK,)))
 
 
 def match(data: bytes) -> str | None:
@@ -20,4 +22,6 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("java_rmi", "Java RMI stream protocol header", False, constant(PROBE), match)
+HANDSHAKE = Handshake(
+    "java_rmi", "Java RMI stream protocol header", False, constant(PROBE), match, NEEDS
+)

@@ -8,7 +8,7 @@ for: four chosen bytes in a fixed place are as specific as a magic number.
 """
 import struct
 
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 CORRELATION_ID = b"LZR!"
 CLIENT_ID = b"lzr"
@@ -23,6 +23,8 @@ PROBE = struct.pack(">i", len(BODY)) + BODY
 
 ERROR_CODES = (b"\x00\x00", b"\x00\x23")  # none, UNSUPPORTED_VERSION
 
+NEEDS = Needs(byte_in=CORRELATION_ID[:1], at=4)
+
 
 def match(data: bytes) -> str | None:
     if len(data) >= 10 and data[4:8] == CORRELATION_ID and data[8:10] in ERROR_CODES:
@@ -30,4 +32,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("kafka", "Kafka ApiVersions v0", False, constant(PROBE), match)
+HANDSHAKE = Handshake("kafka", "Kafka ApiVersions v0", False, constant(PROBE), match, NEEDS)

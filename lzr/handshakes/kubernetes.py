@@ -4,7 +4,9 @@ LZR sends the same bytes as its `tls` handshake (reference lzr-behaviour.md §3.
 any reply that mentions kubernetes.
 """
 from lzr.handshakes import tls
-from lzr.handshakes.base import Handshake, contains
+from lzr.handshakes.base import Handshake, Needs, contains
+
+NEEDS = Needs(substrings=(b"kubernetes",))
 
 
 def match(data: bytes) -> str | None:
@@ -12,5 +14,6 @@ def match(data: bytes) -> str | None:
 
 
 HANDSHAKE = Handshake(
-    "kubernetes", "TLS ClientHello; names replies mentioning kubernetes", False, tls.probe, match
+    "kubernetes", "TLS ClientHello; names replies mentioning kubernetes", False, tls.probe,
+    match, NEEDS,
 )

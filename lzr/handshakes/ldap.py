@@ -6,7 +6,7 @@ dereferencing, no limits, filter `(objectClass=*)`, no attributes listed. The se
 with SearchResultEntry and SearchResultDone for message 1, or with a Notice of
 Disconnection (an ExtendedResponse with message id 0, §4.4.1) when it refuses.
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 PROBE = bytes.fromhex(
     "3025"  # LDAPMessage SEQUENCE, 37 bytes
@@ -24,6 +24,8 @@ PROBE = bytes.fromhex(
 SEQUENCE = 0x30
 REPLIES = {b"\x02\x01\x01": (0x64, 0x65), b"\x02\x01\x00": (0x78,)}  # by message id
 
+NEEDS = Needs(byte_in=bytes((SEQUENCE,)))
+
 
 def match(data: bytes) -> str | None:
     if len(data) < 7 or data[0] != SEQUENCE:
@@ -39,4 +41,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("ldap", "LDAP anonymous rootDSE search", False, constant(PROBE), match)
+HANDSHAKE = Handshake("ldap", "LDAP anonymous rootDSE search", False, constant(PROBE), match, NEEDS)

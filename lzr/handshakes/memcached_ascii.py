@@ -4,9 +4,11 @@ LZR sends `stats\r\n` (reference lzr-behaviour.md §3.3); memcached answers with
 <value>` lines, the first of which is `STAT pid` (memcached protocol.txt, "General-purpose
 statistics"), which is LZR's rule (§3.1).
 """
-from lzr.handshakes.base import Handshake, constant, contains
+from lzr.handshakes.base import Handshake, Needs, constant, contains
 
 PROBE = b"stats\r\n"
+
+NEEDS = Needs(substrings=(b"STAT",))
 
 
 def match(data: bytes) -> str | None:
@@ -14,5 +16,5 @@ def match(data: bytes) -> str | None:
 
 
 HANDSHAKE = Handshake(
-    "memcached_ascii", "memcached text protocol stats", False, constant(PROBE), match
+    "memcached_ascii", "memcached text protocol stats", False, constant(PROBE), match, NEEDS
 )

@@ -4,10 +4,12 @@ LZR's 24-byte request header (reference lzr-behaviour.md §3.3): magic 0x80, opc
 (stat), everything else zero (memcached binary protocol, "Request header"). A response
 starts with magic 0x81; a text-only server answers `ERROR\r\n` (§3.1).
 """
-from lzr.handshakes.base import Handshake, constant, contains
+from lzr.handshakes.base import Handshake, Needs, constant, contains
 
 PROBE = b"\x80\x10" + bytes(22)
 RESPONSE_MAGIC = 0x81
+
+NEEDS = Needs(byte_in=bytes((RESPONSE_MAGIC,)), substrings=(b"ERROR\r\n",))
 
 
 def match(data: bytes) -> str | None:
@@ -17,5 +19,5 @@ def match(data: bytes) -> str | None:
 
 
 HANDSHAKE = Handshake(
-    "memcached_binary", "memcached binary protocol stat", False, constant(PROBE), match
+    "memcached_binary", "memcached binary protocol stat", False, constant(PROBE), match, NEEDS
 )

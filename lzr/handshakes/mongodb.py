@@ -4,7 +4,7 @@ LZR's 58-byte OP_QUERY on `admin.$cmd` with `{isMaster: 1}` (reference lzr-behav
 §3.3; MongoDB wire protocol, OP_QUERY, opcode 2004). The reply document carries
 `maxBsonObjectSize`, which is LZR's rule (§3.1).
 """
-from lzr.handshakes.base import Handshake, constant, contains
+from lzr.handshakes.base import Handshake, Needs, constant, contains
 
 PROBE = bytes.fromhex(
     "3a000000" "00000000" "00000000" "d4070000"  # length 58, request id, response to, opcode
@@ -14,9 +14,11 @@ PROBE = bytes.fromhex(
     "13000000" "10" + b"isMaster\x00".hex() + "01000000" "00"  # {isMaster: int32 1}
 )
 
+NEEDS = Needs(substrings=(b"maxBsonObjectSize", b"MongoDB"))
+
 
 def match(data: bytes) -> str | None:
     return "mongodb" if contains(data, b"maxBsonObjectSize", b"MongoDB") else None
 
 
-HANDSHAKE = Handshake("mongodb", "MongoDB OP_QUERY isMaster", False, constant(PROBE), match)
+HANDSHAKE = Handshake("mongodb", "MongoDB OP_QUERY isMaster", False, constant(PROBE), match, NEEDS)

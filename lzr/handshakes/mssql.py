@@ -4,7 +4,7 @@ LZR's 47-byte PRELOGIN message (reference lzr-behaviour.md §3.3; MS-TDS §2.2.6
 server's PRELOGIN response comes in a TDS packet of type 4 (tabular result) with status 1
 (end of message) (MS-TDS §2.2.3.1), which is LZR's rule (§3.1).
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 # Byte-exact with LZR, including its ENCRYPTION option offset of 0x0002 (the layout would
 # put it at 0x0020); servers answer all the same.
@@ -16,6 +16,8 @@ PROBE = bytes.fromhex(
 TABULAR_RESULT = 0x04
 END_OF_MESSAGE = 0x01
 
+NEEDS = Needs(byte_in=bytes((TABULAR_RESULT,)))
+
 
 def match(data: bytes) -> str | None:
     if len(data) >= 6 and data[0] == TABULAR_RESULT and data[1] == END_OF_MESSAGE:
@@ -23,4 +25,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("mssql", "TDS PRELOGIN", False, constant(PROBE), match)
+HANDSHAKE = Handshake("mssql", "TDS PRELOGIN", False, constant(PROBE), match, NEEDS)

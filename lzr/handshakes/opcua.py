@@ -8,7 +8,7 @@ if it dislikes the URL or anything else, Error (`ERRF`) with a status code and r
 """
 import struct
 
-from lzr.handshakes.base import Handshake, host_text
+from lzr.handshakes.base import Handshake, Needs, host_text
 
 ANSWERS = (b"ACKF", b"ERRF")
 
@@ -19,10 +19,13 @@ def probe(target: str) -> bytes:
     return b"HELF" + struct.pack("<I", 8 + len(body)) + body
 
 
+NEEDS = Needs(byte_in=bytes(answer[0] for answer in ANSWERS))
+
+
 def match(data: bytes) -> str | None:
     if data.startswith(ANSWERS) and len(data) >= 8 and int.from_bytes(data[4:8], "little") >= 8:
         return "opcua"
     return None
 
 
-HANDSHAKE = Handshake("opcua", "OPC UA binary Hello", False, probe, match)
+HANDSHAKE = Handshake("opcua", "OPC UA binary Hello", False, probe, match, NEEDS)

@@ -7,13 +7,15 @@ an empty ACK array and message packet-id 0. A server without tls-auth answers
 P_CONTROL_HARD_RESET_SERVER_V2 (8), acknowledging our packet and echoing our session id;
 with tls-auth or tls-crypt it drops the packet unread.
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 SESSION_ID = b"lzr-ovpn"
 HARD_RESET_CLIENT_V2 = 7
 SERVER_RESETS = (2, 8)  # P_CONTROL_HARD_RESET_SERVER_V1, _V2
 PACKET = bytes([HARD_RESET_CLIENT_V2 << 3]) + SESSION_ID + b"\x00" + bytes(4)
 PROBE = len(PACKET).to_bytes(2, "big") + PACKET
+
+NEEDS = Needs(byte_in=bytes(byte for byte in range(256) if byte >> 3 in SERVER_RESETS), at=2)
 
 
 def match(data: bytes) -> str | None:
@@ -27,5 +29,5 @@ def match(data: bytes) -> str | None:
 
 
 HANDSHAKE = Handshake(
-    "openvpn", "OpenVPN client hard reset over TCP", False, constant(PROBE), match
+    "openvpn", "OpenVPN client hard reset over TCP", False, constant(PROBE), match, NEEDS
 )

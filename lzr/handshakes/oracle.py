@@ -6,7 +6,7 @@ type 1 CONNECT), version 0x138 and connect data
 refuses it with a REFUSE packet whose text echoes `DESCRIPTION=(` and carries `(EMFI=4)`,
 which is LZR's rule (§3.1).
 """
-from lzr.handshakes.base import Handshake, constant, contains
+from lzr.handshakes.base import Handshake, Needs, constant, contains
 
 CONNECT_DATA = b"(DESCRIPTION=(CONNECT_DATA=(CID=(PROGRAM=lzrORA))))"
 PROBE = (
@@ -20,11 +20,13 @@ PROBE = (
     + CONNECT_DATA
 )
 
+NEEDS = Needs(substrings=(b"DESCRIPTION=(",))
+
 
 def match(data: bytes) -> str | None:
     return "oracle" if contains(data, b"DESCRIPTION=(") and contains(data, b"(EMFI=4)") else None
 
 
 HANDSHAKE = Handshake(
-    "oracle", "Oracle TNS CONNECT without a service", False, constant(PROBE), match
+    "oracle", "Oracle TNS CONNECT without a service", False, constant(PROBE), match, NEEDS
 )

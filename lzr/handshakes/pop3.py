@@ -3,10 +3,12 @@
 POP3 servers greet first with `+OK` (RFC 1939 §4); LZR's rule (reference lzr-behaviour.md
 §3.1) also takes `-ERR` and excludes IMAP's untagged greetings.
 """
-from lzr.handshakes.base import Handshake, constant, contains, lowercase
+from lzr.handshakes.base import Handshake, Needs, constant, contains, lowercase
 from lzr.handshakes.imap import GREETINGS as IMAP_GREETINGS
 
 GREETINGS = (b"+OK", b"-ERR")
+
+NEEDS = Needs(byte_in=bytes(greeting[0] for greeting in GREETINGS), substrings=(b"pop3", b"+OK"))
 
 
 def match(data: bytes) -> str | None:
@@ -17,4 +19,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("pop3", "wait for a POP3 banner", True, constant(b""), match)
+HANDSHAKE = Handshake("pop3", "wait for a POP3 banner", True, constant(b""), match, NEEDS)

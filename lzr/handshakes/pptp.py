@@ -7,7 +7,7 @@ its middle bytes `+<M` (§3.1).
 """
 import struct
 
-from lzr.handshakes.base import Handshake, constant, contains
+from lzr.handshakes.base import Handshake, Needs, constant, contains
 
 MAGIC_COOKIE = 0x1A2B3C4D
 PROBE = struct.pack(
@@ -27,11 +27,13 @@ PROBE = struct.pack(
     b"",  # vendor
 )
 
+NEEDS = Needs(substrings=(b"+<M",))
+
 
 def match(data: bytes) -> str | None:
     return "pptp" if contains(data, b"+<M") else None
 
 
 HANDSHAKE = Handshake(
-    "pptp", "PPTP Start-Control-Connection-Request", False, constant(PROBE), match
+    "pptp", "PPTP Start-Control-Connection-Request", False, constant(PROBE), match, NEEDS
 )

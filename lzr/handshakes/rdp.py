@@ -5,7 +5,7 @@ LZR's 38 bytes (reference lzr-behaviour.md §3.3; MS-RDPBCGR §2.2.1.1): TPKT, X
 rule (§3.1) is the exact start of the Connection Confirm its test servers sent, including
 the destination reference 0xfeca and source reference 0x1234.
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 PROBE = bytes.fromhex(
     "0300 0026" "21 e0 0000 feca 00"  # TPKT length 38, X.224 CR
@@ -14,11 +14,13 @@ PROBE = bytes.fromhex(
 )
 CONFIRM_START = bytes.fromhex("03000013 0ed0 feca 1234".replace(" ", ""))
 
+NEEDS = Needs(byte_in=CONFIRM_START[:1])
+
 
 def match(data: bytes) -> str | None:
     return "rdp" if len(data) >= 11 and data[:10] == CONFIRM_START else None
 
 
 HANDSHAKE = Handshake(
-    "rdp", "RDP X.224 Connection Request asking for TLS", False, constant(PROBE), match
+    "rdp", "RDP X.224 Connection Request asking for TLS", False, constant(PROBE), match, NEEDS
 )

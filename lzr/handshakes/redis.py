@@ -4,9 +4,11 @@ LZR sends PING as a RESP array (reference lzr-behaviour.md §3.3; Redis serializ
 protocol). A server answers `+PONG\r\n` (7 bytes), or an error that names Redis or says
 `-ERR unknown` (§3.1).
 """
-from lzr.handshakes.base import Handshake, constant, contains
+from lzr.handshakes.base import Handshake, Needs, constant, contains
 
 PROBE = b"*1\r\n$4\r\nPING\r\n"
+
+NEEDS = Needs(substrings=(b"PONG", b"Redis", b"-ERR unknown"))
 
 
 def match(data: bytes) -> str | None:
@@ -15,4 +17,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("redis", "Redis PING", False, constant(PROBE), match)
+HANDSHAKE = Handshake("redis", "Redis PING", False, constant(PROBE), match, NEEDS)

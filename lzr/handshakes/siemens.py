@@ -4,10 +4,12 @@ LZR's 22 bytes (reference lzr-behaviour.md §3.3): TPKT (RFC 1006) and a COTP CR
 with the TSAPs of an S7 PLC's rack 0 / slot 2. The rule (§3.1) is a generic COTP
 Connection Confirm: a length indicator that fits the TPKT payload and PDU type 0xd0.
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 PROBE = bytes.fromhex("03000016" "11e00000000400" "c1020100" "c2020200" "c0010a")
 CONNECTION_CONFIRM = 0xD0
+
+NEEDS = Needs(byte_in=bytes((CONNECTION_CONFIRM,)), at=5)
 
 
 def match(data: bytes) -> str | None:
@@ -16,4 +18,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("siemens", "S7 COTP Connection Request", False, constant(PROBE), match)
+HANDSHAKE = Handshake("siemens", "S7 COTP Connection Request", False, constant(PROBE), match, NEEDS)

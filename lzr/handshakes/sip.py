@@ -6,7 +6,7 @@ An OPTIONS request (RFC 3261 §11) with the mandatory headers of §8.1.1 and a V
 (§18.2.2) anyway. A SIP server's reply starts with the status line `SIP/2.0 <code>`
 (§7.2).
 """
-from lzr.handshakes.base import Handshake, host_text
+from lzr.handshakes.base import Handshake, Needs, host_text
 
 
 def probe(target: str) -> bytes:
@@ -25,10 +25,13 @@ def probe(target: str) -> bytes:
     ).encode("ascii")
 
 
+NEEDS = Needs(byte_in=b"S")
+
+
 def match(data: bytes) -> str | None:
     if data.startswith(b"SIP/2.0 ") and data[8:11].isdigit():
         return "sip"
     return None
 
 
-HANDSHAKE = Handshake("sip", "SIP OPTIONS over TCP", False, probe, match)
+HANDSHAKE = Handshake("sip", "SIP OPTIONS over TCP", False, probe, match, NEEDS)

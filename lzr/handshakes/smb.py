@@ -8,7 +8,7 @@ reply that says `SMB` (SMB1 `\\xffSMB` or SMB2 `\\xfeSMB`) names it (§3.1).
 The reference's §3.3 says 23 zero bytes, but its own total (43, NetBIOS length 39) and LZR's
 source give 20.
 """
-from lzr.handshakes.base import Handshake, constant, contains
+from lzr.handshakes.base import Handshake, Needs, constant, contains
 
 PROBE = (
     bytes.fromhex("00000027" "ff534d42" "72")
@@ -16,9 +16,11 @@ PROBE = (
     + bytes.fromhex("0e00" "02") + b"NT LM 0.12\x00"
 )
 
+NEEDS = Needs(substrings=(b"SMB",))
+
 
 def match(data: bytes) -> str | None:
     return "smb" if contains(data, b"SMB") else None
 
 
-HANDSHAKE = Handshake("smb", "SMB1 NEGOTIATE (NT LM 0.12)", False, constant(PROBE), match)
+HANDSHAKE = Handshake("smb", "SMB1 NEGOTIATE (NT LM 0.12)", False, constant(PROBE), match, NEEDS)

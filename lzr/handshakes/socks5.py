@@ -5,10 +5,12 @@ authentication). A SOCKS5 proxy answers with exactly two bytes, version 5 and th
 it chose: 0x00, or 0xff when none of ours is acceptable; some insist on 0x01 (GSSAPI) or 0x02
 (username/password, RFC 1929) regardless.
 """
-from lzr.handshakes.base import Handshake, constant
+from lzr.handshakes.base import Handshake, Needs, constant
 
 PROBE = bytes.fromhex("050100")
 METHODS = frozenset((0x00, 0x01, 0x02, 0xFF))
+
+NEEDS = Needs(byte_in=b"\x05")
 
 
 def match(data: bytes) -> str | None:
@@ -18,5 +20,5 @@ def match(data: bytes) -> str | None:
 
 
 HANDSHAKE = Handshake(
-    "socks5", "SOCKS5 greeting offering no authentication", False, constant(PROBE), match
+    "socks5", "SOCKS5 greeting offering no authentication", False, constant(PROBE), match, NEEDS
 )

@@ -4,9 +4,11 @@ LZR sends `SSH-2.0-Go\r\n` (reference lzr-behaviour.md §3.3; RFC 4253 §4.2); t
 own identification string comes first in any case. LZR's rule (§3.1): ASCII that mentions
 ssh, unless it is an error message (`not implemented`, `bad`).
 """
-from lzr.handshakes.base import Handshake, constant, contains, lowercase
+from lzr.handshakes.base import Handshake, Needs, constant, contains, lowercase
 
 PROBE = b"SSH-2.0-Go\r\n"
+
+NEEDS = Needs(substrings=(b"ssh",))
 
 
 def match(data: bytes) -> str | None:
@@ -18,4 +20,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("ssh", "SSH-2.0 identification string", False, constant(PROBE), match)
+HANDSHAKE = Handshake("ssh", "SSH-2.0 identification string", False, constant(PROBE), match, NEEDS)

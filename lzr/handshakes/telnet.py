@@ -4,9 +4,11 @@ Telnet servers usually open with IAC option commands (RFC 854): `ff` then WILL, 
 DON'T or SB. LZR's rule (reference lzr-behaviour.md §3.1) looks at the second byte for one of
 those commands (0xfb-0xff), or for a mention of telnet.
 """
-from lzr.handshakes.base import Handshake, constant, contains, lowercase
+from lzr.handshakes.base import Handshake, Needs, constant, contains, lowercase
 
 IAC_COMMANDS = frozenset((0xFF, 0xFE, 0xFD, 0xFC, 0xFB))
+
+NEEDS = Needs(byte_in=bytes(IAC_COMMANDS), at=1, substrings=(b"telnet",))
 
 
 def match(data: bytes) -> str | None:
@@ -15,4 +17,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("telnet", "wait for telnet negotiation", True, constant(b""), match)
+HANDSHAKE = Handshake("telnet", "wait for telnet negotiation", True, constant(b""), match, NEEDS)

@@ -10,7 +10,7 @@ The rule is LZR's (§3.1): a TLS record header with a TLS version names `tls`, w
 """
 import secrets
 
-from lzr.handshakes.base import Handshake, contains
+from lzr.handshakes.base import Handshake, Needs, contains
 
 RECORD_HEADER = bytes.fromhex("1603010075")
 HELLO_HEADER = bytes.fromhex("010000710303")
@@ -37,6 +37,9 @@ def probe(target: str) -> bytes:
     return RECORD_HEADER + HELLO_HEADER + secrets.token_bytes(RANDOM_LENGTH) + AFTER_RANDOM
 
 
+NEEDS = Needs(byte_in=bytes(RECORD_TYPES), substrings=(b"HTTPS",))
+
+
 def match(data: bytes) -> str | None:
     if len(data) < 3:
         return None
@@ -51,4 +54,4 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("tls", "TLS 1.2 ClientHello without SNI", False, probe, match)
+HANDSHAKE = Handshake("tls", "TLS 1.2 ClientHello without SNI", False, probe, match, NEEDS)

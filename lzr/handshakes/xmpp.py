@@ -5,7 +5,7 @@ The initial stream header of RFC 6120 §4.7 with `to` set to the target and the
 the streams namespace `http://etherx.jabber.org/streams` (§4.8.5) even when it goes on to
 refuse the target as a host name with a stream error.
 """
-from lzr.handshakes.base import Handshake, contains, host_text
+from lzr.handshakes.base import Handshake, Needs, contains, host_text
 
 STREAMS_NAMESPACE = b"http://etherx.jabber.org/streams"
 
@@ -18,8 +18,11 @@ def probe(target: str) -> bytes:
     ).encode("ascii")
 
 
+NEEDS = Needs(substrings=(STREAMS_NAMESPACE,))
+
+
 def match(data: bytes) -> str | None:
     return "xmpp" if contains(data, STREAMS_NAMESPACE) else None
 
 
-HANDSHAKE = Handshake("xmpp", "XMPP client stream header", False, probe, match)
+HANDSHAKE = Handshake("xmpp", "XMPP client stream header", False, probe, match, NEEDS)

@@ -5,12 +5,14 @@ ZooKeeper answers four-letter commands on its client port (ZooKeeper Administrat
 starts `Zookeeper version:`; a server that whitelists nothing says the command `is not
 executed because it is not in the whitelist`.
 """
-from lzr.handshakes.base import Handshake, constant, contains
+from lzr.handshakes.base import Handshake, Needs, constant, contains
 
 PROBE = b"srvr"
 
 
 REFUSAL = b"is not executed because it is not in the whitelist"
+
+NEEDS = Needs(byte_in=b"Z", substrings=(REFUSAL,))
 
 
 def match(data: bytes) -> str | None:
@@ -19,4 +21,6 @@ def match(data: bytes) -> str | None:
     return None
 
 
-HANDSHAKE = Handshake("zookeeper", "ZooKeeper srvr four-letter word", False, constant(PROBE), match)
+HANDSHAKE = Handshake(
+    "zookeeper", "ZooKeeper srvr four-letter word", False, constant(PROBE), match, NEEDS
+)
