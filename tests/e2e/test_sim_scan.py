@@ -58,3 +58,16 @@ def test_accuracy_gate_with_three_percent_loss(sim_network, gate_manifest):
     report = net.accuracy(net.scan(flags), flags)
     assert report.recall >= 0.97, report.markdown()
     assert report.precision == 1.0, report.markdown()
+
+
+def test_shunning_host_answers_the_first_scan_only(sim_network):
+    from sim.manifest import from_dict
+    manifest = from_dict({"version": 1, "topology": "routed", "hosts": [
+        {"name": "h1", "address": "198.18.0.10", "node": "h1", "behaviour": "shun", "services": [
+            {"port": 2222, "protocol": "ssh", "identifiable": False, "expect": None}]}]})
+    net = sim_network(manifest=manifest)
+    flags = ["-handshakes", "wait", "-t", "2", "-c", "1"]
+    (first,) = net.scan(flags)
+    assert first["fingerprint"] == "ssh"
+    (second,) = net.scan(flags)
+    assert second["fingerprint"] == "unknown" and second.get("expectedRToLZR") == "sa", second
