@@ -25,14 +25,10 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ElementTree
 from datetime import datetime
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 PROTOCOLS = ["http", "tls", "ssh", "ftp", "smtp", "imap", "telnet", "mysql", "postgres", "rdp",
              "vnc", "dns", "mqtt", "mongodb", "redis"]
