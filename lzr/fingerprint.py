@@ -16,7 +16,7 @@ gives, for a response, the rules whose test it passes. Leaving out rules that wo
 returned None gives exactly the labels of running them all.
 """
 import re
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 from lzr.handshakes import REGISTRY
 from lzr.handshakes.base import never
@@ -100,8 +100,12 @@ def candidates(data: bytes) -> int:
     for offset, table in _BYTE_TABLES:
         if offset < size:
             mask |= table[data[offset]]
-    for found in _FIND_SUBSTRINGS.findall(data.lower()):
-        mask |= _ADMITTED_BY[found]
+    # Each search starts one byte after the last match, so matches may overlap.
+    lowered = data.lower()
+    found = _FIND_SUBSTRING(lowered)
+    while found is not None:
+        mask |= _ADMITTED_BY[found.group()]
+        found = _FIND_SUBSTRING(lowered, found.start() + 1)
     return mask
 
 
@@ -121,23 +125,13 @@ def _byte_tables() -> tuple[tuple[int, tuple[int, ...]], ...]:
     return tuple((offset, tuple(table)) for offset, table in sorted(tables.items()))
 
 
-def _may_start_inside(found: bytes, other: bytes) -> bool:
-    """Could an occurrence of `other` start within one of `found`?"""
-    for start in range(len(found)):
-        tail = found[start:]
-        overlap = min(len(tail), len(other))
-        if tail[:overlap] == other[:overlap]:
-            return True
-    return False
-
-
-def _substring_index() -> tuple[re.Pattern[bytes], dict[bytes, int]]:
-    """One search for every rule's substrings, and the mask each substring found admits.
+def _substring_index() -> tuple[Callable[..., re.Match[bytes] | None], dict[bytes, int]]:
+    """A search for any rule's substring, and the mask each substring found admits.
 
     The search runs on the lowercased response, so substrings are tested without regard to
-    case: a rule may run on more responses, never on fewer. `findall` skips matches that
-    overlap one it reported, so a substring found also admits the rules of every substring
-    that could start within it.
+    case: a rule may run on more responses, never on fewer. Of the substrings that start at
+    one place the search reports the longest (it tries them longest first), so a substring
+    found also admits the rules of those it starts with ("https" those of "http").
     """
     needed: dict[bytes, int] = {}
     for i, hs in enumerate(RULED):
@@ -145,13 +139,14 @@ def _substring_index() -> tuple[re.Pattern[bytes], dict[bytes, int]]:
             key = substring.lower()
             needed[key] = needed.get(key, 0) | 1 << i
     admitted_by = {
-        found: _union(mask for other, mask in needed.items() if _may_start_inside(found, other))
+        found: _union(mask for other, mask in needed.items() if found.startswith(other))
         for found in needed
     }
-    return re.compile(b"|".join(map(re.escape, needed))), admitted_by
+    longest_first = sorted(needed, key=len, reverse=True)
+    return re.compile(b"|".join(map(re.escape, longest_first))).search, admitted_by
 
 
 _ALWAYS = _union(1 << i for i, hs in enumerate(RULED)
                  if not hs.needs.byte_in and not hs.needs.substrings)
 _BYTE_TABLES = _byte_tables()
-_FIND_SUBSTRINGS, _ADMITTED_BY = _substring_index()
+_FIND_SUBSTRING, _ADMITTED_BY = _substring_index()
