@@ -1,18 +1,23 @@
 """MACs of targets on a directly connected subnet, resolved without stalling a shard.
 
 With no gateway every target is its own next hop. A shard asks for a target's MAC when it
-first sends to it; the kernel resolves it (routes.resolve_neighbour, ARP or NDP) on a few
-worker threads while the shard goes on, and the frames for that target wait here meanwhile.
+first sends to it and its frames wait here meanwhile. One background thread asks the kernel
+to resolve every new address (ARP or NDP: `ip neigh replace ADDR dev IF use`, the request
+routes.resolve_neighbour makes, many per `ip -batch`), then reads the neighbour table every
+few milliseconds and hands back what resolved. So a LAN scan costs two `ip` runs per poll,
+not a blocked thread per target, and silent addresses cost nothing but their wait.
 """
 from __future__ import annotations
 
 import queue
-from concurrent.futures import ThreadPoolExecutor
+import subprocess
+import threading
+import time
 
 from lzr.runtime import routes
 from lzr.wire import format_addr
 
-RESOLVERS = 4
+POLL_INTERVAL = 0.02
 RESOLVE_TIMEOUT = 3.0
 
 
@@ -22,25 +27,20 @@ class NeighbourCache:
         self.version = version
         self.known: dict[int, bytes] = {}
         self.waiting: dict[int, list] = {}          # address -> items held until it resolves
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
         self._done: queue.SimpleQueue = queue.SimpleQueue()
-        self._pool = ThreadPoolExecutor(RESOLVERS, thread_name_prefix="lzr-neigh")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._resolve_loop, name="lzr-neigh", daemon=True)
+        self._thread.start()
 
     def hold(self, addr: int, item) -> None:
         """Keep `item` until `addr` resolves; the first hold starts the resolution."""
         held = self.waiting.get(addr)
         if held is None:
             self.waiting[addr] = [item]
-            self._pool.submit(self._resolve, addr)
+            self._requests.put(addr)
         else:
             held.append(item)
-
-    def _resolve(self, addr: int) -> None:
-        try:
-            mac = routes.resolve_neighbour(self.interface, format_addr(self.version, addr),
-                                           RESOLVE_TIMEOUT)
-        except routes.RouteError:
-            mac = None
-        self._done.put((addr, mac))
 
     def resolved(self) -> list[tuple[int, bytes | None, list]]:
         """(address, MAC or None, held items) of every resolution finished since the last call.
@@ -59,4 +59,40 @@ class NeighbourCache:
             out.append((addr, mac, self.waiting.pop(addr, [])))
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._stop.set()
+        self._thread.join()
+
+    # -- the background thread ------------------------------------------------------------------
+
+    def _resolve_loop(self) -> None:
+        deadlines: dict[int, float] = {}     # address -> when to give up on it
+        while not self._stop.wait(POLL_INTERVAL):
+            new = []
+            while True:
+                try:
+                    new.append(self._requests.get_nowait())
+                except queue.Empty:
+                    break
+            if new:
+                self._ask_kernel(new)
+                now = time.monotonic()
+                deadlines.update((addr, now + RESOLVE_TIMEOUT) for addr in new)
+            if not deadlines:
+                continue
+            try:
+                table = routes.neighbour_table(self.interface)
+            except routes.RouteError:
+                table = {}
+            now = time.monotonic()
+            for addr in list(deadlines):
+                mac = table.get(format_addr(self.version, addr))
+                if mac is not None or now >= deadlines[addr]:
+                    del deadlines[addr]
+                    self._done.put((addr, mac))
+
+    def _ask_kernel(self, addrs: list[int]) -> None:
+        commands = "".join(f"neigh replace {format_addr(self.version, addr)} dev {self.interface} use\n"
+                           for addr in addrs)
+        # -force: one address the kernel refuses (our own, say) must not stop the others.
+        subprocess.run(["ip", "-force", "-batch", "-"], input=commands, capture_output=True,
+                       text=True)
