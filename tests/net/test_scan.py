@@ -225,3 +225,19 @@ def test_range_scan_through_a_router_finds_interface_address_and_gateway_itself(
     found = records(result.stdout)
     assert {port: r["fingerprint"] for port, r in found.items()} == {HTTP_PORT: "http", SSH_PORT: "ssh"}
     assert {r["daddr"] for r in found.values()} == {"10.237.1.1"}
+
+
+@pytest.mark.netns
+def test_range_scan_of_a_directly_connected_subnet_resolves_each_target():
+    """No gateway: every target is its own next hop; silent addresses never resolve."""
+    with NetnsLab() as lab:
+        scanner, target = lab.add_host("lan"), lab.add_host("lant")
+        lab.link(scanner, target, "10.238.0.1/24", "10.238.0.2/24")
+        with TargetServices(target):
+            result = lzr(scanner, "--targets", "10.238.0.0/27", "--ports", f"{HTTP_PORT},{SSH_PORT}",
+                         "-f", "-", *FAST)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 32 * 2
+    labelled = {(r["saddr"], r["sport"]): r["fingerprint"] for r in lines if r["fingerprint"] != "unknown"}
+    assert labelled == {("10.238.0.2", HTTP_PORT): "http", ("10.238.0.2", SSH_PORT): "ssh"}
