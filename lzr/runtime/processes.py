@@ -76,8 +76,8 @@ def _exit_on_signal(signum, _frame) -> None:
     raise SystemExit(0)
 
 
-def child_main(role: str, parent_pid: int, coordinator_endpoint: str, cpuprofile: str | None,
-               memprofile: str | None, target, *args) -> None:
+def child_main(role: str, parent_pid: int, coordinator_endpoint: str, debug: bool,
+               cpuprofile: str | None, memprofile: str | None, target, *args) -> None:
     """Body of every child process: run `target(*args)`, report a failure to the coordinator."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The coordinator ends the feeder and the receiver with SIGTERM; leaving through
@@ -104,7 +104,7 @@ def child_main(role: str, parent_pid: int, coordinator_endpoint: str, cpuprofile
         sock.send(frames.pack_text(frames.FAILED, f"{role}: {detail}"))
         sock.close(linger=1000)
         ctx.term()      # returns once the message is out (or after the linger)
-        if os.environ.get("LZR_TRACEBACK"):
+        if debug:
             traceback.print_exc(file=sys.stderr)
     finally:
         if profiler:

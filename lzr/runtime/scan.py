@@ -139,8 +139,8 @@ class Coordinator:
     def _spawn(self, role: str, target, *args) -> None:
         process = multiprocessing.get_context("fork").Process(
             target=child_main, name=f"lzr-{role}",
-            args=(role, os.getpid(), self.endpoints.coordinator, self.cfg.cpuprofile,
-                  self.cfg.memprofile, target, *args))
+            args=(role, os.getpid(), self.endpoints.coordinator, self.cfg.debug,
+                  self.cfg.cpuprofile, self.cfg.memprofile, target, *args))
         process.start()
         self.processes[role] = process
 
