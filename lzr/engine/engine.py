@@ -172,13 +172,17 @@ class Engine:
             self._on_probe_acked(conn, seg, now)
 
     def advance(self, now: float) -> None:
-        """Fire every timer due at `now`."""
-        queues = (self._first_probe_timer, self._timer)
+        """Fire every timer due at `now`, earliest first (a first-probe timer on a tie)."""
+        first_probe, timeout = self._first_probe_timer, self._timer
         while True:
-            due = [q for q in queues if q.head() is not None and q.head() <= now]
-            if not due:
+            first_due, timeout_due = first_probe.head(), timeout.head()
+            if (timeout_due is not None and timeout_due <= now
+                    and (first_due is None or timeout_due < first_due)):
+                queue = timeout
+            elif first_due is not None and first_due <= now:
+                queue = first_probe
+            else:
                 return
-            queue = min(due, key=TimerQueue.head)
             conn = queue.pop()
             if conn is None:
                 continue
@@ -370,10 +374,15 @@ class Engine:
             self._records.append(record)
         else:
             # Probe answers that came after the target's last packet still count (§2.13 race).
-            flagged = self._haf_flagged(target) and not target.fallback.data
-            self._records.append(replace(target.fallback, handshakes_tried=target.next_hs,
-                                         identify_seconds=self._seconds(target, now),
-                                         acking_firewall=flagged))
+            final = target.fallback
+            flagged = self._haf_flagged(target) and not final.data
+            tried, seconds = target.next_hs, self._seconds(target, now)
+            # Mostly the record says so already, and `replace` costs more than building one.
+            if (final.handshakes_tried, final.identify_seconds, final.acking_firewall) != (
+                    tried, seconds, flagged):
+                final = replace(final, handshakes_tried=tried, identify_seconds=seconds,
+                                acking_firewall=flagged)
+            self._records.append(final)
         if self._haf_answers:
             self._haf_answers.pop(target.key, None)
         self._wake_host(target.key >> 16, now)
