@@ -2,9 +2,9 @@
 
 1. Targets completed per second: ZMap SYN-ACKs go in; every target ACKs the probe and answers
    HTTP; the fake network hands the engine those two segments and takes the RST. The whole
-   loop (engine, records, fake peers) runs on one core. Naming each answer (lzr.fingerprint,
-   every rule of every handshake) is part of it; the figure without it, the engine's own
-   share, is printed beside it. The machine may be shared: the best of a few rounds counts.
+   loop (engine, records, fake peers) runs on one core. Naming each answer (lzr.fingerprint
+   with the full rule set) is part of it; the figure without it, the engine's own share, is
+   printed beside it. The machine may be shared: the best of a few rounds counts.
 2. Engine memory per in-flight target: 1,000,000 targets whose first packet is out and
    unanswered, measured with tracemalloc (the engine's tables, connections and timers);
    ZMap input (probes out) and -sendSYNs input (SYNs out, per-host accounting on).
