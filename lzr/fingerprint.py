@@ -48,9 +48,9 @@ EXTRA_TIE_BREAKS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 # Handshakes whose rule can match, in registry (ascending name) order. A set of rules is an
-# int mask: bit i stands for RULED[i].
-RULED = tuple(hs for hs in REGISTRY.values() if hs.match is not never)
-_RULES = tuple(hs.match for hs in RULED)
+# int mask: bit i stands for HANDSHAKES_WITH_RULES[i].
+HANDSHAKES_WITH_RULES = tuple(hs for hs in REGISTRY.values() if hs.match is not never)
+_RULES = tuple(hs.match for hs in HANDSHAKES_WITH_RULES)
 
 
 def labels(data: bytes) -> list[str]:
@@ -119,7 +119,7 @@ def _union(masks: Iterable[int]) -> int:
 def _byte_tables() -> tuple[tuple[int, tuple[int, ...]], ...]:
     """For each offset some rule tests: (offset, the mask each byte value there admits)."""
     tables: dict[int, list[int]] = {}
-    for i, hs in enumerate(RULED):
+    for i, hs in enumerate(HANDSHAKES_WITH_RULES):
         for byte in hs.needs.byte_in:
             tables.setdefault(hs.needs.at, [0] * 256)[byte] |= 1 << i
     return tuple((offset, tuple(table)) for offset, table in sorted(tables.items()))
@@ -134,7 +134,7 @@ def _substring_index() -> tuple[Callable[..., re.Match[bytes] | None], dict[byte
     found also admits the rules of those it starts with ("https" those of "http").
     """
     needed: dict[bytes, int] = {}
-    for i, hs in enumerate(RULED):
+    for i, hs in enumerate(HANDSHAKES_WITH_RULES):
         for substring in hs.needs.substrings:
             key = substring.lower()
             needed[key] = needed.get(key, 0) | 1 << i
@@ -146,7 +146,7 @@ def _substring_index() -> tuple[Callable[..., re.Match[bytes] | None], dict[byte
     return re.compile(b"|".join(map(re.escape, longest_first))).search, admitted_by
 
 
-_ALWAYS = _union(1 << i for i, hs in enumerate(RULED)
+_ALWAYS = _union(1 << i for i, hs in enumerate(HANDSHAKES_WITH_RULES)
                  if not hs.needs.byte_in and not hs.needs.substrings)
 _BYTE_TABLES = _byte_tables()
 _FIND_SUBSTRING, _ADMITTED_BY = _substring_index()

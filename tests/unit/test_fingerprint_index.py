@@ -12,27 +12,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_fingerprint import LZR_VECTORS
 
-from lzr.fingerprint import INSPECT_LIMIT, RULED, candidates, labels
+from lzr.fingerprint import HANDSHAKES_WITH_RULES, INSPECT_LIMIT, candidates, labels
 
 CORPUS = [path.read_bytes() for path in sorted(
     (Path(__file__).resolve().parents[1] / "data" / "responses").glob("*/*.bin")
 )]
 VECTORS = [data for data, _, _ in LZR_VECTORS]
 # What the rules look for: their substrings, and the first bytes of real responses.
-SUBSTRINGS = sorted({s for hs in RULED for s in hs.needs.substrings})
+SUBSTRINGS = sorted({s for hs in HANDSHAKES_WITH_RULES for s in hs.needs.substrings})
 PIECES = SUBSTRINGS + [data[:12] for data in CORPUS + VECTORS if data]
 
 
 def every_rule(data: bytes) -> list[str]:
     """LZR's procedure: every rule on the bounded prefix, in name order."""
     data = bytes(data[:INSPECT_LIMIT])
-    return [label for hs in RULED if (label := hs.match(data)) is not None]
+    return [label for hs in HANDSHAKES_WITH_RULES if (label := hs.match(data)) is not None]
 
 
 def check(data: bytes) -> None:
     prefix = bytes(data[:INSPECT_LIMIT])
     admitted = candidates(prefix)
-    for i, hs in enumerate(RULED):
+    for i, hs in enumerate(HANDSHAKES_WITH_RULES):
         if not admitted >> i & 1:
             assert hs.match(prefix) is None, (hs.name, hs.needs, data)
     assert labels(data) == every_rule(data), data
@@ -79,7 +79,7 @@ def test_mutated_corpus():
 
 def test_every_byte_where_rules_test_one():
     # Every byte value at each offset a rule tests (0-5), in the first bytes of real responses.
-    tested = {hs.needs.at for hs in RULED if hs.needs.byte_in}
+    tested = {hs.needs.at for hs in HANDSHAKES_WITH_RULES if hs.needs.byte_in}
     heads = {data[:12] for data in CORPUS + VECTORS}
     for head in sorted(heads):
         for offset in tested:
