@@ -4,7 +4,7 @@
 scanner host. Prints the figures; never fails
 on time.
 
-    .venv/bin/python bench/identify.py [--seed 1] [-t 5] [--no-nmap]
+    .venv/bin/python bench/identify.py [--seed 1] [-t 5] [--no-nmap | --nmap-version-all]
 
 Needs root, Mininet and nmap (ci/setup installs them). Every packet stays inside the
 emulated network: both scanners run inside its scanner host and are given only the
@@ -77,10 +77,11 @@ def nmap_label(service) -> tuple[str, str]:
     return label, shown
 
 
-def nmap_run(net, targets: list[tuple[str, int]]) -> dict:
+def nmap_run(net, targets: list[tuple[str, int]], every_probe: bool = False) -> dict:
     hosts = sorted({address for address, _ in targets})
     ports = ",".join(str(port) for port in sorted({port for _, port in targets}))
-    argv = ["nmap", "-sV", "-Pn", "-n", "-p", ports, "-oX", "-", *hosts]
+    argv = ["nmap", "-sV", *(["--version-all"] if every_probe else []), "-Pn", "-n", "-p", ports,
+            "-oX", "-", *hosts]
     started = time.monotonic()
     result = net.run("sc", argv, timeout=1800)
     wall = time.monotonic() - started
@@ -107,6 +108,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1, help="population seed (ports)")
     parser.add_argument("-t", type=float, help="lzr's -t (default: lzr's own)")
     parser.add_argument("--no-nmap", action="store_true", help="skip the nmap -sV run")
+    parser.add_argument("--nmap-version-all", action="store_true",
+                        help="nmap -sV --version-all: every probe on every port (about 8 minutes)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench/identify.py needs root (Mininet)")
@@ -127,7 +130,7 @@ def main() -> None:
         parallel = lzr_run(net, flags)
         serial = lzr_run(net, flags + ["--parallel", "1"])
         compat = lzr_run(net, flags + ["--compat"])
-        nmap = None if args.no_nmap else nmap_run(net, targets)
+        nmap = None if args.no_nmap else nmap_run(net, targets, args.nmap_version_all)
 
     print()
     print(f"{'target':<20}{'runs':<10}{'lzr':<18}{'lzr --parallel 1':<22}nmap -sV")
@@ -144,7 +147,8 @@ def main() -> None:
               f"record {run['identified']:.1f} s, wind-down {run['winddown']:.1f} s), "
               f"named {named(manifest, run['labels'])}/{total}")
     if nmap:
-        print(f"{'nmap -sV':<22} wall {nmap['wall']:6.1f} s, named {named(manifest, nmap['labels'])}/{total}")
+        title = "nmap -sV --version-all" if args.nmap_version_all else "nmap -sV"
+        print(f"{title:<22} wall {nmap['wall']:6.1f} s, named {named(manifest, nmap['labels'])}/{total}")
     print("(--parallel 1 also sets the per-host cap to 1; --compat runs one handshake at a time with no cap;\n"
           " lzr exits when every target is done and -c seconds, default 8, have passed since its last new target)")
     print()
