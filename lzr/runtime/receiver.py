@@ -1,8 +1,9 @@
 """The receiver process: captured frames -> parsed segments -> the shard that owns each target.
 
-It does as little as possible per packet. The kernel's BPF filter already dropped everything
-but TCP that is not a bare SYN; here a segment is kept only if it is addressed to the scanner,
-to a local port a flow of ours can have, and comes from a source the do-not-scan lists allow.
+It does as little as possible per packet. The kernel's BPF filter keeps only TCP that is not a
+bare SYN, of the scan's IP version, addressed to the scanner, to a local port a flow of ours
+can have; here a segment is parsed, dropped if its source is not allowed by the do-not-scan
+lists, and routed.
 Segments travel to shards in batches, one frame per shard per capture burst.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from lzr.runtime.packet_socket import PacketSocket
 from lzr.runtime.processes import Endpoints, push
 from lzr.runtime.sharding import shard_of
 from lzr.wire import MalformedPacket, parse_frame
+from lzr.wire.bpf import capture_program
 
 STATS_INTERVAL = 0.5
 BURST = 512
@@ -28,9 +30,8 @@ def run_receiver(interface: str, version: int, scanner_addr: int, local_ports: r
     ctx = zmq.Context()
     to_shard = [push(ctx, endpoints.shard_packets(i)) for i in range(shards)]
     coordinator = push(ctx, endpoints.coordinator)
-    sock = PacketSocket(interface)
+    sock = PacketSocket(interface, program=capture_program(version, scanner_addr, local_ports))
     coordinator.send(frames.pack_stats(frames.Ready(frames.READY_RECEIVER)))
-    low, high = (local_ports.start, local_ports.stop) if local_ports else (0, 65536)
     received = routed = dropped = 0
     next_stats = 0.0
     while True:
@@ -41,8 +42,7 @@ def run_receiver(interface: str, version: int, scanner_addr: int, local_ports: r
                 segment = parse_frame(buf)
             except MalformedPacket:
                 segment = None
-            if (segment is None or segment.version != version or segment.daddr != scanner_addr
-                    or not low <= segment.dport < high or not allowed(segment.saddr)):
+            if segment is None or not allowed(segment.saddr):
                 dropped += 1
                 continue
             batches.setdefault(shard_of(segment.saddr, segment.sport, shards), []).append(segment)

@@ -87,6 +87,8 @@ def test_sigkill_leaves_no_process_and_the_next_run_removes_the_rule():
             children = subprocess.run(["pgrep", "-P", str(scan.pid)], capture_output=True,
                                       text=True).stdout.split()
             assert children
+            sockets = glob.glob(os.path.join(tempfile.gettempdir(), f"lzr-scan-{scan.pid}-*"))
+            assert sockets
             scan.kill()
             scan.wait()
         finally:
@@ -98,8 +100,6 @@ def test_sigkill_leaves_no_process_and_the_next_run_removes_the_rule():
                 time.sleep(0.05)
             assert not os.path.exists(f"/proc/{pid}")
         assert len(guard_rules(scanner)) == 1           # a killed run cannot clean up ...
-        sockets = glob.glob(os.path.join(tempfile.gettempdir(), f"lzr-scan-{scan.pid}-*"))
-        assert sockets
         again = subprocess.run(
             ["ip", "netns", "exec", scanner.netns, sys.executable, "-m", "lzr.cli", "-sendSYNs",
              "-f", "-", "-t", "1", "-rt", "1", "-c", "0", "--quiet", "--allow-reserved",
