@@ -58,7 +58,7 @@ def labels(data: bytes) -> list[str]:
     data = bytes(data[:INSPECT_LIMIT])
     found = []
     mask = candidates(data)
-    while mask:
+    while mask:     # lowest bit first: name order
         lowest = mask & -mask
         label = _RULES[lowest.bit_length() - 1](data)
         if label is not None:
@@ -100,7 +100,8 @@ def candidates(data: bytes) -> int:
     for offset, table in _BYTE_TABLES:
         if offset < size:
             mask |= table[data[offset]]
-    # Each search starts one byte after the last match, so matches may overlap.
+    # Each search starts one byte after the last match, which so hides no substring that
+    # overlaps it.
     lowered = data.lower()
     found = _FIND_SUBSTRING(lowered)
     while found is not None:
