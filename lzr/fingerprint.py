@@ -131,8 +131,8 @@ def _substring_index() -> tuple[Callable[..., re.Match[bytes] | None], dict[byte
 
     The search runs on the lowercased response, so substrings are tested without regard to
     case: a rule may run on more responses, never on fewer. Of the substrings that start at
-    one place the search reports the longest (it tries them longest first), so a substring
-    found also admits the rules of those it starts with ("https" those of "http").
+    one place the search reports the longest, so a substring found also admits the rules of
+    those it starts with ("https" those of "http").
     """
     needed: dict[bytes, int] = {}
     for i, hs in enumerate(HANDSHAKES_WITH_RULES):
@@ -143,8 +143,28 @@ def _substring_index() -> tuple[Callable[..., re.Match[bytes] | None], dict[byte
         found: _union(mask for other, mask in needed.items() if found.startswith(other))
         for found in needed
     }
-    longest_first = sorted(needed, key=len, reverse=True)
-    return re.compile(b"|".join(map(re.escape, longest_first))).search, admitted_by
+    return re.compile(_trie_pattern(needed)).search, admitted_by
+
+
+def _trie_pattern(substrings: Iterable[bytes]) -> bytes:
+    """A pattern for any of `substrings`, branching byte by byte: at each branch the regex
+    engine tests one byte per alternative instead of every substring, and tries to go on
+    before it stops, so of those starting at one place it matches the longest."""
+    trie: dict = {}
+    for substring in substrings:
+        node = trie
+        for byte in substring:
+            node = node.setdefault(byte, {})
+        node[None] = {}     # a substring ends here
+
+    def pattern(node: dict) -> bytes:
+        branches = [re.escape(bytes((byte,))) + pattern(child)
+                    for byte, child in node.items() if byte is not None]
+        if None in node:
+            branches.append(b"")
+        return branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
+
+    return pattern(trie)
 
 
 _ALWAYS = _union(1 << i for i, hs in enumerate(HANDSHAKES_WITH_RULES)
