@@ -99,6 +99,9 @@ def stop_processes(processes: list[tuple[int, int | None]], grace: float = STOP_
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
         _reap(pid, block=True)
+    # A runner that had already exited on its own is a zombie until collected.
+    for pid, _ in processes:
+        _reap(pid)
 
 
 def _is_zombie(pid: int) -> bool:
