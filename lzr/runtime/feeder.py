@@ -185,10 +185,10 @@ class Feeder:
             if synacks:
                 entry = frames.SynAck(item.saddr, item.sport, item.dport, item.seq, item.ack,
                                       item.window, item.ttl)
-                index = shard_of(item.saddr, item.sport, shards)
+                index = shard_of(item.saddr, shards)
             else:
                 entry = (item.addr, item.port)
-                index = shard_of(item.addr, item.port, shards)
+                index = shard_of(item.addr, shards)
             batch = self.batches[index]
             batch.append(entry)
             if len(batch) >= self.batch_size:

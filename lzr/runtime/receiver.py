@@ -45,7 +45,7 @@ def run_receiver(interface: str, version: int, scanner_addr: int, local_ports: r
             if segment is None or not allowed(segment.saddr):
                 dropped += 1
                 continue
-            batches.setdefault(shard_of(segment.saddr, segment.sport, shards), []).append(segment)
+            batches.setdefault(shard_of(segment.saddr, shards), []).append(segment)
         for index, segments in batches.items():
             to_shard[index].send(frames.pack_segments(segments))
             routed += len(segments)

@@ -28,7 +28,6 @@ from lzr.runtime.neighbours import NeighbourCache
 from lzr.runtime.netpath import SendPath
 from lzr.runtime.packet_socket import PacketSocket
 from lzr.runtime.processes import Endpoints, pull, push
-from lzr.runtime.sharding import shard_of
 from lzr.wire import ACK, FIN, PSH, RST, SYN, FrameBuilder, format_addr, parse_addr
 
 STATS_INTERVAL = 0.5
@@ -113,13 +112,11 @@ class Shard:
                            if self.path.dst_mac is None else None)
         self.builder = FrameBuilder(self.path.src_mac, self.path.dst_mac or b"\0" * 6,
                                     self.path.scanner_addr, cfg.version)
-        shards, index = cfg.workers, self.index
         # ISNs and port order: reproducible with --seed, unpredictable without.
-        seed = secrets.randbits(64) if cfg.seed is None else cfg.seed * 1000 + index
+        seed = secrets.randbits(64) if cfg.seed is None else cfg.seed * 1000 + self.index
         self.engine = Engine(engine_config(cfg), version=cfg.version,
                              scanner_addr=self.path.scanner_addr, local_ports=self.local_ports,
-                             seed=seed,
-                             routes_here=lambda addr, port: shard_of(addr, port, shards) == index)
+                             seed=seed)
         bucket = TokenBucket(cfg.rate / cfg.workers, time.time())
         admit_step = max(1.0, bucket.rate * ADMIT_STEP)
         coordinator.send(frames.pack_stats(frames.Ready(self.index)))

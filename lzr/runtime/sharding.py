@@ -1,15 +1,17 @@
 """Which shard owns a target, and which local ports each shard may use.
 
 The feeder and the receiver both call `shard_of`, so every packet of a target reaches the one
-process that holds its state. The hash is fixed arithmetic (not Python's salted `hash`), so it
-is the same in every process of a run.
+process that holds its state. A shard owns whole addresses, not address:port pairs: the
+per-host connection cap then holds for the address across all shards, and the answers to
+ACKing-firewall probes (from random ports of the same address) reach the shard that sent them.
+The hash is fixed arithmetic (not Python's salted `hash`), so it is the same in every process.
 """
 _MASK64 = (1 << 64) - 1
 
 
-def shard_of(addr: int, port: int, shards: int) -> int:
-    """Stable shard index of target addr:port among `shards` (splitmix-style mixing)."""
-    h = ((addr ^ (addr >> 64)) * 0x9E3779B97F4A7C15 + port * 0xC2B2AE3D27D4EB4F) & _MASK64
+def shard_of(addr: int, shards: int) -> int:
+    """Stable shard index of target address `addr` among `shards` (splitmix-style mixing)."""
+    h = ((addr ^ (addr >> 64)) * 0x9E3779B97F4A7C15) & _MASK64
     h ^= h >> 31
     h = (h * 0xBF58476D1CE4E5B9) & _MASK64
     h ^= h >> 29
