@@ -13,6 +13,7 @@ cooldown since the last admitted target has passed (no cooldown after a STOP).
 """
 from __future__ import annotations
 
+import errno
 import secrets
 import sys
 import time
@@ -26,7 +27,7 @@ from lzr.runtime import frames
 from lzr.runtime.flow_announce import FlowAnnouncer
 from lzr.runtime.neighbours import NeighbourCache
 from lzr.runtime.netpath import SendPath
-from lzr.runtime.packet_socket import PacketSocket
+from lzr.runtime.packet_socket import PacketSocket, SendError
 from lzr.runtime.processes import Endpoints, pull, push
 from lzr.wire import ACK, FIN, PSH, RST, SYN, FrameBuilder, format_addr, parse_addr
 
@@ -34,6 +35,7 @@ STATS_INTERVAL = 0.5
 CREDIT_INTERVAL = 0.02        # how often the feeder hears how many targets were taken up
 MAX_WAIT = 0.05                # longest sleep, so the token bucket admits in small steps
 ADMIT_STEP = 0.005             # admit new targets in steps of this much of -rate, not one by one
+SEND_RETRY_SECONDS = 0.5      # how long a batch may wait for room in a full device queue
 TIMER_SLACK = 0.005            # timers fire up to this late, so a wake-up serves many of them
 RECORDS_PER_FRAME = 512
 RECORDS_INTERVAL = 0.05        # the writer gets records at least this often
@@ -304,8 +306,30 @@ class Shard:
         if announcer:
             announcer.flush()   # the guard learns of a flow before its SYN-ACK can arrive
         if batch:
-            self.sock.send_batch(batch)
-            self.sent += len(batch)
+            self._send_all(batch)
+
+    def _send_all(self, batch: list[bytes]) -> None:
+        """Send a batch, resuming where a full device queue (ENOBUFS) stopped it. Frames still
+        refused after SEND_RETRY_SECONDS are dropped and counted: the engine retransmits."""
+        deadline = time.monotonic() + SEND_RETRY_SECONDS
+        pause = 0.0002
+        while batch:
+            try:
+                self.sock.send_batch(batch)
+            except SendError as error:
+                if error.errno not in (errno.ENOBUFS, errno.EAGAIN):
+                    raise
+                self.sent += error.sent
+                batch = batch[error.sent:]
+                if time.monotonic() > deadline:
+                    print(f"lzr: shard{self.index}: the device queue stayed full; {len(batch)} frames "
+                          "dropped (lower -rate)", file=sys.stderr, flush=True)
+                    return
+                time.sleep(pause)
+                pause = min(pause * 2, 0.01)
+            else:
+                self.sent += len(batch)
+                return
 
     def _debug(self, direction: str, addr: int, port: int, local_port: int, seq: int, ack: int,
                flags: int, window: int, length: int) -> None:
