@@ -36,6 +36,7 @@ READY = 14         # receiver/shard -> coordinator: sockets open, the feeder may
 INPUT_COUNTS = 15  # feeder -> writer: input lines skipped as malformed, targets blocked
 CHECKPOINT_MARK = 16  # feeder -> coordinator: a resumable point of a range scan
 CREDIT = 17        # shard -> feeder: how many of the targets it was given it has taken up
+FLOWS = 18         # shard -> RST guard (nfqueue mode): flows opened and closed
 
 _HEADER = struct.Struct("<BB")
 _COUNT = struct.Struct("<I")
@@ -301,3 +302,32 @@ def unpack_checkpoint_mark(frame: bytes) -> CheckpointMark:
     (count,) = _COUNT.unpack_from(frame, 2)
     sent = struct.unpack_from(f"<{count}Q", frame, 6)
     return CheckpointMark(tuple(sent), frame[6 + 8 * count:].decode())
+
+
+# --- flow announcements (shard -> RST guard) ------------------------------------------------
+
+FLOW_OPEN, FLOW_CLOSE = 1, 0
+_FLOW = struct.Struct("<BQQHH")                  # operation, addr hi, addr lo, target port, local port
+
+
+def pack_flows(flows: Iterable[tuple[int, int, int, int]]) -> bytes:
+    """flows: (FLOW_OPEN or FLOW_CLOSE, target address, target port, local port)."""
+    items = [_FLOW.pack(operation, addr >> 64, addr & _LOW64, target_port, local_port)
+             for operation, addr, target_port, local_port in flows]
+    return b"".join((_header(FLOWS), _COUNT.pack(len(items)), *items))
+
+
+def unpack_flows(frame: bytes) -> list[tuple[int, int, int, int]]:
+    """The flows of a FLOWS frame; FrameError if it is anything else or malformed (the guard
+    reads from a socket any local process could write to)."""
+    if kind_of(frame) != FLOWS or len(frame) < 6:
+        raise FrameError("not a flow announcement")
+    (count,) = _COUNT.unpack_from(frame, 2)
+    if len(frame) != 6 + count * _FLOW.size:
+        raise FrameError(f"frame of {len(frame)} bytes does not hold {count} flows")
+    flows = []
+    for operation, hi, lo, target_port, local_port in _FLOW.iter_unpack(frame[6:]):
+        if operation not in (FLOW_OPEN, FLOW_CLOSE):
+            raise FrameError(f"unknown flow operation {operation}")
+        flows.append((operation, (hi << 64) | lo, target_port, local_port))
+    return flows

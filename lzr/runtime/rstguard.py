@@ -462,7 +462,7 @@ class QueueLoop:
 
     def _loop(self) -> None:
         import zmq
-        from lzr.runtime import flow_announce
+        from lzr.runtime import frames
 
         poller = zmq.Poller()
         queue_fd = self._queue.get_fd()
@@ -485,7 +485,7 @@ class QueueLoop:
                         break
                     try:
                         self.verdicts.flows_opened(self.table.apply(frame))
-                    except flow_announce.FrameError:
+                    except frames.FrameError:
                         continue
             if queue_fd in ready:
                 self._queue.run(block=False)

@@ -105,7 +105,7 @@ class Shard:
         records_out = push(ctx, self.endpoints.writer)
         coordinator = push(ctx, self.endpoints.coordinator)
         feeder = push(ctx, self.endpoints.feeder_control)
-        announcer = (FlowAnnouncer(self.announce_endpoint, cfg.version, ctx)
+        announcer = (FlowAnnouncer(self.announce_endpoint, ctx)
                      if self.announce_endpoint else None)
         self.announcer = announcer
         # Protocol 0: this socket only sends, the kernel queues nothing for it to read.

@@ -53,7 +53,7 @@ PROBE = textwrap.dedent("""
             return "no syn-ack"
         if local_port in spec.get("late_ports", []):
             # Announced only now, while the kernel's RST already waits in the queue.
-            with FlowAnnouncer(guard.announce_endpoint, version) as announcer:
+            with FlowAnnouncer(guard.announce_endpoint) as announcer:
                 announcer.opened(target_int, port, local_port)
         # nfqueue: let the guard give the kernel's RST its verdict before the ACK goes out.
         deadline = time.monotonic() + 5
@@ -79,7 +79,7 @@ PROBE = textwrap.dedent("""
     results = {}
     with guard or contextlib.nullcontext():
         if "announced_ports" in spec:
-            with FlowAnnouncer(guard.announce_endpoint, version) as announcer:
+            with FlowAnnouncer(guard.announce_endpoint) as announcer:
                 for local_port in spec["announced_ports"]:
                     announcer.opened(target_int, port, local_port)
                 for local_port in spec.get("closed_ports", []):

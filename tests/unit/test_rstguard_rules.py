@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from lzr.runtime import flow_announce, rstguard
+from lzr.runtime import flow_announce, frames, rstguard
 
 COMMENT = "lzr-rstguard pid=1234 start=5678"
 
@@ -108,31 +108,33 @@ def test_rst_flow_key_reads_target_and_ports():
 # Flow announcement frames
 
 
-def test_frame_round_trip_and_layout():
-    records = [(flow_announce.OPEN, 0xC0000207, 8080, 40001), (flow_announce.CLOSE, 1, 443, 40002)]
-    frame = flow_announce.encode_frame(4, records)
-    assert frame[:4] == b"\x01\x04\x00\x02"
-    assert frame[4:13] == b"\x01\x1f\x90\x9c\x41\xc0\x00\x02\x07"
-    assert flow_announce.decode_frame(frame) == (4, records)
-    wide = [(flow_announce.OPEN, (1 << 127) | 5, 1, 2)]
-    assert flow_announce.decode_frame(flow_announce.encode_frame(6, wide)) == (6, wide)
+def test_flow_frames_round_trip():
+    flows = [(frames.FLOW_OPEN, 0xC0000207, 8080, 40001), (frames.FLOW_CLOSE, 1, 443, 40002),
+             (frames.FLOW_OPEN, (1 << 127) | 5, 1, 2)]
+    assert frames.unpack_flows(frames.pack_flows(flows)) == flows
 
 
-@pytest.mark.parametrize("frame", [b"", b"\x02\x04\x00\x00", b"\x01\x05\x00\x00", b"\x01\x04\x00\x01",
-                                   b"\x01\x04\x00\x01\x07\x00\x01\x00\x02\x00\x00\x00\x01"])
-def test_malformed_frames_are_refused(frame):
-    with pytest.raises(flow_announce.FrameError):
-        flow_announce.decode_frame(frame)
+@pytest.mark.parametrize("frame", [
+    b"",
+    frames.pack_flows([])[:1],                                           # short header
+    bytes([frames.FRAME_VERSION + 1]) + frames.pack_flows([])[1:],       # unknown version
+    frames.pack_targets([(1, 2)]),                                       # another kind
+    frames.pack_flows([(frames.FLOW_OPEN, 7, 1, 2)])[:-1],               # count beyond the body
+    frames.pack_flows([(frames.FLOW_OPEN, 7, 1, 2)])[:6] + b"\x07" + bytes(20),  # bad operation
+])
+def test_malformed_flow_frames_are_refused(frame):
+    with pytest.raises(frames.FrameError):
+        frames.unpack_flows(frame)
 
 
 def test_flow_table_opens_and_closes():
     table = flow_announce.FlowTable()
-    opened = table.apply(flow_announce.encode_frame(4, [(flow_announce.OPEN, 7, 80, 40001),
-                                                        (flow_announce.OPEN, 7, 80, 40002)]))
+    opened = table.apply(frames.pack_flows([(frames.FLOW_OPEN, 7, 80, 40001),
+                                                        (frames.FLOW_OPEN, 7, 80, 40002)]))
     assert opened == [(7, 80, 40001), (7, 80, 40002)]
     assert table.owns(7, 80, 40001) and table.owns(7, 80, 40002)
     assert not table.owns(7, 81, 40001) and not table.owns(8, 80, 40001)
-    assert table.apply(flow_announce.encode_frame(4, [(flow_announce.CLOSE, 7, 80, 40001)])) == []
+    assert table.apply(frames.pack_flows([(frames.FLOW_CLOSE, 7, 80, 40001)])) == []
     assert not table.owns(7, 80, 40001) and table.owns(7, 80, 40002)
     assert len(table) == 1
 
@@ -144,14 +146,14 @@ def test_announcer_batches_frames_over_zeromq():
     receiver = context.socket(zmq.PULL)
     receiver.bind(endpoint)
     try:
-        with flow_announce.FlowAnnouncer(endpoint, 4, context=context, batch=2) as announcer:
+        with flow_announce.FlowAnnouncer(endpoint, context=context, batch=2) as announcer:
             announcer.opened(7, 80, 40001)
             announcer.opened(7, 80, 40002)   # fills the batch: one frame goes out
             announcer.closed(7, 80, 40001)   # sent by close()
         assert receiver.poll(5000)
-        assert flow_announce.decode_frame(receiver.recv())[1] == [(1, 7, 80, 40001), (1, 7, 80, 40002)]
+        assert frames.unpack_flows(receiver.recv()) == [(1, 7, 80, 40001), (1, 7, 80, 40002)]
         assert receiver.poll(5000)
-        assert flow_announce.decode_frame(receiver.recv())[1] == [(0, 7, 80, 40001)]
+        assert frames.unpack_flows(receiver.recv()) == [(0, 7, 80, 40001)]
     finally:
         receiver.close(linger=0)
         context.term()
