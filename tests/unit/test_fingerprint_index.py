@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from test_fingerprint import LZR_VECTORS
 
 from lzr.fingerprint import HANDSHAKES_WITH_RULES, INSPECT_LIMIT, candidates, labels
+from lzr.handshakes import REGISTRY
 
 CORPUS = [path.read_bytes() for path in sorted(
     (Path(__file__).resolve().parents[1] / "data" / "responses").glob("*/*.bin")
@@ -26,7 +27,7 @@ PIECES = SUBSTRINGS + [data[:12] for data in CORPUS + VECTORS if data]
 def every_rule(data: bytes) -> list[str]:
     """LZR's procedure: every rule on the bounded prefix, in name order."""
     data = bytes(data[:INSPECT_LIMIT])
-    return [label for hs in HANDSHAKES_WITH_RULES if (label := hs.match(data)) is not None]
+    return [label for hs in REGISTRY.values() if (label := hs.match(data)) is not None]
 
 
 def check(data: bytes) -> None:
