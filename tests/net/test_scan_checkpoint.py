@@ -40,11 +40,11 @@ def test_checkpoint_resumes_without_repeating_or_skipping():
                     break
             time.sleep(0.5)
             first.send_signal(signal.SIGINT)
-            first.communicate(timeout=30)
+            _, rest = first.communicate(timeout=30)
         finally:
             if first.poll() is None:
                 first.kill()
-        assert first.returncode == 130
+        assert first.returncode == 130, rest
         with open(output) as fh:
             after_first = sum(1 for _ in fh)
         assert 0 < after_first < 1024 * len(PORTS)
