@@ -25,7 +25,6 @@ Life of a run:
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import ipaddress
 import itertools
 import json
@@ -42,6 +41,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from lzr.runtime.netns import enter_netns
 from sim.manifest import Manifest
 
 RUN_ROOT_ENV = "LZR_SIM_RUN_DIR"
@@ -49,7 +49,6 @@ STATE_FILE = "state.json"
 SLOW_BANNER_SECONDS = 2.0
 SERVICE_READY_TIMEOUT = 60.0
 STOP_GRACE_SECONDS = 3.0
-CLONE_NEWNET = 0x40000000
 
 
 class HarnessError(RuntimeError):
@@ -200,14 +199,7 @@ def cleanup_stale(root: Path | None = None) -> list[str]:
     return removed
 
 
-# --- entering a node's network namespace from a forked child --------------------------------
-
-def _enter_netns(pid: int) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    with open(f"/proc/{pid}/ns/net") as namespace:
-        if libc.setns(namespace.fileno(), CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), f"setns into the namespace of pid {pid}")
-
+# --- services runners forked into a node's network namespace -------------------------------
 
 def _fork_runner(netns_pid: int, spec: list[dict], log_path: Path) -> tuple[int, int]:
     """Fork a services runner inside the namespace of `netns_pid`; returns (pid, stdout fd)."""
@@ -221,7 +213,7 @@ def _fork_runner(netns_pid: int, spec: list[dict], log_path: Path) -> tuple[int,
             os.setsid()  # a terminal's Ctrl-C goes to the harness, which stops us in order
             for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 signal.signal(signum, signal.SIG_DFL)
-            _enter_netns(netns_pid)
+            enter_netns(netns_pid)
             log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             null = os.open(os.devnull, os.O_RDONLY)
             os.dup2(null, 0)

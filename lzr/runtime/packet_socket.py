@@ -19,6 +19,7 @@ import struct
 import threading
 from typing import Callable, Sequence, TypeVar
 
+from lzr.runtime.netns import enter_netns
 from lzr.wire.bpf import PROGRAM, Instruction, pack_filter
 
 ETH_P_ALL = 0x0003
@@ -31,7 +32,6 @@ SO_ATTACH_FILTER = 26
 SO_RCVBUFFORCE = 33          # like SO_RCVBUF but may exceed net.core.rmem_max (needs CAP_NET_ADMIN)
 PACKET_STATISTICS = 6        # struct tpacket_stats {tp_packets, tp_drops}, reset by each read
 SIOCGIFHWADDR = 0x8927
-CLONE_NEWNET = 0x40000000
 
 MAX_FRAME = 14 + 4 + 40 + 0xFFFF  # Ethernet, one VLAN tag, IPv6 header, the largest payload
 DEFAULT_RCVBUF = 64 * 1024 * 1024
@@ -82,8 +82,6 @@ if _recvmmsg is not None:
     _recvmmsg.argtypes = [ctypes.c_int, ctypes.POINTER(_Mmsghdr), ctypes.c_uint, ctypes.c_int,
                           ctypes.c_void_p]
     _recvmmsg.restype = ctypes.c_int
-_setns = _libc.setns
-_setns.argtypes = [ctypes.c_int, ctypes.c_int]
 
 
 def interface_index(ifname: str) -> int:
@@ -105,18 +103,11 @@ def run_in_netns(netns: str, function: Callable[[], T]) -> T:
     Sockets keep the namespace they were created in, so a socket opened this way can be used
     from any thread afterwards. `netns` is a name from `ip netns` or a path to a namespace file.
     """
-    path = netns if "/" in netns else f"/var/run/netns/{netns}"
     outcome: dict[str, object] = {}
 
     def body() -> None:
         try:
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                if _setns(fd, CLONE_NEWNET) != 0:
-                    error = ctypes.get_errno()
-                    raise OSError(error, f"setns {path}: {os.strerror(error)}")
-            finally:
-                os.close(fd)
+            enter_netns(netns)
             outcome["value"] = function()
         except BaseException as exc:  # handed to the caller's thread below
             outcome["error"] = exc

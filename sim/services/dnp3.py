@@ -16,22 +16,13 @@ from __future__ import annotations
 
 import struct
 
+from lzr.handshakes.dnp3 import crc16_dnp
 from sim.services.base import Service, send
 
 START = b"\x05\x64"
 HEADER_LENGTH = 10
 REQUEST_LINK_STATUS, RESET_LINK_STATES = 9, 0
 ACK, LINK_STATUS, NOT_SUPPORTED = 0, 11, 15
-
-
-def crc16_dnp(data: bytes) -> int:
-    """CRC-16/DNP: reflected polynomial 0xA6BC, initial 0, result complemented."""
-    crc = 0
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0xA6BC if crc & 1 else crc >> 1
-    return ~crc & 0xFFFF
 
 
 def link_frame(control: int, destination: int, source: int) -> bytes:

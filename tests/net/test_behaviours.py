@@ -6,10 +6,8 @@ on the server; the test's own sockets are opened inside the client namespace wit
 After each test the server must hold no rule tagged lzr-sim.
 """
 import contextlib
-import ctypes
 import fcntl
 import json
-import os
 import random
 import socket
 import struct
@@ -22,34 +20,13 @@ import pytest
 
 from sim.behaviours import (AckingFirewall, Delay, Loss, NeverAckData, ResetAfterHandshake, Shun,
                             SlowBanner, ZeroWindow, applied)
+from lzr.runtime.netns import inside_netns
 from sim.netns import NetnsLab
 
 pytestmark = pytest.mark.netns
 
 CLIENT, CLIENT_SECOND, SERVER = "10.77.0.1", "10.77.0.3", "10.77.0.2"
 CLIENT6, SERVER6 = "fd77::1", "fd77::2"
-CLONE_NEWNET = 0x40000000
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-@contextlib.contextmanager
-def inside(host):
-    """Run the body's socket calls in `host`'s namespace (this thread only)."""
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open(f"/var/run/netns/{host.netns}", os.O_RDONLY)
-    try:
-        if _libc.setns(target, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns into the test namespace failed")
-        try:
-            yield
-        finally:
-            if _libc.setns(own, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns back failed")
-    finally:
-        os.close(own)
-        os.close(target)
-
-
 @pytest.fixture
 def pair():
     with NetnsLab() as lab:
@@ -120,7 +97,7 @@ def syn_ack_window(client_if, port, server=SERVER) -> int:
 def test_zero_window_syn_ack(pair):
     client, server, client_if = pair
     serve(server, {"port": 8080, "protocol": "http"}, {"port": 8081, "protocol": "http"})
-    with applied(server, ZeroWindow(ports=(8080,))), inside(client):
+    with applied(server, ZeroWindow(ports=(8080,))), inside_netns(client.netns):
         assert syn_ack_window(client_if, 8080) == 0
         assert syn_ack_window(client_if, 8081) > 0
 
@@ -128,13 +105,13 @@ def test_zero_window_syn_ack(pair):
 def test_zero_window_ipv6(pair):
     client, server, client_if = pair
     serve(server, {"address": "::", "port": 8080, "protocol": "http"})
-    with applied(server, ZeroWindow(ports=(8080,), ipv6=True)), inside(client):
+    with applied(server, ZeroWindow(ports=(8080,), ipv6=True)), inside_netns(client.netns):
         assert syn_ack_window(client_if, 8080, SERVER6) == 0
 
 
 def test_zero_window_on_every_port_of_a_host(pair):
     client, server, client_if = pair
-    with applied(server, ZeroWindow()), inside(client):
+    with applied(server, ZeroWindow()), inside_netns(client.netns):
         for port in random.sample(range(1024, 65536), 2):
             assert syn_ack_window(client_if, port) == 0
 
@@ -142,7 +119,7 @@ def test_zero_window_on_every_port_of_a_host(pair):
 def test_acking_firewall_accepts_everywhere_and_never_answers(pair):
     client, server, _ = pair
     serve(server, {"port": 8080, "protocol": "http"})
-    with applied(server, AckingFirewall(exclude_ports=(8080,))), inside(client):
+    with applied(server, AckingFirewall(exclude_ports=(8080,))), inside_netns(client.netns):
         for port in random.sample(range(1024, 65536), 3):
             with connect(SERVER, port, timeout=1.0) as conn:
                 conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -156,7 +133,7 @@ def test_acking_firewall_accepts_everywhere_and_never_answers(pair):
 
 def test_reset_after_handshake(pair):
     client, server, _ = pair
-    with applied(server, ResetAfterHandshake(port=7000)), inside(client):
+    with applied(server, ResetAfterHandshake(port=7000)), inside_netns(client.netns):
         with pytest.raises(ConnectionResetError):
             with connect(SERVER, 7000) as conn:
                 time.sleep(0.2)
@@ -168,7 +145,7 @@ def test_data_is_never_acked(pair):
     client, server, _ = pair
     serve(server, {"port": 8080, "protocol": "http"}, {"port": 8081, "protocol": "http"})
     request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
-    with applied(server, NeverAckData(port=8080)), inside(client):
+    with applied(server, NeverAckData(port=8080)), inside_netns(client.netns):
         with connect(SERVER, 8081) as control:  # the same request elsewhere is ACKed and answered
             control.sendall(request)
             assert control.recv(100).startswith(b"HTTP/1.1 200")
@@ -184,7 +161,7 @@ def test_data_is_never_acked_ipv6(pair):
     serve(server, {"address": "::", "port": 8080, "protocol": "http"},
           {"address": "::", "port": 8081, "protocol": "http"})
     request = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"
-    with applied(server, NeverAckData(port=8080, ipv6=True)), inside(client):
+    with applied(server, NeverAckData(port=8080, ipv6=True)), inside_netns(client.netns):
         with connect(SERVER6, 8081) as control:
             control.sendall(request)
             assert control.recv(100).startswith(b"HTTP/1.1 200")
@@ -198,7 +175,7 @@ def test_data_is_never_acked_ipv6(pair):
 def test_slow_banner(pair):
     client, server, _ = pair
     delay = 1.0
-    with applied(server, SlowBanner(port=2222, protocol="ssh", delay=delay)), inside(client):
+    with applied(server, SlowBanner(port=2222, protocol="ssh", delay=delay)), inside_netns(client.netns):
         with connect(SERVER, 2222, timeout=delay + 10) as conn:
             connected = time.monotonic()
             banner = conn.recv(100)
@@ -210,7 +187,7 @@ def test_slow_banner(pair):
 def test_shun_after_first_connection(pair):
     client, server, _ = pair
     serve(server, {"port": 8080, "protocol": "http"})
-    with applied(server, Shun(port=8080)), inside(client):
+    with applied(server, Shun(port=8080)), inside_netns(client.netns):
         with connect(SERVER, 8080) as first:
             first.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             assert first.recv(100).startswith(b"HTTP/1.1 200")
@@ -222,12 +199,12 @@ def test_shun_after_first_connection(pair):
 def test_loss_rate_is_roughly_p(pair):
     client, server, _ = pair
     probability, count = 0.3, 400
-    with inside(server):
+    with inside_netns(server.netns):
         receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         receiver.bind((SERVER, 9999))
     with receiver:
-        with inside(client), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        with inside_netns(client.netns), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
             sender.sendto(b"warm-up", (SERVER, 9999))  # resolves ARP before the count starts
             receiver.settimeout(3)
             receiver.recv(100)
@@ -249,7 +226,7 @@ def test_delay_lengthens_round_trips(pair):
     client, server, _ = pair
     serve(server, {"port": 8080, "protocol": "http"})
     milliseconds = 200
-    with applied(server, Delay(milliseconds=milliseconds)), inside(client):
+    with applied(server, Delay(milliseconds=milliseconds)), inside_netns(client.netns):
         for _ in range(3):
             started = time.monotonic()
             connect(SERVER, 8080, timeout=10).close()

@@ -1,9 +1,6 @@
 """Behaviours installed on a Mininet host work as on a NetnsLab host: one `lan` network,
 a zero-window port and a resetting port on the target, seen from the scanner host."""
-import contextlib
-import ctypes
 import json
-import os
 import socket
 import struct
 import subprocess
@@ -11,32 +8,11 @@ import sys
 
 import pytest
 
+from lzr.runtime.netns import inside_netns
 from lzr.wire.checksum import tcp_checksum
 from sim.behaviours import ResetAfterHandshake, ZeroWindow, applied
 
 pytestmark = pytest.mark.mininet
-
-CLONE_NEWNET = 0x40000000
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-@contextlib.contextmanager
-def inside(node):
-    """Run the body's socket calls in a Mininet node's namespace (this thread only)."""
-    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open(f"/proc/{node.pid}/ns/net", os.O_RDONLY)
-    try:
-        if _libc.setns(target, CLONE_NEWNET) != 0:
-            raise OSError(ctypes.get_errno(), "setns into the Mininet node failed")
-        try:
-            yield
-        finally:
-            if _libc.setns(own, CLONE_NEWNET) != 0:
-                raise OSError(ctypes.get_errno(), "setns back failed")
-    finally:
-        os.close(own)
-        os.close(target)
-
 
 @pytest.fixture
 def lan():
@@ -68,7 +44,7 @@ def test_behaviours_on_a_mininet_host(lan):
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert runner.stdout.readline().startswith("READY")
-        with applied(target, ZeroWindow(ports=(8080,)), ResetAfterHandshake(port=7000)), inside(scanner):
+        with applied(target, ZeroWindow(ports=(8080,)), ResetAfterHandshake(port=7000)), inside_netns(scanner.pid):
             interface = scanner.defaultIntf().name
             with socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0800)) as capture:
                 capture.bind((interface, 0))
