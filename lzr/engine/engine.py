@@ -318,38 +318,41 @@ class Engine:
 
     def _start_handshakes(self, target: Target, now: float) -> None:
         """Start handshakes while the target has some left and room to run them."""
-        addr = target.key >> 16
-        limit = self._host_limit
-        while (target.next_hs < len(self._handshakes) and not target.stopped
-               and len(target.live_conns()) < self._parallel):
-            if limit is not None and self._host_conns.get(addr, 0) >= limit:
-                if not target.waiting:
-                    target.waiting = True
-                    self._host_waiters.setdefault(addr, deque()).append(target)
+        while self._wants_conn(target):
+            if not self._host_has_room(target):
+                self._queue_for_slot(target)
                 break
-            lport = self._fresh_port(target)
-            if target.state == IDLE:
-                conn = target
-            else:
-                conn = Conn(target)
-                if target.more is None:
-                    target.more = []
-                target.more.append(conn)
-            conn.lport = lport
-            conn.hs = target.next_hs
-            target.next_hs += 1
-            conn.seq = self._rng.getrandbits(32)
-            conn.ack, conn.window, conn.ttl, conn.flags = 0, SYN_WINDOW, 0, SYN
-            conn.counter = conn.sent = 0
-            conn.state = SYN_SENT
-            self._host_opened(addr)
-            self._send_syn(conn)
-            self._timer.arm(conn, now)
-            if conn.hs == 1 and self._haf:
-                self._send_haf_probes(target, now)
+            self._open_conn(target, now)
         left_to_try = target.next_hs < len(self._handshakes) and not target.stopped
         if not left_to_try and not target.has_live_conns():
             self._finish(target, None, now)
+
+    def _wants_conn(self, target: Target) -> bool:
+        return (target.next_hs < len(self._handshakes) and not target.stopped
+                and len(target.live_conns()) < self._parallel)
+
+    def _open_conn(self, target: Target, now: float) -> None:
+        """Send the SYN of the target's next handshake from a fresh local port."""
+        lport = self._fresh_port(target)
+        if target.state == IDLE:
+            conn = target
+        else:
+            conn = Conn(target)
+            if target.more is None:
+                target.more = []
+            target.more.append(conn)
+        conn.lport = lport
+        conn.hs = target.next_hs
+        target.next_hs += 1
+        conn.seq = self._rng.getrandbits(32)
+        conn.ack, conn.window, conn.ttl, conn.flags = 0, SYN_WINDOW, 0, SYN
+        conn.counter = conn.sent = 0
+        conn.state = SYN_SENT
+        self._host_opened(target.key >> 16)
+        self._send_syn(conn)
+        self._timer.arm(conn, now)
+        if conn.hs == 1 and self._haf:
+            self._send_haf_probes(target, now)
 
     def _end_conn(self, conn, record: Record, now: float) -> None:
         """The connection is over without naming the service: keep its record in case
@@ -408,15 +411,32 @@ class Engine:
         if self._host_limit is not None:
             self._host_conns[addr] = self._host_conns.get(addr, 0) + 1
 
+    def _host_has_room(self, target: Target) -> bool:
+        """May the target open a connection now? Not while its address is at the cap, nor
+        while other targets queue for the address: they go first."""
+        if self._host_limit is None:
+            return True
+        addr = target.key >> 16
+        return (self._host_conns.get(addr, 0) < self._host_limit
+                and addr not in self._host_waiters)
+
+    def _queue_for_slot(self, target: Target) -> None:
+        if not target.waiting:
+            target.waiting = True
+            self._host_waiters.setdefault(target.key >> 16, deque()).append(target)
+
     def _wake_host(self, addr: int, now: float) -> None:
-        """Let targets waiting for a connection slot on `addr` take the ones now free."""
+        """Hand the address's free slots to the targets queued for it, one connection per
+        turn: a target that wants more queues again at the back (round robin)."""
         waiters = self._host_waiters.get(addr)
         while waiters and self._host_conns.get(addr, 0) < self._host_limit:
             target = waiters.popleft()
             target.waiting = False
-            if self._targets.get(target.key) is target:
-                self._start_handshakes(target, now)
-        if waiters is not None and not waiters and self._host_waiters.get(addr) is waiters:
+            if self._targets.get(target.key) is target and self._wants_conn(target):
+                self._open_conn(target, now)
+                if self._wants_conn(target):
+                    self._queue_for_slot(target)
+        if waiters is not None and not waiters:
             del self._host_waiters[addr]
 
     def _fresh_port(self, target: Target) -> int:

@@ -157,3 +157,17 @@ def test_zmap_connections_are_neither_delayed_nor_counted():
     probes = [s for _, s in net.sent if s.payload]
     syns = [s for _, s in net.sent if s.flags == SYN]
     assert len(probes) == 4 and len(syns) == 1     # ZMap's four go on; one SYN of ours
+
+
+def test_targets_of_one_address_take_freed_slots_in_turn():
+    # Port 1000 holds the address's three slots with silent handshakes (10 s each); port 2000
+    # queues for one. The first slot freed must go to port 2000, not back to port 1000.
+    names = ("http", "tls", "rdp", "smb", "ssh", "mssql", "mysql", "redis", "dns")
+    net = FakeNet(EngineConfig(handshakes=names, parallel=4, per_host_limit=3))
+    net.peer(TARGET, 1000, Peer(answer=silent_acker))
+    net.peer(TARGET, 2000, Peer(answer=silent_acker))
+    net.zmap(TARGET, 1000, lport=40000)
+    net.zmap(TARGET, 2000, lport=40001)
+    net.run(until=15.0)
+    first_syn_2000 = min(t for t, s in net.sent if s.flags == SYN and s.dport == 2000)
+    assert first_syn_2000 == pytest.approx(10.0, abs=0.1)
