@@ -126,7 +126,6 @@ class Engine:
             return
         target = Target(key, now if self.cfg.extended else None)
         self._targets[key] = target
-        target.from_zmap = True
         target.next_hs = 1
         target.lport = SIXTEEN_BITS[dport]
         target.hs = 0
@@ -319,7 +318,7 @@ class Engine:
     def _start_handshakes(self, target: Target, now: float) -> None:
         """Start handshakes while the target has some left and room to run them."""
         while self._wants_conn(target):
-            if not self._host_has_room(target):
+            if target.next_hs and not self._host_has_room(target):
                 self._queue_for_slot(target)
                 break
             self._open_conn(target, now)
@@ -348,7 +347,8 @@ class Engine:
         conn.ack, conn.window, conn.ttl, conn.flags = 0, SYN_WINDOW, 0, SYN
         conn.counter = conn.sent = 0
         conn.state = SYN_SENT
-        self._host_opened(target.key >> 16)
+        if conn.hs:
+            self._host_opened(target.key >> 16)
         self._send_syn(conn)
         self._timer.arm(conn, now)
         if conn.hs == 1 and self._haf:
@@ -398,7 +398,7 @@ class Engine:
             target.more.remove(conn)
             if not target.more:
                 target.more = None
-        if self._host_limit is not None and (conn.hs or not target.from_zmap):
+        if self._host_limit is not None and conn.hs:
             addr = target.key >> 16
             left = self._host_conns[addr] - 1
             if left:
@@ -407,7 +407,8 @@ class Engine:
                 del self._host_conns[addr]
 
     def _host_opened(self, addr: int) -> None:
-        # Only connections the engine opens count: ZMap's is open before we hear of it.
+        # A target's first connection is the port scan itself, paced by -rate: the cap counts
+        # only the extra connections the engine opens to the address.
         if self._host_limit is not None:
             self._host_conns[addr] = self._host_conns.get(addr, 0) + 1
 

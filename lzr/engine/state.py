@@ -69,7 +69,6 @@ class Target(_Connection):
     acked = _mark(1)        # the target ACKed something on some connection (LZR's ACKed)
     stopped = _mark(2)      # start no more handshakes (the port stopped answering SYNs)
     waiting = _mark(4)      # queued for a per-host connection slot
-    from_zmap = _mark(8)    # handshake 0 runs on ZMap's connection
 
     def __init__(self, key: int, started: float | None) -> None:
         self.key = key

@@ -109,8 +109,16 @@ def test_every_handshake_gets_its_own_fresh_port():
     assert len(ports) == 8 == len(set(ports))
 
 
-def live_per_host(net: FakeNet, addr: int) -> int:
+def live_per_host(net: FakeNet, addr: int, extra_only: bool = False) -> int:
+    """Live connections of ours to `addr`; with `extra_only`, not counting each target's
+    first (its first SYN), which the cap leaves out."""
     seen = {(s.dport, s.sport) for _, s in net.sent if s.daddr == addr}
+    if extra_only:
+        first = {}
+        for _, s in net.sent:
+            if s.daddr == addr and s.flags == SYN:
+                first.setdefault(s.dport, s.sport)
+        seen -= set(first.items())
     return sum(net.engine.owns(addr, dport, sport) for dport, sport in seen)
 
 
@@ -125,7 +133,7 @@ def test_per_host_concurrency_never_exceeds_the_cap(limit):
     while net.engine.in_flight:
         step += 0.05
         net.run(until=step)
-        peak = max(peak, live_per_host(net, TARGET))
+        peak = max(peak, live_per_host(net, TARGET, extra_only=True))
     assert peak == limit
     assert len(net.records) == 10 and all(r.handshakes_tried == 3 for r in net.records)
 
@@ -149,14 +157,41 @@ def test_provenance_times_identification():
     assert r.timestamp_ns == round((100.0 + 3 * net.rtt) * 1e9)
 
 
-def test_zmap_connections_are_neither_delayed_nor_counted():
+@pytest.mark.parametrize("zmap_input", [True, False])
+def test_first_connections_are_neither_delayed_nor_counted(zmap_input):
     net = FakeNet(EngineConfig(handshakes=("http", "tls"), parallel=2, per_host_limit=1))
     for port in range(1000, 1004):
         net.peer(TARGET, port, Peer(answer=silent_acker))
-        net.zmap(TARGET, port, lport=40000 + port)
+        if zmap_input:
+            net.zmap(TARGET, port, lport=40000 + port)
+        else:
+            net.syn(TARGET, port)
+    net.run(until=0.05)
     probes = [s for _, s in net.sent if s.payload]
     syns = [s for _, s in net.sent if s.flags == SYN]
-    assert len(probes) == 4 and len(syns) == 1     # ZMap's four go on; one SYN of ours
+    # Every target's first connection goes on; one extra (tls) connection holds the slot.
+    assert len(probes) == 5 and len(syns) == (1 if zmap_input else 5)
+
+
+def test_a_busy_address_does_not_hold_back_a_new_targets_first_syn():
+    names = ("http", "tls", "rdp", "smb", "ssh", "mssql", "mysql", "redis", "dns")
+    net = FakeNet(EngineConfig(handshakes=names, parallel=4, per_host_limit=4))
+    net.peer(TARGET, 1000, Peer(answer=silent_acker))
+    net.peer(TARGET, 2000, Peer(answer=lambda p, c: Answer(data=b"HTTP/1.1 200 OK\r\n\r\n")))
+    net.syn(TARGET, 1000)
+    net.syn(TARGET, 2000)
+    net.run()
+    first_syn_2000 = min(t for t, s in net.sent if s.flags == SYN and s.dport == 2000)
+    named = next(r for r in net.records if r.sport == 2000)
+    assert first_syn_2000 == 0.0 and named.fingerprint == "http"
+
+
+def test_one_host_all_ports_scan_is_not_throttled_by_the_cap():
+    net = FakeNet(EngineConfig(handshakes=("http",), per_host_limit=1))
+    for port in range(1, 101):
+        net.syn(TARGET, port)
+    assert len(net.sends(SYN)) == 100 == live_per_host(net, TARGET)
+
 
 
 def test_targets_of_one_address_take_freed_slots_in_turn():
