@@ -46,7 +46,6 @@ ends it; otherwise up to `parallel` run at once and unrecognised data lets the o
 """
 import random
 from collections import deque
-from collections.abc import Callable
 from dataclasses import replace
 from socket import inet_ntoa
 
@@ -76,11 +75,8 @@ DATA, CLOSE, SYNACK, REFUSED, PURE_ACK = range(5)
 
 class Engine:
     def __init__(self, cfg: EngineConfig, version: int, scanner_addr: int, local_ports: range,
-                 seed: int = 0, routes_here: Callable[[int, int], bool] | None = None) -> None:
-        """`routes_here(addr, port)`: do segments from target addr:port reach this engine? With
-        several shards, ACKing-firewall probes only go to ports whose answers come back here."""
+                 seed: int = 0) -> None:
         self.cfg = cfg
-        self._routes_here = routes_here
         self.version = version
         self.scanner_addr = scanner_addr
         self._rng = random.Random(seed)
@@ -461,7 +457,7 @@ class Engine:
     def _send_haf_probes(self, target: Target, now: float) -> None:
         addr = target.key >> 16
         for _ in range(self._haf):
-            port = self._haf_port(addr)
+            port = self._rng.choice(HAF_PORTS)
             real = self._targets.get(addr << 16 | port)
             while True:
                 lport = self._ports.take()
@@ -472,15 +468,6 @@ class Engine:
             self._probes[key] = probe
             self._sends.append(Send(addr, lport, port, probe.seq, 0, SYN, SYN_WINDOW, b""))
             self._timer.arm(probe, now)
-
-    def _haf_port(self, addr: int) -> int:
-        """A random port of `addr` whose answers reach this engine (with K shards, about one
-        draw in K); LZR's range if the routing says none does."""
-        for _ in range(len(HAF_PORTS)):
-            port = self._rng.choice(HAF_PORTS)
-            if self._routes_here is None or self._routes_here(addr, port):
-                return port
-        return port
 
     def _receive_for_probe(self, seg) -> None:
         key = seg.saddr << 32 | seg.sport << 16 | seg.dport

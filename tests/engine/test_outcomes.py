@@ -308,15 +308,3 @@ def test_haf_answers_after_the_last_parent_packet_still_flag(compat_mode):
     [r] = net.records
     assert r.acking_firewall and not r.data and net.engine.in_flight == 0
 
-
-def test_haf_probes_go_only_where_answers_come_back():
-    from lzr.engine import Engine
-
-    engine = Engine(compat(handshakes=("http", "tls"), haf=20), version=4, scanner_addr=SCANNER,
-                    local_ports=range(32768, 61000), seed=1,
-                    routes_here=lambda addr, port: port % 3 == 0)
-    engine.add_synack(TARGET, 80, 40000, 1000, 2001, 29200, 0, 0.0)
-    engine.receive(Segment(4, TARGET, SCANNER, 80, 40000, 1001, 2001 + len(GET), RST | ACK, 0, 60,
-                           b""), 0.1)
-    probes = [s for s in engine.take_sends() if s.flags == SYN and s.dport != 80]
-    assert len(probes) == 20 and all(s.dport % 3 == 0 for s in probes)
