@@ -14,7 +14,7 @@ import time
 from lzr import config as config_module
 from lzr.config import ScanConfig, UsageError
 from lzr.runtime.scan import EXIT_INTERRUPTED, EXIT_USAGE, run as run_scan
-from lzr.runtime.shard import DEFAULT_PARALLEL
+from lzr.runtime.shard import DEFAULT_HOST_RATE, DEFAULT_PARALLEL
 
 TOOL_COMMANDS = ("probe", "fingerprint", "handshakes")
 
@@ -81,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
                          "--compat runs one at a time")
     hs.add_argument(*_names("--per-host-limit"), dest="per_host_limit", type=int, metavar="N",
                     help="concurrent connections to one address (default: --parallel)")
+    hs.add_argument(*_names("--host-rate"), dest="host_rate", type=float,
+                    default=DEFAULT_HOST_RATE, metavar="R",
+                    help=f"extra connections started per second to one address "
+                         f"(default {DEFAULT_HOST_RATE:g}; 0 = no limit)")
 
     timing = p.add_argument_group("timing")
     timing.add_argument(*_names("t", "--timeout"), dest="timeout", type=float, default=5.0,
@@ -238,6 +242,7 @@ def parse_args(argv: list[str]) -> ScanConfig:
         compat=ns.compat,
         parallel=ns.parallel,
         per_host_limit=ns.per_host_limit,
+        host_rate=ns.host_rate,
         extended=ns.extended,
     )
     return cfg.validate()

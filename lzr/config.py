@@ -75,6 +75,7 @@ class ScanConfig:
     compat: bool = False
     parallel: int | None = None           # None: the engine's default
     per_host_limit: int | None = None     # None: equal to parallel
+    host_rate: float = 20.0               # extra connections per second to one address; 0: no cap
     extended: bool = False
 
     @property
@@ -114,6 +115,7 @@ class ScanConfig:
             _positive("--parallel", self.parallel)
         if self.per_host_limit is not None:
             _positive("--per-host-limit", self.per_host_limit)
+        _at_least("--host-rate", self.host_rate, 0)
         if not self.handshakes:
             raise UsageError("-handshakes", "needs at least one handshake")
         if self.gateway_mac is not None and not _MAC_RE.match(self.gateway_mac):

@@ -23,8 +23,9 @@ class EngineConfig:
     `compat` makes the engine behave as LZR (with its defects fixed): one handshake at a time,
     and the first data ends the target whatever it says. Without it, data no rule recognises
     lets the next handshake go on, up to `parallel` handshakes of a target run at once, and
-    the engine never holds more than `per_host_limit` connections of its own to one address
-    (None: as many as `parallel`).
+    the engine never holds more than `per_host_limit` extra connections to one address
+    (None: as many as `parallel`) and starts at most `host_rate` of them per second (0: no
+    limit). A target's first connection is not an extra one: it is the port scan itself.
     """
 
     handshakes: tuple[str, ...] = ("http",)
@@ -39,6 +40,7 @@ class EngineConfig:
     compat: bool = False
     parallel: int = 4
     per_host_limit: int | None = None
+    host_rate: float = 20.0         # like ZGrab2's per-IP rate limit
     extended: bool = False
 
     def __post_init__(self) -> None:
@@ -52,3 +54,5 @@ class EngineConfig:
             raise ValueError("haf_threshold must be in [0, 1]")
         if self.parallel < 1 or (self.per_host_limit is not None and self.per_host_limit < 1):
             raise ValueError("parallel and per_host_limit must be at least 1")
+        if self.host_rate < 0:
+            raise ValueError("host_rate must not be negative")

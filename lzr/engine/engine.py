@@ -53,7 +53,7 @@ from lzr import handshakes
 from lzr.engine.config import EngineConfig, Send
 from lzr.engine.ports import LocalPorts
 from lzr.engine.state import (
-    EXPECTED, HAF_PROBE, IDLE, PROBE_ACKED, PROBE_SENT, SYN_SENT, Conn, HafProbe, Target,
+    EXPECTED, HAF_PROBE, HOST, IDLE, PROBE_ACKED, PROBE_SENT, SYN_SENT, Conn, HafProbe, Host, Target,
 )
 from lzr.engine.timers import TimerQueue
 from lzr.fingerprint import UNKNOWN, fingerprint
@@ -84,6 +84,11 @@ class Engine:
         self._priority = cfg.priority or cfg.handshakes
         self._parallel = 1 if cfg.compat else cfg.parallel
         self._host_limit = None if cfg.compat else (cfg.per_host_limit or cfg.parallel)
+        # The host rate is a token bucket of `_host_limit` starts kept as the earliest time
+        # of the next start (GCRA): one start per `spacing`, bursts of `_host_limit`.
+        host_rate = 0 if cfg.compat else cfg.host_rate
+        self._start_spacing = 1 / host_rate if host_rate else 0.0
+        self._burst_span = (self._host_limit - 1) * self._start_spacing if host_rate else 0.0
         self._haf = 0 if cfg.force_all else cfg.haf            # §2.11 turns HAF off
         # LZR labels a firewall when more than int(F*N) probes answered, which F = 1.0 made
         # impossible (§7.3-4); capped at N, 1.0 now means "every probe answered".
@@ -93,10 +98,14 @@ class Engine:
         self._ports = LocalPorts(local_ports, self._rng)
         self._first_probe_timer = TimerQueue(cfg.retransmit_after)
         self._timer = TimerQueue(cfg.timeout)
+        # Wakes an address whose next start the host rate holds back; one start's spacing
+        # from the moment it was held back is never too early (see _start_counted).
+        self._host_timer = TimerQueue(self._start_spacing or 1.0)
+        self._timer_queues = (self._first_probe_timer, self._timer) + (
+            (self._host_timer,) if host_rate else ())
         self._targets: dict[int, Target] = {}
         self._probes: dict[int, HafProbe] = {}
-        self._host_conns: dict[int, int] = {}
-        self._host_waiters: dict[int, deque[Target]] = {}
+        self._hosts: dict[int, Host] = {}
         self._haf_answers: dict[int, int] = {}      # target key -> probes that got a SYN-ACK
         self._sends: list[Send] = []
         self._records: list[Record] = []
@@ -167,16 +176,15 @@ class Engine:
             self._on_probe_acked(conn, seg, now)
 
     def advance(self, now: float) -> None:
-        """Fire every timer due at `now`, earliest first (a first-probe timer on a tie)."""
-        first_probe, timeout = self._first_probe_timer, self._timer
+        """Fire every timer due at `now`, earliest first (on a tie: a first-probe timer, then
+        a connection's, then a host's)."""
         while True:
-            first_due, timeout_due = first_probe.head(), timeout.head()
-            if (timeout_due is not None and timeout_due <= now
-                    and (first_due is None or timeout_due < first_due)):
-                queue = timeout
-            elif first_due is not None and first_due <= now:
-                queue = first_probe
-            else:
+            queue, due = None, now
+            for candidate in self._timer_queues:
+                head = candidate.head()
+                if head is not None and (head < due or queue is None and head == due):
+                    queue, due = candidate, head
+            if queue is None:
                 return
             conn = queue.pop()
             if conn is None:
@@ -185,11 +193,13 @@ class Engine:
                 self._on_syn_timer(conn, queue, now)
             elif conn.state == HAF_PROBE:
                 del self._probes[conn.key]
+            elif conn.state == HOST:
+                self._on_host_timer(conn, now)
             else:
                 self._on_probe_timer(conn, queue, now)
 
     def next_deadline(self) -> float | None:
-        heads = [d for d in (self._first_probe_timer.head(), self._timer.head()) if d is not None]
+        heads = [d for d in (queue.head() for queue in self._timer_queues) if d is not None]
         return min(heads) if heads else None
 
     def take_sends(self) -> list[Send]:
@@ -303,6 +313,11 @@ class Engine:
         self._send_rst(conn, conn.ack)
         self._end_conn(conn, record, now)
 
+    def _on_host_timer(self, host: Host, now: float) -> None:
+        host.deadline = None
+        if self._hosts.get(host.addr) is host:
+            self._wake_host(host.addr, now)
+
     def _on_acking_firewall(self, conn, seg, now: float) -> None:
         record = replace(self._segment_record(conn, seg, "", now), acking_firewall=True)
         self._send_rst(conn, seg.ack)
@@ -314,8 +329,8 @@ class Engine:
     def _start_handshakes(self, target: Target, now: float) -> None:
         """Start handshakes while the target has some left and room to run them."""
         while self._wants_conn(target):
-            if target.next_hs and not self._host_has_room(target):
-                self._queue_for_slot(target)
+            if target.next_hs and not self._host_has_room(target, now):
+                self._queue_for_slot(target, now)
                 break
             self._open_conn(target, now)
         left_to_try = target.next_hs < len(self._handshakes) and not target.stopped
@@ -343,8 +358,8 @@ class Engine:
         conn.ack, conn.window, conn.ttl, conn.flags = 0, SYN_WINDOW, 0, SYN
         conn.counter = conn.sent = 0
         conn.state = SYN_SENT
-        if conn.hs:
-            self._host_opened(target.key >> 16)
+        if conn.hs and self._host_limit is not None:
+            self._start_counted(target.key >> 16, now)
         self._send_syn(conn)
         self._timer.arm(conn, now)
         if conn.hs == 1 and self._haf:
@@ -395,46 +410,80 @@ class Engine:
             if not target.more:
                 target.more = None
         if self._host_limit is not None and conn.hs:
-            addr = target.key >> 16
-            left = self._host_conns[addr] - 1
-            if left:
-                self._host_conns[addr] = left
-            else:
-                del self._host_conns[addr]
+            self._hosts[target.key >> 16].conns -= 1
 
-    def _host_opened(self, addr: int) -> None:
-        # A target's first connection is the port scan itself, paced by -rate: the cap counts
-        # only the extra connections the engine opens to the address.
-        if self._host_limit is not None:
-            self._host_conns[addr] = self._host_conns.get(addr, 0) + 1
+    # ---- the per-host cap and rate: a target's extra connections --------------------------
+    # A target's first connection is the port scan itself, paced by -rate; the cap and the
+    # host rate apply to the connections beyond it (handshake 1 on) that the engine opens.
 
-    def _host_has_room(self, target: Target) -> bool:
-        """May the target open a connection now? Not while its address is at the cap, nor
-        while other targets queue for the address: they go first."""
+    def _start_counted(self, addr: int, now: float) -> None:
+        host = self._hosts.get(addr)
+        if host is None:
+            host = self._hosts[addr] = Host(addr)
+        host.conns += 1
+        if self._start_spacing:
+            # A start held back now can go no later than one spacing after the last start:
+            # so the host timer (that spacing) never wakes the address too early.
+            host.free_at = max(host.free_at, now - self._burst_span) + self._start_spacing
+
+    @staticmethod
+    def _rate_holds_back(host: Host, now: float) -> bool:
+        # free_at is a sum of spacings: allow for its rounding error (a nanosecond).
+        return now < host.free_at - 1e-9
+
+    def _host_has_room(self, target: Target, now: float) -> bool:
+        """May the target open an extra connection now? Not while its address is at the cap
+        or its rate, nor while other targets queue for the address: they go first."""
         if self._host_limit is None:
             return True
-        addr = target.key >> 16
-        return (self._host_conns.get(addr, 0) < self._host_limit
-                and addr not in self._host_waiters)
+        host = self._hosts.get(target.key >> 16)
+        return host is None or (host.conns < self._host_limit and not host.waiters
+                                and not self._rate_holds_back(host, now))
 
-    def _queue_for_slot(self, target: Target) -> None:
+    def _queue_for_slot(self, target: Target, now: float) -> None:
+        addr = target.key >> 16
+        host = self._hosts.get(addr)
+        if host is None:
+            host = self._hosts[addr] = Host(addr)
         if not target.waiting:
             target.waiting = True
-            self._host_waiters.setdefault(target.key >> 16, deque()).append(target)
+            if host.waiters is None:
+                host.waiters = deque()
+            host.waiters.append(target)
+        if (host.conns < self._host_limit and self._rate_holds_back(host, now)
+                and host.deadline is None):
+            self._host_timer.arm(host, now)     # only the rate holds it back
 
     def _wake_host(self, addr: int, now: float) -> None:
         """Hand the address's free slots to the targets queued for it, one connection per
         turn: a target that wants more queues again at the back (round robin)."""
-        waiters = self._host_waiters.get(addr)
-        while waiters and self._host_conns.get(addr, 0) < self._host_limit:
-            target = waiters.popleft()
+        host = self._hosts.get(addr)
+        if host is None:
+            return
+        waiters = host.waiters
+        while waiters and host.conns < self._host_limit:
+            target = waiters[0]
+            wants = self._targets.get(target.key) is target and self._wants_conn(target)
+            if wants and self._rate_holds_back(host, now):
+                if host.deadline is None:
+                    self._host_timer.arm(host, now)
+                break
+            waiters.popleft()
             target.waiting = False
-            if self._targets.get(target.key) is target and self._wants_conn(target):
+            if wants:
                 self._open_conn(target, now)
                 if self._wants_conn(target):
-                    self._queue_for_slot(target)
-        if waiters is not None and not waiters:
-            del self._host_waiters[addr]
+                    self._queue_for_slot(target, now)
+        if not host.conns and not waiters:
+            self._forget_host(host, now)
+
+    def _forget_host(self, host: Host, now: float) -> None:
+        """Drop an address with nothing in flight once its rate allowance is whole again (a
+        fresh one would be the same); till then its timer comes back to it."""
+        if not self._rate_holds_back(host, now - self._burst_span):
+            del self._hosts[host.addr]
+        elif host.deadline is None:
+            self._host_timer.arm(host, now)
 
     def _fresh_port(self, target: Target) -> int:
         while True:

@@ -1,4 +1,4 @@
-"""Per-target and per-connection state, kept small: millions of targets are in flight at once.
+"""Per-target, per-connection and per-address state, kept small: millions of targets are in flight at once.
 
 A connection holds what LZR keeps in its reference packet (reference §1.4): the last packet
 sent to or accepted from the target on this connection, whose fields go into the record if
@@ -9,10 +9,13 @@ object per target is what keeps memory per target under a few hundred bytes. Par
 handshakes add `Conn` objects in `target.more`.
 """
 
+from collections import deque
+
 # Connection states: LZR's expectedRToLZR values (reference §2.1), plus IDLE for a
 # connection that carries no handshake (a target waiting for a slot, or done with its own)
-# and HAF_PROBE for an ACKing-firewall probe's SYN.
-IDLE, SYN_SENT, PROBE_SENT, PROBE_ACKED, HAF_PROBE = range(5)
+# and HAF_PROBE for an ACKing-firewall probe's SYN. HOST marks a Host, whose timer shares
+# the engine's timer loop.
+IDLE, SYN_SENT, PROBE_SENT, PROBE_ACKED, HAF_PROBE, HOST = range(6)
 EXPECTED = {IDLE: "", SYN_SENT: "sa", PROBE_SENT: "ack", PROBE_ACKED: "data"}
 
 
@@ -115,4 +118,19 @@ class HafProbe:
         self.lport = lport
         self.seq = seq
         self.state = HAF_PROBE
+        self.deadline = None
+
+
+class Host:
+    """An address with extra connections of ours (beyond its targets' first) open or queued:
+    the per-host cap and rate. Dropped when it has none and its rate allowance is whole."""
+
+    __slots__ = ("addr", "conns", "waiters", "free_at", "state", "deadline")
+
+    def __init__(self, addr: int) -> None:
+        self.addr = addr
+        self.conns = 0                      # extra connections open
+        self.waiters: deque | None = None   # targets queued for a slot, served in turn
+        self.free_at = float("-inf")        # no extra connection starts before (host rate)
+        self.state = HOST
         self.deadline = None

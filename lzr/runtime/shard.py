@@ -40,6 +40,7 @@ TIMER_SLACK = 0.005            # timers fire up to this late, so a wake-up serve
 RECORDS_PER_FRAME = 512
 RECORDS_INTERVAL = 0.05        # the writer gets records at least this often
 DEFAULT_PARALLEL = EngineConfig.parallel
+DEFAULT_HOST_RATE = EngineConfig.host_rate
 _FLAG_NAMES = ((SYN, "S"), (FIN, "F"), (RST, "R"), (PSH, "P"), (ACK, "A"))
 
 
@@ -50,7 +51,8 @@ def engine_config(cfg: ScanConfig) -> EngineConfig:
         retransmit_after=cfg.retransmit_after, retries=cfg.retries, haf=cfg.haf,
         haf_threshold=cfg.haf_threshold, force_all=cfg.force_all,
         push_data_only=cfg.push_data_only, compat=cfg.compat,
-        per_host_limit=cfg.per_host_limit, extended=cfg.extended, **optional)
+        per_host_limit=cfg.per_host_limit, host_rate=cfg.host_rate, extended=cfg.extended,
+        **optional)
 
 
 class TokenBucket:

@@ -206,3 +206,52 @@ def test_targets_of_one_address_take_freed_slots_in_turn():
     net.run(until=15.0)
     first_syn_2000 = min(t for t, s in net.sent if s.flags == SYN and s.dport == 2000)
     assert first_syn_2000 == pytest.approx(10.0, abs=0.1)
+
+
+def extra_syn_times(net: FakeNet) -> list[float]:
+    """When each SYN beyond a target's first went out."""
+    first, times = set(), []
+    for t, s in net.sends(SYN):
+        if s.dport in first:
+            times.append(t)
+        first.add(s.dport)
+    return times
+
+
+@pytest.mark.parametrize("rate", [10.0, 0.0])
+def test_host_rate_caps_how_fast_extra_connections_start(rate):
+    # Twenty targets of one address each want one extra connection at once; every peer resets
+    # at once, so only the rate can hold them back: a burst of 4 (the cap), then 10 a second.
+    net = FakeNet(EngineConfig(handshakes=("http", "tls"), parallel=2, per_host_limit=4,
+                               host_rate=rate))
+    for port in range(1000, 1020):
+        net.peer(TARGET, port, Peer(answer=lambda p, c: Answer(ack=False, close=RST)))
+        net.syn(TARGET, port)
+    net.run()
+    times = extra_syn_times(net)
+    assert len(times) == 20 and len(net.records) == 20
+    if rate:
+        assert times[:4] == [0.0] * 4
+        assert all(t >= (k - 3) / rate - 1e-9 for k, t in enumerate(times))
+        assert times[-1] <= 17 / rate      # woken at most one spacing late
+    else:
+        assert times[-1] < 0.1      # only the cap: each slot is free again after one rtt
+    assert not net.engine._hosts and net.engine.next_deadline() is None
+
+
+def test_host_rate_allowance_outlives_a_quiet_moment():
+    # The address has nothing in flight between the two bursts, but its allowance is not
+    # whole again yet: the second burst is still paced.
+    net = FakeNet(EngineConfig(handshakes=("http", "tls"), parallel=2, per_host_limit=4,
+                               host_rate=10))
+    for port in range(1000, 1004):
+        net.peer(TARGET, port, Peer(answer=lambda p, c: Answer(ack=False, close=RST)))
+        net.syn(TARGET, port)
+    net.run(until=0.05)
+    assert not net.engine.owns(TARGET, 1000, net.sends(SYN)[-1][1].sport)
+    for port in range(1004, 1006):
+        net.peer(TARGET, port, Peer(answer=lambda p, c: Answer(ack=False, close=RST)))
+        net.syn(TARGET, port)
+    net.run()
+    second, third = extra_syn_times(net)[4:]
+    assert 0.1 <= second <= 0.2 and third - second == pytest.approx(0.1)

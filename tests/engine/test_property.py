@@ -84,4 +84,4 @@ def test_every_target_ends_with_its_records(cfg):
     engine = net.engine
     assert engine.in_flight == 0 and engine.next_deadline() is None
     assert not engine._targets and not engine._probes
-    assert not engine._host_conns and not engine._host_waiters and not engine._haf_answers
+    assert not engine._hosts and not engine._haf_answers

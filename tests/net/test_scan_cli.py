@@ -23,6 +23,7 @@ def test_go_flag_forms_and_lzr_defaults():
     assert (cfg.timeout, cfg.retransmit_after, cfg.retries, cfg.cooldown) == (2.5, 1.0, 1, 8.0)
     assert (cfg.haf, cfg.haf_threshold) == (0, 0.0)     # force mode turns HAF off, as LZR does
     assert parse_args([]).mode == ZMAP
+    assert (parse_args([]).host_rate, parse_args(["--host-rate", "0"]).host_rate) == (20.0, 0.0)
     assert parse_args(["-dryrun"]).mode == DRYRUN
     assert parse_args(["--targets", "192.0.2.0/24", "--ports", "80,8000-8002"]).ports == (
         80, 8000, 8001, 8002)
@@ -43,6 +44,7 @@ def test_go_flag_forms_and_lzr_defaults():
     (["-sendSYNs", "--checkpoint", "x"], "--checkpoint"),
     (["-feedZGrab", "-f", "-"], "-feedZGrab"),
     (["-sendSYNs=perhaps"], "-sendSYNs"),
+    (["--host-rate", "-1"], "--host-rate"),
 ])
 def test_bad_values_are_usage_errors_naming_the_flag(args, flag):
     with pytest.raises(UsageError) as raised:
