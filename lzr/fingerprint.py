@@ -69,9 +69,11 @@ def labels(data: bytes) -> list[str]:
 
 def fingerprint(data: bytes, priority: Sequence[str] = ()) -> str:
     """The label of a response, tie-broken first by `priority` (handshake names)."""
-    if not data:
-        return UNKNOWN
-    found = labels(data)
+    return label_of(labels(data), priority) if data else UNKNOWN
+
+
+def label_of(found: list[str], priority: Sequence[str] = ()) -> str:
+    """The label of a response whose rules gave `found` (its `labels`)."""
     if not found:
         return UNKNOWN
     if len(found) == 1:

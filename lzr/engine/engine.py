@@ -44,6 +44,7 @@ a fresh local port, or, when there is none left and no other connection is live,
 final record (§2.10). With `compat` a target runs one handshake at a time and its first data
 ends it; otherwise up to `parallel` run at once and unrecognised data lets the others go on.
 """
+import functools
 import random
 from collections import deque
 from dataclasses import replace
@@ -56,7 +57,7 @@ from lzr.engine.state import (
     EXPECTED, HAF_PROBE, HOST, IDLE, PROBE_ACKED, PROBE_SENT, SYN_SENT, Conn, HafProbe, Host, Target,
 )
 from lzr.engine.timers import TimerQueue
-from lzr.fingerprint import UNKNOWN, fingerprint
+from lzr.fingerprint import UNKNOWN, label_of, labels
 from lzr.output.record import Record
 from lzr.wire.addr import exploded_ipv6
 from lzr.wire.segment import ACK, FIN, PSH, RST, SYN
@@ -73,6 +74,37 @@ SIXTEEN_BITS = tuple(range(1 << 16))
 DATA, CLOSE, SYNACK, REFUSED, PURE_ACK = range(5)
 
 
+# Banner protocols: their servers send the banner whatever probe we sent.
+BANNER_LABELS = frozenset(hs.name for hs in handshakes.REGISTRY.values() if hs.server_first)
+
+
+@functools.cache
+def _own_labels(name: str) -> frozenset[str] | None:
+    """The labels of the rules whose probe handshake `name` sends: its own and those of
+    handshakes sending the same bytes (tls and kubernetes; newlines and bgp). None for a
+    server-first handshake: we sent nothing, so no rule is more its own than another.
+
+    The tls rule's other label, `ssl` (an SSL 3.0 record header), is not among them: it is
+    what binary protocols' replies to a ClientHello look like (EtherNet/IP echoes its first
+    bytes), while SSL 3.0-only servers are rare."""
+    sent = handshakes.get(name)
+    if sent.server_first:
+        return None
+    probe = sent.probe("192.0.2.1")
+    return frozenset(hs.name for hs in handshakes.REGISTRY.values()
+                     if hs.probe is sent.probe or hs.probe("192.0.2.1") == probe)
+
+
+def _fallback_rank(record: Record | None) -> int:
+    """What a target that nothing names for sure ends with: the first provisionally named
+    data (rank 2), else the first data (1), else the latest attempt (0)."""
+    if record is None:
+        return -1
+    if not record.data:
+        return 0
+    return 1 if record.fingerprint == UNKNOWN else 2
+
+
 class Engine:
     def __init__(self, cfg: EngineConfig, version: int, scanner_addr: int, local_ports: range,
                  seed: int = 0) -> None:
@@ -82,6 +114,7 @@ class Engine:
         self._rng = random.Random(seed)
         self._handshakes = tuple(handshakes.get(name) for name in cfg.handshakes)
         self._priority = cfg.priority or cfg.handshakes
+        self._own_labels = tuple(_own_labels(hs.name) for hs in self._handshakes)
         self._parallel = 1 if cfg.compat else cfg.parallel
         self._host_limit = None if cfg.compat else (cfg.per_host_limit or cfg.parallel)
         # The host rate is a token bucket of `_host_limit` starts kept as the earliest time
@@ -127,7 +160,8 @@ class Engine:
             # Nothing can be sent to a zero window: record the SYN-ACK as it is (§2.3). ZMap
             # gave no time, so the record carries Go's zero time as LZR's does.
             self._records.append(self._record(
-                key, dport, 0, seq, ack, 0, ttl, SYN | ACK, 0, "", b"", False, None, 0, None, now))
+                key, dport, 0, seq, ack, 0, ttl, SYN | ACK, 0, "", b"", UNKNOWN, False, None, 0,
+                None, now))
             return
         target = Target(key, now if self.cfg.extended else None)
         self._targets[key] = target
@@ -263,16 +297,31 @@ class Engine:
 
     def _on_data(self, conn, seg, now: float) -> None:
         target = conn.target
-        record = self._segment_record(conn, seg, "data", now)
+        found = labels(seg.payload)
+        record = self._segment_record(conn, seg, "data", now, label_of(found, self._priority))
         self._send_rst(conn, seg.ack)
         if self.cfg.force_all:
             self._records.append(record)
             self._end_conn(conn, record, now)
-        elif self.cfg.compat or record.fingerprint != UNKNOWN:
+        elif self.cfg.compat or self._names_for_sure(conn.hs, found):
             self._close_conn(conn)
             self._finish(target, record, now)
         else:
-            self._end_conn(conn, record, now)
+            self._end_conn(conn, record, now)   # unknown, or only provisionally named
+
+    def _names_for_sure(self, hs: int, found: list[str]) -> bool:
+        """Does a response to handshake `hs`, claimed by the rules that gave `found`, name
+        the service for sure? Yes if it is a banner that came unprompted, if the rule of the
+        probe we sent claims it, or if a banner protocol's rule alone claims it. Otherwise
+        it answered a probe that is not its own, and what claims it may be wrong (Redis's
+        `-ERR` to a GET passes the pop3 rule): the other handshakes go on."""
+        own = self._own_labels[hs]
+        if own is None:
+            return bool(found)
+        for label in found:
+            if label in own:
+                return True
+        return len(found) == 1 and found[0] in BANNER_LABELS
 
     def _on_close(self, conn, seg, now: float) -> None:
         if seg.flags & ACK or not seg.flags & RST:
@@ -369,8 +418,9 @@ class Engine:
         """The connection is over without naming the service: keep its record in case
         nothing does, and go on with the target's other handshakes."""
         target = conn.target
-        if target.fallback is None or not target.fallback.data:
-            target.fallback = record    # the first data is kept; else the latest attempt
+        rank, kept = _fallback_rank(record), _fallback_rank(target.fallback)
+        if rank > kept or rank == kept == 0:
+            target.fallback = record
         self._close_conn(conn)
         self._start_handshakes(target, now)
         self._wake_host(target.key >> 16, now)
@@ -575,12 +625,13 @@ class Engine:
 
     # ---- records (§4.3) ---------------------------------------------------------------
 
-    def _segment_record(self, conn, seg, expected: str, now: float, acked: bool | None = None):
+    def _segment_record(self, conn, seg, expected: str, now: float, label: str = UNKNOWN,
+                        acked: bool | None = None):
         """The record of a segment the target sent (Counter 0: nothing was retransmitted)."""
         target = conn.target
         return self._record(
             target.key, conn.lport, conn.hs, seg.seq, seg.ack, seg.window, seg.ttl, seg.flags,
-            0, expected, seg.payload, target.acked if acked is None else acked,
+            0, expected, seg.payload, label, target.acked if acked is None else acked,
             round(now * 1e9), target.next_hs, target.started, now)
 
     def _reference_record(self, conn, sent_at: float, now: float) -> Record:
@@ -589,17 +640,16 @@ class Engine:
         target = conn.target
         return self._record(
             target.key, conn.lport, conn.hs, conn.seq, conn.ack, conn.window, conn.ttl,
-            conn.flags, conn.counter, EXPECTED[conn.state], b"", target.acked,
+            conn.flags, conn.counter, EXPECTED[conn.state], b"", UNKNOWN, target.acked,
             round(sent_at * 1e9), target.next_hs, target.started, now)
 
     def _record(self, key, lport, hs, seq, ack, window, ttl, flags, counter, expected, data,
-                acked, timestamp_ns, tried, started, now) -> Record:
+                label, acked, timestamp_ns, tried, started, now) -> Record:
         return Record(
             saddr=self._text(key >> 16), daddr=self._scanner_text, sport=key & 0xFFFF,
             dport=lport, seqnum=seq, acknum=ack, window=window, ttl=ttl, counter=counter,
             ack=bool(flags & ACK), acked=acked, syn=bool(flags & SYN), rst=bool(flags & RST),
-            fin=bool(flags & FIN), push=bool(flags & PSH), handshake_num=hs,
-            fingerprint=fingerprint(data, self._priority) if data else UNKNOWN,
+            fin=bool(flags & FIN), push=bool(flags & PSH), handshake_num=hs, fingerprint=label,
             timestamp_ns=timestamp_ns, expected_r_to_lzr=expected, data=data,
             handshake=self._handshakes[hs].name if data else "", handshakes_tried=tried,
             identify_seconds=None if started is None else now - started)

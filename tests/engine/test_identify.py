@@ -255,3 +255,59 @@ def test_host_rate_allowance_outlives_a_quiet_moment():
     net.run()
     second, third = extra_syn_times(net)[4:]
     assert 0.1 <= second <= 0.2 and third - second == pytest.approx(0.1)
+
+
+def by_probe(*answers):
+    """A server answering each probe that starts with a key by that key's reply, anything
+    else by the last reply."""
+    def answer(payload, conn):
+        for start, data in answers:
+            if payload.startswith(start):
+                return Answer(data=data)
+        return Answer(data=answers[-1][1])
+    return answer
+
+
+REDIS_ERR = b"-ERR unknown command 'GET'\r\n"       # the pop3 and redis rules both claim it
+ENIP_REPLY = bytes.fromhex("630000000000000000000000") + get("enip").probe("")[12:20] + bytes(4)
+SSL3_LOOKALIKE = bytes.fromhex("16030000750100000100000087d679df3bd5e58400000000")
+
+
+@pytest.mark.parametrize("names, answer, label", [
+    (("http", "redis"), by_probe((b"*1", b"+PONG\r\n"), (b"", REDIS_ERR)), "redis"),
+    (("http", "memcached_ascii"), by_probe((b"stats", b"STAT pid 1\r\nEND\r\n"),
+                                           (b"", b"ERROR\r\n")), "memcached_ascii"),
+    (("tls", "enip"), by_probe((b"\x63\x00", ENIP_REPLY), (b"", SSL3_LOOKALIKE)), "enip"),
+])
+@pytest.mark.parametrize("parallel", [1, 4])
+def test_an_answer_to_another_protocols_probe_does_not_end_the_target(names, answer, label,
+                                                                        parallel):
+    net = scan(EngineConfig(handshakes=names, parallel=parallel), answer)
+    [r] = net.records
+    assert (r.fingerprint, r.handshake_num) == (label, 1)
+
+
+def test_a_provisional_label_is_kept_when_nothing_is_sure():
+    # Unknown data first, then a reply only another protocol's rule claims: the record is
+    # that reply with its label, once every handshake was tried.
+    answers = iter([b"\x00\x01?", REDIS_ERR, b"\x00\x02?"])
+    net = scan(EngineConfig(handshakes=("tls", "http", "rdp"), priority=("pop3",), parallel=1),
+               lambda p, c: Answer(data=next(answers)) if p else None)
+    [r] = net.records
+    assert (r.fingerprint, r.data, r.handshake_num, r.handshakes_tried) == (
+        "pop3", REDIS_ERR, 1, 3)
+
+
+@pytest.mark.parametrize("names", [("wait", "http"), ("http", "ftp")])
+def test_banners_name_the_service_whatever_was_sent(names):
+    net = scan(EngineConfig(handshakes=names, parallel=1),
+               lambda p, c: Answer(data=b"* OK IMAP4rev1 ready\r\n"))
+    [r] = net.records
+    assert r.fingerprint == "imap" and r.handshake_num == 0 and r.handshakes_tried == 1
+
+
+def test_compat_ends_at_a_provisional_label():
+    net = scan(EngineConfig(compat=True, handshakes=("http", "redis"), priority=("pop3",)),
+               by_probe((b"*1", b"+PONG\r\n"), (b"", REDIS_ERR)))
+    [r] = net.records
+    assert (r.fingerprint, r.handshake_num) == ("pop3", 0)
