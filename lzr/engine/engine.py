@@ -36,13 +36,16 @@ A connection is in one state (state.py) and each event moves it by one named han
                  once the verdict is in (§2.13)
     HAF_PROBE    SYN-ACK               _receive_for_probe      (gone; the target is credited)
     HAF_PROBE    timer                 advance                 (gone)
+    HOST         timer                 _on_host_timer          (its queue takes its tokens)
 
 Anything else (no flags, a repeated SYN-ACK, numbers that do not fit) is ignored.
 
 When a connection ends without naming the service, the target starts its next handshake on
 a fresh local port, or, when there is none left and no other connection is live, writes its
 final record (§2.10). With `compat` a target runs one handshake at a time and its first data
-ends it; otherwise up to `parallel` run at once and unrecognised data lets the others go on.
+ends it; otherwise up to `parallel` run at once, data that names nothing for sure
+(`_names_for_sure`) lets the others go on, and a target's extra connections (beyond its first)
+are capped per address in number and rate (`per_host_limit`, `host_rate`).
 """
 import functools
 import random
