@@ -469,10 +469,14 @@ class Engine:
     # A target's first connection is the port scan itself, paced by -rate; the cap and the
     # host rate apply to the connections beyond it (handshake 1 on) that the engine opens.
 
-    def _start_counted(self, addr: int, now: float) -> None:
+    def _host(self, addr: int) -> Host:
         host = self._hosts.get(addr)
         if host is None:
             host = self._hosts[addr] = Host(addr)
+        return host
+
+    def _start_counted(self, addr: int, now: float) -> None:
+        host = self._host(addr)
         host.conns += 1
         if self._start_spacing:
             # A start held back now can go no later than one spacing after the last start:
@@ -494,18 +498,14 @@ class Engine:
                                 and not self._rate_holds_back(host, now))
 
     def _queue_for_slot(self, target: Target, now: float) -> None:
-        addr = target.key >> 16
-        host = self._hosts.get(addr)
-        if host is None:
-            host = self._hosts[addr] = Host(addr)
+        host = self._host(target.key >> 16)
         if not target.waiting:
             target.waiting = True
             if host.waiters is None:
                 host.waiters = deque()
             host.waiters.append(target)
-        if (host.conns < self._host_limit and self._rate_holds_back(host, now)
-                and host.deadline is None):
-            self._host_timer.arm(host, now)     # only the rate holds it back
+        if host.conns < self._host_limit and self._rate_holds_back(host, now):
+            self._wake_later(host, now)
 
     def _wake_host(self, addr: int, now: float) -> None:
         """Hand the address's free slots to the targets queued for it, one connection per
@@ -518,8 +518,7 @@ class Engine:
             target = waiters[0]
             wants = self._targets.get(target.key) is target and self._wants_conn(target)
             if wants and self._rate_holds_back(host, now):
-                if host.deadline is None:
-                    self._host_timer.arm(host, now)
+                self._wake_later(host, now)
                 break
             waiters.popleft()
             target.waiting = False
@@ -535,7 +534,12 @@ class Engine:
         fresh one would be the same); till then its timer comes back to it."""
         if not self._rate_holds_back(host, now - self._burst_span):
             del self._hosts[host.addr]
-        elif host.deadline is None:
+        else:
+            self._wake_later(host, now)
+
+    def _wake_later(self, host: Host, now: float) -> None:
+        """Come back to the address when its next token is due (one timer at a time)."""
+        if host.deadline is None:
             self._host_timer.arm(host, now)
 
     def _fresh_port(self, target: Target) -> int:
