@@ -7,7 +7,7 @@ test: setup
 	@bash ci/test
 
 demo: setup
-	@.venv/bin/lzr-sim run --profile unexpected --hosts 30 --seed 1
+	@.venv/bin/lzr-sim run --profile unexpected --hosts 30 --seed 1 --show-records 6
 
 bench: setup
 	@for b in bench/*.py; do echo "== $$b"; .venv/bin/python $$b || exit 1; done

@@ -93,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     _population_arguments(run)
     run.add_argument("--png", type=Path, metavar="DIR", help="also draw the plots into DIR")
     run.add_argument("--records", type=Path, metavar="FILE", help="keep the scan's records here")
+    run.add_argument("--show-records", type=int, default=0, metavar="N",
+                     help="print the records of N labels (the first record of each) before the report")
     _scan_arguments(run)
 
     commands.add_parser("list", help="runs of this run root and whether they are live")
@@ -297,11 +299,26 @@ def command_run(args) -> int:
           f"{len(manifest.targets())} targets; up {up_seconds:.1f} s, scan {scan_seconds:.1f} s, "
           f"total {time.monotonic() - started:.1f} s\n")
     print(f"lzr flags: `{' '.join(flags)}`\n")
+    if args.show_records > 0:
+        print(_sample_records(Path(output), args.show_records))
     print(report.markdown())
     if args.png:
         for path in draw(report, args.png):
             print(f"plot: {path}", file=sys.stderr)
     return 0
+
+
+def _sample_records(path: Path, labels: int) -> str:
+    """The first record of each of the first `labels` labels, as lzr wrote them."""
+    chosen: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        label = json.loads(line).get("fingerprint", "") if line.strip() else ""
+        if label and label not in chosen:
+            chosen[label] = line
+            if len(chosen) == labels:
+                break
+    lines = "\n".join(chosen.values())
+    return f"# Records (the first of each of {len(chosen)} labels)\n\n```\n{lines}\n```\n"
 
 
 def command_list(_args) -> int:
