@@ -77,10 +77,6 @@ SIXTEEN_BITS = tuple(range(1 << 16))
 DATA, CLOSE, SYNACK, REFUSED, PURE_ACK = range(5)
 
 
-# Banner protocols: their servers send the banner whatever probe we sent.
-BANNER_LABELS = frozenset(hs.name for hs in handshakes.REGISTRY.values() if hs.server_first)
-
-
 @functools.cache
 def _own_labels(name: str) -> frozenset[str] | None:
     """The labels of the rules whose probe handshake `name` sends: its own and those of
@@ -314,17 +310,17 @@ class Engine:
 
     def _names_for_sure(self, hs: int, found: list[str]) -> bool:
         """Does a response to handshake `hs`, claimed by the rules that gave `found`, name
-        the service for sure? Yes if it is a banner that came unprompted, if the rule of the
-        probe we sent claims it, or if a banner protocol's rule alone claims it. Otherwise
-        it answered a probe that is not its own, and what claims it may be wrong (Redis's
-        `-ERR` to a GET passes the pop3 rule): the other handshakes go on."""
+        the service for sure? Yes if it came unprompted (a server-first handshake) or if
+        the rule of the probe we sent claims it. Otherwise the server answered a probe that
+        is not its own, and whatever claims the answer may be wrong (Redis's `-ERR` to a GET
+        passes the pop3 rule alone): the other handshakes go on."""
         own = self._own_labels[hs]
         if own is None:
             return bool(found)
         for label in found:
             if label in own:
                 return True
-        return len(found) == 1 and found[0] in BANNER_LABELS
+        return False
 
     def _on_close(self, conn, seg, now: float) -> None:
         if seg.flags & ACK or not seg.flags & RST:
