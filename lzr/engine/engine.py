@@ -57,7 +57,8 @@ from lzr import handshakes
 from lzr.engine.config import EngineConfig, Send
 from lzr.engine.ports import LocalPorts
 from lzr.engine.state import (
-    EXPECTED, HAF_PROBE, HOST, IDLE, PROBE_ACKED, PROBE_SENT, SYN_SENT, Conn, HafProbe, Host, Target,
+    EXPECTED, HAF_PROBE, HOST, IDLE, PROBE_ACKED, PROBE_SENT, SYN_SENT, Conn, HafProbe, Host,
+    Target,
 )
 from lzr.engine.timers import TimerQueue
 from lzr.fingerprint import UNKNOWN, label_of, labels
