@@ -1,4 +1,5 @@
-"""Per-target, per-connection and per-address state, kept small: millions of targets are in flight at once.
+"""Per-target, per-connection and per-address state, kept small: millions of targets are in
+flight at once.
 
 A connection holds what LZR keeps in its reference packet (reference §1.4): the last packet
 sent to or accepted from the target on this connection, whose fields go into the record if
