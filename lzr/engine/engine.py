@@ -44,7 +44,7 @@ When a connection ends without naming the service, the target starts its next ha
 a fresh local port, or, when there is none left and no other connection is live, writes its
 final record (§2.10). With `compat` a target runs one handshake at a time and its first data
 ends it; otherwise up to `parallel` run at once, data that names nothing for sure
-(`_names_for_sure`) lets the others go on, and a target's extra connections (beyond its first)
+(`_credible`) lets the others go on, and a target's extra connections (beyond its first)
 are capped per address in number and rate (`per_host_limit`, `host_rate`).
 """
 import functools
@@ -298,30 +298,29 @@ class Engine:
     def _on_data(self, conn, seg, now: float) -> None:
         target = conn.target
         found = labels(seg.payload)
-        record = self._segment_record(conn, seg, "data", now, label_of(found, self._priority))
+        credible = found if self.cfg.compat else self._credible(conn.hs, found)
+        record = self._segment_record(conn, seg, "data", now,
+                                      label_of(credible or found, self._priority))
         self._send_rst(conn, seg.ack)
         if self.cfg.force_all:
             self._records.append(record)
             self._end_conn(conn, record, now)
-        elif self.cfg.compat or self._names_for_sure(conn.hs, found):
+        elif self.cfg.compat or credible:
             self._close_conn(conn)
             self._finish(target, record, now)
         else:
             self._end_conn(conn, record, now)   # unknown, or only provisionally named
 
-    def _names_for_sure(self, hs: int, found: list[str]) -> bool:
-        """Does a response to handshake `hs`, claimed by the rules that gave `found`, name
-        the service for sure? Yes if it came unprompted (a server-first handshake) or if
-        the rule of the probe we sent claims it. Otherwise the server answered a probe that
-        is not its own, and whatever claims the answer may be wrong (Redis's `-ERR` to a GET
-        passes the pop3 rule alone): the other handshakes go on."""
+    def _credible(self, hs: int, found: list[str]) -> list[str]:
+        """The labels of `found` that name the service for sure in a response to handshake
+        `hs`: all of them when the response came unprompted (a server-first handshake);
+        otherwise all but the generic ones (handshakes.GENERIC_LABELS) that are not the
+        probe's own. An empty list leaves the answer provisional and the other handshakes go
+        on (Redis's `-ERR` to a GET passes the pop3 rule alone)."""
         own = self._own_labels[hs]
         if own is None:
-            return bool(found)
-        for label in found:
-            if label in own:
-                return True
-        return False
+            return found
+        return [label for label in found if label in own or label not in handshakes.GENERIC_LABELS]
 
     def _on_close(self, conn, seg, now: float) -> None:
         if seg.flags & ACK or not seg.flags & RST:

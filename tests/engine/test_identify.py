@@ -298,14 +298,22 @@ def test_a_provisional_label_is_kept_when_nothing_is_sure():
         "pop3", REDIS_ERR, 1, 3)
 
 
-@pytest.mark.parametrize("names, tried", [(("wait", "http"), 1), (("http", "rdp"), 2)])
-def test_a_banner_is_sure_only_when_it_came_unprompted(names, tried):
-    # A banner in answer to a probe is named too, but only provisionally: other protocols'
-    # replies pass banner rules (Redis's `-ERR wrong number of arguments` passes pop3's).
-    net = scan(EngineConfig(handshakes=names, parallel=1),
-               lambda p, c: Answer(data=b"* OK IMAP4rev1 ready\r\n"))
+IMAP_BANNER, POP3_BANNER = b"* OK IMAP4rev1 ready\r\n", b"+OK ready\r\n"
+
+
+@pytest.mark.parametrize("names, banner, label, tried", [
+    (("wait", "http"), IMAP_BANNER, "imap", 1),
+    (("http", "rdp"), IMAP_BANNER, "imap", 1),
+    (("wait", "http"), POP3_BANNER, "pop3", 1),
+    (("http", "rdp"), POP3_BANNER, "pop3", 2),
+])
+def test_a_generic_label_is_sure_only_unprompted(names, banner, label, tried):
+    # A distinctive banner names the service whatever probe drew it. The pop3 rule also
+    # passes other protocols' error replies (Redis's `-ERR wrong number of arguments`), so
+    # in answer to a probe it is only provisional: every handshake is tried, then it stands.
+    net = scan(EngineConfig(handshakes=names, parallel=1), lambda p, c: Answer(data=banner))
     [r] = net.records
-    assert (r.fingerprint, r.handshake_num, r.handshakes_tried) == ("imap", 0, tried)
+    assert (r.fingerprint, r.handshake_num, r.handshakes_tried) == (label, 0, tried)
 
 
 def test_compat_ends_at_a_provisional_label():
