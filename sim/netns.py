@@ -65,6 +65,17 @@ def cleanup_stale() -> list[str]:
     return removed
 
 
+def stop_process(proc: subprocess.Popen, grace: float = 3.0) -> None:
+    """SIGTERM, then SIGKILL if it is still running after `grace` seconds; always reaped."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def _wait_active(host: "Host", ifname: str, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while "qdisc noop" in host.cmd("ip", "-o", "link", "show", "dev", ifname).stdout:
@@ -163,13 +174,7 @@ class NetnsLab:
 
     def close(self) -> None:
         for proc in self._processes:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=3)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop_process(proc)
         self._processes.clear()
         for host in self.hosts.values():
             _run("ip", "netns", "del", host.netns, check=False)

@@ -31,6 +31,8 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import IO, ClassVar, Iterator, Protocol
 
+from sim.netns import stop_process
+
 _instances = itertools.count()
 ACK_LISTENER_PORT = 9  # the discard port: where an ACKing firewall's connections end up
 
@@ -118,13 +120,7 @@ class Behaviour:
         proc, self._daemon = self._daemon, None
         if proc is None:
             return ""
-        if proc.poll() is None:
-            proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, grace=10)
         proc.stdout.close()
         errors, self._daemon_errors = self._daemon_errors, None
         errors.seek(0)
