@@ -35,9 +35,18 @@ class Service:
 
     def __init__(self, **options: Any) -> None:
         self.options = options
+        self._ssl_context: ssl.SSLContext | None = None
+
+    def certificate(self) -> tuple[str, str] | None:
+        """(certificate path, key path) of a service that runs TLS itself."""
+        return None
 
     def ssl_context(self) -> ssl.SSLContext | None:
-        return None
+        """The TLS context from `certificate()`, made once (making a certificate runs openssl)."""
+        if self._ssl_context is None and (cert_and_key := self.certificate()) is not None:
+            self._ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._ssl_context.load_cert_chain(*cert_and_key)
+        return self._ssl_context
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         raise NotImplementedError

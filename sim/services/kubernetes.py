@@ -20,7 +20,6 @@ from sim.services import certs
 from sim.services.http import serve_http
 from sim.services.httpmsg import Request, http_date, response
 from sim.services.base import Service
-from sim.services.tls import server_context
 from sim.services.tlsconn import serve_tls
 
 DNS_NAMES = ("kubernetes", "kubernetes.default", "kubernetes.default.svc",
@@ -34,15 +33,8 @@ class KubernetesService(Service):
     label = "kubernetes"
     uses_tls = True
 
-    def __init__(self, **options):
-        super().__init__(**options)
-        self._context = None
-
-    def ssl_context(self):
-        if self._context is None:
-            self._context = server_context(certs.certificate("kube-apiserver", issuer="kubernetes",
-                                                             dns_names=DNS_NAMES))
-        return self._context
+    def certificate(self):
+        return certs.certificate("kube-apiserver", issuer="kubernetes", dns_names=DNS_NAMES)
 
     async def handle(self, request: Request) -> bytes:
         headers = [("Audit-Id", str(uuid.uuid4())), ("Cache-Control", "no-cache, private"),

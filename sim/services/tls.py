@@ -12,18 +12,11 @@ Options: `common_name` of the certificate (default "localhost"), plus the http s
 """
 from __future__ import annotations
 
-import ssl
 
 from sim.services import certs
 from sim.services.http import HttpService, serve_http
 from sim.services.httpmsg import http_date
 from sim.services.tlsconn import serve_tls
-
-
-def server_context(cert_and_key: tuple[str, str]) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(*cert_and_key)
-    return context
 
 
 def nginx_plain_http_answer(server: str) -> bytes:
@@ -40,14 +33,8 @@ class TlsService(HttpService):
     label = "tls"
     uses_tls = True
 
-    def __init__(self, **options):
-        super().__init__(**options)
-        self._context = None
-
-    def ssl_context(self):
-        if self._context is None:
-            self._context = server_context(certs.certificate(self.options.get("common_name", "localhost")))
-        return self._context
+    def certificate(self):
+        return certs.certificate(self.options.get("common_name", "localhost"))
 
     async def serve(self, reader, writer):
         await serve_tls(reader, writer, self.ssl_context(), nginx_plain_http_answer(self.server),
