@@ -47,12 +47,13 @@ LZR_NAMES: tuple[str, ...] = tuple(sorted((m.HANDSHAKE.name for m in _LZR_MODULE
 
 # What `-handshakes all` tries, first to last; docs/handshakes.md says why.
 DEFAULT_ORDER: tuple[str, ...] = (
-    # The LZR paper's Table 2, ranks 1-3: a banner wait, HTTP, TLS.
-    "wait", "http", "tls",
+    # The LZR paper's Table 2, ranks 1-4: a banner wait, HTTP, TLS, and DNS, which stays
+    # silent to any other probe (it waits for as many bytes as their first two announce).
+    "wait", "http", "tls", "dns",
     # A raw print port prints every probe it cannot parse: name it before sending more.
     "pjl",
-    # Table 2, ranks 4-6.
-    "dns", "pptp", "oracle",
+    # Table 2, ranks 5-6.
+    "pptp", "oracle",
     # The paper's other binary protocols that stay silent without their own probe (§4.1).
     # rdp goes before siemens: with `-handshakes all` this order also breaks ties, and an
     # RDP server's reply satisfies both rules.
