@@ -94,7 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     timing.add_argument(*_names("rn", "--retries"), dest="retries", type=int, default=1, metavar="N",
                         help="retransmissions of a probe or SYN (default 1)")
     timing.add_argument(*_names("c", "--cooldown"), dest="cooldown", type=float, default=8.0,
-                        metavar="S", help="seconds to wait for late answers after input ends (default 8)")
+                        metavar="S", help="seconds to wait for late SYN-ACKs after ZMap's input ends (default 8); "
+                        "when lzr sends the SYNs each waits -t x (-rn + 1) for its own, so only "
+                        "--compat waits this too")
     timing.add_argument(*_names("rate"), type=int, default=10000, metavar="N",
                         help="new targets per second when sending SYNs (default 10000)")
     timing.add_argument(*_names("w", "--workers"), dest="workers", type=int,

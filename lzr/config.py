@@ -93,6 +93,14 @@ class ScanConfig:
         return self.mode != ZMAP
 
     @property
+    def waits_cooldown(self) -> bool:
+        """Does the scan wait out -c after its last new target? Only for SYN-ACKs it cannot
+        track: ZMap's (lzr never sees which SYNs ZMap sent) or, with --compat, as LZR does.
+        When lzr sends the SYNs, each waits -t x (-rn + 1) for its SYN-ACK in the engine, so
+        once every target has its final record no SYN is left to wait for."""
+        return self.compat or not self.sends_syns
+
+    @property
     def version(self) -> int:
         return 6 if self.ipv6 else 4
 

@@ -2,8 +2,8 @@
 
 It resolves where frames go, installs the RST guard, starts the processes (writer, K shards,
 receiver, then the feeder once the others are listening), prints the progress line, and ends
-the scan: normally when every shard has finished (input over, cooldown passed, nothing in
-flight) and the writer has written everything; after a first Ctrl-C by stopping the feeder
+the scan: normally when every shard has finished (input over, any cooldown passed, nothing
+in flight) and the writer has written everything; after a first Ctrl-C by stopping the feeder
 and new admissions and then draining the same way; after a second Ctrl-C or SIGTERM at once.
 The RST guard and the private socket directory are removed on every one of these paths.
 """
@@ -356,7 +356,8 @@ class Coordinator:
         total = feeder.total or feeder.targets
         remaining = max(0, total - admitted)
         pace = min(self.cfg.rate, admitted / elapsed) if admitted and elapsed > 0 else self.cfg.rate
-        tail = self.cfg.timeout * (self.cfg.retries + 1) + self.cfg.cooldown
+        cooldown = self.cfg.cooldown if self.cfg.waits_cooldown else 0.0
+        tail = self.cfg.timeout * (self.cfg.retries + 1) + cooldown
         return _clock(remaining / pace + tail) if pace > 0 else "?"
 
     def _clear_progress(self) -> None:

@@ -8,8 +8,9 @@ port range. Its loop, once per wake-up:
   sendmmsg batch -> pass its final records to the writer -> tell the feeder how many targets
   it has taken up (the feeder's credit: it gives each shard only a moment's worth ahead).
 
-It ends when the feeder's INPUT_END has arrived, no target is waiting or in flight, and the
-cooldown since the last admitted target has passed (no cooldown after a STOP).
+It ends when the feeder's INPUT_END has arrived, no target is waiting or in flight, and, when
+the scan waits a cooldown at all (`ScanConfig.waits_cooldown`), the cooldown since the last
+admitted target has passed (no cooldown after a STOP).
 """
 from __future__ import annotations
 
@@ -356,7 +357,9 @@ class Shard:
         if not self.input_over or self.pending or self.engine.in_flight:
             return False
         # After Ctrl-C nothing new was sent, so there are no late SYN-ACKs worth a cooldown.
-        return self.stopped or now >= self.last_admit + self.cfg.cooldown
+        if self.stopped or not self.cfg.waits_cooldown:
+            return True
+        return now >= self.last_admit + self.cfg.cooldown
 
 
 def run_shard(cfg: ScanConfig, index: int, local_ports: range, endpoints: Endpoints,

@@ -98,8 +98,12 @@ def target_mac(target) -> str:
 
 
 def capture(host, ifname: str, path: str) -> subprocess.Popen:
-    """tcpdump in `host` writing every frame of `ifname` to `path`; returns once it listens."""
-    proc = host.popen("tcpdump", "-i", ifname, "-n", "-U", "-w", path, stderr=subprocess.PIPE, text=True)
+    """tcpdump in `host` writing every frame of `ifname` to `path`; returns once it listens.
+
+    Immediate mode: without it frames wait in the capture ring for up to a second, and a scan
+    that ends sooner would stop tcpdump before it saw them."""
+    proc = host.popen("tcpdump", "-i", ifname, "-n", "--immediate-mode", "-U", "-w", path,
+                      stderr=subprocess.PIPE, text=True)
     assert "listening" in proc.stderr.readline()
     return proc
 
