@@ -60,7 +60,8 @@ def lzr_run(net, flags: list[str]) -> dict:
     if first_start is None:
         sys.exit(f"lzr {' '.join(flags)} wrote no records")
     return {"wall": wall, "identified": last_end - first_start, "startup": first_start - launched,
-            "winddown": exited - last_end, "labels": labels, "seconds": seconds}
+            "winddown": exited - last_end, "labels": labels, "seconds": seconds,
+            "tried": sum(record["handshakesTried"] for record in records) / len(records)}
 
 
 def nmap_label(service) -> tuple[str, str]:
@@ -110,7 +111,13 @@ def main() -> None:
     parser.add_argument("--no-nmap", action="store_true", help="skip the nmap -sV run")
     parser.add_argument("--nmap-version-all", action="store_true",
                         help="nmap -sV --version-all: every probe on every port (about 8 minutes)")
+    parser.add_argument("--sweep", metavar="N,N,...",
+                        help="also run lzr with each of these --parallel values (how the default was chosen)")
     args = parser.parse_args()
+    try:
+        sweep = [int(n) for n in args.sweep.split(",")] if args.sweep else []
+    except ValueError:
+        parser.error(f"--sweep takes comma-separated integers, got {args.sweep!r}")
     if os.geteuid() != 0:
         sys.exit("bench/identify.py needs root (Mininet)")
     if not args.no_nmap and shutil.which("nmap") is None:
@@ -131,6 +138,7 @@ def main() -> None:
         serial = lzr_run(net, flags + ["--parallel", "1"])
         compat = lzr_run(net, flags + ["--compat"])
         nmap = None if args.no_nmap else nmap_run(net, targets, args.nmap_version_all)
+        swept = [(n, lzr_run(net, flags + ["--parallel", str(n)])) for n in sweep]
 
     print()
     print(f"{'target':<20}{'runs':<10}{'lzr':<18}{'lzr --parallel 1':<22}nmap -sV")
@@ -145,12 +153,16 @@ def main() -> None:
     for title, run in rows:
         print(f"{title:<22} wall {run['wall']:6.1f} s (start-up {run['startup']:.1f} s, first SYN to last "
               f"record {run['identified']:.1f} s, wind-down {run['winddown']:.1f} s), "
-              f"named {named(manifest, run['labels'])}/{total}")
+              f"named {named(manifest, run['labels'])}/{total}, {run['tried']:.1f} handshakes started per target")
     if nmap:
         title = "nmap -sV --version-all" if args.nmap_version_all else "nmap -sV"
         print(f"{title:<22} wall {nmap['wall']:6.1f} s, named {named(manifest, nmap['labels'])}/{total}")
+    for n, run in swept:
+        print(f"{'lzr ... --parallel ' + str(n):<22} wall {run['wall']:6.1f} s (first SYN to last record "
+              f"{run['identified']:.1f} s), named {named(manifest, run['labels'])}/{total}, "
+              f"{run['tried']:.1f} handshakes started per target")
     print("(--parallel 1 also sets the per-host cap to 1; --compat runs one handshake at a time with no cap;\n"
-          " lzr exits when every target is done and -c seconds, default 8, have passed since its last new target)")
+          " lzr exits when every target has its final record; only --compat also waits LZR's -c 8 cooldown)")
     print()
     print(f"--parallel 1 / default: {serial['wall'] / parallel['wall']:.1f}x wall time, "
           f"{serial['identified'] / parallel['identified']:.1f}x first SYN to last record")
