@@ -75,9 +75,14 @@ class TlsConnection:
                 self.incoming.write(data)
                 while True:
                     try:
-                        self.plain.feed_data(self.tls.read(READ_SIZE))
-                    except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                        plain = self.tls.read(READ_SIZE)
+                    except ssl.SSLWantReadError:
                         break
+                    if not plain:
+                        # The session is over: OpenSSL returns b"" for ever after the client's
+                        # close_notify or a truncated record (nmap sends both).
+                        return
+                    self.plain.feed_data(plain)
                 await self.flush()
         except (ssl.SSLError, ConnectionError):
             pass

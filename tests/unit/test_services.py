@@ -5,12 +5,15 @@ from lzr.fingerprint when sent the scanner's probe for it, and must survive ever
 probe (the runner reports no service bug and keeps serving).
 """
 import asyncio
+import contextlib
 import json
 import random
 import socket
 import subprocess
+import ssl
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -302,3 +305,32 @@ def test_real_daemons_get_their_labels():
 def test_daemon_entries_need_a_port_and_a_known_daemon(entry):
     with pytest.raises(SpecError):
         parse_spec(json.dumps([entry]))
+
+
+
+def test_a_close_notify_inside_an_open_connection_does_not_stall_the_runner(runner):
+    """nmap -sV ends TLS sessions so; OpenSSL then reads b"" for ever, and a TLS service that
+    kept reading froze every service of its host."""
+    proc, ports, errors = runner
+    client = ssl.create_default_context()
+    client.check_hostname, client.verify_mode = False, ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = client.wrap_bio(incoming, outgoing)
+    with socket.create_connection((LOOPBACK, ports["tls"]), timeout=10) as raw:
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                raw.sendall(outgoing.read())
+                incoming.write(raw.recv(65536))
+        raw.sendall(outgoing.read())        # our Finished: the server's handshake is done
+        time.sleep(0.2)
+        with contextlib.suppress(ssl.SSLWantReadError):
+            tls.unwrap()
+        raw.sendall(outgoing.read())        # close_notify; the TCP connection stays open
+        time.sleep(0.2)
+        answer = first_answer(ports["http"], REGISTRY["http"].probe(LOOPBACK), timeout=5)
+    assert fingerprint(answer, ["http"]) == "http"
+    assert proc.poll() is None
+    assert service_errors(errors) == []
