@@ -114,5 +114,8 @@ def child_main(role: str, parent_pid: int, coordinator_endpoint: str, debug: boo
             top = tracemalloc.take_snapshot().statistics("lineno")[:50]
             with open(f"{memprofile}.{role}", "w") as fh:
                 fh.writelines(f"{stat}\n" for stat in top)
-    sys.stdout.flush()
-    os._exit(status)
+        # Here, not after the try: after a SIGTERM the SystemExit still holds target's frame,
+        # whose ZeroMQ context would otherwise be collected and wait out its linger for peers
+        # that have ended (the coordinator then killed the receiver after its stop grace).
+        sys.stdout.flush()
+        os._exit(status)
