@@ -12,7 +12,7 @@ import sys
 import time
 
 from lzr import config as config_module
-from lzr.config import ScanConfig, UsageError
+from lzr.config import DEFAULT_COOLDOWN, ScanConfig, UsageError
 from lzr.runtime.scan import EXIT_INTERRUPTED, EXIT_USAGE, run as run_scan
 from lzr.runtime.shard import DEFAULT_HOST_RATE, DEFAULT_PARALLEL
 
@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
                         default=1.0, metavar="S", help="seconds before the first retransmission (default 1)")
     timing.add_argument(*_names("rn", "--retries"), dest="retries", type=int, default=1, metavar="N",
                         help="retransmissions of a probe or SYN (default 1)")
-    timing.add_argument(*_names("c", "--cooldown"), dest="cooldown", type=float, default=8.0,
+    timing.add_argument(*_names("c", "--cooldown"), dest="cooldown", type=float, default=None,
                         metavar="S", help="seconds to wait for late SYN-ACKs after ZMap's input ends (default 8); "
                         "when lzr sends the SYNs each waits -t x (-rn + 1) for its own, so only "
                         "--compat waits this too")
@@ -213,7 +213,7 @@ def parse_args(argv: list[str]) -> ScanConfig:
         timeout=ns.timeout,
         retransmit_after=ns.retransmit_after,
         retries=ns.retries,
-        cooldown=ns.cooldown,
+        cooldown=DEFAULT_COOLDOWN if ns.cooldown is None else ns.cooldown,
         workers=ns.workers,
         haf=0 if force_all else ns.haf,             # LZR: force mode turns HAF off
         haf_threshold=0.0 if force_all else ns.haf_threshold,
@@ -247,7 +247,11 @@ def parse_args(argv: list[str]) -> ScanConfig:
         host_rate=ns.host_rate,
         extended=ns.extended,
     )
-    return cfg.validate()
+    cfg.validate()
+    if ns.cooldown is not None and not cfg.waits_cooldown:
+        print("lzr: -c has no effect when lzr sends the SYNs: each waits -t x (-rn + 1) for its "
+              "SYN-ACK (add --compat for LZR's cooldown)", file=sys.stderr)
+    return cfg
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,7 @@ RANGES = "ranges"    # --targets x --ports, walked in a seeded permutation, we s
 
 RST_GUARD_MODES = ("source-ip", "source-ports", "nfqueue", "none")
 INPUT_FORMATS = ("auto", "json", "csv")
+DEFAULT_COOLDOWN = 8.0                    # -c, LZR's
 _MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 
 
@@ -43,7 +44,7 @@ class ScanConfig:
     timeout: float = 5.0
     retransmit_after: float = 1.0
     retries: int = 1
-    cooldown: float = 8.0
+    cooldown: float = DEFAULT_COOLDOWN
     workers: int = 1
     haf: int = 0
     haf_threshold: float = 1.0

@@ -55,6 +55,18 @@ def test_bad_values_are_usage_errors_naming_the_flag(args, flag):
     assert f"lzr: {flag}" in result.stderr
 
 
+@pytest.mark.parametrize("args, warned", [
+    (["-sendSYNs", "-c", "3"], True),
+    (["-sendSYNs", "-c", "3", "--compat"], False),
+    (["-c", "3"], False),                       # ZMap input: the cooldown applies
+    (["-sendSYNs"], False),                     # not asked for: nothing to say
+])
+def test_a_cooldown_that_cannot_apply_is_reported(args, warned, capsys):
+    cfg = parse_args(args)
+    assert cfg.cooldown == (3.0 if "-c" in args else 8.0)
+    assert ("-c has no effect" in capsys.readouterr().err) is warned
+
+
 def test_unknown_flag_exits_2():
     result = run("-bogus")
     assert result.returncode == 2 and "-bogus" in result.stderr
