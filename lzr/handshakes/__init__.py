@@ -52,7 +52,7 @@ DEFAULT_ORDER: tuple[str, ...] = (
     "wait", "http", "tls", "dns",
     # A raw print port prints every probe it cannot parse: name it before sending more.
     "pjl",
-    # Table 2, ranks 5-6.
+    # The rest of Table 2: PPTP (rank 5) and Oracle (rank 4 on ephemeral ports).
     "pptp", "oracle",
     # The paper's other binary protocols that stay silent without their own probe (§4.1).
     # rdp goes before siemens: with `-handshakes all` this order also breaks ties, and an
