@@ -80,34 +80,35 @@ def test_exception_inside_the_context_still_tears_down():
     assert leftovers(run_id, pids) == ([], [])
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_signal_tears_down(signum):
-    # The run id is printed inside the `with`, so the signal always lands in its body.
+def run_in_child(body: str) -> tuple[subprocess.Popen, str, dict]:
+    """A Python child that brings up two bare hosts with `body` and prints the run id:
+    (the child, its run id, the run's state.json)."""
     script = ("import sys, time; from sim.harness import SimNetwork; from sim.manifest import Manifest\n"
-              f"with SimNetwork(Manifest.from_json(sys.stdin.read())) as net:\n"
-              "    print(net.run_id, flush=True)\n"
-              "    time.sleep(60)\n")
+              + body)
     process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                text=True)
     process.stdin.write(bare(2).to_json())
     process.stdin.close()
     run_id = process.stdout.readline().strip()
-    state = json.loads((run_root() / run_id / "state.json").read_text())
+    return process, run_id, json.loads((run_root() / run_id / "state.json").read_text())
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_signal_tears_down(signum):
+    # The run id is printed inside the `with`, so the signal always lands in its body.
+    process, run_id, state = run_in_child(
+        "with SimNetwork(Manifest.from_json(sys.stdin.read())) as net:\n"
+        "    print(net.run_id, flush=True)\n"
+        "    time.sleep(60)\n")
     process.send_signal(signum)
     process.wait(timeout=90)  # generous: teardown of 2 hosts takes a second, but the machine is shared
     assert leftovers(run_id, state["processes"]) == ([], [])
 
 
 def test_killed_run_is_cleaned_by_the_next_up():
-    script = ("import sys, time; from sim.harness import SimNetwork; from sim.manifest import Manifest;"
-              f"net = SimNetwork(Manifest.from_json(sys.stdin.read()));"
-              "net.__enter__(); print(net.run_id, flush=True); time.sleep(60)")
-    process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                               text=True)
-    process.stdin.write(bare(2).to_json())
-    process.stdin.close()
-    killed_run = process.stdout.readline().strip()
-    state = json.loads((run_root() / killed_run / "state.json").read_text())
+    process, killed_run, state = run_in_child(
+        "net = SimNetwork(Manifest.from_json(sys.stdin.read()))\n"
+        "net.__enter__(); print(net.run_id, flush=True); time.sleep(60)\n")
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     assert run_links(killed_run), "a SIGKILLed run leaves its bridges behind"
