@@ -123,7 +123,7 @@ def main() -> None:
     if not args.no_nmap and shutil.which("nmap") is None:
         sys.exit("nmap is not installed (ci/setup installs it)")
 
-    from sim.harness import SimNetwork
+    from sim.network import SimNetwork
     from sim.population import catalogue
 
     manifest = catalogue(PROTOCOLS, copies=2, seed=args.seed)

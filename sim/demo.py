@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 
-from sim.netns import Host, NetnsLab
+from sim.lab import Host, NetnsLab
 
 HTTP_PORT, TLS_PORT, SSH_PORT = 8081, 8443, 2222
 CLOSED_PORT, SILENT_PORT = 9, 7777

@@ -62,12 +62,12 @@ class Network:
     def default_flags(self, flags: list[str] = ()) -> list[str]:
         """`flags` plus what `lzr-sim` adds for this population: -handshakes wait,http,tls and
         the handshakes its other protocols need, -haf 3 if it has ACKing firewalls."""
-        from sim.cli import lzr_flags_for
+        from sim.flags import lzr_flags_for
         return lzr_flags_for(self.manifest, list(flags))
 
     def accuracy(self, records: list[dict], flags: list[str] | None = None):
         """The accuracy report of `records` against this network's manifest."""
-        from sim.cli import handshakes_of
+        from sim.flags import handshakes_of
         from sim.report import evaluate
         return evaluate(self.manifest, records, handshakes_of(flags) if flags else None)
 
@@ -89,7 +89,7 @@ def sim_network():
             pytest.fail(f"capability missing on CI: {missing}", pytrace=False)
         pytest.skip(missing)
 
-    from sim.harness import SimNetwork
+    from sim.network import SimNetwork
     from sim.manifest import Manifest
     from sim.population import Options, generate
 

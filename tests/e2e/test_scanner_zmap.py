@@ -17,7 +17,7 @@ import tempfile
 import pytest
 
 from sim.demo import HTTP_PORT, SSH_PORT, TLS_PORT, TargetServices
-from sim.netns import NetnsLab
+from sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 

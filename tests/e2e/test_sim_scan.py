@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from sim.cli import default_handshakes
+from sim.flags import default_handshakes
 from sim.population import generate
 
 pytestmark = pytest.mark.mininet

@@ -12,7 +12,10 @@ import time
 
 import pytest
 
-from sim.harness import HarnessError, SimNetwork, list_runs, process_alive, run_links, run_root
+from sim.errors import HarnessError
+from sim.network import SimNetwork
+from sim.processes import process_alive
+from sim.runs import list_runs, run_links, run_root
 from sim.manifest import from_dict
 
 pytestmark = pytest.mark.mininet
@@ -83,7 +86,7 @@ def test_exception_inside_the_context_still_tears_down():
 def run_in_child(body: str) -> tuple[subprocess.Popen, str, dict]:
     """A Python child that brings up two bare hosts with `body` and prints the run id:
     (the child, its run id, the run's state.json)."""
-    script = ("import sys, time; from sim.harness import SimNetwork; from sim.manifest import Manifest\n"
+    script = ("import sys, time; from sim.network import SimNetwork; from sim.manifest import Manifest\n"
               + body)
     process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                text=True)

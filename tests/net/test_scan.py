@@ -16,7 +16,7 @@ import time
 import pytest
 
 from sim.demo import CLOSED_PORT, HTTP_PORT, SILENT_PORT, SSH_PORT, TLS_PORT, TargetServices
-from sim.netns import NetnsLab
+from sim.lab import NetnsLab
 
 FAST = ["-t", "1", "-rt", "1", "-c", "1", "--quiet", "--allow-reserved"]
 PORTS = (HTTP_PORT, TLS_PORT, SSH_PORT, CLOSED_PORT, SILENT_PORT)

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from sim.demo import HTTP_PORT, SILENT_PORT, TargetServices
-from sim.netns import NetnsLab
+from sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 

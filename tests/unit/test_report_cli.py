@@ -1,5 +1,9 @@
 """The lzr-sim CLI's pure helpers: handshake lists and default scan flags."""
-from sim.cli import _lzr_flags, _parser, handshakes_of
+import subprocess
+import sys
+
+from sim.cli import _lzr_flags, _parser
+from sim.flags import handshakes_of
 from sim.population import Options, generate
 
 
@@ -30,3 +34,10 @@ def test_explicit_handshakes_are_kept_as_given():
     manifest = generate("unexpected", hosts=3, seed=1, options=Options(host_hard_cases={}))
     args = _parser().parse_args(["scan", "--", "-handshakes=http"])
     assert _lzr_flags(args, manifest) == ["-handshakes=http"]
+
+
+def test_the_pytest_plugin_and_the_library_do_not_import_the_cli():
+    code = ("import sys, sim.pytest_plugin, sim.flags, sim.network, sim.report\n"
+            "assert 'sim.cli' not in sys.modules, sorted(m for m in sys.modules if m.startswith('sim'))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -13,7 +13,6 @@ import subprocess
 import ssl
 import sys
 import tempfile
-import time
 
 import pytest
 
@@ -324,12 +323,14 @@ def test_a_close_notify_inside_an_open_connection_does_not_stall_the_runner(runn
             except ssl.SSLWantReadError:
                 raw.sendall(outgoing.read())
                 incoming.write(raw.recv(65536))
-        raw.sendall(outgoing.read())        # our Finished: the server's handshake is done
-        time.sleep(0.2)
+        raw.sendall(outgoing.read())        # our Finished: the server's handshake is done ...
+        assert tls.version() == "TLSv1.3"
+        incoming.write(raw.recv(65536))     # ... when its session tickets arrive
         with contextlib.suppress(ssl.SSLWantReadError):
             tls.unwrap()
-        raw.sendall(outgoing.read())        # close_notify; the TCP connection stays open
-        time.sleep(0.2)
+        raw.sendall(outgoing.read())        # close_notify; our side of the connection stays open
+        while raw.recv(65536):              # the server ends the session and closes
+            pass
         answer = first_answer(ports["http"], REGISTRY["http"].probe(LOOPBACK), timeout=5)
     assert fingerprint(answer, ["http"]) == "http"
     assert proc.poll() is None
