@@ -9,7 +9,7 @@
     lzr-sim list                                            # runs and whether they are live
 
 Without `-handshakes` among the lzr flags, a scan uses wait, http and tls plus the handshakes
-the population needs (sim.population.needed_handshakes), and without `-haf` it sends 3
+the population needs (lzr_sim.population.needed_handshakes), and without `-haf` it sends 3
 ACKing-firewall probes when the population has ACKing firewalls. docs/sim.md has the details.
 """
 from __future__ import annotations
@@ -23,15 +23,16 @@ import sys
 import time
 from pathlib import Path
 
-from sim import runs
-from sim.errors import HarnessError
-from sim.flags import handshakes_of, lzr_flags_for
-from sim.manifest import Manifest, ManifestError
-from sim.network import SimNetwork
-from sim.population import PROFILES, Options, generate
-from sim.processes import in_namespace
-from sim.report import draw, evaluate, load_records
-from sim.scanner import run_scan
+from lzr_sim import runs
+from lzr_sim.errors import HarnessError
+from lzr_sim.extras import missing_extra, require
+from lzr_sim.flags import handshakes_of, lzr_flags_for
+from lzr_sim.manifest import Manifest, ManifestError
+from lzr_sim.network import SimNetwork
+from lzr_sim.population import PROFILES, Options, generate
+from lzr_sim.processes import in_namespace
+from lzr_sim.report import draw, evaluate, load_records
+from lzr_sim.scanner import run_scan
 
 DEFAULT_PROFILE, DEFAULT_HOSTS, DEFAULT_SEED = "unexpected", 30, 1
 
@@ -149,6 +150,7 @@ def _write_scan_meta(output: Path, flags: list[str]) -> None:
 
 
 def command_up(args) -> int:
+    require("mininet.net")
     manifest = _manifest(args)
     started = time.monotonic()
     with SimNetwork(manifest, loss=args.loss, delay_ms=args.delay, quiet=True) as net:
@@ -188,6 +190,8 @@ def _last_scan(directory: Path) -> Path:
 
 
 def command_report(args) -> int:
+    if args.png:
+        require("matplotlib")
     if args.manifest:
         manifest = Manifest.load(args.manifest)
         if not args.records:
@@ -242,6 +246,7 @@ def command_down(args) -> int:
 
 
 def command_run(args) -> int:
+    require("mininet.net", *(["matplotlib"] if args.png else []))
     manifest = _manifest(args)
     flags = _lzr_flags(args, manifest)
     started = time.monotonic()
@@ -302,6 +307,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except HarnessError as error:
         print(f"lzr-sim {args.command}: {error}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as error:
+        message = missing_extra(error)
+        if message is None:
+            raise
+        print(f"lzr-sim {args.command}: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -1,14 +1,14 @@
 """The `lzr` flags a scan of an emulated population uses where the user does not say.
 
 Without `-handshakes`: wait, http and tls plus the handshakes the population needs
-(sim.population.needed_handshakes); without `-haf`: ACKing-firewall probes when the
+(lzr_sim.population.needed_handshakes); without `-haf`: ACKing-firewall probes when the
 population has ACKing firewalls. `lzr-sim` and the pytest plugin both use these.
 """
 from __future__ import annotations
 
 from lzr.handshakes import DEFAULT_ORDER
-from sim.manifest import Manifest
-from sim.population import needed_handshakes
+from lzr_sim.manifest import Manifest
+from lzr_sim.population import needed_handshakes
 
 DEFAULT_HAF_PROBES = 3
 
@@ -29,7 +29,7 @@ def lzr_flags_for(manifest: Manifest, flags: list[str] = ()) -> list[str]:
 
 
 def default_handshakes(manifest: Manifest) -> list[str]:
-    """wait,http,tls plus what the population needs (sim.population.needed_handshakes)."""
+    """wait,http,tls plus what the population needs (lzr_sim.population.needed_handshakes)."""
     return needed_handshakes(manifest, order=tuple(DEFAULT_ORDER))
 
 

@@ -17,7 +17,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
-from sim.processes import stop_process
+from lzr_sim.processes import stop_process
 
 PREFIX_ROOT = "lzt"
 _PREFIX_RE = re.compile(rf"^{PREFIX_ROOT}(\d+)x")

@@ -5,16 +5,16 @@
 
 Life of a run:
 
-1. A run id (`topologies.base.new_run_id`) names every node, bridge and link. The run
-   directory `<run root>/<run id>/` gets `state.json` (sim.runs) with the pid of the owning
+1. A run id (`lzr_sim.topologies.base.new_run_id`) names every node, bridge and link. The run
+   directory `<run root>/<run id>/` gets `state.json` (lzr_sim.runs) with the pid of the owning
    process before anything is created, so the next run finds and removes the leftovers of a
    run that was killed.
 2. Mininet builds the topology (LinuxBridge, no controller). The scanner's only route is the
    router, which has no route out; nothing links to the root namespace's interfaces.
-3. Services: one runner per answering node (sim.runners).
+3. Services: one runner per answering node (lzr_sim.runners).
 4. Behaviours (zero window, ACKing firewall, loss, delay, ...) from the registry of
-   `sim.behaviours`, installed inside the nodes.
-5. `scan(flags)` runs `lzr` inside the scanner host (sim.scanner) and returns its JSON
+   `lzr_sim.behaviours`, installed inside the nodes.
+5. `scan(flags)` runs `lzr` inside the scanner host (lzr_sim.scanner) and returns its JSON
    records. `lzr-sim scan` does the same from another process, using state.json.
 6. Teardown (exit of the `with`, SIGTERM/SIGHUP/Ctrl-C, or an exception): processes by pid,
    then Mininet's own `net.stop()`, then any root-namespace link still carrying the run id.
@@ -33,13 +33,13 @@ import time
 import warnings
 from pathlib import Path
 
-from sim import runners
-from sim.behaviours import BEHAVIOURS, NORMAL, Behaviour, Delay, Loss
-from sim.errors import HarnessError
-from sim.manifest import Manifest
-from sim.processes import in_main_thread, in_namespace, process_start, stop_processes
-from sim.runs import RunState, cleanup_stale, delete_links, remove_run, run_links, run_root
-from sim.scanner import run_scan
+from lzr_sim import runners
+from lzr_sim.behaviours import BEHAVIOURS, NORMAL, Behaviour, Delay, Loss
+from lzr_sim.errors import HarnessError
+from lzr_sim.manifest import Manifest
+from lzr_sim.processes import in_main_thread, in_namespace, process_start, stop_processes
+from lzr_sim.runs import RunState, cleanup_stale, delete_links, remove_run, run_links, run_root
+from lzr_sim.scanner import run_scan
 
 
 class SimNetwork:
@@ -54,7 +54,7 @@ class SimNetwork:
 
     def __init__(self, manifest: Manifest, loss: float = 0.0, root: Path | None = None,
                  quiet: bool = True, delay_ms: float = 0.0) -> None:
-        from topologies.base import new_run_id
+        from lzr_sim.topologies.base import new_run_id
 
         self.manifest = manifest
         self.loss = loss
@@ -268,10 +268,10 @@ class SimNetwork:
 
 def lab_topology(manifest: Manifest, run_id: str):
     """The Mininet topology of the manifest, after checking its hosts fit the address plan."""
-    from topologies import addresses
+    from lzr_sim.topologies import addresses
 
     if manifest.topology == "sparse":
-        from topologies.sparse import SparseTopo
+        from lzr_sim.topologies.sparse import SparseTopo
         live: dict[int, list[str]] = {}
         for host in manifest.hosts:
             index = int(host.node[1:]) - 1 if re.fullmatch(r"p[1-9][0-9]?", host.node) else -1
@@ -295,18 +295,18 @@ def lab_topology(manifest: Manifest, run_id: str):
     if len({node for node, _ in targets}) != len(targets):
         raise HarnessError(f"{manifest.topology} topology: one address per node")
     if manifest.topology == "lan":
-        from topologies.lan import LanTopo
+        from lzr_sim.topologies.lan import LanTopo
         return LanTopo(targets=targets, run_id=run_id)
-    from topologies.routed import RoutedTopo
+    from lzr_sim.topologies.routed import RoutedTopo
     return RoutedTopo(targets=targets, run_id=run_id)
 
 
 def node_behaviours(manifest: Manifest, loss: float = 0.0, delay_ms: float = 0.0) -> dict[str, list[Behaviour]]:
     """The behaviours each node needs beyond its services runner, from the registry of
-    `sim.behaviours`: its hosts' and ports' hard cases, then loss and delay on every node
+    `lzr_sim.behaviours`: its hosts' and ports' hard cases, then loss and delay on every node
     that answers for a host.
 
-    Resets and slow banners are runner entries (sim.runners), not behaviours here. Rules are
+    Resets and slow banners are runner entries (lzr_sim.runners), not behaviours here. Rules are
     never removed one by one: they vanish with the node's namespace.
     """
     found: dict[str, list[Behaviour]] = {}

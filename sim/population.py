@@ -22,9 +22,9 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from sim.behaviours import NORMAL, expected_record, keeps_service
-from sim.manifest import Host, Manifest, Service
-from topologies.addresses import sparse_prefix, target_address
+from lzr_sim.behaviours import NORMAL, expected_record, keeps_service
+from lzr_sim.manifest import Host, Manifest, Service
+from lzr_sim.topologies.addresses import sparse_prefix, target_address
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Service runners forked into the nodes of an emulated network.
 
-One runner (`sim.services.serve`) per answering node, forked from the harness's own process
+One runner (`lzr_sim.services.serve`) per answering node, forked from the harness's own process
 after the services are imported and the TLS certificates made, entering the node's network
 namespace itself before it binds: cheaper than a fresh interpreter per host, which would
 import everything and make keys a hundred times (docs/sim.md). Each runner says READY (or
@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 from lzr.runtime.netns import enter_netns
-from sim.behaviours import keeps_service, listener_entry
-from sim.errors import HarnessError
-from sim.manifest import Manifest
+from lzr_sim.behaviours import keeps_service, listener_entry
+from lzr_sim.errors import HarnessError
+from lzr_sim.manifest import Manifest
 
 SERVICE_READY_TIMEOUT = 60.0
 
@@ -40,7 +40,7 @@ def runner_specs(manifest: Manifest) -> dict[str, list[dict]]:
 
 def prepare_services(protocols: set[str]) -> None:
     """Import the services and make their TLS certificates once, before forking the runners."""
-    from sim.services import SERVICES
+    from lzr_sim.services import SERVICES
     unknown = sorted(protocols - set(SERVICES))
     if unknown:
         raise HarnessError(f"no synthetic service for {', '.join(unknown)}; known: {', '.join(sorted(SERVICES))}")
@@ -52,7 +52,7 @@ def prepare_services(protocols: set[str]) -> None:
 
 def fork_runner(netns_pid: int, spec: list[dict], log_path: Path) -> tuple[int, int]:
     """Fork a services runner inside the namespace of `netns_pid`; returns (pid, stdout fd)."""
-    from sim.services import serve
+    from lzr_sim.services import serve
 
     read_end, write_end = os.pipe()
     pid = os.fork()

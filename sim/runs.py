@@ -18,8 +18,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.errors import HarnessError
-from sim.processes import process_alive, stop_processes
+from lzr_sim.errors import HarnessError
+from lzr_sim.processes import process_alive, stop_processes
 
 RUN_ROOT_ENV = "LZR_SIM_RUN_DIR"
 STATE_FILE = "state.json"

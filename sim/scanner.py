@@ -9,9 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from sim.errors import HarnessError
-from sim.processes import STOP_GRACE_SECONDS, in_namespace, process_start
-from sim.runs import RunState
+from lzr_sim.errors import HarnessError
+from lzr_sim.processes import STOP_GRACE_SECONDS, in_namespace, process_start
+from lzr_sim.runs import RunState
 
 
 def lzr_command() -> list[str]:
@@ -42,7 +42,7 @@ def run_scan(scanner: dict, targets: list[tuple[str, int]], flags: list[str], ou
     process than the run's owner (`lzr-sim scan`), the scanner's pid goes into that run's
     state.json, so tearing the run down also stops a scan still in progress.
     """
-    from sim.report import load_records
+    from lzr_sim.report import load_records
 
     output.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(FileNotFoundError):

@@ -4,13 +4,13 @@
 accepts exactly these names (plus `normal`) and the emulated network builds each target from
 its class:
 
-| scope | behaviours (sim.behaviours.hosts, .ports, .paths) |
+| scope | behaviours (lzr_sim.behaviours.hosts, .ports, .paths) |
 |---|---|
 | a whole host | zero-window, acking-firewall, shun |
 | one port | rst, no-ack, slow-banner |
 | the path to every target host (`--loss`, `--delay`) | loss, delay |
 
-Each class is also usable on its own, on any host that offers `popen` (sim.behaviours.base
+Each class is also usable on its own, on any host that offers `popen` (lzr_sim.behaviours.base
 describes how): `applied(host, *behaviours)` installs them for a `with` block and always
 removes them. No netem on these kernels: loss uses the `statistic` match and delay an
 NFQUEUE program.
@@ -20,10 +20,10 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-from sim.behaviours.base import HOST, PATH, PORT, Behaviour, BehaviourError, HostLike, plain_listener
-from sim.behaviours.hosts import ACK_LISTENER_PORT, AckingFirewall, Shun, ZeroWindow
-from sim.behaviours.paths import Delay, Loss
-from sim.behaviours.ports import NeverAckData, ResetAfterHandshake, SlowBanner
+from lzr_sim.behaviours.base import HOST, PATH, PORT, Behaviour, BehaviourError, HostLike, plain_listener
+from lzr_sim.behaviours.hosts import ACK_LISTENER_PORT, AckingFirewall, Shun, ZeroWindow
+from lzr_sim.behaviours.paths import Delay, Loss
+from lzr_sim.behaviours.ports import NeverAckData, ResetAfterHandshake, SlowBanner
 
 __all__ = ["ACK_LISTENER_PORT", "BEHAVIOURS", "HOST_BEHAVIOURS", "NORMAL", "PATH_BEHAVIOURS", "PORT_BEHAVIOURS",
            "AckingFirewall", "Behaviour", "BehaviourError", "Delay", "Loss", "NeverAckData", "ResetAfterHandshake",

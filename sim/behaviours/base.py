@@ -1,7 +1,7 @@
 """What every behaviour shares: its commands, its helper program, install and removal.
 
 A behaviour says what to run inside the host's network namespace, as argv lists, so it works
-the same for a lab namespace (`sim.lab`) and a Mininet host:
+the same for a lab namespace (`lzr_sim.lab`) and a Mininet host:
 
 * `setup()`    commands to run once, in order (iptables rules);
 * `teardown()` commands that undo them;
@@ -32,14 +32,15 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import IO, ClassVar, Protocol
 
-from sim.processes import stop_process
+from lzr_sim.errors import HarnessError
+from lzr_sim.processes import stop_process
 
 _instances = itertools.count()
 
 HOST, PORT, PATH = "host", "port", "path"   # the scopes: a whole host, one port, every target host
 
 
-class BehaviourError(RuntimeError):
+class BehaviourError(HarnessError):
     """A behaviour could not be installed; the message has the command and its output."""
 
 
@@ -52,8 +53,8 @@ def _tag() -> str:
 
 
 def services_runner(entry: dict) -> list[str]:
-    """The argv of a services runner (sim.services.serve) serving one spec entry."""
-    return [sys.executable, "-m", "sim.services.serve", "--spec-json", json.dumps([entry])]
+    """The argv of a services runner (lzr_sim.services.serve) serving one spec entry."""
+    return [sys.executable, "-m", "lzr_sim.services.serve", "--spec-json", json.dumps([entry])]
 
 
 def plain_listener(entry: dict, protocol: str | None) -> dict:
@@ -63,7 +64,7 @@ def plain_listener(entry: dict, protocol: str | None) -> dict:
 
 
 def nfqueue_program(*args: str) -> list[str]:
-    return [sys.executable, "-m", "sim.behaviours.nfqueue", *args]
+    return [sys.executable, "-m", "lzr_sim.behaviours.nfqueue", *args]
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from sim.behaviours.base import HOST, Behaviour, nfqueue_program, services_runner
+from lzr_sim.behaviours.base import HOST, Behaviour, nfqueue_program, services_runner
 
 ACK_LISTENER_PORT = 9  # the discard port: where an ACKing firewall's connections end up
 

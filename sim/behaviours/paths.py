@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from sim.behaviours.base import PATH, Behaviour, BehaviourError, nfqueue_program
+from lzr_sim.behaviours.base import PATH, Behaviour, BehaviourError, nfqueue_program
 
 
 @dataclass

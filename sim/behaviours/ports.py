@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from sim.behaviours.base import PORT, Behaviour, services_runner
+from lzr_sim.behaviours.base import PORT, Behaviour, services_runner
 
 MANIFEST_BANNER_DELAY = 2.0  # seconds a manifest's slow-banner port waits before its banner
 

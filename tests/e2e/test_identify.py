@@ -27,8 +27,8 @@ from datetime import datetime
 import pytest
 
 from lzr.handshakes import DEFAULT_ORDER, REGISTRY
-from sim.manifest import from_dict
-from sim.population import catalogue
+from lzr_sim.manifest import from_dict
+from lzr_sim.population import catalogue
 
 pytestmark = pytest.mark.mininet
 

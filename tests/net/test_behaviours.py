@@ -18,10 +18,10 @@ import time
 
 import pytest
 
-from sim.behaviours import (AckingFirewall, Delay, Loss, NeverAckData, ResetAfterHandshake, Shun,
+from lzr_sim.behaviours import (AckingFirewall, Delay, Loss, NeverAckData, ResetAfterHandshake, Shun,
                             SlowBanner, ZeroWindow, applied)
 from lzr.runtime.netns import inside_netns
-from sim.lab import NetnsLab
+from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 
@@ -42,7 +42,7 @@ def pair():
 
 def serve(server, *entries):
     """Start the services runner in `server` with `entries`; it is stopped with the lab."""
-    proc = server.popen(sys.executable, "-m", "sim.services.serve", "--spec-json", json.dumps(list(entries)),
+    proc = server.popen(sys.executable, "-m", "lzr_sim.services.serve", "--spec-json", json.dumps(list(entries)),
                         stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().startswith("READY")
     return proc

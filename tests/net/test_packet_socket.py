@@ -8,7 +8,7 @@ import pytest
 from lzr.runtime.packet_socket import (PACKET_IGNORE_OUTGOING, SOL_PACKET, PacketSocket, SendError,
                                        interface_index, interface_mac, run_in_netns)
 from lzr.wire import ACK, PSH, FrameBuilder, parse_addr, parse_frame
-from sim.lab import NetnsLab
+from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from sim.manifest import Manifest, ManifestError, from_dict
-from sim.population import (IANA_PORTS, PROTOCOLS, Options, catalogue, generate, needed_handshakes)
+from lzr_sim.manifest import Manifest, ManifestError, from_dict
+from lzr_sim.population import (IANA_PORTS, PROTOCOLS, Options, catalogue, generate, needed_handshakes)
 
 
 def test_same_seed_same_manifest_and_other_seed_differs():
@@ -166,7 +166,7 @@ def test_catalogue_has_each_protocol_off_its_port():
 
 
 def test_the_manifest_takes_its_behaviour_names_from_the_registry():
-    from sim.behaviours import BEHAVIOURS, HOST_BEHAVIOURS, PORT_BEHAVIOURS
+    from lzr_sim.behaviours import BEHAVIOURS, HOST_BEHAVIOURS, PORT_BEHAVIOURS
     assert set(HOST_BEHAVIOURS) | set(PORT_BEHAVIOURS) == {"normal"} | {
         name for name, cls in BEHAVIOURS.items() if cls.scope in ("host", "port")}
     for name in ("loss", "delay", "reset"):
@@ -177,7 +177,7 @@ def test_the_manifest_takes_its_behaviour_names_from_the_registry():
 
 
 def test_every_generated_expectation_comes_from_the_registry():
-    from sim.behaviours import expected_record
+    from lzr_sim.behaviours import expected_record
     manifest = generate("unexpected", hosts=50, seed=6)
     for host in manifest.hosts:
         for service in host.services:

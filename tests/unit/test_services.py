@@ -19,9 +19,9 @@ import pytest
 from lzr.fingerprint import fingerprint
 from lzr.handshakes import REGISTRY
 from lzr.handshakes.base import never
-from sim.services import SERVICES, Service
-from sim.services.daemons import DAEMONS
-from sim.services.serve import Runner, SpecError, parse_spec
+from lzr_sim.services import SERVICES, Service
+from lzr_sim.services.daemons import DAEMONS
+from lzr_sim.services.serve import Runner, SpecError, parse_spec
 
 LOOPBACK = "127.0.0.1"
 # LZR's own SYNs carry no MSS option, so targets send it at most 536-byte segments: the
@@ -30,7 +30,7 @@ DEFAULT_MSS = 536
 
 
 def start_runner(spec: list[dict], stderr) -> tuple[subprocess.Popen, list[int]]:
-    proc = subprocess.Popen([sys.executable, "-m", "sim.services.serve", "--spec-json", json.dumps(spec)],
+    proc = subprocess.Popen([sys.executable, "-m", "lzr_sim.services.serve", "--spec-json", json.dumps(spec)],
                             stdout=subprocess.PIPE, stderr=stderr, text=True)
     line = proc.stdout.readline().split()
     if not line or line[0] != "READY":
@@ -225,7 +225,7 @@ def test_bind_failure_reports_failed():
         taken.listen()
         port = taken.getsockname()[1]
         spec = json.dumps([{"address": LOOPBACK, "port": port, "protocol": "http"}])
-        result = subprocess.run([sys.executable, "-m", "sim.services.serve", "--spec-json", spec],
+        result = subprocess.run([sys.executable, "-m", "lzr_sim.services.serve", "--spec-json", spec],
                                 capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert result.stdout.startswith("FAILED ")
