@@ -12,6 +12,7 @@ import sys
 import time
 
 from lzr import config as config_module
+from lzr.argparsing import ExactArgumentParser, add_version
 from lzr.config import DEFAULT_COOLDOWN, ScanConfig, UsageError
 from lzr.runtime.scan import EXIT_INTERRUPTED, EXIT_USAGE, run as run_scan
 from lzr.runtime.shard import DEFAULT_HOST_RATE, DEFAULT_PARALLEL
@@ -23,7 +24,7 @@ _TRUE = {"1", "t", "true", "yes"}
 _FALSE = {"0", "f", "false", "no"}
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(ExactArgumentParser):
     def error(self, message: str):  # argparse's default prints the whole usage block
         self.exit(EXIT_USAGE, f"lzr: {message}\n(see lzr --help)\n")
 
@@ -44,7 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "an ACK that carries a probe and fingerprints the first response. Reads ZMap's "
                     "output on stdin, or IP;PORT lines with -sendSYNs, or scans --targets x --ports.",
         epilog="Subcommands: lzr probe|fingerprint|handshakes ... (see lzr handshakes --help).",
-        allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter)
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_version(p, "-version", "--version")
 
     out = p.add_argument_group("output")
     out.add_argument(*_names("f", "--output"), dest="output", metavar="FILE",
@@ -107,7 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     inp.add_argument(*_names("sendSYNs"), dest="send_syns", action="store_true",
                      help="read IP;PORT (or IP:PORT, [v6]:PORT) lines and send the SYNs")
     inp.add_argument(*_names("dryrun"), action="store_true",
-                     help="read `zmap --dryrun` output and send the SYNs (implies -sendSYNs)")
+                     help="read `zmap --dryrun` output and send the SYNs (implies -sendSYNs); "
+                          "unlike ZMap's --dryrun this sends packets: --print-targets is the "
+                          "mode that sends nothing")
     inp.add_argument(*_names("--input-format"), dest="input_format", default="auto",
                      choices=config_module.INPUT_FORMATS, help="ZMap input: json, csv or auto")
     inp.add_argument(*_names("--strict"), dest="strict", action="store_true",
@@ -127,7 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     inp.add_argument(*_names("--checkpoint"), dest="checkpoint", metavar="FILE",
                      help="range scans: record progress in FILE and resume from it")
     inp.add_argument(*_names("--print-targets"), dest="print_targets", action="store_true",
-                     help="print the targets this run would scan (IP;PORT) and send nothing")
+                     help="print the targets this run would scan (IP;PORT) and send nothing "
+                          "(what ZMap's --dryrun is for)")
     inp.add_argument(*_names("--blocklist"), dest="blocklist", metavar="FILE",
                      help="never send to (or accept from) addresses in FILE (CIDR per line)")
     inp.add_argument(*_names("--allowlist"), dest="allowlist", metavar="FILE",
@@ -248,6 +253,9 @@ def parse_args(argv: list[str]) -> ScanConfig:
         extended=ns.extended,
     )
     cfg.validate()
+    if cfg.dryrun and not cfg.print_targets:
+        print("lzr: -dryrun sends a SYN to every target it reads (it is LZR's flag, not ZMap's "
+              "--dryrun); --print-targets lists the targets and sends nothing", file=sys.stderr)
     if ns.cooldown is not None and not cfg.waits_cooldown:
         print("lzr: -c has no effect when lzr sends the SYNs: each waits -t x (-rn + 1) for its "
               "SYN-ACK (add --compat for LZR's cooldown)", file=sys.stderr)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Sequence
 
+from lzr.argparsing import ExactArgumentParser
 from lzr.fingerprint import fingerprint
 from lzr.handshakes import LZR_NAMES, REGISTRY, UnknownHandshake, get, parse_list
 
@@ -17,14 +18,14 @@ def _flag(parser: argparse.ArgumentParser, name: str, **options) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="lzr", allow_abbrev=False,
+    parser = ExactArgumentParser(
+        prog="lzr",
         description="Look at LZR's handshakes and rules without scanning.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     probe = commands.add_parser(
-        "probe", allow_abbrev=False, help="write a handshake's probe bytes to stdout",
+        "probe", help="write a handshake's probe bytes to stdout",
         description="Write the raw bytes a handshake sends with its ACK to stdout "
         "(empty for server-first handshakes). Example: lzr probe http --target 1.2.3.4 | xxd",
     )
@@ -33,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
           help="target address for probes that name it, e.g. HTTP's Host (default 127.0.0.1)")
 
     label = commands.add_parser(
-        "fingerprint", allow_abbrev=False, help="name one response read from stdin",
+        "fingerprint", help="name one response read from stdin",
         description="Read one response from stdin and print the label LZR's rules give it. "
         "Example: printf 'SSH-2.0-OpenSSH_9.2\\r\\n' | lzr fingerprint",
     )
@@ -44,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     _flag(label, "hex", action="store_true", help="stdin is hex text (spaces and newlines ignored)")
 
     commands.add_parser(
-        "handshakes", allow_abbrev=False, help="list every handshake",
+        "handshakes", help="list every handshake",
         description="List every handshake: name, who speaks first, origin, description.",
     )
     return parser
