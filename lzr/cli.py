@@ -58,6 +58,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write only records that carry data (all are still counted)")
     out.add_argument(*_names("--extended"), dest="extended", action="store_true",
                      help="add provenance fields (handshake, handshakesTried, identifySeconds)")
+    out.add_argument(*_names("--metadata-file"), dest="metadata_file", metavar="FILE",
+                     help="at the end, write the run's metadata to FILE as JSON: version, flags, "
+                          "times, the summary's counts, rates, interface, addresses (ZMap's -m)")
+    out.add_argument(*_names("--status-updates-file"), dest="status_updates_file", metavar="FILE",
+                     help="write the progress line's fields to FILE as CSV, one row a second "
+                          "(ZMap's -u)")
     out.add_argument(*_names("--quiet", "-q"), dest="quiet", action="store_true",
                      help="no start-up lines and no progress line on stderr")
     out.add_argument(*_names("d", "--debug"), dest="debug", action="store_true",
@@ -251,6 +257,9 @@ def parse_args(argv: list[str]) -> ScanConfig:
         per_host_limit=ns.per_host_limit,
         host_rate=ns.host_rate,
         extended=ns.extended,
+        metadata_file=ns.metadata_file,
+        status_updates_file=ns.status_updates_file,
+        command_line=tuple(argv),
     )
     cfg.validate()
     if cfg.dryrun and not cfg.print_targets:

@@ -78,6 +78,9 @@ class ScanConfig:
     per_host_limit: int | None = None     # None: equal to parallel
     host_rate: float = 20.0               # extra connections per second to one address; 0: no cap
     extended: bool = False
+    metadata_file: str | None = None
+    status_updates_file: str | None = None
+    command_line: tuple[str, ...] = ()    # the flags as given, for the metadata file
 
     @property
     def mode(self) -> str:
@@ -165,6 +168,10 @@ class ScanConfig:
         for flag, path in (("--blocklist", self.blocklist), ("--allowlist", self.allowlist)):
             if path is not None and not os.path.isfile(path):
                 raise UsageError(flag, f"no such file: {path!r}")
+        for flag, path in (("--metadata-file", self.metadata_file),
+                           ("--status-updates-file", self.status_updates_file)):
+            if path is not None and not os.path.isdir(os.path.dirname(path) or "."):
+                raise UsageError(flag, f"no such directory: {os.path.dirname(path)!r}")
         if self.feed_zgrab and self.output == "-":
             raise UsageError("-feedZGrab", "writes to stdout, so it cannot be combined with -f -")
         return self

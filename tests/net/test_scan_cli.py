@@ -45,6 +45,8 @@ def test_go_flag_forms_and_lzr_defaults():
     (["-feedZGrab", "-f", "-"], "-feedZGrab"),
     (["-sendSYNs=perhaps"], "-sendSYNs"),
     (["--host-rate", "-1"], "--host-rate"),
+    (["--metadata-file", "no-such-directory/scan.meta.json"], "--metadata-file"),
+    (["--status-updates-file", "no-such-directory/scan.csv"], "--status-updates-file"),
 ])
 def test_bad_values_are_usage_errors_naming_the_flag(args, flag):
     with pytest.raises(UsageError) as raised:
