@@ -53,7 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
                      default=f"default_{time.strftime('%Y%m%d%H%M%S')}.json",
                      help="append records to FILE; '-' is stdout (default: default_<time>.json)")
     out.add_argument(*_names("feedZGrab"), dest="feed_zgrab", action="store_true",
-                     help="also print 'ip,,label,port' lines for zgrab2 multiple on stdout")
+                     help="also print 'ip,,label,port' lines for zgrab2 multiple on stdout "
+                          "(etc/zgrab2.ini), except for records labelled unknown")
+    out.add_argument(*_names("--feed-zgrab-unknown"), dest="feed_zgrab_unknown",
+                     action="store_true",
+                     help="with -feedZGrab, feed unknown records too (as LZR and --compat do)")
     out.add_argument(*_names("onlyDataRecord"), dest="only_data_record", action="store_true",
                      help="write only records that carry data (all are still counted)")
     out.add_argument(*_names("--extended"), dest="extended", action="store_true",
@@ -231,6 +235,7 @@ def parse_args(argv: list[str]) -> ScanConfig:
         force_all=force_all,
         push_data_only=ns.push_data_only,
         feed_zgrab=ns.feed_zgrab,
+        feed_zgrab_unknown=ns.feed_zgrab_unknown or (ns.compat and ns.feed_zgrab),
         only_data_record=ns.only_data_record,
         ipv6=ns.ipv6,
         debug=ns.debug,

@@ -51,6 +51,7 @@ class ScanConfig:
     force_all: bool = False
     push_data_only: bool = False
     feed_zgrab: bool = False
+    feed_zgrab_unknown: bool = False      # feed `unknown` records too (LZR does; --compat)
     only_data_record: bool = False
     ipv6: bool = False
     debug: bool = False
@@ -172,6 +173,8 @@ class ScanConfig:
                            ("--status-updates-file", self.status_updates_file)):
             if path is not None and not os.path.isdir(os.path.dirname(path) or "."):
                 raise UsageError(flag, f"no such directory: {os.path.dirname(path)!r}")
+        if self.feed_zgrab_unknown and not self.feed_zgrab:
+            raise UsageError("--feed-zgrab-unknown", "only applies with -feedZGrab")
         if self.feed_zgrab and self.output == "-":
             raise UsageError("-feedZGrab", "writes to stdout, so it cannot be combined with -f -")
         return self
