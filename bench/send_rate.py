@@ -5,7 +5,7 @@ raw PREROUTING chain drops everything arriving on the link. The lab-only subnet 
 is routed to the veth inside the scanner namespace; nothing can leave the lab. Each sender
 gets about SECONDS: ours builds SYNs from a FrameBuilder and sends them with sendmmsg batches
 (PacketSocket.send_batch); zmap runs with no rate limit, one send thread, to the sink's MAC.
-Target (issue 5): ours >= 300,000 pps.
+Target: ours >= 300,000 pps.
 """
 import json
 import os

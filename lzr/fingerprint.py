@@ -1,4 +1,4 @@
-"""Naming a response: every rule on the data, then LZR's tie-break (reference §3.2).
+"""Naming a response: every rule on the data, then LZR's tie-break (docs/lzr-reference.md §3.2).
 
 Every registered rule runs, whatever handshakes were requested, in ascending name order. No
 label gives `unknown`; one label is the answer; several are joined with "-" and resolved by
@@ -24,7 +24,7 @@ from lzr.handshakes.base import never
 INSPECT_LIMIT = 1024
 UNKNOWN = "unknown"
 
-# LZR's fixed tie-break (reference §3.2 step 4b): the first entry whose names all occur in
+# LZR's fixed tie-break (docs/lzr-reference.md §3.2 step 4b): the first entry whose names all occur in
 # the joined labels gives the result.
 FIXED_TIE_BREAKS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("smtp", "ftp"), "smtp-ftp"),

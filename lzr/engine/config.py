@@ -18,7 +18,7 @@ class Send(NamedTuple):
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """The scan settings the state machine needs (LZR's flags, reference §5, and ours).
+    """The scan settings the state machine needs (LZR's flags, docs/lzr-reference.md §5, and ours).
 
     `compat` makes the engine behave as LZR (with its defects fixed): one handshake at a time,
     and the first data ends the target whatever it says. Without it, data no rule recognises

@@ -1,4 +1,4 @@
-"""LZR's per-target state machine (reference lzr-behaviour.md §2), with no I/O at all.
+"""LZR's per-target state machine (docs/lzr-reference.md §2), with no I/O at all.
 
 Inputs are events: a target ZMap already has a SYN-ACK for (`add_synack`), a target to SYN
 (`add_target`), a TCP segment from a target (`receive`) and the time (`advance`). Outputs

@@ -1,7 +1,7 @@
 """Per-target, per-connection and per-address state, kept small: millions of targets are in
 flight at once.
 
-A connection holds what LZR keeps in its reference packet (reference §1.4): the last packet
+A connection holds what LZR keeps in its reference packet (docs/lzr-reference.md §1.4): the last packet
 sent to or accepted from the target on this connection, whose fields go into the record if
 the connection ends on a timer, and from which the next segment's seq/ack are computed.
 
@@ -12,7 +12,7 @@ handshakes add `Conn` objects in `target.more`.
 
 from collections import deque
 
-# Connection states: LZR's expectedRToLZR values (reference §2.1), plus IDLE for a
+# Connection states: LZR's expectedRToLZR values (docs/lzr-reference.md §2.1), plus IDLE for a
 # connection that carries no handshake (a target waiting for a slot, or done with its own)
 # and HAF_PROBE for an ACKing-firewall probe's SYN. HOST marks a Host, whose timer shares
 # the engine's timer loop.
@@ -109,7 +109,7 @@ class Target(_Connection):
 
 class HafProbe:
     """A SYN to a random port of a target's address, asking whether it SYN-ACKs everything
-    (an ACKing firewall, reference §2.13). Never retransmitted, never recorded."""
+    (an ACKing firewall, docs/lzr-reference.md §2.13). Never retransmitted, never recorded."""
 
     __slots__ = ("target", "key", "lport", "seq", "state", "deadline")
 

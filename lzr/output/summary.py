@@ -1,4 +1,4 @@
-"""The end-of-scan summary LZR prints on stderr (lzr-behaviour.md §4.5), plus our own counters.
+"""The end-of-scan summary LZR prints on stderr (docs/lzr-reference.md §4.5), plus our own counters.
 
 Form, line by line:
 

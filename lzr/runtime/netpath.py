@@ -1,6 +1,6 @@
 """Choose the interface, scanner address and destination MAC of a scan, once, before it starts.
 
-Precedence (issue 5): -sendInterface, else the interface of the kernel's route to the targets
+Precedence: -sendInterface, else the interface of the kernel's route to the targets
 (the first range target, else the default route, else the only interface that is up);
 -sourceIP, else that interface's address; -gatewayMac, else the MAC of the route's gateway
 from the neighbour table, else none: targets are directly connected and each is resolved on

@@ -304,8 +304,9 @@ class Loss(Behaviour):
     """Each packet arriving at the host is dropped with probability `probability`.
 
     Models lossy paths (the paper's "dropped mid-handshake" hosts, §2.4, average 7.8 SYN-ACK
-    retransmissions; the issue's 3%-loss accuracy gate). iptables `statistic` in random mode
-    on INPUT (loopback excepted), so both the scanner's SYNs and its probes get lost.
+    retransmissions; the 3%-loss accuracy gate of tests/e2e/test_sim_scan.py). iptables
+    `statistic` in random mode on INPUT (loopback excepted), so both the scanner's SYNs
+    and its probes get lost.
     """
 
     name: ClassVar[str] = "loss"

@@ -1,4 +1,4 @@
-"""Identification beyond LZR, end to end (issue 7): `lzr -sendSYNs -handshakes all` in the
+"""Identification beyond LZR, end to end: `lzr -sendSYNs -handshakes all` in the
 emulated network names every service, and names it within three timeouts.
 
 The population is a `catalogue`: one service per protocol on a random high port, three to a
@@ -10,12 +10,12 @@ several targets. It holds the three kinds of service that cost LZR its misses:
   holding its connections open on every other probe;
 * a server that answers the HTTP GET with a short message no rule knows: h2c sends an
   HTTP/2 GOAWAY to anything that is not the HTTP/2 preface. LZR stops at that answer;
-  we must go on and send the h2c probe. RDP, the issue's own example, is in the population
+  we must go on and send the h2c probe. RDP, a case of the same kind, is in the population
   too: it closes on a GET and must still be sent its X.224 request.
 
 Timing is read from the scanner's own records (`--extended`): a record's `Timestamp` is
 when its data arrived and `identifySeconds` the time since the target's first SYN, so the
-target's start is their difference. The issue's bound is that the scan's identification
+target's start is their difference. The bound is that the scan's identification
 ends within three timeout periods (`-t`) after the last SYN-ACK. The last target's SYN-ACK
 comes after its first SYN, so `last identification - last start <= 3 t` is at least as
 strict; each target is also held to `identifySeconds <= 3 t` on its own.
@@ -33,7 +33,7 @@ from sim.population import catalogue
 pytestmark = pytest.mark.mininet
 
 TIMEOUT = 2           # -t, seconds
-TIMEOUTS_ALLOWED = 3  # the issue: identification ends within 3 timeout periods
+TIMEOUTS_ALLOWED = 3  # identification ends within 3 timeout periods
 
 # Grouped three to a host by `catalogue`, in this order: each host has a banner service and
 # two client-first ones; the three servers that stay silent to other protocols' probes
