@@ -47,14 +47,17 @@ ends it; otherwise up to `parallel` run at once, data that names nothing for sur
 (`_credible`) lets the others go on, and a target's extra connections (beyond its first)
 are capped per address in number and rate (`per_host_limit`, `host_rate`).
 """
+from __future__ import annotations
+
 import functools
 import random
 from collections import deque
 from dataclasses import replace
 from socket import inet_ntoa
+from typing import TYPE_CHECKING
 
 from lzr import handshakes
-from lzr.engine.config import EngineConfig, Send
+from lzr.engine.send import Send
 from lzr.engine.ports import LocalPorts
 from lzr.engine.state import (
     EXPECTED, HAF_PROBE, HOST, IDLE, PROBE_ACKED, PROBE_SENT, SYN_SENT, Conn, HafProbe, Host,
@@ -65,6 +68,9 @@ from lzr.fingerprint import UNKNOWN, label_of, labels
 from lzr.output.record import Record
 from lzr.wire.addr import exploded_ipv6
 from lzr.wire.segment import ACK, FIN, PSH, RST, SYN
+
+if TYPE_CHECKING:
+    from lzr.config import EngineConfig
 
 MOD32 = 0xFFFFFFFF
 SYN_WINDOW = 65535                  # the window of every SYN we send (§2.2)
@@ -113,21 +119,17 @@ class Engine:
         self.scanner_addr = scanner_addr
         self._rng = random.Random(seed)
         self._handshakes = tuple(handshakes.get(name) for name in cfg.handshakes)
-        self._priority = cfg.priority or cfg.handshakes
+        self._priority = cfg.priority
         self._own_labels = tuple(_own_labels(hs.name) for hs in self._handshakes)
-        self._parallel = 1 if cfg.compat else cfg.parallel
-        self._host_limit = None if cfg.compat else (cfg.per_host_limit or cfg.parallel)
+        self._parallel = cfg.parallel
+        self._host_limit = cfg.per_host_limit
         # The host rate is a token bucket of `_host_limit` starts kept as the earliest time
         # of the next start (GCRA): one start per `spacing`, bursts of `_host_limit`.
-        host_rate = 0 if cfg.compat else cfg.host_rate
+        host_rate = cfg.host_rate
         self._start_spacing = 1 / host_rate if host_rate else 0.0
         self._burst_span = (self._host_limit - 1) * self._start_spacing if host_rate else 0.0
-        self._haf = 0 if cfg.force_all else cfg.haf            # §2.11 turns HAF off
-        # LZR labels a firewall when more than int(F*N) probes answered, which F = 1.0 made
-        # impossible (§7.3-4); capped at N, 1.0 now means "every probe answered".
-        self._haf_needed = min(int(cfg.haf_threshold * self._haf) + 1, self._haf)
-        if len(local_ports) <= self._parallel + self._haf:
-            raise ValueError("the local port range is too small for parallel + haf")
+        self._haf = cfg.haf
+        self._haf_needed = cfg.haf_needed
         self._ports = LocalPorts(local_ports, self._rng)
         self._first_probe_timer = TimerQueue(cfg.retransmit_after)
         self._timer = TimerQueue(cfg.timeout)

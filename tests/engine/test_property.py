@@ -6,10 +6,10 @@ from collections import defaultdict
 
 import pytest
 
-from lzr.engine import EngineConfig
+from lzr.config import EngineConfig
 from lzr.wire.segment import ACK, FIN, PSH, RST, SYN, Segment
 
-from .peers import SCANNER, Answer, FakeNet, Peer, reply, silent_acker
+from .peers import SCANNER, Answer, FakeNet, Peer, reply, settings, silent_acker
 
 TARGETS = 100_000
 TLS_HELLO = bytes.fromhex("160303005d020000")
@@ -33,11 +33,11 @@ SYNS = ["synack"] * 6 + ["none", "rst", "zero"]
 FLAGS = [ACK, RST, RST | ACK, FIN | ACK, PSH | ACK, SYN | ACK, 0]
 
 CONFIGS = [
-    EngineConfig(compat=True, handshakes=("http", "tls")),
-    EngineConfig(handshakes=("wait", "http", "tls"), parallel=2, per_host_limit=3),
-    EngineConfig(compat=True, handshakes=("http", "tls", "wait"), force_all=True),
-    EngineConfig(handshakes=("http", "tls", "wait", "http"), haf=2, retries=2),
-    EngineConfig(handshakes=("http", "tls", "wait"), force_all=True, parallel=3,
+    settings(compat=True, handshakes=("http", "tls")),
+    settings(handshakes=("wait", "http", "tls"), parallel=2, per_host_limit=3),
+    settings(compat=True, handshakes=("http", "tls", "wait"), force_all=True),
+    settings(handshakes=("http", "tls", "wait", "http"), haf=2, retries=2),
+    settings(handshakes=("http", "tls", "wait"), force_all=True, parallel=3,
                  per_host_limit=2),
 ]
 
