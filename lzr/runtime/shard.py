@@ -24,6 +24,7 @@ import zmq
 
 from lzr.config import ScanConfig
 from lzr.engine import Engine
+from lzr.pacing import TokenBucket
 from lzr.runtime import frames
 from lzr.runtime.flow_announce import FlowAnnouncer
 from lzr.runtime.neighbours import NeighbourCache
@@ -41,27 +42,6 @@ TIMER_SLACK = 0.005            # timers fire up to this late, so a wake-up serve
 RECORDS_PER_FRAME = 512
 RECORDS_INTERVAL = 0.05        # the writer gets records at least this often
 _FLAG_NAMES = ((SYN, "S"), (FIN, "F"), (RST, "R"), (PSH, "P"), (ACK, "A"))
-
-
-class TokenBucket:
-    """Admits up to `rate` items per second with bursts of at most `burst`."""
-
-    def __init__(self, rate: float, now: float) -> None:
-        self.rate = rate
-        self.burst = max(1.0, rate * MAX_WAIT)
-        self.tokens = 0.0
-        self.stamp = now
-
-    def take(self, wanted: int, now: float) -> int:
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        granted = min(wanted, int(self.tokens))
-        self.tokens -= granted
-        return granted
-
-    def wait(self, wanted: float = 1.0) -> float:
-        """Seconds until `wanted` tokens are there."""
-        return max(0.0, (min(wanted, self.burst) - self.tokens) / self.rate)
 
 
 class Shard:
@@ -109,7 +89,8 @@ class Shard:
         self.engine = Engine(cfg.engine_config(), version=cfg.version,
                              scanner_addr=self.path.scanner_addr, local_ports=self.local_ports,
                              seed=seed)
-        bucket = TokenBucket(cfg.rate / cfg.workers, time.time())
+        rate = cfg.rate / cfg.workers
+        bucket = TokenBucket(rate, rate * MAX_WAIT, time.time())
         admit_step = max(1.0, bucket.rate * ADMIT_STEP)
         coordinator.send(frames.pack_stats(frames.Ready(self.index)))
 
@@ -129,7 +110,7 @@ class Shard:
             if self.unsent:
                 wait = min(wait, max(0.0, self.next_ship - now))
             if self.pending:
-                wait = min(wait, bucket.wait(min(len(self.pending), admit_step)))
+                wait = min(wait, bucket.wait(min(len(self.pending), admit_step), now))
             if self.neighbours and self.neighbours.waiting:
                 wait = min(wait, MAX_WAIT)
             ready = dict(poller.poll(wait * 1000))

@@ -83,5 +83,5 @@ def test_every_target_ends_with_its_records(cfg):
             assert len(records) == 1
     engine = net.engine
     assert engine.in_flight == 0 and engine.next_deadline() is None
-    assert not engine._targets and not engine._probes
-    assert not engine._hosts and not engine._haf_answers
+    assert not engine._targets
+    assert not engine._hosts and not engine._firewall
