@@ -123,6 +123,7 @@ def main() -> None:
     if not args.no_nmap and shutil.which("nmap") is None:
         sys.exit("nmap is not installed (ci/setup installs it)")
 
+    from lzr.config import ScanConfig
     from sim.harness import SimNetwork
     from sim.population import catalogue
 
@@ -163,6 +164,10 @@ def main() -> None:
               f"{run['tried']:.1f} handshakes started per target")
     print("(--parallel 1 also sets the per-host cap to 1; --compat runs one handshake at a time with no cap;\n"
           " lzr exits when every target has its final record; only --compat also waits LZR's -c 8 cooldown)")
+    slowest = max(parallel["seconds"].items(), key=lambda item: item[1])
+    timeout = args.t or ScanConfig.timeout
+    print(f"slowest target of lzr -handshakes all: {slowest[0][0]}:{slowest[0][1]} named after "
+          f"{slowest[1]:.1f} s from its first SYN ({slowest[1] / timeout:.1f} x -t {timeout:g} s)")
     print()
     print(f"--parallel 1 / default: {serial['wall'] / parallel['wall']:.1f}x wall time, "
           f"{serial['identified'] / parallel['identified']:.1f}x first SYN to last record")

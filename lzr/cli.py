@@ -14,11 +14,10 @@ import argparse
 import dataclasses
 import sys
 
-from lzr import config as config_module
+from lzr import config as config_module, subcommands
 from lzr.config import ScanConfig, UsageError
 from lzr.runtime.scan import EXIT_INTERRUPTED, EXIT_USAGE, run as run_scan
 
-TOOL_COMMANDS = ("probe", "fingerprint", "handshakes")
 
 
 _TRUE = {"1", "t", "true", "yes"}
@@ -201,9 +200,8 @@ def parse_args(argv: list[str]) -> ScanConfig:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if argv and argv[0] in TOOL_COMMANDS:
-        from lzr import tools
-        return tools.main(argv)
+    if argv and argv[0] in subcommands.SUBCOMMANDS:
+        return subcommands.main(argv)
     try:
         cfg = parse_args(argv)
     except UsageError as err:

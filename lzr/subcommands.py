@@ -10,6 +10,7 @@ from lzr.fingerprint import fingerprint
 from lzr.handshakes import LZR_NAMES, REGISTRY, UnknownHandshake, get, parse_list
 
 USAGE_ERROR = 2
+SUBCOMMANDS = ("probe", "fingerprint", "handshakes")
 
 
 def _flag(parser: argparse.ArgumentParser, name: str, **options) -> None:
