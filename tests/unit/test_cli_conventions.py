@@ -11,7 +11,7 @@ import pytest
 
 import lzr
 from lzr import cli, subcommands
-from sim import cli as sim_cli
+from lzr_sim import cli as sim_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
