@@ -25,7 +25,7 @@ from lzr.runtime.feeder import InputError, address_policy, print_targets, run_fe
 from lzr.runtime.netpath import SendPath
 from lzr.runtime.processes import Endpoints, child_main, pull, push
 from lzr.runtime.receiver import run_receiver
-from lzr.runtime.routes import RouteError
+from lzr.runtime.kernel_tables import RouteError
 from lzr.runtime.runfiles import ProgressMeter, RunFiles
 from lzr.runtime.rstguard import RstGuard, RstGuardError
 from lzr.runtime.shard import run_shard

@@ -21,7 +21,7 @@ def test_go_flag_forms_and_lzr_defaults():
                       "-gatewayMac", "02:00:00:00:00:01", "-forceAllHandshakes", "-haf", "3"])
     assert cfg.handshakes == ("wait", "http") and cfg.mode == SYNS
     assert (cfg.timeout, cfg.retransmit_after, cfg.retries, cfg.cooldown) == (2.5, 1.0, 1, 8.0)
-    assert (cfg.haf, cfg.haf_threshold) == (0, 0.0)     # force mode turns HAF off, as LZR does
+    assert cfg.engine_config().haf == 0     # force mode turns HAF off, as LZR does
     assert parse_args([]).mode == ZMAP
     assert (parse_args([]).host_rate, parse_args(["--host-rate", "0"]).host_rate) == (20.0, 0.0)
     assert parse_args(["-dryrun"]).mode == DRYRUN

@@ -13,8 +13,8 @@ import pytest
 
 import lzr
 from lzr.runtime.runfiles import STATUS_COLUMNS
-from sim.demo import CLOSED_PORT, HTTP_PORT, SILENT_PORT, SSH_PORT, TLS_PORT, TargetServices
-from sim.netns import NetnsLab
+from lzr_sim.demo import CLOSED_PORT, HTTP_PORT, SILENT_PORT, SSH_PORT, TLS_PORT, TargetServices
+from lzr_sim.lab import NetnsLab
 
 PORTS = (HTTP_PORT, TLS_PORT, SSH_PORT, CLOSED_PORT, SILENT_PORT)
 

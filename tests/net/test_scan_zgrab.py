@@ -9,8 +9,8 @@ import tempfile
 
 import pytest
 
-from sim.demo import CLOSED_PORT, HTTP_PORT, SSH_PORT, TargetServices
-from sim.netns import NetnsLab
+from lzr_sim.demo import CLOSED_PORT, HTTP_PORT, SSH_PORT, TargetServices
+from lzr_sim.lab import NetnsLab
 
 
 @pytest.mark.netns

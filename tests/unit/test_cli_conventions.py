@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import lzr
-from lzr import cli, tools
-from sim import cli as sim_cli
+from lzr import cli, subcommands
+from lzr_sim import cli as sim_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -28,7 +28,7 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
 def _parsers():
     """(name, parser, positional arguments it needs) for every parser the commands use."""
     yield "lzr", cli.build_parser(), []
-    for name, sub in _subparsers(tools._parser()).items():
+    for name, sub in _subparsers(subcommands._parser()).items():
         yield f"lzr {name}", sub, ["http"] if name == "probe" else []
     top = sim_cli._parser()
     yield "lzr-sim", top, ["list"]
@@ -84,7 +84,7 @@ def test_version_comes_from_the_package(argv):
 
 def test_dryrun_warns_that_it_sends_and_help_names_print_targets(capsys):
     cfg = cli.parse_args(["-dryrun"])
-    assert cfg.dryrun and cfg.send_syns
+    assert cfg.dryrun and cfg.sends_syns
     warning = capsys.readouterr().err
     assert "-dryrun sends a SYN" in warning and "--print-targets" in warning
     cli.parse_args(["-dryrun", "--print-targets"])      # sends nothing: nothing to warn about

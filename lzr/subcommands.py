@@ -12,6 +12,7 @@ from lzr.handshakes import LZR_NAMES, REGISTRY, UnknownHandshake, get, parse_lis
 from lzr.relabel import relabel_records
 
 USAGE_ERROR = 2
+SUBCOMMANDS = ("probe", "fingerprint", "handshakes")
 
 
 def _flag(parser: argparse.ArgumentParser, name: str, **options) -> None:
