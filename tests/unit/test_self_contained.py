@@ -68,7 +68,7 @@ def test_the_patterns_catch_what_they_are_for():
         "a path outside the repository": "see ../" + "shared/ARCHITECTURE.md",
         "the shared behaviour reference": "(reference lzr-" + "behaviour.md §2.4)",
         "an absolute path of a development machine": "cd /" + "work/main && make",
-        "an issue number": "Target (" + "issue 7): 10x",
+        "an issue number": "Target (" + "iss" + "ue 7): 10x",
     }
     for what, sample in samples.items():
         assert FORBIDDEN[what].search(sample), what
