@@ -64,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(*_names("onlyDataRecord"), dest="only_data_record", action="store_true",
                      help="write only records that carry data (all are still counted)")
     out.add_argument(*_names("--extended"), dest="extended", action="store_true",
-                     help="add provenance fields (handshake, handshakesTried, identifySeconds)")
+                     help="add provenance fields (handshake, handshakesTried, identifySeconds, outcome)")
     out.add_argument(*_names("--quiet", "-q"), dest="quiet", action="store_true",
                      help="no start-up lines and no progress line on stderr")
     out.add_argument(*_names("d", "--debug"), dest="debug", action="store_true",

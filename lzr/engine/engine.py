@@ -47,7 +47,7 @@ from lzr.engine.transitions import (
     TRANSITIONS, accept,
 )
 from lzr.fingerprint import label_of, labels, sure_labels
-from lzr.output.record import Record
+from lzr.output.record import Outcome, Record
 from lzr.wire.segment import ACK, PSH, RST, SYN
 
 if TYPE_CHECKING:
@@ -177,7 +177,7 @@ class Engine:
         if seg.window == 0:
             # A zero window never takes a probe (§2.3); unlike LZR the target ends here
             # instead of its earlier SYN timing out into more records (§7.3-8).
-            record = self._recorder.of_segment(conn, seg, now, expected="", acked=False)
+            record = self._recorder.of_segment(conn, seg, now, Outcome.ZERO_WINDOW, acked=False)
             self._close_conn(conn)
             self._finish(conn.target, record, now)
             return
@@ -185,7 +185,7 @@ class Engine:
 
     def _on_refused(self, conn, seg, now: float) -> None:
         # The port is closed: say so now rather than after the SYN's timeouts (§7.3-9).
-        record = self._recorder.of_segment(conn, seg, now, expected="", acked=False)
+        record = self._recorder.of_segment(conn, seg, now, Outcome.CLOSED, acked=False)
         conn.target.stopped = not self.cfg.force_all
         self._end_conn(conn, record, now)
 
@@ -193,8 +193,8 @@ class Engine:
         target = conn.target
         found = labels(seg.payload)
         sure = found if self.cfg.compat else sure_labels(found, self._handshakes[conn.hs])
-        record = self._recorder.of_segment(conn, seg, now, expected="data",
-                                           label=label_of(sure or found, self.cfg.priority))
+        record = self._recorder.of_data(conn, seg, now,
+                                        label=label_of(sure or found, self.cfg.priority))
         self._send_rst(conn, seg.ack)
         if self.cfg.force_all:
             self._records.append(record)
@@ -208,7 +208,8 @@ class Engine:
     def _on_close(self, conn, seg, now: float) -> None:
         if seg.flags & ACK or not seg.flags & RST:
             self._send_rst(conn, seg.ack)       # no RST in reply to a bare RST (§2.10)
-        self._end_conn(conn, self._recorder.of_segment(conn, seg, now, expected=""), now)
+        outcome = Outcome.RST if seg.flags & RST else Outcome.FIN
+        self._end_conn(conn, self._recorder.of_segment(conn, seg, now, outcome), now)
 
     def _on_probe_acked(self, conn, seg, now: float) -> None:
         if conn.state == PROBE_ACKED:
@@ -251,7 +252,7 @@ class Engine:
         self._end_conn(conn, record, now)
 
     def _on_acking_firewall(self, conn, seg, now: float) -> None:
-        record = replace(self._recorder.of_segment(conn, seg, now, expected=""),
+        record = replace(self._recorder.of_segment(conn, seg, now, Outcome.ACKING_FIREWALL),
                          acking_firewall=True)
         self._send_rst(conn, seg.ack)
         self._close_conn(conn)

@@ -13,7 +13,7 @@ import math
 import struct
 from typing import Iterable, NamedTuple
 
-from lzr.output.record import Record
+from lzr.output.record import Outcome, Record
 from lzr.targets.types import SynAck
 from lzr.wire.segment import Segment
 
@@ -135,8 +135,11 @@ def unpack_segments(frame: bytes) -> list[Segment]:
 # --- records --------------------------------------------------------------------------------
 
 # sport dport seqnum acknum window ttl counter bits handshake_num timestamp_ns handshakes_tried
-# identify_seconds, then six length-prefixed strings.
-_RECORD = struct.Struct("<HHIIIBIBHqHdHHHHHI")
+# identify_seconds outcome, then six length-prefixed strings.
+_RECORD = struct.Struct("<HHIIIBIBHqHdBHHHHHI")
+_OUTCOMES = tuple(Outcome)
+_OUTCOME_NUMBERS = {outcome: number for number, outcome in enumerate(_OUTCOMES)}
+_NO_OUTCOME = 255
 # Flag bits, 0 upwards: ack, acked, syn, rst, fin, push, acking_firewall; then no timestamp.
 _NO_TIMESTAMP = 0x80
 
@@ -152,6 +155,7 @@ def pack_records(records: Iterable[Record]) -> bytes:
         append(pack(r.sport, r.dport, r.seqnum, r.acknum, r.window, r.ttl, r.counter, bits,
                     r.handshake_num, r.timestamp_ns or 0, r.handshakes_tried,
                     math.nan if r.identify_seconds is None else r.identify_seconds,
+                    _OUTCOME_NUMBERS.get(r.outcome, _NO_OUTCOME),
                     len(saddr), len(daddr), len(label), len(expected), len(handshake), len(data)))
         parts += (saddr, daddr, label, expected, handshake, data)
         count += 1
@@ -165,7 +169,7 @@ def unpack_records(frame: bytes) -> list[Record]:
     unpack, size, nan = _RECORD.unpack_from, _RECORD.size, math.isnan
     for _ in range(count):
         (sport, dport, seqnum, acknum, window, ttl, counter, bits, handshake_num, timestamp_ns,
-         handshakes_tried, identify_seconds, n_saddr, n_daddr, n_label, n_expected, n_handshake,
+         handshakes_tried, identify_seconds, outcome, n_saddr, n_daddr, n_label, n_expected, n_handshake,
          n_data) = unpack(frame, offset)
         offset += size
         saddr = frame[offset:offset + n_saddr].decode()
@@ -185,7 +189,8 @@ def unpack_records(frame: bytes) -> list[Record]:
             bool(bits & 1), bool(bits & 2), bool(bits & 4), bool(bits & 8), bool(bits & 16),
             bool(bits & 32), handshake_num, label,
             None if bits & _NO_TIMESTAMP else timestamp_ns, expected, data, bool(bits & 64),
-            handshake, handshakes_tried, None if nan(identify_seconds) else identify_seconds))
+            handshake, handshakes_tried, None if nan(identify_seconds) else identify_seconds,
+            None if outcome == _NO_OUTCOME else _OUTCOMES[outcome]))
     return out
 
 

@@ -65,6 +65,7 @@ def test_unknown_everywhere_keeps_the_first_data():
                lambda p, c: Answer(data=next(answers, b"")) if p else None)
     [r] = net.records
     assert (r.fingerprint, r.data, r.handshake_num) == ("unknown", b"\x00\x01first", 0)
+    assert r.outcome == "unknown-data"
     assert r.handshakes_tried == 3 and r.handshake == "http"
 
 

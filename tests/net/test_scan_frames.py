@@ -3,7 +3,7 @@ import itertools
 
 import pytest
 
-from lzr.output.record import Record
+from lzr.output.record import Outcome, Record
 from lzr.runtime import frames
 from lzr.targets.types import SynAck
 from lzr.wire.segment import Segment
@@ -17,7 +17,8 @@ def test_records_round_trip_every_flag_and_optional_field():
                handshake_num=2, fingerprint="smtp-ftp", timestamp_ns=None if bits[6] else 10**18,
                expected_r_to_lzr="data" if bits[0] else "", data=b"\x00\xff<html>" * bits[1],
                acking_firewall=bits[6], handshake="http" if bits[2] else "",
-               handshakes_tried=bits[3] * 4, identify_seconds=None if bits[4] else 0.25)
+               handshakes_tried=bits[3] * 4, identify_seconds=None if bits[4] else 0.25,
+               outcome=None if bits[5] else list(Outcome)[sum(bits) % len(Outcome)])
         for bits in itertools.product((False, True), repeat=7)]
     assert frames.unpack_records(frames.pack_records(records)) == records
 
