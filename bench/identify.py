@@ -10,7 +10,7 @@ Needs root, Mininet and nmap (ci/setup installs them). Every packet stays inside
 emulated network: both scanners run inside its scanner host and are given only the
 population's addresses.
 
-The population is `sim.population.catalogue`: two services of each protocol on random high
+The population is `lzr_sim.population.catalogue`: two services of each protocol on random high
 ports, three to a host. lzr's timing flags are its defaults unless -t is given. nmap runs as
 a user would on a list of hosts: `nmap -sV -Pn -n -p <every port of the population> <every
 host>` (ports that are closed on a host cost nmap one RST). A service counts as named by
@@ -124,8 +124,8 @@ def main() -> None:
         sys.exit("nmap is not installed (ci/setup installs it)")
 
     from lzr.config import ScanConfig
-    from sim.harness import SimNetwork
-    from sim.population import catalogue
+    from lzr_sim.network import SimNetwork
+    from lzr_sim.population import catalogue
 
     manifest = catalogue(PROTOCOLS, copies=2, seed=args.seed)
     targets = [(address, port) for address, port, _ in manifest.targets()]

@@ -15,6 +15,7 @@ import dataclasses
 import sys
 
 from lzr import config as config_module, subcommands
+from lzr.argparsing import ExactArgumentParser, add_version
 from lzr.config import ScanConfig, UsageError
 from lzr.runtime.scan import EXIT_INTERRUPTED, EXIT_USAGE, run as run_scan
 
@@ -24,7 +25,7 @@ _TRUE = {"1", "t", "true", "yes"}
 _FALSE = {"0", "f", "false", "no"}
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(ExactArgumentParser):
     def error(self, message: str):  # argparse's default prints the whole usage block
         self.exit(EXIT_USAGE, f"lzr: {message}\n(see lzr --help)\n")
 
@@ -53,18 +54,30 @@ def build_parser() -> argparse.ArgumentParser:
                     "an ACK that carries a probe and fingerprints the first response. Reads ZMap's "
                     "output on stdin, or IP;PORT lines with -sendSYNs, or scans --targets x --ports.",
         epilog="Subcommands: lzr probe|fingerprint|handshakes ... (see lzr handshakes --help).",
-        allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         argument_default=argparse.SUPPRESS)
+    add_version(p, "-version", "--version")
 
     out = p.add_argument_group("output")
     out.add_argument(*_names("f", "--output"), dest="output", metavar="FILE",
                      help="append records to FILE; '-' is stdout (default: default_<time>.json)")
     out.add_argument(*_names("feedZGrab"), dest="feed_zgrab", action="store_true",
-                     help="also print 'ip,,label,port' lines for zgrab2 multiple on stdout")
+                     help="also print 'ip,,label,port' lines for zgrab2 multiple on stdout "
+                          "(etc/zgrab2.ini), except for records labelled unknown")
+    out.add_argument(*_names("--feed-zgrab-unknown"), dest="feed_zgrab_unknown",
+                     action="store_true",
+                     help="with -feedZGrab, feed unknown records too (as LZR and --compat do)")
     out.add_argument(*_names("onlyDataRecord"), dest="only_data_record", action="store_true",
                      help="write only records that carry data (all are still counted)")
     out.add_argument(*_names("--extended"), dest="extended", action="store_true",
-                     help="add provenance fields (handshake, handshakesTried, identifySeconds, outcome)")
+                     help="add provenance fields (handshake, handshakesTried, identifySeconds, outcome) "
+                          "and dataBase64, the exact payload bytes")
+    out.add_argument(*_names("--metadata-file"), dest="metadata_file", metavar="FILE",
+                     help="at the end, write the run's metadata to FILE as JSON: version, flags, "
+                          "times, the summary's counts, rates, interface, addresses (ZMap's -m)")
+    out.add_argument(*_names("--status-updates-file"), dest="status_updates_file", metavar="FILE",
+                     help="write the progress line's fields to FILE as CSV, one row a second "
+                          "(ZMap's -u)")
     out.add_argument(*_names("--quiet", "-q"), dest="quiet", action="store_true",
                      help="no start-up lines and no progress line on stderr")
     out.add_argument(*_names("d", "--debug"), dest="debug", action="store_true",
@@ -118,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     inp.add_argument(*_names("sendSYNs"), dest="send_syns", action="store_true",
                      help="read IP;PORT (or IP:PORT, [v6]:PORT) lines and send the SYNs")
     inp.add_argument(*_names("dryrun"), action="store_true",
-                     help="read `zmap --dryrun` output and send the SYNs (implies -sendSYNs)")
+                     help="read `zmap --dryrun` output and send the SYNs (implies -sendSYNs); "
+                          "unlike ZMap's --dryrun this sends packets: --print-targets is the "
+                          "mode that sends nothing")
     inp.add_argument(*_names("--input-format"), dest="input_format",
                      choices=config_module.INPUT_FORMATS, help="ZMap input: json, csv or auto")
     inp.add_argument(*_names("--strict"), dest="strict", action="store_true",
@@ -138,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     inp.add_argument(*_names("--checkpoint"), dest="checkpoint", metavar="FILE",
                      help="range scans: record progress in FILE and resume from it")
     inp.add_argument(*_names("--print-targets"), dest="print_targets", action="store_true",
-                     help="print the targets this run would scan (IP;PORT) and send nothing")
+                     help="print the targets this run would scan (IP;PORT) and send nothing "
+                          "(what ZMap's --dryrun is for)")
     inp.add_argument(*_names("--blocklist"), dest="blocklist", metavar="FILE",
                      help="never send to (or accept from) addresses in FILE (CIDR per line)")
     inp.add_argument(*_names("--allowlist"), dest="allowlist", metavar="FILE",
@@ -192,7 +208,7 @@ def parse_args(argv: list[str]) -> ScanConfig:
     """Flags -> validated ScanConfig; raises UsageError (argparse errors exit 2 itself)."""
     parser = build_parser()
     given = vars(parser.parse_args(_go_bools(argv, _bool_flags(parser))))
-    cfg = ScanConfig.from_flags(given)
+    cfg = ScanConfig.from_flags({**given, "command_line": tuple(argv)})
     for note in cfg.notes(given):
         print(f"lzr: {note}", file=sys.stderr)
     return cfg

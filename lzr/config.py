@@ -64,6 +64,7 @@ class ScanConfig:
     force_all: bool = False
     push_data_only: bool = False
     feed_zgrab: bool = False
+    feed_zgrab_unknown: bool = False      # feed `unknown` records too (LZR does; --compat)
     only_data_record: bool = False
     ipv6: bool = False
     debug: bool = False
@@ -92,6 +93,9 @@ class ScanConfig:
     host_rate: float = 20.0               # extra connections per second to one address, like
                                           # ZGrab2's per-IP limit; 0: no cap
     extended: bool = False
+    metadata_file: str | None = None
+    status_updates_file: str | None = None
+    command_line: tuple[str, ...] = ()    # the flags as given, for the metadata file
 
     @classmethod
     def from_flags(cls, given: dict[str, object]) -> "ScanConfig":
@@ -107,14 +111,20 @@ class ScanConfig:
             values["ports"] = parse_ports("--ports", values["ports"])
         if "source_ports" in values:
             values["source_ports"] = parse_port_range("--source-ports", values["source_ports"])
+        if values.get("compat") and values.get("feed_zgrab"):
+            values["feed_zgrab_unknown"] = True     # LZR feeds every record to ZGrab
         return cls(**values).validate()
 
     def notes(self, given: dict[str, object]) -> list[str]:
-        """What to tell the user about flags given that cannot act."""
+        """What to tell the user about flags given that cannot act or may surprise."""
+        notes = []
+        if self.dryrun and not self.print_targets:
+            notes.append("-dryrun sends a SYN to every target it reads (it is LZR's flag, not "
+                         "ZMap's --dryrun); --print-targets lists the targets and sends nothing")
         if "cooldown" in given and not self.waits_cooldown:
-            return ["-c has no effect when lzr sends the SYNs: each waits -t x (-rn + 1) for "
-                    "its SYN-ACK (add --compat for LZR's cooldown)"]
-        return []
+            notes.append("-c has no effect when lzr sends the SYNs: each waits -t x (-rn + 1) "
+                         "for its SYN-ACK (add --compat for LZR's cooldown)")
+        return notes
 
     def engine_config(self) -> "EngineConfig":
         """What the engine reads: the settings above with the rules between flags applied."""
@@ -219,6 +229,12 @@ class ScanConfig:
         for flag, path in (("--blocklist", self.blocklist), ("--allowlist", self.allowlist)):
             if path is not None and not os.path.isfile(path):
                 raise UsageError(flag, f"no such file: {path!r}")
+        for flag, path in (("--metadata-file", self.metadata_file),
+                           ("--status-updates-file", self.status_updates_file)):
+            if path is not None and not os.path.isdir(os.path.dirname(path) or "."):
+                raise UsageError(flag, f"no such directory: {os.path.dirname(path)!r}")
+        if self.feed_zgrab_unknown and not self.feed_zgrab:
+            raise UsageError("--feed-zgrab-unknown", "only applies with -feedZGrab")
         if self.feed_zgrab and self.output == "-":
             raise UsageError("-feedZGrab", "writes to stdout, so it cannot be combined with -f -")
         return self

@@ -8,6 +8,7 @@ Every record the engine writes says how its target ended (`Outcome`), so the sum
 simulator's report and `--extended` output read it instead of working it out again from
 LZR's fields.
 """
+import base64
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -55,6 +56,11 @@ class Record:
     identify_seconds: float | None = None  # first packet sent to final record
     outcome: Outcome | None = None        # set on every record the engine writes
 
+    @property
+    def data_base64(self) -> str:
+        """The payload's exact bytes in standard base64 (`data` loses bytes that are not UTF-8)."""
+        return base64.b64encode(self.data).decode("ascii")
+
 
 # (attribute, JSON name, omitted when falsy) in LZR's order.
 FIELDS = (
@@ -87,4 +93,5 @@ EXTENDED_FIELDS = (
     ("handshakes_tried", "handshakesTried", False),
     ("identify_seconds", "identifySeconds", False),
     ("outcome", "outcome", False),
+    ("data_base64", "dataBase64", True),
 )

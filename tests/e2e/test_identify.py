@@ -21,8 +21,8 @@ from __future__ import annotations
 import pytest
 
 from lzr.handshakes import DEFAULT_ORDER, REGISTRY
-from sim.manifest import from_dict
-from sim.population import catalogue
+from lzr_sim.manifest import from_dict
+from lzr_sim.population import catalogue
 
 pytestmark = pytest.mark.mininet
 
