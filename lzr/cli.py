@@ -14,7 +14,7 @@ import time
 from lzr import config as config_module
 from lzr.config import DEFAULT_COOLDOWN, ScanConfig, UsageError
 from lzr.runtime.scan import EXIT_INTERRUPTED, EXIT_USAGE, run as run_scan
-from lzr.runtime.shard import DEFAULT_HOST_RATE, DEFAULT_PARALLEL
+from lzr.runtime.worker import DEFAULT_HOST_RATE, DEFAULT_PARALLEL
 
 TOOL_COMMANDS = ("probe", "fingerprint", "handshakes")
 
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="new targets per second when sending SYNs (default 10000)")
     timing.add_argument(*_names("w", "--workers"), dest="workers", type=int,
                         default=os.cpu_count() or 1, metavar="K",
-                        help="shard processes (default: number of cores)")
+                        help="worker processes (default: number of cores)")
 
     inp = p.add_argument_group("input")
     inp.add_argument(*_names("sendSYNs"), dest="send_syns", action="store_true",

@@ -36,7 +36,7 @@ from typing import Callable
 MODES = ("source-ip", "source-ports", "nfqueue")
 COMMENT_PREFIX = "lzr-rstguard"
 DEFAULT_NFQUEUE_NUM = 7117
-# How long the nfqueue mode holds a RST of a flow nobody announced yet: a shard announces a
+# How long the nfqueue mode holds a RST of a flow nobody announced yet: a worker announces a
 # flow just before sending its SYN, and the announcement can arrive after the SYN-ACK.
 DEFAULT_HOLD_SECONDS = 0.25
 # Held RSTs stay in the kernel's queue: make room for bursts (the library's default is 1024).
