@@ -31,7 +31,7 @@ def test_segments_targets_and_stats_round_trip():
     assert frames.unpack_targets(frames.pack_targets(targets)) == targets
     synacks = [SynAck(6, (1 << 128) - 1, 5, 8080, 40000, 2**32 - 1, 1, 0, 64)]
     assert frames.unpack_synacks(frames.pack_synacks(synacks)) == synacks
-    stats = frames.ShardStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, True)
+    stats = frames.WorkerStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, True)
     assert frames.unpack_stats(frames.pack_stats(stats)) == stats
     mark = frames.CheckpointMark((3, 0, 9), '{"lzr_checkpoint":1}')
     assert frames.unpack_checkpoint_mark(frames.pack_checkpoint_mark(mark)) == mark
