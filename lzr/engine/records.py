@@ -49,6 +49,15 @@ class Recorder:
             data=b"", label=UNKNOWN, acked=conn.target.acked, timestamp_ns=round(sent_at * 1e9),
             outcome=outcome)
 
+    def of_firewall(self, conn, now: float) -> Record:
+        """The reference packet of a connection of a target whose address was found to be an
+        ACKing firewall: LZR writes such a record without expectedRToLZR."""
+        return self._record(
+            conn.target, conn, now, seq=conn.seq, ack=conn.ack, window=conn.window,
+            ttl=conn.ttl, flags=conn.flags, counter=conn.counter, expected="", data=b"",
+            label=UNKNOWN, acked=conn.target.acked, timestamp_ns=round(now * 1e9),
+            outcome=Outcome.ACKING_FIREWALL, acking_firewall=True)
+
     def of_zero_window(self, addr: int, port: int, lport: int, *, seq: int, ack: int,
                        ttl: int) -> Record:
         """ZMap's zero-window SYN-ACK, as it is: ZMap gave no time, so the record carries
@@ -61,7 +70,7 @@ class Recorder:
 
     def _record(self, target, conn, now: float, *, seq: int, ack: int, window: int, ttl: int,
                 flags: int, counter: int, expected: str, data: bytes, label: str, acked: bool,
-                timestamp_ns: int, outcome: Outcome) -> Record:
+                timestamp_ns: int, outcome: Outcome, acking_firewall: bool = False) -> Record:
         key, hs = target.key, conn.hs
         return Record(
             saddr=self.text(key >> 16), daddr=self._scanner_text, sport=key & 0xFFFF,
@@ -69,6 +78,7 @@ class Recorder:
             ack=bool(flags & ACK), acked=acked, syn=bool(flags & SYN), rst=bool(flags & RST),
             fin=bool(flags & FIN), push=bool(flags & PSH), handshake_num=hs, fingerprint=label,
             timestamp_ns=timestamp_ns, expected_r_to_lzr=expected, data=data,
+            acking_firewall=acking_firewall,
             handshake=self._names[hs] if data else "", handshakes_tried=target.next_hs,
             identify_seconds=None if target.started is None else now - target.started,
             outcome=outcome)
