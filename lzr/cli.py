@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Identify the services behind open TCP ports: completes each handshake with "
                     "an ACK that carries a probe and fingerprints the first response. Reads ZMap's "
                     "output on stdin, or IP;PORT lines with -sendSYNs, or scans --targets x --ports.",
-        epilog="Subcommands: lzr probe|fingerprint|handshakes ... (see lzr handshakes --help).",
+        epilog="Subcommands: lzr probe|fingerprint|handshakes|analyze ... (see lzr analyze --help).",
         allow_abbrev=False, formatter_class=argparse.RawDescriptionHelpFormatter)
 
     out = p.add_argument_group("output")
@@ -259,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in TOOL_COMMANDS:
         from lzr import tools
         return tools.main(argv)
+    if argv and argv[0] == "analyze":
+        from lzr.analyze.cli import main as analyze
+        return analyze(argv[1:])
     try:
         cfg = parse_args(argv)
     except UsageError as err:
