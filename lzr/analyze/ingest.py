@@ -13,7 +13,9 @@ Well-formed records are `records`; blank lines are neither.
 
 The JSON names come from the record schema in `lzr.output.record`. Fields that only
 `--extended` writes are used when present: `dataBase64` (the exact payload) counts as data,
-`outcome` decides zero-window and ACKing-firewall records.
+`outcome` decides zero-window and ACKing-firewall records. Without it, a zero-window record is
+the SYN-ACK recorded as it came, with window 0 (resets also carry window 0, so LZR's own
+ZeroWindow counter, which looks at the window alone, counts them too).
 """
 import os
 from dataclasses import dataclass
@@ -26,7 +28,7 @@ from lzr.analyze.sources import Chunk, Source
 _JSON_NAME = {attribute: json_name for attribute, json_name, _ in FIELDS}
 
 # Read as raw JSON text (so a number and a string can be told apart) or as text.
-_AS_JSON = ("saddr", "sport", "window", "rst", "fingerprint", "acking_firewall")
+_AS_JSON = ("saddr", "sport", "window", "syn", "rst", "fingerprint", "acking_firewall")
 _AS_TEXT = ("data",)
 EXTENDED_DATA = "dataBase64"
 EXTENDED_OUTCOME = "outcome"
@@ -56,17 +58,22 @@ def _source(paths: list[str]) -> str:
 
 
 def _classified(paths: list[str]) -> str:
-    """One row per non-blank line: its problem (0 = well-formed) and what the report needs."""
+    """One row per non-blank line: its problem (0 = well-formed) and what the report needs.
+
+    JSON-typed columns hold the value's JSON text, so strings keep their quotes (which the
+    integer casts refuse) and DuckDB writes every non-integer number with a '.'.
+    """
     name = {attribute: _quoted(json_name) for attribute, json_name in _JSON_NAME.items()}
     return f"""
     SELECT filename,
            CASE
-             WHEN s IS NULL AND p IS NULL AND w IS NULL AND r IS NULL AND f IS NULL THEN 1
-             WHEN s IS NULL OR p IS NULL OR w IS NULL OR r IS NULL OR f IS NULL THEN 2
+             WHEN s IS NULL AND p IS NULL AND w IS NULL AND y IS NULL AND r IS NULL AND f IS NULL
+               THEN 1
+             WHEN s IS NULL OR p IS NULL OR w IS NULL OR y IS NULL OR r IS NULL OR f IS NULL THEN 2
              WHEN NOT coalesce(starts_with(s, '"') AND starts_with(f, '"')
-                               AND try_cast(p AS USMALLINT)::VARCHAR = p
-                               AND try_cast(w AS UINTEGER)::VARCHAR = w
-                               AND r IN ('true', 'false')
+                               AND try_cast(p AS USMALLINT) IS NOT NULL AND NOT contains(p, '.')
+                               AND try_cast(w AS UINTEGER) IS NOT NULL AND NOT contains(w, '.')
+                               AND r IN ('true', 'false') AND y IN ('true', 'false')
                                AND (af IS NULL OR af IN ('true', 'false')), false) THEN 3
              ELSE 0
            END AS problem,
@@ -76,11 +83,12 @@ def _classified(paths: list[str]) -> str:
            (coalesce(payload, '') <> '' OR coalesce(payload_b64, '') <> '') AND r = 'false'
              AS service,
            CASE WHEN outcome IS NOT NULL THEN outcome = '{ZERO_WINDOW_OUTCOME}'
-                ELSE w = '0' AND af IS DISTINCT FROM 'true' END AS zero_window,
+                ELSE w = '0' AND y = 'true' AND af IS DISTINCT FROM 'true' END AS zero_window,
            af = 'true' OR outcome = '{ACKING_FIREWALL_OUTCOME}' AS acking_firewall
     FROM (SELECT filename,
                  {name['saddr']}::VARCHAR AS s, {name['sport']}::VARCHAR AS p,
-                 {name['window']}::VARCHAR AS w, {name['rst']}::VARCHAR AS r,
+                 {name['window']}::VARCHAR AS w, {name['syn']}::VARCHAR AS y,
+                 {name['rst']}::VARCHAR AS r,
                  {name['fingerprint']}::VARCHAR AS f, {name['acking_firewall']}::VARCHAR AS af,
                  {name['data']} AS payload, {_quoted(EXTENDED_DATA)} AS payload_b64,
                  {_quoted(EXTENDED_OUTCOME)} AS outcome
