@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import BinaryIO, TextIO
 
 from lzr.analyze import ingest, tables
-from lzr.analyze.sources import STDIN, ChunkSpool, Source
+from lzr.analyze.sources import CHUNK_BYTES, STDIN, ChunkSpool, Source
 
 
 @dataclass(frozen=True)
@@ -14,6 +14,7 @@ class Options:
     top: int = 10
     threads: int = os.cpu_count() or 1
     memory_limit: str = "1GB"
+    chunk_bytes: int = CHUNK_BYTES
 
 
 class _Progress:
@@ -58,7 +59,8 @@ def analyze(paths: list[str], options: Options = Options(), *, stdin: BinaryIO |
     or corrupt gzip stream) does not stop the run: the report's `files` entries say which."""
     sources = [Source(path) for path in paths]
     meter = _Progress(sources, progress)
-    with ChunkSpool(sources, threads=options.threads, stdin=stdin) as spool:
+    with ChunkSpool(sources, threads=options.threads, chunk_bytes=options.chunk_bytes,
+                    stdin=stdin) as spool:
         connection = ingest.connect(options.threads, options.memory_limit, spool.directory)
         try:
             feeder = ingest.Ingest(connection, sources, spool.directory)

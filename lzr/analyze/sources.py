@@ -28,6 +28,7 @@ from typing import BinaryIO, Iterator
 
 CHUNK_BYTES = 32 << 20
 READ_BYTES = 1 << 20
+INFLATE_STEP = 16 << 10
 GZIP_MAGIC = b"\x1f\x8b"
 STDIN = "-"
 _GLOB_CHARACTERS = frozenset("*?[")
@@ -89,26 +90,33 @@ def _reads(stream: BinaryIO, source: Source) -> Iterator[bytes]:
 
 
 def _inflate(raw: Iterator[bytes], source: Source) -> Iterator[bytes]:
-    """The plain text of a gzip stream (members one after the other), block by block."""
+    """The plain text of a gzip stream (members one after the other), block by block.
+
+    The inflater gets INFLATE_STEP bytes at a time: when it meets corrupt data it raises and
+    returns nothing of that call, so small steps lose little of the text before the damage.
+    """
     inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
     for pending in raw:
-        while pending:
+        view, offset = memoryview(pending), 0
+        while offset < len(view):
+            step = view[offset:offset + INFLATE_STEP]
+            offset += len(step)
             try:
-                block = inflater.decompress(pending)
+                block = inflater.decompress(step)
             except zlib.error as error:
                 source.damage = f"corrupt gzip data ({error})"
                 return
             if block:
                 yield block
-            if not inflater.eof:
-                break
-            # The end of one member; what follows may be the next one.
-            pending = inflater.unused_data
-            inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
-            if not pending:
-                pending = next(raw, b"")
-                if not pending:
-                    return
+            if inflater.eof:
+                # The end of one member; what follows may be the next one.
+                rest = inflater.unused_data + view[offset:]
+                inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                if not rest:
+                    rest = next(raw, b"")
+                    if not rest:
+                        return
+                view, offset = memoryview(rest), 0
     source.damage = "gzip stream truncated (it ends before its end marker)"
 
 
