@@ -1,4 +1,4 @@
-"""Parsers for the scanner's line-oriented inputs (lzr-behaviour.md §1.2, docs/targets.md).
+"""Parsers for the scanner's line-oriented inputs (docs/lzr-reference.md §1.2, docs/targets.md).
 
 Each parser takes an iterable of text lines (with or without their line endings) and yields,
 in input order, one target per usable line or a `LineError` naming the line and the reason.
