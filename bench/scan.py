@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from sim.netns import NetnsLab  # noqa: E402
+from lzr_sim.lab import NetnsLab  # noqa: E402
 
 SERVED_OCTETS = "7,77,177"
 # http.server with a listen backlog that holds a burst of SYN-ACKed connections.

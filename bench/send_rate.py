@@ -15,7 +15,7 @@ import time
 
 from lzr.runtime.packet_socket import PacketSocket, run_in_netns
 from lzr.wire import FrameBuilder, parse_addr
-from sim.netns import NetnsLab
+from lzr_sim.lab import NetnsLab
 
 SECONDS = 5
 BATCH = 256

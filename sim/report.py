@@ -25,7 +25,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sim.manifest import Manifest
+from lzr_sim.manifest import Manifest
 
 UNKNOWN = "unknown"
 MISSING = "(no record)"

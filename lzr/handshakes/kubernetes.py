@@ -15,5 +15,5 @@ def match(data: bytes) -> str | None:
 
 HANDSHAKE = Handshake(
     "kubernetes", "TLS ClientHello; names replies mentioning kubernetes", False, tls.probe,
-    match, NEEDS,
+    match, NEEDS, same_probe_as="tls",
 )

@@ -4,6 +4,7 @@ Attribute names are Python's; `FIELDS` maps each to its JSON name in LZR's seria
 order. Records are frozen: once emitted nothing may change them (LZR's queued pointers could
 be mutated after queueing, lzr-behaviour.md §7.3-5).
 """
+import base64
 from dataclasses import dataclass
 
 
@@ -34,6 +35,11 @@ class Record:
     handshake: str = ""           # name of the handshake whose response gave the label
     handshakes_tried: int = 0
     identify_seconds: float | None = None  # first packet sent to final record
+
+    @property
+    def data_base64(self) -> str:
+        """The payload's exact bytes in standard base64 (`data` loses bytes that are not UTF-8)."""
+        return base64.b64encode(self.data).decode("ascii")
 
 
 # (attribute, JSON name, omitted when falsy) in LZR's order.
@@ -66,4 +72,5 @@ EXTENDED_FIELDS = (
     ("handshake", "handshake", False),
     ("handshakes_tried", "handshakesTried", False),
     ("identify_seconds", "identifySeconds", False),
+    ("data_base64", "dataBase64", True),
 )

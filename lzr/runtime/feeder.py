@@ -27,7 +27,7 @@ from lzr.runtime.processes import Endpoints, pull, push
 from lzr.runtime.sharding import shard_of
 from lzr.targets import inputs, ranges
 from lzr.targets.blocklist import AddressPolicy, parse_network, parse_network_lines
-from lzr.targets.types import LineError, SynAckTarget, Target, TargetSpecError
+from lzr.targets.types import LineError, SynAck, Target, TargetSpecError
 from lzr.wire import format_addr
 
 MAX_BATCH = 256
@@ -66,7 +66,7 @@ class TargetStream:
         self.lines = self.targets = self.malformed = self.blocked = 0
         self.total = 0
 
-    def parse(self, lines: Iterable[str]) -> Iterator[Target | SynAckTarget | LineError]:
+    def parse(self, lines: Iterable[str]) -> Iterator[Target | SynAck | LineError]:
         mode = self.cfg.mode
         if mode == SYNS:
             return inputs.parse_target_list(lines)
@@ -82,8 +82,8 @@ class TargetStream:
             lines = chain([first], lines)
         return inputs.parse_zmap_json(lines) if fmt == "json" else inputs.parse_zmap_csv(lines)
 
-    def checked(self, items: Iterable[Target | SynAckTarget | LineError]
-                ) -> Iterator[Target | SynAckTarget]:
+    def checked(self, items: Iterable[Target | SynAck | LineError]
+                ) -> Iterator[Target | SynAck]:
         version, allowed = self.cfg.version, self.policy.is_allowed
         for item in items:
             if isinstance(item, LineError):
@@ -94,8 +94,8 @@ class TargetStream:
                 self._malformed(f"line {self.lines}: IPv{item.version} target in an "
                                 f"IPv{version} scan{hint}")
                 continue
-            addr = item.saddr if isinstance(item, SynAckTarget) else item.addr
-            if isinstance(item, SynAckTarget) and self.scanner_addr is not None \
+            addr = item.saddr if isinstance(item, SynAck) else item.addr
+            if isinstance(item, SynAck) and self.scanner_addr is not None \
                     and item.daddr != self.scanner_addr:
                 self._malformed(f"line {self.lines}: daddr {format_addr(version, item.daddr)} is "
                                 f"not the scanner's address "
@@ -183,8 +183,7 @@ class Feeder:
         shards = cfg.workers
         for item in items:
             if synacks:
-                entry = frames.SynAck(item.saddr, item.sport, item.dport, item.seq, item.ack,
-                                      item.window, item.ttl)
+                entry = item
                 index = shard_of(item.saddr, shards)
             else:
                 entry = (item.addr, item.port)
@@ -309,7 +308,7 @@ def print_targets(cfg: ScanConfig, out=sys.stdout) -> int:
     else:
         items = stream.checked(stream.parse(stream.counted(sys.stdin)))
     for item in items:
-        if isinstance(item, SynAckTarget):
+        if isinstance(item, SynAck):
             addr, port = item.saddr, item.sport
         else:
             addr, port = item.addr, item.port

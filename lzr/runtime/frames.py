@@ -14,9 +14,10 @@ import struct
 from typing import Iterable, NamedTuple
 
 from lzr.output.record import Record
+from lzr.targets.types import SynAck
 from lzr.wire.segment import Segment
 
-FRAME_VERSION = 1
+FRAME_VERSION = 2
 
 # Kinds.
 TARGETS = 1        # feeder -> shard: targets to SYN
@@ -81,31 +82,21 @@ def unpack_targets(frame: bytes) -> list[tuple[int, int]]:
     return [((hi << 64) | lo, port) for hi, lo, port in _TARGET.iter_unpack(body)]
 
 
-class SynAck(NamedTuple):
-    """A SYN-ACK ZMap saw, from the target's point of view (as LZR stores it)."""
-
-    saddr: int
-    sport: int
-    dport: int
-    seq: int
-    ack: int
-    window: int
-    ttl: int
-
-
-_SYNACK = struct.Struct("<QQHHIIHB")
+_SYNACK = struct.Struct("<BQQQQHHIIHB")        # version, saddr, daddr, ..., ttl
 
 
 def pack_synacks(items: Iterable[SynAck]) -> bytes:
-    body = [_SYNACK.pack(s.saddr >> 64, s.saddr & _LOW64, s.sport, s.dport, s.seq, s.ack,
-                         s.window, s.ttl) for s in items]
+    body = [_SYNACK.pack(s.version, s.saddr >> 64, s.saddr & _LOW64, s.daddr >> 64,
+                         s.daddr & _LOW64, s.sport, s.dport, s.seq, s.ack, s.window, s.ttl)
+            for s in items]
     return b"".join((_header(SYNACKS), _COUNT.pack(len(body)), *body))
 
 
 def unpack_synacks(frame: bytes) -> list[SynAck]:
     (count,) = _COUNT.unpack_from(frame, 2)
-    return [SynAck((hi << 64) | lo, sport, dport, seq, ack, window, ttl)
-            for hi, lo, sport, dport, seq, ack, window, ttl
+    return [SynAck(version, (shi << 64) | slo, (dhi << 64) | dlo, sport, dport, seq, ack, window,
+                   ttl)
+            for version, shi, slo, dhi, dlo, sport, dport, seq, ack, window, ttl
             in _SYNACK.iter_unpack(frame[6:6 + count * _SYNACK.size])]
 
 

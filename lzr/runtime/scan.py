@@ -24,6 +24,7 @@ from lzr.runtime.netpath import SendPath
 from lzr.runtime.processes import Endpoints, child_main, pull, push
 from lzr.runtime.receiver import run_receiver
 from lzr.runtime.kernel_tables import RouteError
+from lzr.runtime.runfiles import ProgressMeter, RunFiles
 from lzr.runtime.rstguard import RstGuard, RstGuardError
 from lzr.runtime.shard import run_shard
 from lzr.runtime.sharding import port_slices
@@ -100,7 +101,8 @@ class Coordinator:
         self.receiver_stats = frames.ReceiverStats(0, 0, 0)
         self.summary: str | None = None
         self.marks: list[frames.CheckpointMark] = []
-        self.last_progress = (self.started_at, 0)     # (time, packets sent) at the last line
+        self.meter = ProgressMeter(cfg, self.started_at)
+        self.run_files = RunFiles(cfg, self.started_at)
         self.processes: dict[str, multiprocessing.Process] = {}
 
     # -- lifetime -------------------------------------------------------------------------------
@@ -113,11 +115,14 @@ class Coordinator:
             self._start_workers()
             self._announce()        # after the guard and the capture are up: scripts may wait for it
             self._start_feeder()
-            return self._supervise()
+            status = self._supervise()
+            self._finish_run_files(status)
+            return status
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._stop_all()
+            self.run_files.close()
             self.inbox.close(linger=0)
             self.ctx.term()
 
@@ -314,42 +319,24 @@ class Coordinator:
         print("\n".join(lines), file=sys.stderr, flush=True)
 
     def _progress(self) -> None:
-        if self.cfg.quiet:
-            return
-        stats = self.shard_stats.values()
-        sent = sum(s.sent for s in stats)
-        admitted = sum(s.admitted for s in stats)
-        in_flight = sum(s.in_flight for s in stats)
-        now = time.time()
-        elapsed = now - self.started_at
-        # Packets per second over the last interval, not since the start.
-        last_time, last_sent = self.last_progress
-        rate = (sent - last_sent) / (now - last_time) if now > last_time else 0.0
-        self.last_progress = (now, sent)
-        line = (f"{_clock(elapsed)} sent {sent} ({rate:,.0f} pps); targets {admitted}; "
-                f"SYN-ACKs {sum(s.synacks for s in stats)}; data {sum(s.data for s in stats)}; "
-                f"identified {sum(s.identified for s in stats)}; in flight {in_flight}; "
-                f"written {self.writer_stats.written}; "
-                f"ETA {self._eta(admitted, elapsed)}")
-        end = "\r" if sys.stderr.isatty() else "\n"
-        print(f"\x1b[2K{line}" if end == "\r" else line, file=sys.stderr, end=end, flush=True)
+        """The progress line's fields now: on stderr (unless --quiet) and in the status file."""
+        progress = self.meter.sample(time.time(), self.shard_stats.values(), self.feeder_stats,
+                                     self.writer_stats.written)
+        self.run_files.status(progress)
+        if not self.cfg.quiet:
+            end = "\r" if sys.stderr.isatty() else "\n"
+            line = progress.line()
+            print(f"\x1b[2K{line}" if end == "\r" else line, file=sys.stderr, end=end, flush=True)
 
-    def _eta(self, admitted: int, elapsed: float) -> str:
-        feeder = self.feeder_stats
-        if feeder is None or not (feeder.total or feeder.finished):
-            return "?"
-        total = feeder.total or feeder.targets
-        remaining = max(0, total - admitted)
-        pace = min(self.cfg.rate, admitted / elapsed) if admitted and elapsed > 0 else self.cfg.rate
-        cooldown = self.cfg.cooldown if self.cfg.waits_cooldown else 0.0
-        tail = self.cfg.timeout * (self.cfg.retries + 1) + cooldown
-        return _clock(remaining / pace + tail) if pace > 0 else "?"
+    def _finish_run_files(self, status: int) -> None:
+        final = self.meter.sample(time.time(), self.shard_stats.values(), self.feeder_stats,
+                                  self.writer_stats.written)
+        self.run_files.finish(
+            ended_at=time.time(), exit_status=status, progress=final, summary_text=self.summary,
+            interface=self.path.interface, source_addr=self.path.scanner_addr,
+            gateway_mac=self.path.dst_mac, receiver=self.receiver_stats, feeder=self.feeder_stats)
 
     def _clear_progress(self) -> None:
         if not self.cfg.quiet and sys.stderr.isatty():
             print("\x1b[2K", file=sys.stderr, end="\r", flush=True)
 
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

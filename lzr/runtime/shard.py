@@ -23,7 +23,8 @@ from collections import deque
 import zmq
 
 from lzr.config import ScanConfig
-from lzr.engine import Engine, EngineConfig
+from lzr.engine import Engine
+from lzr.pacing import TokenBucket
 from lzr.runtime import frames
 from lzr.runtime.flow_announce import FlowAnnouncer
 from lzr.runtime.neighbours import NeighbourCache
@@ -40,41 +41,7 @@ SEND_RETRY_SECONDS = 0.5      # how long a batch may wait for room in a full dev
 TIMER_SLACK = 0.005            # timers fire up to this late, so a wake-up serves many of them
 RECORDS_PER_FRAME = 512
 RECORDS_INTERVAL = 0.05        # the writer gets records at least this often
-DEFAULT_PARALLEL = EngineConfig.parallel
-DEFAULT_HOST_RATE = EngineConfig.host_rate
 _FLAG_NAMES = ((SYN, "S"), (FIN, "F"), (RST, "R"), (PSH, "P"), (ACK, "A"))
-
-
-def engine_config(cfg: ScanConfig) -> EngineConfig:
-    optional = {} if cfg.parallel is None else {"parallel": cfg.parallel}
-    return EngineConfig(
-        handshakes=cfg.handshakes, priority=cfg.priority, timeout=cfg.timeout,
-        retransmit_after=cfg.retransmit_after, retries=cfg.retries, haf=cfg.haf,
-        haf_threshold=cfg.haf_threshold, force_all=cfg.force_all,
-        push_data_only=cfg.push_data_only, compat=cfg.compat,
-        per_host_limit=cfg.per_host_limit, host_rate=cfg.host_rate, extended=cfg.extended,
-        **optional)
-
-
-class TokenBucket:
-    """Admits up to `rate` items per second with bursts of at most `burst`."""
-
-    def __init__(self, rate: float, now: float) -> None:
-        self.rate = rate
-        self.burst = max(1.0, rate * MAX_WAIT)
-        self.tokens = 0.0
-        self.stamp = now
-
-    def take(self, wanted: int, now: float) -> int:
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        granted = min(wanted, int(self.tokens))
-        self.tokens -= granted
-        return granted
-
-    def wait(self, wanted: float = 1.0) -> float:
-        """Seconds until `wanted` tokens are there."""
-        return max(0.0, (min(wanted, self.burst) - self.tokens) / self.rate)
 
 
 class Shard:
@@ -119,10 +86,11 @@ class Shard:
                                     self.path.scanner_addr, cfg.version)
         # ISNs and port order: reproducible with --seed, unpredictable without.
         seed = secrets.randbits(64) if cfg.seed is None else cfg.seed * 1000 + self.index
-        self.engine = Engine(engine_config(cfg), version=cfg.version,
+        self.engine = Engine(cfg.engine_config(), version=cfg.version,
                              scanner_addr=self.path.scanner_addr, local_ports=self.local_ports,
                              seed=seed)
-        bucket = TokenBucket(cfg.rate / cfg.workers, time.time())
+        rate = cfg.rate / cfg.workers
+        bucket = TokenBucket(rate, rate * MAX_WAIT, time.time())
         admit_step = max(1.0, bucket.rate * ADMIT_STEP)
         coordinator.send(frames.pack_stats(frames.Ready(self.index)))
 
@@ -142,7 +110,7 @@ class Shard:
             if self.unsent:
                 wait = min(wait, max(0.0, self.next_ship - now))
             if self.pending:
-                wait = min(wait, bucket.wait(min(len(self.pending), admit_step)))
+                wait = min(wait, bucket.wait(min(len(self.pending), admit_step), now))
             if self.neighbours and self.neighbours.waiting:
                 wait = min(wait, MAX_WAIT)
             ready = dict(poller.poll(wait * 1000))

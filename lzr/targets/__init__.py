@@ -7,11 +7,11 @@ from lzr.targets.inputs import parse_target_list, parse_zmap_csv, parse_zmap_dry
 from lzr.targets.ranges import (
     MAX_SPACE, Checkpoint, CheckpointError, RangeScan, TargetSpace, parse_networks, parse_ports,
 )
-from lzr.targets.types import LineError, SynAckTarget, Target, TargetSpecError
+from lzr.targets.types import LineError, SynAck, Target, TargetSpecError
 
 __all__ = [
     "MAX_SPACE", "RESERVED_IPV4", "RESERVED_IPV6", "AddressPolicy", "Checkpoint",
-    "CheckpointError", "LineError", "Network", "RangeScan", "SynAckTarget", "Target",
+    "CheckpointError", "LineError", "Network", "RangeScan", "SynAck", "Target",
     "TargetSpace", "TargetSpecError", "parse_network", "parse_network_lines", "parse_networks",
     "parse_ports", "parse_target_list", "parse_zmap_csv", "parse_zmap_dryrun", "parse_zmap_json",
 ]

@@ -11,7 +11,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 
-from lzr.targets.types import LineError, SynAckTarget, Target
+from lzr.targets.types import LineError, SynAck, Target
 from lzr.wire.addr import parse_addr
 
 _DECIMAL = re.compile(r"-?[0-9]+", re.ASCII)
@@ -53,8 +53,8 @@ def _sequence_number(value: int, field: str) -> int:
     return _in_range(value, -(1 << 31), (1 << 32) - 1, field) & 0xFFFFFFFF
 
 
-def _synack_target(fields: dict) -> SynAckTarget:
-    """A SynAckTarget from ZMap's field values (ints or decimal text, addresses as text)."""
+def _synack_target(fields: dict) -> SynAck:
+    """A SynAck from ZMap's field values (ints or decimal text, addresses as text)."""
     missing = [name for name in _ZMAP_FIELDS if name not in fields]
     if missing:
         raise _BadLine("missing " + ", ".join(missing))
@@ -67,7 +67,7 @@ def _synack_target(fields: dict) -> SynAckTarget:
     for name, value in number.items():
         if isinstance(value, str):
             number[name] = _integer(value, name)
-    return SynAckTarget(
+    return SynAck(
         version=version, saddr=saddr, daddr=daddr,
         sport=_in_range(number["sport"], 0, 65535, "sport"),
         dport=_in_range(number["dport"], 0, 65535, "dport"),
@@ -102,7 +102,7 @@ def _json_fields(line: str) -> dict:
     return fields
 
 
-def parse_zmap_json(lines: Iterable[str]) -> Iterator[SynAckTarget | LineError]:
+def parse_zmap_json(lines: Iterable[str]) -> Iterator[SynAck | LineError]:
     """ZMap's JSON output module, one object per line (`-O json -f saddr,daddr,...`)."""
     for number, line in _numbered(lines):
         if not line.strip():
@@ -120,7 +120,7 @@ def _csv_row(line: str) -> list[str]:
         raise _BadLine("not a CSV row") from None
 
 
-def parse_zmap_csv(lines: Iterable[str]) -> Iterator[SynAckTarget | LineError]:
+def parse_zmap_csv(lines: Iterable[str]) -> Iterator[SynAck | LineError]:
     """ZMap's CSV output module: a header line naming the fields, in any order, then rows."""
     columns: list[str] | None = None
     header_problem = ""

@@ -2,7 +2,7 @@
 from typing import NamedTuple
 
 
-class SynAckTarget(NamedTuple):
+class SynAck(NamedTuple):
     """A SYN-ACK ZMap already received: the scanner continues this handshake.
 
     Named from the target's point of view like LZR's records: `saddr`/`sport` are the target,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from sim.services import certs
+from lzr_sim.services import certs
 
 WILDCARDS = ("0.0.0.0", "::", "")
 NGINX_PAGE = ("<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head>"

@@ -16,8 +16,8 @@ import tempfile
 
 import pytest
 
-from sim.demo import HTTP_PORT, SSH_PORT, TLS_PORT, TargetServices
-from sim.netns import NetnsLab
+from lzr_sim.demo import HTTP_PORT, SSH_PORT, TLS_PORT, TargetServices
+from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 

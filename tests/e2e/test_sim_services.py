@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from lzr.handshakes import REGISTRY
-from sim.population import PROTOCOLS, catalogue
+from lzr_sim.population import PROTOCOLS, catalogue
 
 pytestmark = pytest.mark.mininet
 

@@ -1,6 +1,6 @@
 """A fake network for driving the engine: a fake clock and scripted TCP peers.
 
-    net = FakeNet(EngineConfig(handshakes=("http",)))
+    net = FakeNet(settings(handshakes=("http",)))
     net.peer(TARGET, 8080, Peer(answer=reply(b"HTTP/1.1 200 OK\\r\\n")))
     net.zmap(TARGET, 8080)              # ZMap saw a SYN-ACK: the engine sends its probe
     net.run()                           # deliver, answer and fire timers until all is quiet
@@ -16,13 +16,19 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Callable
 
-from lzr.engine import Engine, EngineConfig, Send
+from lzr.config import EngineConfig, ScanConfig
+from lzr.engine import Engine, Send
 from lzr.wire.segment import ACK, PSH, RST, SYN, Segment
 
 SCANNER = 0x05060708    # 5.6.7.8
 TARGET = 0x01020304     # 1.2.3.4
 LOCAL_PORTS = range(32768, 61000)
 MOD32 = 0xFFFFFFFF
+
+
+def settings(**values) -> EngineConfig:
+    """The engine's settings for a scan with these ScanConfig values, the rest defaults."""
+    return ScanConfig(workers=1, **values).validate().engine_config()
 
 
 @dataclass(frozen=True)

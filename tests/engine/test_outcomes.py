@@ -2,18 +2,19 @@
 -forceAllHandshakes, -pushDataOnly, -haf and server-first handshakes, all with compat=True."""
 import pytest
 
-from lzr.engine import EngineConfig, Send
+from lzr.config import EngineConfig
+from lzr.engine import Send
 from lzr.handshakes import get
 from lzr.wire.segment import ACK, FIN, PSH, RST, SYN, Segment
 
-from .peers import SCANNER, TARGET, Answer, FakeNet, Peer, silent_acker
+from .peers import SCANNER, TARGET, Answer, FakeNet, Peer, settings, silent_acker
 
 GET = get("http").probe("1.2.3.4")
 HTTP_OK = b"HTTP/1.1 200 OK\r\n\r\n"
 
 
 def compat(**kw) -> EngineConfig:
-    return EngineConfig(compat=True, **kw)
+    return settings(compat=True, **kw)
 
 
 def outcome(peer: Peer, cfg: EngineConfig | None = None, syn: bool = False):
@@ -300,7 +301,7 @@ def test_answer_after_a_retransmission_from_probe_acked_is_accepted():
 def test_haf_answers_after_the_last_parent_packet_still_flag(compat_mode):
     # The firewall SYN-ACKs every port and ACKs nothing: the parent's SYN-ACKs arrive no later
     # than the probes' answers, and nothing of the parent's comes after them.
-    net = FakeNet(EngineConfig(compat=compat_mode, handshakes=("http", "tls"), haf=3))
+    net = FakeNet(settings(compat=compat_mode, handshakes=("http", "tls"), haf=3))
     net.peer(TARGET, 80, Peer(answer=None))
     net.answer_any_port(TARGET)
     net.zmap(TARGET, 80)

@@ -1,18 +1,19 @@
 """The worked traces of reference lzr-behaviour.md §2.16, segment by segment, with compat=True."""
 from dataclasses import asdict
 
-from lzr.engine import EngineConfig, Send
+from lzr.config import EngineConfig
+from lzr.engine import Send
 from lzr.handshakes import get
 from lzr.wire.segment import ACK, PSH, RST, SYN
 
-from .peers import LOCAL_PORTS, TARGET, Answer, FakeNet, Peer
+from .peers import LOCAL_PORTS, TARGET, Answer, FakeNet, Peer, settings
 
 GET = get("http").probe("1.2.3.4")
 HTTP_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
 
 def compat(**kw) -> EngineConfig:
-    return EngineConfig(compat=True, **kw)
+    return settings(compat=True, **kw)
 
 
 def test_trace_a_zmap_http():

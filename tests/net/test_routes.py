@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from sim.netns import NetnsLab
+from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 

@@ -5,6 +5,7 @@ import pytest
 
 from lzr.output.record import Record
 from lzr.runtime import frames
+from lzr.targets.types import SynAck
 from lzr.wire.segment import Segment
 
 
@@ -27,7 +28,7 @@ def test_segments_targets_and_stats_round_trip():
     assert frames.unpack_segments(frames.pack_segments(segments)) == segments
     targets = [(1 << 127, 5), (0x0A000001, 65535)]
     assert frames.unpack_targets(frames.pack_targets(targets)) == targets
-    synacks = [frames.SynAck(0x0A000001, 8080, 40000, 2**32 - 1, 1, 0, 64)]
+    synacks = [SynAck(6, (1 << 128) - 1, 5, 8080, 40000, 2**32 - 1, 1, 0, 64)]
     assert frames.unpack_synacks(frames.pack_synacks(synacks)) == synacks
     stats = frames.ShardStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, True)
     assert frames.unpack_stats(frames.pack_stats(stats)) == stats

@@ -1,4 +1,6 @@
 """LZR's probes byte-exact with reference lzr-behaviour.md §3.3, and the registry's API."""
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -111,6 +113,27 @@ def test_tls_random_changes_per_probe():
 
 def test_kubernetes_sends_the_tls_hello():
     assert mask_random(get("kubernetes").probe("x")) == mask_random(get("tls").probe("x"))
+
+
+def test_tls_random_comes_from_the_scans_source():
+    first, second = (get("tls").probe("x", random.Random(7)) for _ in range(2))
+    assert first == second != get("tls").probe("x", random.Random(8))
+
+
+def test_handshakes_sharing_a_probe_say_so():
+    # fingerprint.sure_labels trusts an answer to a probe for the rules of every handshake
+    # that sends it: a handshake sending another's bytes must declare it, and only then.
+    def sent(hs):
+        return hs.probe("192.0.2.1", random.Random(1))
+
+    for hs in REGISTRY.values():
+        if hs.server_first:
+            continue
+        same = {other.name for other in REGISTRY.values()
+                if other is not hs and not other.server_first and sent(other) == sent(hs)}
+        declared = {other.name for other in REGISTRY.values() if other is not hs and (
+            (other.same_probe_as or other.name) == (hs.same_probe_as or hs.name))}
+        assert same == declared, hs.name
 
 
 def test_dnp3_frames_and_crc():

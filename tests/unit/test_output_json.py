@@ -1,4 +1,5 @@
 """Record serialisation: Go encoding/json string rules (§4.2) and LZR's field table (§4.1)."""
+import base64
 import dataclasses
 import json
 
@@ -211,7 +212,7 @@ def test_extended_fields_follow_lzr_fields():
     record = make_record(handshake="http", handshakes_tried=2, identify_seconds=0.25)
     line = encode_record(record, extended=True)
     assert line.endswith(b'"ackingFirewall":true,"handshake":"http","handshakesTried":2,'
-                         b'"identifySeconds":0.25}\n')
+                         b'"identifySeconds":0.25,"dataBase64":"SFRUUC8xLjEgMjAwIE9LDQo="}\n')
     assert list(json.loads(line)) == [name for _, name, _ in FIELDS + EXTENDED_FIELDS]
     assert b"handshake" not in encode_record(record).replace(b"HandshakeNum", b"")
 
@@ -222,8 +223,16 @@ def test_extended_fields_follow_lzr_fields():
 ])
 def test_identify_seconds_number_like_go(seconds, text):
     line = encode_record(make_record(identify_seconds=seconds), extended=True)
-    assert line.endswith(f'"identifySeconds":{text}}}\n'.encode())
+    assert f'"identifySeconds":{text},"dataBase64":'.encode() in line
     assert json.loads(line)["identifySeconds"] == seconds
+
+
+def test_data_base64_is_the_exact_payload_and_only_with_data():
+    payload = bytes(range(256))       # no UTF-8 reading keeps these
+    line = encode_record(make_record(data=payload), extended=True)
+    assert base64.b64decode(json.loads(line)["dataBase64"], validate=True) == payload
+    assert b"dataBase64" not in encode_record(make_record(data=b""), extended=True)
+    assert b"dataBase64" not in encode_record(make_record(data=payload))
 
 
 def test_identify_seconds_none_is_omitted():

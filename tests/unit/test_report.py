@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from sim.manifest import from_dict
-from sim.report import MISSING, draw, evaluate, load_records
+from lzr_sim.manifest import from_dict
+from lzr_sim.report import MISSING, draw, evaluate, load_records
 
 A, B, C = "198.18.0.10", "198.18.0.11", "198.18.0.12"
 

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lzr.targets import (
-    LineError, SynAckTarget, Target, parse_target_list, parse_zmap_csv, parse_zmap_dryrun,
+    LineError, SynAck, Target, parse_target_list, parse_zmap_csv, parse_zmap_dryrun,
     parse_zmap_json,
 )
 
@@ -22,7 +22,7 @@ def v6(text: str) -> int:
 
 ZMAP_LINE = ('{"saddr":"192.0.2.7","daddr":"198.51.100.1","sport":8080,"dport":40000,'
              '"seqnum":-559038737,"acknum":305419897,"window":65535}')
-ZMAP_TARGET = SynAckTarget(4, v4("192.0.2.7"), v4("198.51.100.1"), 8080, 40000,
+ZMAP_TARGET = SynAck(4, v4("192.0.2.7"), v4("198.51.100.1"), 8080, 40000,
                            0xDEADBEEF, 305419897, 65535, 0)
 
 
@@ -216,7 +216,7 @@ zmapish = st.lists(st.sampled_from(
 def test_parsers_never_raise(lines):
     for parser in (parse_zmap_json, parse_zmap_csv, parse_target_list, parse_zmap_dryrun):
         for result in parser(lines):
-            assert isinstance(result, (Target, SynAckTarget, LineError))
+            assert isinstance(result, (Target, SynAck, LineError))
             if isinstance(result, LineError):
                 assert 1 <= result.line_number <= len(lines)
 
@@ -225,7 +225,7 @@ def test_parsers_never_raise(lines):
 @given(st.lists(st.one_of(line_text, zmapish), max_size=8))
 def test_csv_rows_under_a_valid_header_never_raise(rows):
     for result in parse_zmap_csv([ZMAP_CSV[0]] + rows):
-        assert isinstance(result, (SynAckTarget, LineError))
+        assert isinstance(result, (SynAck, LineError))
 
 
 zmap_key = st.sampled_from(["saddr", "daddr", "sport", "dport", "seqnum", "acknum", "window",
@@ -239,7 +239,7 @@ json_value = st.one_of(st.integers(-2**33, 2**33), st.booleans(), st.none(), st.
 @given(st.dictionaries(zmap_key, json_value, max_size=10))
 def test_zmap_json_objects_give_in_range_targets_or_errors(document):
     [result] = parse_zmap_json([json.dumps(document)])
-    if isinstance(result, SynAckTarget):
+    if isinstance(result, SynAck):
         assert 0 <= result.seq < 2**32 and 0 <= result.ack < 2**32
         assert 0 <= result.sport < 65536 and 0 <= result.window < 65536 and 0 <= result.ttl < 256
     else:
