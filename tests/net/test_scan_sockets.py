@@ -20,8 +20,8 @@ import time
 
 import pytest
 
-from sim.demo import HTTP_PORT, TargetServices
-from sim.netns import NetnsLab
+from lzr_sim.demo import HTTP_PORT, TargetServices
+from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 
