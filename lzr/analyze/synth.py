@@ -21,7 +21,6 @@ the records are written (no record is kept), so any size costs the same memory.
 
 Run `python -m lzr.analyze.synth --help` to write a file.
 """
-import argparse
 import base64
 import bisect
 import gzip
