@@ -33,6 +33,9 @@ class _Parser(ExactArgumentParser):
 def _default(name: str) -> str:
     """ScanConfig's default for a setting, as help text shows it."""
     value = {f.name: f.default for f in dataclasses.fields(ScanConfig)}[name]
+    if value is None:
+        ours, lzrs = config_module.MODE_DEFAULTS[name]
+        return f"{ours:g}; --compat {lzrs:g}"
     if isinstance(value, tuple):
         return ",".join(map(str, value))
     return f"{value:g}" if isinstance(value, float) else str(value)
@@ -53,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Identify the services behind open TCP ports: completes each handshake with "
                     "an ACK that carries a probe and fingerprints the first response. Reads ZMap's "
                     "output on stdin, or IP;PORT lines with -sendSYNs, or scans --targets x --ports.",
-        epilog="Subcommands: lzr probe|fingerprint|handshakes ... (see lzr handshakes --help).",
+        epilog="Subcommands: lzr probe|fingerprint|handshakes|analyze ... (see lzr analyze --help).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         argument_default=argparse.SUPPRESS)
     add_version(p, "-version", "--version")
@@ -70,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument(*_names("onlyDataRecord"), dest="only_data_record", action="store_true",
                      help="write only records that carry data (all are still counted)")
     out.add_argument(*_names("--extended"), dest="extended", action="store_true",
-                     help="add provenance fields (handshake, handshakesTried, identifySeconds)")
+                     help="add provenance fields (handshake, handshakesTried, identifySeconds, outcome) "
+                          "and dataBase64, the exact payload bytes")
     out.add_argument(*_names("--metadata-file"), dest="metadata_file", metavar="FILE",
                      help="at the end, write the run's metadata to FILE as JSON: version, flags, "
                           "times, the summary's counts, rates, interface, addresses (ZMap's -m)")
@@ -93,8 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     hs.add_argument(*_names("pushDataOnly"), dest="push_data_only", action="store_true",
                     help="complete the handshake with a pure ACK; send the probe only when retransmitting")
     hs.add_argument(*_names("haf"), type=int, metavar="N",
-                    help="random ephemeral ports probed to filter ACKing firewalls "
-                         f"(default {_default('haf')}; 0 = off)")
+                    help="random closed ports probed to find ACKing firewalls; 0 = off "
+                         f"(default {_default('haf')})")
     hs.add_argument(*_names("hafThreshold"), dest="haf_threshold", type=float, metavar="F",
                     help="fraction of -haf probes that must answer, in [0,1] "
                          f"(default {_default('haf_threshold')})")
@@ -217,6 +221,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in subcommands.SUBCOMMANDS:
         return subcommands.main(argv)
+    if argv and argv[0] == "analyze":
+        from lzr.analyze.cli import main as analyze
+        return analyze(argv[1:])
     try:
         cfg = parse_args(argv)
     except UsageError as err:

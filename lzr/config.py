@@ -23,6 +23,9 @@ RANGES = "ranges"    # --targets x --ports, walked in a seeded permutation, we s
 
 RST_GUARD_MODES = ("source-ip", "source-ports", "nfqueue", "none")
 INPUT_FORMATS = ("auto", "json", "csv")
+# Defaults that --compat changes to LZR's: setting -> (ours, LZR's). Ours fire: 2 of 3
+# random closed ports answering make an ACKing firewall; LZR's never probe.
+MODE_DEFAULTS = {"haf": (3, 0), "haf_threshold": (0.5, 1.0)}
 _MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 
 
@@ -59,8 +62,8 @@ class ScanConfig:
     retries: int = 1
     cooldown: float = 8.0                 # -c, LZR's
     workers: int = field(default_factory=_cores)
-    haf: int = 0                          # ACKing-firewall probes per target
-    haf_threshold: float = 1.0
+    haf: int | None = None                # ACKing-firewall probes; None: MODE_DEFAULTS
+    haf_threshold: float | None = None    # None: MODE_DEFAULTS
     force_all: bool = False
     push_data_only: bool = False
     feed_zgrab: bool = False
@@ -126,12 +129,17 @@ class ScanConfig:
                          "for its SYN-ACK (add --compat for LZR's cooldown)")
         return notes
 
+    def setting(self, name: str):
+        """A setting whose default depends on --compat (MODE_DEFAULTS), as it applies."""
+        value = getattr(self, name)
+        return MODE_DEFAULTS[name][self.compat] if value is None else value
+
     def engine_config(self) -> "EngineConfig":
         """What the engine reads: the settings above with the rules between flags applied."""
-        haf = 0 if self.force_all else self.haf             # LZR: force mode turns HAF off
+        haf = 0 if self.force_all else self.setting("haf")   # LZR: force mode turns HAF off
         # LZR labels a firewall when more than int(F*N) probes answered, which F = 1.0 made
         # impossible (docs/lzr-reference.md §7.3-4); capped at N, 1.0 means "every probe".
-        needed = min(int(self.haf_threshold * haf) + 1, haf)
+        needed = min(int(self.setting("haf_threshold") * haf) + 1, haf)
         return EngineConfig(
             handshakes=self.handshakes, priority=self.priority or self.handshakes,
             timeout=self.timeout, retransmit_after=self.retransmit_after, retries=self.retries,
@@ -139,7 +147,10 @@ class ScanConfig:
             parallel=1 if self.compat else self.parallel,
             per_host_limit=None if self.compat else self.per_host_limit or self.parallel,
             host_rate=0.0 if self.compat else self.host_rate,
-            haf=haf, haf_needed=needed, extended=self.extended)
+            haf=haf, haf_needed=needed,
+            # LZR's probes wait -t; ours decide before the second round of handshakes.
+            haf_timeout=self.timeout if self.compat else self.retransmit_after,
+            extended=self.extended)
 
     @property
     def mode(self) -> str:
@@ -179,8 +190,9 @@ class ScanConfig:
         _at_least("-rn", self.retries, 0)
         _at_least("-c", self.cooldown, 0)
         _positive("-w", self.workers)
-        _at_least("-haf", self.haf, 0)
-        if not 0.0 <= self.haf_threshold <= 1.0:
+        if self.haf is not None:
+            _at_least("-haf", self.haf, 0)
+        if self.haf_threshold is not None and not 0.0 <= self.haf_threshold <= 1.0:
             raise UsageError("-hafThreshold", f"must be in [0, 1], got {self.haf_threshold}")
         _positive("--parallel", self.parallel)
         if self.per_host_limit is not None:
@@ -293,8 +305,9 @@ class EngineConfig:
     parallel: int                   # 1 with compat
     per_host_limit: int | None      # None: no cap (compat)
     host_rate: float                # 0: no limit
-    haf: int                        # ACKing-firewall probes per target; 0: none
+    haf: int                        # ACKing-firewall probes; 0: none
     haf_needed: int                 # probe answers that make the verdict
+    haf_timeout: float              # how long a probe waits for its answer
     extended: bool
 
 

@@ -35,7 +35,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from lzr import handshakes
-from lzr.engine.firewall import FirewallProbes
+from lzr.engine.firewall import AddressVerdicts, TargetProbes
 from lzr.engine.hosts import HostLimits
 from lzr.engine.ports import LocalPorts
 from lzr.engine.records import Recorder, fallback, keep_if_better
@@ -47,7 +47,7 @@ from lzr.engine.transitions import (
     TRANSITIONS, accept,
 )
 from lzr.fingerprint import label_of, labels, sure_labels
-from lzr.output.record import Record
+from lzr.output.record import Outcome, Record
 from lzr.wire.segment import ACK, PSH, RST, SYN
 
 if TYPE_CHECKING:
@@ -73,9 +73,11 @@ class Engine:
         self._records: list[Record] = []
         self._recorder = Recorder(version, scanner_addr, cfg.handshakes)
         self._hosts = HostLimits(cfg.per_host_limit, cfg.host_rate, self._wants_queued_conn,
-                                 self._open_conn)
-        self._firewall = FirewallProbes(cfg.haf, cfg.haf_needed, cfg.timeout, cfg.compat,
-                                        self._ports, self._rng, self._targets, self._sends)
+                                 self._open_queued_conn)
+        probes = (cfg.haf, cfg.haf_needed, cfg.haf_timeout, self._ports, self._rng,
+                  self._targets, self._sends)
+        self._firewall = TargetProbes(*probes) if cfg.compat else AddressVerdicts(
+            *probes, parallel=cfg.parallel, on_verdict=self._on_verdict)
         self._first_probe_timer = TimerQueue(cfg.retransmit_after)
         self._timer = TimerQueue(cfg.timeout)
         # Earliest first on a tie: a first-probe timer, a connection's, a host's, a probe's.
@@ -125,7 +127,7 @@ class Engine:
         target = self._targets.get(seg.saddr << 16 | seg.sport)
         conn = target.conn_on(seg.dport) if target is not None else None
         if conn is None:
-            self._firewall.receive(seg)
+            self._firewall.receive(seg, now)
             return
         event = accept(conn, seg)
         if event is None:
@@ -177,7 +179,7 @@ class Engine:
         if seg.window == 0:
             # A zero window never takes a probe (§2.3); unlike LZR the target ends here
             # instead of its earlier SYN timing out into more records (§7.3-8).
-            record = self._recorder.of_segment(conn, seg, now, expected="", acked=False)
+            record = self._recorder.of_segment(conn, seg, now, Outcome.ZERO_WINDOW, acked=False)
             self._close_conn(conn)
             self._finish(conn.target, record, now)
             return
@@ -185,7 +187,7 @@ class Engine:
 
     def _on_refused(self, conn, seg, now: float) -> None:
         # The port is closed: say so now rather than after the SYN's timeouts (§7.3-9).
-        record = self._recorder.of_segment(conn, seg, now, expected="", acked=False)
+        record = self._recorder.of_segment(conn, seg, now, Outcome.CLOSED, acked=False)
         conn.target.stopped = not self.cfg.force_all
         self._end_conn(conn, record, now)
 
@@ -193,8 +195,8 @@ class Engine:
         target = conn.target
         found = labels(seg.payload)
         sure = found if self.cfg.compat else sure_labels(found, self._handshakes[conn.hs])
-        record = self._recorder.of_segment(conn, seg, now, expected="data",
-                                           label=label_of(sure or found, self.cfg.priority))
+        record = self._recorder.of_data(conn, seg, now,
+                                        label=label_of(sure or found, self.cfg.priority))
         self._send_rst(conn, seg.ack)
         if self.cfg.force_all:
             self._records.append(record)
@@ -208,7 +210,8 @@ class Engine:
     def _on_close(self, conn, seg, now: float) -> None:
         if seg.flags & ACK or not seg.flags & RST:
             self._send_rst(conn, seg.ack)       # no RST in reply to a bare RST (§2.10)
-        self._end_conn(conn, self._recorder.of_segment(conn, seg, now, expected=""), now)
+        outcome = Outcome.RST if seg.flags & RST else Outcome.FIN
+        self._end_conn(conn, self._recorder.of_segment(conn, seg, now, outcome), now)
 
     def _on_probe_acked(self, conn, seg, now: float) -> None:
         if conn.state == PROBE_ACKED:
@@ -224,7 +227,10 @@ class Engine:
         self._timer.arm(conn, now)
 
     def _on_conn_timer(self, conn, now: float) -> None:
-        self._handlers[conn.state][TIMER](conn, now)
+        if self._firewall.stops(conn.target):
+            self._end_as_firewall(conn.target, now)
+        else:
+            self._handlers[conn.state][TIMER](conn, now)
 
     def _on_syn_timer(self, conn, now: float) -> None:
         if conn.counter < self.cfg.retries:
@@ -251,11 +257,27 @@ class Engine:
         self._end_conn(conn, record, now)
 
     def _on_acking_firewall(self, conn, seg, now: float) -> None:
-        record = replace(self._recorder.of_segment(conn, seg, now, expected=""),
+        record = replace(self._recorder.of_segment(conn, seg, now, Outcome.ACKING_FIREWALL),
                          acking_firewall=True)
         self._send_rst(conn, seg.ack)
         self._close_conn(conn)
         self._finish(conn.target, record, now)
+
+    def _on_verdict(self, target: InFlight, firewall: bool, now: float) -> None:
+        """The verdict on the address of `target`, which waited for it."""
+        if firewall:
+            self._end_as_firewall(target, now)
+        else:
+            self._start_handshakes(target, now)
+
+    def _end_as_firewall(self, target: InFlight, now: float) -> None:
+        """End a target of an ACKing firewall at once, with its first live connection's
+        reference packet, or the record it would end with anyway."""
+        conns = target.live_conns()
+        if not conns or target.fallback is not None and target.fallback.data:
+            self._finish(target, None, now)     # its data, or its last attempt, flagged
+        else:
+            self._finish(target, self._recorder.of_firewall(conns[0], now), now)
 
     # ---- connections and targets ------------------------------------------------------
 
@@ -266,9 +288,15 @@ class Engine:
     def _start_handshakes(self, target: InFlight, now: float) -> None:
         """Start handshakes while the target has some left and room to run them."""
         while self._wants_conn(target):
-            if target.next_hs and not self._hosts.has_room(target.addr, now):
-                self._hosts.queue(target, now)
-                break
+            if target.next_hs:
+                if self._firewall.stops(target):
+                    self._end_as_firewall(target, now)
+                    return
+                if self._firewall.holds(target):
+                    break
+                if not self._hosts.has_room(target.addr, now):
+                    self._hosts.queue(target, now)
+                    break
             self._open_conn(target, now)
         left_to_try = target.next_hs < len(self._handshakes) and not target.stopped
         if not left_to_try and not target.has_live_conns():
@@ -281,6 +309,17 @@ class Engine:
     def _wants_queued_conn(self, target: InFlight) -> bool:
         """Does a target queued at its address (hosts.py) still want a connection?"""
         return self._targets.get(target.key) is target and self._wants_conn(target)
+
+    def _open_queued_conn(self, target: InFlight, now: float) -> bool:
+        """A slot at its address for a queued target: open its next connection, unless the
+        address's ACKing-firewall verdict says otherwise. Did it open one?"""
+        if self._firewall.stops(target):
+            self._end_as_firewall(target, now)
+            return False
+        if self._firewall.holds(target):
+            return False
+        self._open_conn(target, now)
+        return True
 
     def _open_conn(self, target: InFlight, now: float) -> None:
         """Send the SYN of the target's next handshake from a fresh local port."""
@@ -304,7 +343,7 @@ class Engine:
         self._send_syn(conn)
         self._timer.arm(conn, now)
         if conn.hs == 1 and self._firewall.probes:
-            self._firewall.send(target, now)
+            self._firewall.extra_connection(target, now)
 
     def _end_conn(self, conn, record: Record, now: float) -> None:
         """The connection is over without naming the service: keep its record in case

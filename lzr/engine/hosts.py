@@ -30,7 +30,8 @@ class Host:
 
 class HostLimits:
     """The cap and rate of every address. `wants_conn(target)` says whether a queued target
-    still wants another connection; `open_conn(target, now)` opens it."""
+    still wants another connection; `open_conn(target, now)` opens it, if it may, and says
+    whether it did."""
 
     def __init__(self, cap: int | None, rate: float, wants_conn: Callable,
                  open_conn: Callable) -> None:
@@ -93,10 +94,8 @@ class HostLimits:
                 break
             waiters.popleft()
             target.waiting = False
-            if wants:
-                self._open_conn(target, now)
-                if self._wants_conn(target):
-                    self.queue(target, now)
+            if wants and self._open_conn(target, now) and self._wants_conn(target):
+                self.queue(target, now)
         if not host.conns and not waiters:
             if self._bucket is None or self._bucket.is_full(host.tat, now):
                 del self._hosts[addr]

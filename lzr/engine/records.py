@@ -8,9 +8,9 @@ the best of its connections' records.
 from dataclasses import replace
 from socket import inet_ntoa
 
-from lzr.engine.transitions import EXPECTED
+from lzr.engine.transitions import EXPECTED, SYN_SENT
 from lzr.fingerprint import UNKNOWN
-from lzr.output.record import Record
+from lzr.output.record import Outcome, Record
 from lzr.wire.addr import exploded_ipv6
 from lzr.wire.segment import ACK, FIN, PSH, RST, SYN
 
@@ -25,21 +25,38 @@ class Recorder:
         """Addresses as LZR writes them: dotted quad, or exploded IPv6 (§4.1, §6.6)."""
         return exploded_ipv6(addr) if self.version == 6 else inet_ntoa(addr.to_bytes(4, "big"))
 
-    def of_segment(self, conn, seg, now: float, *, expected: str, label: str = UNKNOWN,
-                   acked: bool | None = None) -> Record:
+    def of_data(self, conn, seg, now: float, *, label: str) -> Record:
+        """The target's answer on `conn`."""
+        outcome = Outcome.UNKNOWN_DATA if label == UNKNOWN else Outcome.IDENTIFIED
+        return self.of_segment(conn, seg, now, outcome, expected="data", label=label)
+
+    def of_segment(self, conn, seg, now: float, outcome: Outcome, *, expected: str = "",
+                   label: str = UNKNOWN, acked: bool | None = None) -> Record:
         """A segment the target sent on `conn` (Counter 0: nothing was retransmitted)."""
         target = conn.target
         return self._record(
             target, conn, now, seq=seg.seq, ack=seg.ack, window=seg.window, ttl=seg.ttl,
             flags=seg.flags, counter=0, expected=expected, data=seg.payload, label=label,
-            acked=target.acked if acked is None else acked, timestamp_ns=round(now * 1e9))
+            acked=target.acked if acked is None else acked, timestamp_ns=round(now * 1e9),
+            outcome=outcome)
 
     def of_reference(self, conn, now: float, *, sent_at: float) -> Record:
         """The reference packet of a connection that timed out."""
+        outcome = Outcome.NO_SYNACK if conn.state == SYN_SENT else Outcome.ACKED_NO_DATA
         return self._record(
             conn.target, conn, now, seq=conn.seq, ack=conn.ack, window=conn.window,
             ttl=conn.ttl, flags=conn.flags, counter=conn.counter, expected=EXPECTED[conn.state],
-            data=b"", label=UNKNOWN, acked=conn.target.acked, timestamp_ns=round(sent_at * 1e9))
+            data=b"", label=UNKNOWN, acked=conn.target.acked, timestamp_ns=round(sent_at * 1e9),
+            outcome=outcome)
+
+    def of_firewall(self, conn, now: float) -> Record:
+        """The reference packet of a connection of a target whose address was found to be an
+        ACKing firewall: LZR writes such a record without expectedRToLZR."""
+        return self._record(
+            conn.target, conn, now, seq=conn.seq, ack=conn.ack, window=conn.window,
+            ttl=conn.ttl, flags=conn.flags, counter=conn.counter, expected="", data=b"",
+            label=UNKNOWN, acked=conn.target.acked, timestamp_ns=round(now * 1e9),
+            outcome=Outcome.ACKING_FIREWALL, acking_firewall=True)
 
     def of_zero_window(self, addr: int, port: int, lport: int, *, seq: int, ack: int,
                        ttl: int) -> Record:
@@ -49,11 +66,11 @@ class Recorder:
             saddr=self.text(addr), daddr=self._scanner_text, sport=port, dport=lport,
             seqnum=seq, acknum=ack, window=0, ttl=ttl, counter=0, ack=True, acked=False,
             syn=True, rst=False, fin=False, push=False, handshake_num=0, fingerprint=UNKNOWN,
-            timestamp_ns=None)
+            timestamp_ns=None, outcome=Outcome.ZERO_WINDOW)
 
     def _record(self, target, conn, now: float, *, seq: int, ack: int, window: int, ttl: int,
                 flags: int, counter: int, expected: str, data: bytes, label: str, acked: bool,
-                timestamp_ns: int) -> Record:
+                timestamp_ns: int, outcome: Outcome, acking_firewall: bool = False) -> Record:
         key, hs = target.key, conn.hs
         return Record(
             saddr=self.text(key >> 16), daddr=self._scanner_text, sport=key & 0xFFFF,
@@ -61,8 +78,10 @@ class Recorder:
             ack=bool(flags & ACK), acked=acked, syn=bool(flags & SYN), rst=bool(flags & RST),
             fin=bool(flags & FIN), push=bool(flags & PSH), handshake_num=hs, fingerprint=label,
             timestamp_ns=timestamp_ns, expected_r_to_lzr=expected, data=data,
+            acking_firewall=acking_firewall,
             handshake=self._names[hs] if data else "", handshakes_tried=target.next_hs,
-            identify_seconds=None if target.started is None else now - target.started)
+            identify_seconds=None if target.started is None else now - target.started,
+            outcome=outcome)
 
 
 def _rank(record: Record | None) -> int:
@@ -85,11 +104,11 @@ def keep_if_better(target, record: Record) -> None:
 def fallback(target, now: float, acking_firewall: bool) -> Record:
     """The final record of a target that nothing named for sure, written at `now`."""
     final = target.fallback
-    flagged = acking_firewall and not final.data
     tried, seconds = target.next_hs, None if target.started is None else now - target.started
+    if acking_firewall and not final.data:
+        return replace(final, handshakes_tried=tried, identify_seconds=seconds,
+                       acking_firewall=True, outcome=Outcome.ACKING_FIREWALL)
     # Mostly the record says so already, and `replace` costs more than building one.
-    if (final.handshakes_tried, final.identify_seconds, final.acking_firewall) != (
-            tried, seconds, flagged):
-        final = replace(final, handshakes_tried=tried, identify_seconds=seconds,
-                        acking_firewall=flagged)
+    if (final.handshakes_tried, final.identify_seconds) != (tried, seconds):
+        final = replace(final, handshakes_tried=tried, identify_seconds=seconds)
     return final

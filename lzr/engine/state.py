@@ -65,6 +65,7 @@ class InFlight(_Connection):
     acked = _mark(1)        # the target ACKed something on some connection (LZR's ACKed)
     stopped = _mark(2)      # start no more handshakes (the port stopped answering SYNs)
     waiting = _mark(4)      # queued for a per-host connection slot
+    held = _mark(8)         # waiting for its address's ACKing-firewall verdict
 
     def __init__(self, key: int, started: float | None) -> None:
         self.key = key

@@ -64,11 +64,12 @@ _CONVERTERS = {
     "handshake": quote_text,
     "handshakes_tried": _go_int,
     "identify_seconds": _go_float,
+    "outcome": quote_text,
     "data_base64": quote_text,
 }
 
 # Extended fields whose value None means "not measured": left out of the line.
-_OMIT_WHEN_NONE = {"identify_seconds"}
+_OMIT_WHEN_NONE = {"identify_seconds", "outcome"}
 
 
 class RecordEncoder:

@@ -1,4 +1,4 @@
-"""The feeder process: input -> checked targets -> the shard that owns each one.
+"""The feeder process: input -> checked targets -> the worker that owns each one.
 
 Input is stdin (ZMap JSON or CSV, IP;PORT lists, `zmap --dryrun` text), read as it arrives:
 a batch goes out as soon as stdin has nothing more to read right now, so ZMap's SYN-ACKs are
@@ -23,7 +23,7 @@ import zmq
 from lzr.config import DRYRUN, RANGES, SYNS, ScanConfig
 from lzr.runtime import frames
 from lzr.runtime.processes import Endpoints, pull, push
-from lzr.runtime.sharding import shard_of
+from lzr.runtime.owners import owner_of
 from lzr.targets import inputs, ranges
 from lzr.targets.blocklist import AddressPolicy, parse_network, parse_network_lines
 from lzr.targets.lines import LineReader, OverlongLine, split_lines
@@ -32,7 +32,7 @@ from lzr.wire import format_addr
 
 MAX_BATCH = 256
 STATS_INTERVAL = 0.5
-# Targets given to a shard and not yet taken up, at most this much of its share of -rate:
+# Targets given to a worker and not yet taken up, at most this much of its share of -rate:
 # credit-based flow control (ZeroMQ's high-water marks count frames, and the kernel's socket
 # buffers hold many more), so after a STOP only a moment's worth is still on its way.
 IN_TRANSIT_SECONDS = 0.25
@@ -153,16 +153,16 @@ class Feeder:
         self.cfg = cfg
         self.stdin_fd = stdin_fd
         self.ctx = zmq.Context()
-        self.to_shard = [push(self.ctx, endpoints.shard_targets(i)) for i in range(cfg.workers)]
+        self.to_worker = [push(self.ctx, endpoints.worker_targets(i)) for i in range(cfg.workers)]
         self.control = pull(self.ctx, endpoints.feeder_control)
         self.coordinator = push(self.ctx, endpoints.coordinator)
         self.writer = push(self.ctx, endpoints.writer)
         self.stream = TargetStream(cfg, address_policy(cfg), scanner_addr)
         self.batches: list[list] = [[] for _ in range(cfg.workers)]
-        # About an eighth of a second of each shard's share of -rate per frame, so few
-        # targets sit between the feeder and the shards.
+        # About an eighth of a second of each worker's share of -rate per frame, so few
+        # targets sit between the feeder and the workers.
         self.batch_size = max(16, min(MAX_BATCH, cfg.rate // (cfg.workers * 8)))
-        self.delivered = [0] * cfg.workers     # targets each shard has been given
+        self.delivered = [0] * cfg.workers     # targets each worker has been given
         self.taken = [0] * cfg.workers         # ... and has taken up (its last CREDIT)
         self.window = max(64, int(cfg.rate / cfg.workers * IN_TRANSIT_SECONDS), 2 * self.batch_size)
         self.scan: ranges.RangeScan | None = None
@@ -180,14 +180,14 @@ class Feeder:
         else:
             items = stream.checked(stream.parse(stream.counted(self._stdin_lines())))
         synacks = cfg.mode not in (SYNS, DRYRUN, RANGES)
-        shards = cfg.workers
+        workers = cfg.workers
         for item in items:
             if synacks:
                 entry = item
-                index = shard_of(item.saddr, shards)
+                index = owner_of(item.saddr, workers)
             else:
                 entry = (item.addr, item.port)
-                index = shard_of(item.addr, shards)
+                index = owner_of(item.addr, workers)
             batch = self.batches[index]
             batch.append(entry)
             if len(batch) >= self.batch_size:
@@ -198,17 +198,17 @@ class Feeder:
                 if self.scan:
                     self._mark()
                 self._report(finished=False)
-        for index in range(shards):
+        for index in range(workers):
             self._send(index, synacks)
         if self.scan:
             self._mark()
-        for index in range(shards):
+        for index in range(workers):
             self._deliver(index, frames.empty(frames.INPUT_END))
         self.writer.send(frames.pack_stats(frames.InputCounts(stream.malformed, stream.blocked)))
         self._report(finished=True)
         # Stay until the coordinator ends this process: libzmq may drop frames still queued
         # towards a full peer when the socket closes, and the last targets and INPUT_END
-        # must arrive. The shards finishing is the receipt.
+        # must arrive. The workers finishing is the receipt.
         while True:
             self.control.recv()     # late credits, unread, would keep a poll() busy
 
@@ -259,7 +259,7 @@ class Feeder:
         """Send, waiting (and hearing STOP and credits) while ZeroMQ cannot take more."""
         while True:
             try:
-                self.to_shard[index].send(frame, zmq.NOBLOCK)
+                self.to_worker[index].send(frame, zmq.NOBLOCK)
                 return
             except zmq.Again:
                 self._wait_for_control()
@@ -278,7 +278,7 @@ class Feeder:
             kind = frames.kind_of(frame)
             if kind == frames.CREDIT:
                 credit = frames.unpack_stats(frame)
-                self.taken[credit.shard] = credit.taken
+                self.taken[credit.worker] = credit.taken
             elif kind == frames.STOP:
                 self.stopped = True
                 self.abandoned = self.cfg.checkpoint is None

@@ -14,31 +14,31 @@ import math
 import struct
 from typing import Iterable, NamedTuple
 
-from lzr.output.record import Record
+from lzr.output.record import Outcome, Record
 from lzr.targets.types import SynAck
 from lzr.wire.segment import Segment
 
 FRAME_VERSION = 2
 
 # Kinds.
-TARGETS = 1        # feeder -> shard: targets to SYN
-SYNACKS = 2        # feeder -> shard: SYN-ACKs ZMap saw
-INPUT_END = 3      # feeder -> shard: no more input for this shard
-SEGMENTS = 4       # receiver -> shard: captured segments
-RECORDS = 5        # shard -> writer: final records
-SHARD_DONE = 6     # shard -> writer: this shard will send no more records
-STOP = 7           # coordinator -> feeder/shard: Ctrl-C, admit no new targets
-SHARD_STATS = 8    # shard -> coordinator
+TARGETS = 1        # feeder -> worker: targets to SYN
+SYNACKS = 2        # feeder -> worker: SYN-ACKs ZMap saw
+INPUT_END = 3      # feeder -> worker: no more input for this worker
+SEGMENTS = 4       # receiver -> worker: captured segments
+RECORDS = 5        # worker -> writer: final records
+WORKER_DONE = 6    # worker -> writer: this worker will send no more records
+STOP = 7           # coordinator -> feeder/worker: Ctrl-C, admit no new targets
+WORKER_STATS = 8   # worker -> coordinator
 FEEDER_STATS = 9   # feeder -> coordinator
 WRITER_STATS = 10  # writer -> coordinator
 SUMMARY = 11       # writer -> coordinator: the end-of-scan summary text
 RECEIVER_STATS = 12  # receiver -> coordinator
 FAILED = 13        # any process -> coordinator: a runtime error message, the process ends
-READY = 14         # receiver/shard -> coordinator: sockets open, the feeder may start
+READY = 14         # receiver/worker -> coordinator: sockets open, the feeder may start
 INPUT_COUNTS = 15  # feeder -> writer: input lines skipped as malformed, targets blocked
 CHECKPOINT_MARK = 16  # feeder -> coordinator: a resumable point of a range scan
-CREDIT = 17        # shard -> feeder: how many of the targets it was given it has taken up
-FLOWS = 18         # shard -> RST guard (nfqueue mode): flows opened and closed
+CREDIT = 17        # worker -> feeder: how many of the targets it was given it has taken up
+FLOWS = 18         # worker -> RST guard (nfqueue mode): flows opened and closed
 
 _HEADER = struct.Struct("<BB")
 _COUNT = struct.Struct("<I")
@@ -58,7 +58,7 @@ def _refuse_malformed(unpack):
             return unpack(frame)
         except FrameError:
             raise
-        except (struct.error, UnicodeDecodeError, KeyError, ValueError) as error:
+        except (struct.error, UnicodeDecodeError, KeyError, IndexError, ValueError) as error:
             raise FrameError(f"malformed frame for {unpack.__name__}: {error}") from None
     return checked
 
@@ -155,8 +155,11 @@ def unpack_segments(frame: bytes) -> list[Segment]:
 # --- records --------------------------------------------------------------------------------
 
 # sport dport seqnum acknum window ttl counter bits handshake_num timestamp_ns handshakes_tried
-# identify_seconds, then six length-prefixed strings.
-_RECORD = struct.Struct("<HHIIIBIBHqHdHHHHHI")
+# identify_seconds outcome, then six length-prefixed strings.
+_RECORD = struct.Struct("<HHIIIBIBHqHdBHHHHHI")
+_OUTCOMES = tuple(Outcome)
+_OUTCOME_NUMBERS = {outcome: number for number, outcome in enumerate(_OUTCOMES)}
+_NO_OUTCOME = 255
 # Flag bits, 0 upwards: ack, acked, syn, rst, fin, push, acking_firewall; then no timestamp.
 _NO_TIMESTAMP = 0x80
 
@@ -172,6 +175,7 @@ def pack_records(records: Iterable[Record]) -> bytes:
         append(pack(r.sport, r.dport, r.seqnum, r.acknum, r.window, r.ttl, r.counter, bits,
                     r.handshake_num, r.timestamp_ns or 0, r.handshakes_tried,
                     math.nan if r.identify_seconds is None else r.identify_seconds,
+                    _OUTCOME_NUMBERS.get(r.outcome, _NO_OUTCOME),
                     len(saddr), len(daddr), len(label), len(expected), len(handshake), len(data)))
         parts += (saddr, daddr, label, expected, handshake, data)
         count += 1
@@ -186,7 +190,7 @@ def unpack_records(frame: bytes) -> list[Record]:
     unpack, size, nan = _RECORD.unpack_from, _RECORD.size, math.isnan
     for _ in range(count):
         (sport, dport, seqnum, acknum, window, ttl, counter, bits, handshake_num, timestamp_ns,
-         handshakes_tried, identify_seconds, n_saddr, n_daddr, n_label, n_expected, n_handshake,
+         handshakes_tried, identify_seconds, outcome, n_saddr, n_daddr, n_label, n_expected, n_handshake,
          n_data) = unpack(frame, offset)
         offset += size
         saddr = frame[offset:offset + n_saddr].decode()
@@ -206,7 +210,8 @@ def unpack_records(frame: bytes) -> list[Record]:
             bool(bits & 1), bool(bits & 2), bool(bits & 4), bool(bits & 8), bool(bits & 16),
             bool(bits & 32), handshake_num, label,
             None if bits & _NO_TIMESTAMP else timestamp_ns, expected, data, bool(bits & 64),
-            handshake, handshakes_tried, None if nan(identify_seconds) else identify_seconds))
+            handshake, handshakes_tried, None if nan(identify_seconds) else identify_seconds,
+            None if outcome == _NO_OUTCOME else _OUTCOMES[outcome]))
     if offset != len(frame):
         raise FrameError(f"records frame of {len(frame)} bytes, its items end at {offset}")
     return out
@@ -214,8 +219,8 @@ def unpack_records(frame: bytes) -> list[Record]:
 
 # --- small fixed messages -------------------------------------------------------------------
 
-class ShardStats(NamedTuple):
-    shard: int
+class WorkerStats(NamedTuple):
+    worker: int
     sent: int            # packets sent
     synacks: int         # SYN-ACKs received
     data: int            # segments with payload received
@@ -224,13 +229,13 @@ class ShardStats(NamedTuple):
     identified: int      # records with a label other than "unknown"
     in_flight: int
     pending: int         # targets received but not yet admitted
-    finished_below: int  # every target this shard received before this many has its record
+    finished_below: int  # every target this worker received before this many has its record
     done: bool
 
 
 class FeederStats(NamedTuple):
     lines: int
-    targets: int         # targets sent to shards
+    targets: int         # targets sent to workers
     malformed: int
     blocked: int
     total: int           # size of the target space when known (ranges), else 0
@@ -243,12 +248,12 @@ class InputCounts(NamedTuple):
 
 
 class Credit(NamedTuple):
-    shard: int
+    worker: int
     taken: int           # targets admitted (or dropped by a STOP) so far
 
 
 class Ready(NamedTuple):
-    role: int            # shard index, or READY_RECEIVER
+    role: int            # worker index, or READY_RECEIVER
 
 
 READY_RECEIVER = 0xFFFF
@@ -266,7 +271,7 @@ class ReceiverStats(NamedTuple):
 
 
 _STATS = {
-    SHARD_STATS: (ShardStats, struct.Struct("<H9Q?")),
+    WORKER_STATS: (WorkerStats, struct.Struct("<H9Q?")),
     FEEDER_STATS: (FeederStats, struct.Struct("<5Q?")),
     WRITER_STATS: (WriterStats, struct.Struct("<2Q")),
     RECEIVER_STATS: (ReceiverStats, struct.Struct("<3Q")),
@@ -301,7 +306,7 @@ def unpack_text(frame: bytes) -> str:
 # --- checkpoints ----------------------------------------------------------------------------
 
 class CheckpointMark(NamedTuple):
-    """A point of a range scan: its checkpoint text, valid once each shard k has finished
+    """A point of a range scan: its checkpoint text, valid once each worker k has finished
     the first `sent[k]` targets the feeder gave it."""
 
     sent: tuple[int, ...]
@@ -320,7 +325,7 @@ def unpack_checkpoint_mark(frame: bytes) -> CheckpointMark:
     return CheckpointMark(tuple(sent), frame[6 + 8 * count:].decode())
 
 
-# --- flow announcements (shard -> RST guard) ------------------------------------------------
+# --- flow announcements (worker -> RST guard) ------------------------------------------------
 
 FLOW_OPEN, FLOW_CLOSE = 1, 0
 _FLOW = struct.Struct("<BQQHH")                  # operation, addr hi, addr lo, target port, local port

@@ -1,6 +1,6 @@
-"""MACs of targets on a directly connected subnet, resolved without stalling a shard.
+"""MACs of targets on a directly connected subnet, resolved without stalling a worker.
 
-With no gateway every target is its own next hop. A shard asks for a target's MAC when it
+With no gateway every target is its own next hop. A worker asks for a target's MAC when it
 first sends to it and its frames wait here meanwhile. One background thread asks the kernel
 to resolve every new address (ARP or NDP: kernel_tables.ask_to_resolve, many per `ip -batch`),
 then reads the neighbour table every few milliseconds and hands back what resolved. So a LAN scan costs two `ip` runs per poll,

@@ -41,14 +41,14 @@ class Endpoints:
     def feeder_control(self) -> str:
         return self._ipc("feeder-control")
 
-    def shard_targets(self, index: int) -> str:
-        return self._ipc(f"shard{index}-targets")
+    def worker_targets(self, index: int) -> str:
+        return self._ipc(f"worker{index}-targets")
 
-    def shard_packets(self, index: int) -> str:
-        return self._ipc(f"shard{index}-packets")
+    def worker_packets(self, index: int) -> str:
+        return self._ipc(f"worker{index}-packets")
 
-    def shard_control(self, index: int) -> str:
-        return self._ipc(f"shard{index}-control")
+    def worker_control(self, index: int) -> str:
+        return self._ipc(f"worker{index}-control")
 
     @property
     def rst_guard_announce(self) -> str:

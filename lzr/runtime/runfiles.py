@@ -67,9 +67,9 @@ class ProgressMeter:
         self.started_at = started_at
         self._last = (started_at, 0)        # (time, packets sent) at the previous sample
 
-    def sample(self, now: float, shard_stats: Iterable[frames.ShardStats],
+    def sample(self, now: float, worker_stats: Iterable[frames.WorkerStats],
                feeder: frames.FeederStats | None, written: int) -> Progress:
-        stats = list(shard_stats)
+        stats = list(worker_stats)
         sent = sum(s.sent for s in stats)
         targets = sum(s.admitted for s in stats)
         last_time, last_sent = self._last

@@ -1,8 +1,8 @@
 """The coordinator: one scan from validated config to summary.
 
-It resolves where frames go, installs the RST guard, starts the processes (writer, K shards,
+It resolves where frames go, installs the RST guard, starts the processes (writer, K workers,
 receiver, then the feeder once the others are listening), prints the progress line, and ends
-the scan: normally when every shard has finished (input over, any cooldown passed, nothing
+the scan: normally when every worker has finished (input over, any cooldown passed, nothing
 in flight) and the writer has written everything; after a first Ctrl-C by stopping the feeder
 and new admissions and then draining the same way; after a second Ctrl-C or SIGTERM at once.
 The RST guard and the private socket directory are removed on every one of these paths.
@@ -26,8 +26,8 @@ from lzr.runtime.receiver import run_receiver
 from lzr.runtime.kernel_tables import RouteError
 from lzr.runtime.runfiles import ProgressMeter, RunFiles
 from lzr.runtime.rstguard import RstGuard, RstGuardError
-from lzr.runtime.shard import run_shard
-from lzr.runtime.sharding import port_slices
+from lzr.runtime.worker import run_worker
+from lzr.runtime.owners import port_slices
 from lzr.runtime.writer import run_writer
 from lzr.wire import format_addr
 
@@ -95,7 +95,7 @@ class Coordinator:
         self.started_at = time.time()
         self.interrupts = 0
         self.terminated = False
-        self.shard_stats: dict[int, frames.ShardStats] = {}
+        self.worker_stats: dict[int, frames.WorkerStats] = {}
         self.feeder_stats: frames.FeederStats | None = None
         self.writer_stats = frames.WriterStats(0, 0)
         self.receiver_stats = frames.ReceiverStats(0, 0, 0)
@@ -140,7 +140,7 @@ class Coordinator:
         slices = port_slices(low, high, cfg.workers)
         self._spawn("writer", run_writer, cfg, self.endpoints, self.started_at)
         for index, ports in enumerate(slices):
-            self._spawn(f"shard{index}", run_shard, cfg, index, ports, self.endpoints, self.path,
+            self._spawn(f"worker{index}", run_worker, cfg, index, ports, self.endpoints, self.path,
                         self.announce_endpoint)
         policy = address_policy(cfg)
         # In ZMap mode the first handshake uses ZMap's source port, which can be any.
@@ -196,7 +196,7 @@ class Coordinator:
         self._save_checkpoint()
         if self.cfg.debug:
             r = self.receiver_stats
-            print(f"lzr: receiver: {r.frames} frames captured, {r.routed} passed to shards, "
+            print(f"lzr: receiver: {r.frames} frames captured, {r.routed} passed to workers, "
                   f"{r.dropped} dropped (not ours, or from blocked sources)", file=sys.stderr)
         if self.summary:
             print(self.summary, file=sys.stderr, end="" if self.summary.endswith("\n") else "\n")
@@ -242,9 +242,9 @@ class Coordinator:
                 raise ScanFailed(frames.unpack_text(frame))
             if kind == frames.SUMMARY:
                 self.summary = frames.unpack_text(frame)
-            elif kind == frames.SHARD_STATS:
+            elif kind == frames.WORKER_STATS:
                 stats = frames.unpack_stats(frame)
-                self.shard_stats[stats.shard] = stats
+                self.worker_stats[stats.worker] = stats
             elif kind == frames.FEEDER_STATS:
                 self.feeder_stats = frames.unpack_stats(frame)
             elif kind == frames.WRITER_STATS:
@@ -260,7 +260,7 @@ class Coordinator:
         """Write the newest mark whose targets all have their records (range scans)."""
         if not self.cfg.checkpoint or not self.marks:
             return
-        finished = [self.shard_stats[k].finished_below if k in self.shard_stats else 0
+        finished = [self.worker_stats[k].finished_below if k in self.worker_stats else 0
                     for k in range(self.cfg.workers)]
         for position in range(len(self.marks) - 1, -1, -1):
             mark = self.marks[position]
@@ -289,7 +289,7 @@ class Coordinator:
         print("lzr: stopping: no new targets; finishing those in flight (Ctrl-C again to exit now)",
               file=sys.stderr, flush=True)
         endpoints = [self.endpoints.feeder_control] + [
-            self.endpoints.shard_control(i) for i in range(self.cfg.workers)]
+            self.endpoints.worker_control(i) for i in range(self.cfg.workers)]
         for endpoint in endpoints:
             sock = push(self.ctx, endpoint)
             sock.send(frames.empty(frames.STOP))
@@ -320,7 +320,7 @@ class Coordinator:
 
     def _progress(self) -> None:
         """The progress line's fields now: on stderr (unless --quiet) and in the status file."""
-        progress = self.meter.sample(time.time(), self.shard_stats.values(), self.feeder_stats,
+        progress = self.meter.sample(time.time(), self.worker_stats.values(), self.feeder_stats,
                                      self.writer_stats.written)
         self.run_files.status(progress)
         if not self.cfg.quiet:
@@ -329,7 +329,7 @@ class Coordinator:
             print(f"\x1b[2K{line}" if end == "\r" else line, file=sys.stderr, end=end, flush=True)
 
     def _finish_run_files(self, status: int) -> None:
-        final = self.meter.sample(time.time(), self.shard_stats.values(), self.feeder_stats,
+        final = self.meter.sample(time.time(), self.worker_stats.values(), self.feeder_stats,
                                   self.writer_stats.written)
         self.run_files.finish(
             ended_at=time.time(), exit_status=status, progress=final, summary_text=self.summary,

@@ -122,6 +122,7 @@ class FakeNet:
         self._arrivals: list = []       # heap of (time, n, segment)
         self._n = itertools.count()
         self._open_ports: dict[int, int] = {}   # address -> more ports that will SYN-ACK
+        self._refusing: set[int] = set()        # addresses whose other ports answer RST
 
     def peer(self, addr: int, port: int, peer: Peer) -> Peer:
         self.peers[addr, port] = peer
@@ -131,6 +132,11 @@ class FakeNet:
         """The address SYN-ACKs the next `count` SYNs to ports without a peer (an ACKing
         firewall answers them all)."""
         self._open_ports[addr] = count
+
+    def refuse_other_ports(self, addr: int) -> None:
+        """SYNs to the address's ports without a peer get a RST, as from an ordinary host
+        (without this they get nothing, as from a host that drops them)."""
+        self._refusing.add(addr)
 
     def zmap(self, addr: int, port: int, lport: int = 40000, isn_s: int = 2000,
              window: int | None = None, ttl: int = 0) -> None:
@@ -173,6 +179,8 @@ class FakeNet:
             if peer is None and s.flags == SYN and self._open_ports.get(s.daddr, 0) > 0:
                 self._open_ports[s.daddr] -= 1
                 peer = self.peer(s.daddr, s.dport, Peer(answer=silent_acker))
+            elif peer is None and s.flags == SYN and s.daddr in self._refusing:
+                peer = Peer(syn="rst")
             if peer is not None:
                 for segment in peer.on_segment(s, s.daddr, s.dport):
                     self.inject(segment, self.rtt)

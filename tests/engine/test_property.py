@@ -81,6 +81,7 @@ def test_every_target_ends_with_its_records(cfg):
             assert len(records) == (len(with_data) or 1)
         else:
             assert len(records) == 1
+        assert all(r.outcome is not None for r in records)
     engine = net.engine
     assert engine.in_flight == 0 and engine.next_deadline() is None
     assert not engine._targets

@@ -34,7 +34,8 @@ def test_trace_a_zmap_http():
         fin=False, push=True, handshake_num=0, fingerprint="http",
         timestamp_ns=10_000_000, expected_r_to_lzr="data", data=HTTP_OK,
         acking_firewall=False, handshake="http", handshakes_tried=1,
-        identify_seconds=None)      # timed only for --extended output
+        identify_seconds=None,      # timed only for --extended output
+        outcome="identified")
     assert net.engine.in_flight == 0
 
 
@@ -92,7 +93,7 @@ def test_trace_d_sendsyns_no_answer():
         acknum=0, window=65535, ttl=0, counter=1, ack=False, acked=False, syn=True,
         rst=False, fin=False, push=False, handshake_num=0, fingerprint="unknown",
         timestamp_ns=5_000_000_000, expected_r_to_lzr="sa", data=b"", acking_firewall=False,
-        handshake="", handshakes_tried=1, identify_seconds=None)
+        handshake="", handshakes_tried=1, identify_seconds=None, outcome="no-synack")
     assert net.engine.in_flight == 0 and net.engine.next_deadline() is None
 
 

@@ -21,7 +21,7 @@ VALID = [
     frames.pack_synacks([SynAck(4, 1, 2, 80, 40000, 5, 6, 65535, 64)]),
     frames.pack_segments([Segment(4, 1, 2, 80, 40000, 5, 6, 0x12, 65535, 64, b"payload")]),
     frames.pack_records([RECORD]),
-    frames.pack_stats(frames.ShardStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, True)),
+    frames.pack_stats(frames.WorkerStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, True)),
     frames.pack_stats(frames.Credit(1, 2)),
     frames.pack_text(frames.FAILED, "shard0: boom \u00e9"),
     frames.pack_checkpoint_mark(frames.CheckpointMark((1, 2, 3), '{"lzr_checkpoint":1}')),

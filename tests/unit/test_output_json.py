@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from lzr.output import EncodeError, Record, RecordEncoder, encode_record
 from lzr.output.gojson import quote_bytes, quote_text
-from lzr.output.record import EXTENDED_FIELDS, FIELDS
+from lzr.output.record import EXTENDED_FIELDS, FIELDS, Outcome
 
 
 def go_quote(raw: bytes) -> bytes:
@@ -209,12 +209,19 @@ def test_timestamp_zone_is_the_encoders():
 
 
 def test_extended_fields_follow_lzr_fields():
-    record = make_record(handshake="http", handshakes_tried=2, identify_seconds=0.25)
+    record = make_record(handshake="http", handshakes_tried=2, identify_seconds=0.25,
+                         outcome=Outcome.ACKING_FIREWALL)
     line = encode_record(record, extended=True)
     assert line.endswith(b'"ackingFirewall":true,"handshake":"http","handshakesTried":2,'
-                         b'"identifySeconds":0.25,"dataBase64":"SFRUUC8xLjEgMjAwIE9LDQo="}\n')
+                         b'"identifySeconds":0.25,"outcome":"acking-firewall",'
+                         b'"dataBase64":"SFRUUC8xLjEgMjAwIE9LDQo="}\n')
     assert list(json.loads(line)) == [name for _, name, _ in FIELDS + EXTENDED_FIELDS]
     assert b"handshake" not in encode_record(record).replace(b"HandshakeNum", b"")
+    assert b"outcome" not in encode_record(record)
+
+
+def test_a_record_without_an_outcome_has_no_outcome_field():
+    assert b"outcome" not in encode_record(make_record(), extended=True)
 
 
 @pytest.mark.parametrize("seconds, text", [

@@ -7,12 +7,12 @@ from datetime import datetime
 
 from lzr.config import ScanConfig
 from lzr.output import Record, Summary
-from lzr.runtime.frames import FeederStats, ShardStats
+from lzr.runtime.frames import FeederStats, WorkerStats
 from lzr.runtime.runfiles import ProgressMeter, iso_time, summary_counts
 
 
-def shard(index: int, sent: int, admitted: int, in_flight: int) -> ShardStats:
-    return ShardStats(shard=index, sent=sent, synacks=admitted, data=admitted // 2,
+def shard(index: int, sent: int, admitted: int, in_flight: int) -> WorkerStats:
+    return WorkerStats(worker=index, sent=sent, synacks=admitted, data=admitted // 2,
                       admitted=admitted, records=admitted - in_flight, identified=admitted // 4,
                       in_flight=in_flight, pending=0, finished_below=0, done=False)
 

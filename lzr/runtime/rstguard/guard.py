@@ -15,7 +15,7 @@ from lzr.runtime.rstguard.rules import (
     rule_comment, rule_spec, stale_rule_deletions,
 )
 
-# How long the nfqueue mode holds a RST of a flow nobody announced yet: a shard announces a
+# How long the nfqueue mode holds a RST of a flow nobody announced yet: a worker announces a
 # flow just before sending its SYN, and the announcement can arrive after the SYN-ACK.
 DEFAULT_HOLD_SECONDS = 0.25
 

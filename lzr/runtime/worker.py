@@ -1,12 +1,12 @@
-"""A shard process: one engine, its targets, its packets, its sender.
+"""A worker process: one engine, its targets, its packets, its sender.
 
-Each shard owns the targets that `sharding.shard_of` gives it and a disjoint slice of the local
+Each worker owns the targets that `owners.owner_of` gives it and a disjoint slice of the local
 port range. Its loop, once per wake-up:
 
-  read captured segments and new targets -> admit waiting targets at the shard's share of
+  read captured segments and new targets -> admit waiting targets at the worker's share of
   -rate (token bucket) -> let the engine act on the clock -> send what it wants sent in one
   sendmmsg batch -> pass its final records to the writer -> tell the feeder how many targets
-  it has taken up (the feeder's credit: it gives each shard only a moment's worth ahead).
+  it has taken up (the feeder's credit: it gives each worker only a moment's worth ahead).
 
 It ends when the feeder's INPUT_END has arrived, no target is waiting or in flight, and, when
 the scan waits a cooldown at all (`ScanConfig.waits_cooldown`), the cooldown since the last
@@ -44,7 +44,7 @@ RECORDS_INTERVAL = 0.05        # the writer gets records at least this often
 _FLAG_NAMES = ((SYN, "S"), (FIN, "F"), (RST, "R"), (PSH, "P"), (ACK, "A"))
 
 
-class Shard:
+class Worker:
     def __init__(self, cfg: ScanConfig, index: int, local_ports: range, endpoints: Endpoints,
                  path: SendPath, announce_endpoint: str | None) -> None:
         self.cfg = cfg
@@ -69,9 +69,9 @@ class Shard:
     def run(self) -> None:
         cfg = self.cfg
         ctx = zmq.Context()
-        targets_in = pull(ctx, self.endpoints.shard_targets(self.index))
-        packets_in = pull(ctx, self.endpoints.shard_packets(self.index))
-        control_in = pull(ctx, self.endpoints.shard_control(self.index))
+        targets_in = pull(ctx, self.endpoints.worker_targets(self.index))
+        packets_in = pull(ctx, self.endpoints.worker_packets(self.index))
+        control_in = pull(ctx, self.endpoints.worker_control(self.index))
         records_out = push(ctx, self.endpoints.writer)
         coordinator = push(ctx, self.endpoints.coordinator)
         feeder = push(ctx, self.endpoints.feeder_control)
@@ -136,7 +136,7 @@ class Shard:
                 break
         if self.unsent:
             self._ship(records_out)
-        records_out.send(frames.empty(frames.SHARD_DONE))
+        records_out.send(frames.empty(frames.WORKER_DONE))
         coordinator.send(frames.pack_stats(self._stats(True)))
         if announcer:
             announcer.close()
@@ -255,7 +255,7 @@ class Shard:
                     batch.extend(build(s.daddr, s.sport, s.dport, s.seq, s.ack, s.flags,
                                        s.window, s.payload, mac) for s in held)
                 elif self.cfg.debug:
-                    print(f"lzr: shard{self.index}: no MAC for {format_addr(self.cfg.version, addr)}; "
+                    print(f"lzr: worker{self.index}: no MAC for {format_addr(self.cfg.version, addr)}; "
                           f"{len(held)} segments dropped", file=sys.stderr, flush=True)
         for s in sends:
             if self.cfg.debug:
@@ -293,7 +293,7 @@ class Shard:
                 self.sent += error.sent
                 batch = batch[error.sent:]
                 if time.monotonic() > deadline:
-                    print(f"lzr: shard{self.index}: the device queue stayed full; {len(batch)} frames "
+                    print(f"lzr: worker{self.index}: the device queue stayed full; {len(batch)} frames "
                           "dropped (lower -rate)", file=sys.stderr, flush=True)
                     return
                 time.sleep(pause)
@@ -306,7 +306,7 @@ class Shard:
                flags: int, window: int, length: int) -> None:
         """-d: one line per segment in or out, tcpdump-like, on stderr."""
         names = "".join(name for bit, name in _FLAG_NAMES if flags & bit) or "."
-        print(f"lzr: shard{self.index} {direction} {format_addr(self.cfg.version, addr)}:{port} "
+        print(f"lzr: worker{self.index} {direction} {format_addr(self.cfg.version, addr)}:{port} "
               f"local {local_port} [{names}] seq {seq} ack {ack} win {window} len {length}",
               file=sys.stderr, flush=True)
 
@@ -316,8 +316,8 @@ class Shard:
             return next(iter(self.outstanding.values()))
         return self.received - len(self.pending)
 
-    def _stats(self, done: bool) -> frames.ShardStats:
-        return frames.ShardStats(self.index, self.sent, self.synacks, self.data, self.admitted,
+    def _stats(self, done: bool) -> frames.WorkerStats:
+        return frames.WorkerStats(self.index, self.sent, self.synacks, self.data, self.admitted,
                                  self.records, self.identified, self.engine.in_flight,
                                  len(self.pending), self._finished_below(), done)
 
@@ -330,6 +330,6 @@ class Shard:
         return now >= self.last_admit + self.cfg.cooldown
 
 
-def run_shard(cfg: ScanConfig, index: int, local_ports: range, endpoints: Endpoints,
+def run_worker(cfg: ScanConfig, index: int, local_ports: range, endpoints: Endpoints,
               path: SendPath, announce_endpoint: str | None) -> None:
-    Shard(cfg, index, local_ports, endpoints, path, announce_endpoint).run()
+    Worker(cfg, index, local_ports, endpoints, path, announce_endpoint).run()
