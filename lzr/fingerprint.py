@@ -26,7 +26,7 @@ from lzr.handshakes.base import Handshake, never
 INSPECT_LIMIT = 1024
 UNKNOWN = "unknown"
 
-# LZR's fixed tie-break (reference §3.2 step 4b): the first entry whose names all occur in
+# LZR's fixed tie-break (docs/lzr-reference.md §3.2 step 4b): the first entry whose names all occur in
 # the joined labels gives the result.
 FIXED_TIE_BREAKS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("smtp", "ftp"), "smtp-ftp"),

@@ -1,4 +1,4 @@
-"""Parsers for the scanner's line-oriented inputs (docs/targets.md).
+"""Parsers for the scanner's line-oriented inputs (docs/lzr-reference.md §1.2, docs/targets.md).
 
 Each parser takes an iterable of text lines (with or without their line endings; an
 `OverlongLine` from lzr.targets.lines stands for a line too long to read) and yields, in input

@@ -1,4 +1,5 @@
-"""Fingerprinting: LZR's §3.2 vectors, each tie-break step on its own, bounded input."""
+"""Fingerprinting: the vectors of docs/lzr-reference.md §3.2, each tie-break step on its
+own, bounded input."""
 import pytest
 
 from lzr.fingerprint import (
@@ -14,7 +15,7 @@ IPP_REPLY = (
 )
 KUBERNETES_REPLY = b'HTTP/1.1 200 OK\r\n\r\n{"kind":"Status","message":"kubernetes"}'
 
-# (data, requested handshakes, label) from reference lzr-behaviour.md §3.2.
+# (data, requested handshakes, label) from docs/lzr-reference.md §3.2.
 LZR_VECTORS = [
     (b"", ["http"], "unknown"),
     (b"", ["tls", "ftp"], "unknown"),
