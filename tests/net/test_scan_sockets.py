@@ -106,7 +106,7 @@ def test_only_the_scans_own_processes_reach_its_sockets():
                     assert time.monotonic() < deadline, "the feeder did not start"
                     time.sleep(0.01)
                 sockets = sorted(os.path.join(directory, name) for name in os.listdir(directory))
-                assert {"coordinator", "writer", "shard0-targets", "rstguard-announce"} <= \
+                assert {"coordinator", "writer", "worker0-targets", "rstguard-announce"} <= \
                     {os.path.basename(path) for path in sockets}
                 for path in sockets:
                     mode = os.lstat(path).st_mode
