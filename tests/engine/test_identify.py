@@ -82,13 +82,14 @@ def test_identified_handshake_cancels_the_others():
     assert max(t for t, _ in net.sent) < 0.1        # no timer ran out
 
 
-@pytest.mark.parametrize("retries, per_round", [(0, 5.0), (1, 10.0)])
+# Outside --compat a probe the target ACKed is not sent again: it waits -t once, whatever -rn.
+@pytest.mark.parametrize("retries, per_round", [(0, 5.0), (1, 5.0)])
 def test_parallel_handshakes_cost_about_one_timeout_per_round(retries, per_round):
-    names = ("http", "tls", "rdp", "smb", "ssh", "mssql", "mysql", "redis", "dns", "pptp",
-             "oracle", "wait")
+    names = ("http", "tls", "rdp", "smb", "ssh", "mssql", "mongodb", "redis", "dns", "pptp",
+             "oracle", "mqtt")
 
     def finish(parallel):
-        cfg = settings(handshakes=names, parallel=parallel, retries=retries)
+        cfg = settings(handshakes=names, parallel=parallel, retries=retries, silent_probes=0)
         net = FakeNet(cfg)
         net.peer(TARGET, 9999, Peer(answer=silent_acker))
         net.syn(TARGET, 9999)
@@ -196,8 +197,9 @@ def test_one_host_all_ports_scan_is_not_throttled_by_the_cap():
 
 
 def test_targets_of_one_address_take_freed_slots_in_turn():
-    # Port 1000 holds the address's three slots with silent handshakes (10 s each); port 2000
-    # queues for one. The first slot freed must go to port 2000, not back to port 1000.
+    # Port 1000 holds the address's three slots with silent handshakes (5 s each: an ACKed
+    # probe waits -t once); port 2000 queues for one. The first slot freed must go to port
+    # 2000, not back to port 1000.
     names = ("http", "tls", "rdp", "smb", "ssh", "mssql", "mysql", "redis", "dns")
     net = FakeNet(settings(handshakes=names, parallel=4, per_host_limit=3))
     net.peer(TARGET, 1000, Peer(answer=silent_acker))
@@ -206,7 +208,7 @@ def test_targets_of_one_address_take_freed_slots_in_turn():
     net.zmap(TARGET, 2000, lport=40001)
     net.run(until=15.0)
     first_syn_2000 = min(t for t, s in net.sent if s.flags == SYN and s.dport == 2000)
-    assert first_syn_2000 == pytest.approx(10.0, abs=0.1)
+    assert first_syn_2000 == pytest.approx(5.0, abs=0.1)
 
 
 def extra_syn_times(net: FakeNet) -> list[float]:
