@@ -96,11 +96,12 @@ class ScanConfig:
     host_rate: float = 20.0               # extra connections per second to one address, like
                                           # ZGrab2's per-IP limit; 0: no cap
     extended: bool = False
-    # Silent ports (docs/identification.md, "Silent ports"); --compat keeps LZR's timing.
-    target_timeout: float = 0.0           # --target-timeout: a target's budget; 0: none
-    silent_probes: int = 3                # client-first probes ACKed and left unanswered ...
-    answer_rtts: float = 0.0              # an ACKed probe's answer waits K round trips
-    answer_floor: float = 0.0             # ... but at least this long; 0: -t
+    # Silent ports (docs/identification.md, "Silent ports", measured by bench/silent_ports.py);
+    # --compat keeps LZR's timing.
+    target_timeout: float = 0.0           # a target's budget in seconds; 0: none
+    silent_probes: int = 0                # stop after N probes ACKed and never answered; 0: never
+    answer_rtts: float = 8.0              # after the first round an ACKed probe's answer
+    answer_floor: float = 0.5             # waits 8 round trips, at least 0.5 s, at most -t
     metadata_file: str | None = None
     status_updates_file: str | None = None
     command_line: tuple[str, ...] = ()    # the flags as given, for the metadata file
@@ -156,6 +157,7 @@ class ScanConfig:
             answer_rtts=0.0 if self.compat else self.answer_rtts,
             answer_floor=0.0 if self.compat else self.answer_floor,
             silent_probes=0 if self.compat else self.silent_probes,
+            skip_banner_waits=not self.compat,
             target_timeout=0.0 if self.compat else self.target_timeout,
             haf=haf, haf_needed=needed,
             # LZR's probes wait -t; ours decide before the second round of handshakes.
@@ -322,6 +324,7 @@ class EngineConfig:
     answer_floor: float             # ... at least this long (0: always -t)
     silent_probes: int              # stop after this many ACKed, unanswered client-first
                                     # probes and a silent server-first window; 0: never
+    skip_banner_waits: bool         # no server-first handshake after a silent banner window
     target_timeout: float           # a target's budget in seconds; 0: none
     haf: int                        # ACKing-firewall probes; 0: none
     haf_needed: int                 # probe answers that make the verdict

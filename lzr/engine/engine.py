@@ -241,9 +241,12 @@ class Engine:
         self._answer_timer(conn, now - sent_at).arm(conn, now)
 
     def _answer_timer(self, conn, rtt: float) -> TimerQueue:
-        """How long to wait for the answer to the probe the target just ACKed: -t, or less
-        once its round trip is known (an ACK of a retransmission says nothing of it)."""
-        if conn.counter == 0 and not self._handshakes[conn.hs].server_first:
+        """How long to wait for the answer to the probe the target just ACKed: -t in the
+        first round (slow HTTP pages, TLS handshakes), then a few round trips: a server
+        answers a probe it understands at once (docs/identification.md, "Silent ports").
+        An ACK of a retransmission says nothing of the round trip."""
+        if conn.counter == 0 and conn.hs >= self.cfg.parallel and (
+                not self._handshakes[conn.hs].server_first):
             for queue in self._answer_timers:
                 if queue.delay >= self.cfg.answer_rtts * rtt:
                     return queue
@@ -286,7 +289,9 @@ class Engine:
         record = self._recorder.of_reference(conn, now, sent_at=conn.deadline - waited)
         self._send_rst(conn, conn.ack)
         target = conn.target
-        if acked and not self._handshakes[conn.hs].server_first:
+        if self._handshakes[conn.hs].server_first:
+            target.banner_waited = True
+        elif acked:
             target.silent += 1
             # It takes probes and never speaks: start nothing more. A banner still has the
             # server-first handshake's window (open, or over) to come in.
@@ -355,6 +360,11 @@ class Engine:
             self._finish(target, None, now)
 
     def _wants_conn(self, target: InFlight) -> bool:
+        if target.banner_waited and self.cfg.skip_banner_waits:
+            # A banner window passed in silence: the same empty probe again gets nothing.
+            while target.next_hs < len(self._handshakes) and (
+                    self._handshakes[target.next_hs].server_first):
+                target.next_hs += 1
         return (target.next_hs < len(self._handshakes) and not target.stopped
                 and len(target.live_conns()) < self.cfg.parallel)
 

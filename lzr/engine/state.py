@@ -69,6 +69,7 @@ class InFlight(_Connection):
     waiting = _mark(4)      # queued for a per-host connection slot
     held = _mark(8)         # waiting for its address's ACKing-firewall verdict
     banner_asked = _mark(16)    # a server-first handshake has started (its window is open or over)
+    banner_waited = _mark(32)   # a server-first handshake's window passed without a banner
 
     def __init__(self, key: int, started: float | None) -> None:
         self.key = key

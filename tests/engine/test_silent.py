@@ -3,13 +3,14 @@ in total, not one per handshake; --target-timeout bounds a target; slow banners 
 caught; --compat keeps LZR's timing."""
 import pytest
 
-from lzr.handshakes import DEFAULT_ORDER
+from lzr.handshakes import DEFAULT_ORDER, REGISTRY
 from lzr.output.record import Outcome
-from lzr.wire.segment import FIN, RST, SYN
+from lzr.wire.segment import ACK, FIN, RST, SYN
 
 from .peers import TARGET, Answer, FakeNet, Peer, settings, silent_acker
 
 PORT = 9999
+SERVER_FIRST = {name for name, hs in REGISTRY.items() if hs.server_first}
 SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"
 
 
@@ -32,18 +33,26 @@ def ended_at(net: FakeNet) -> float:
 
 @pytest.mark.parametrize("zmap", [True, False])
 def test_a_silent_port_costs_about_one_timeout(zmap):
-    # -t 5 -rt 1: the banner window (wait) is -rt + -t; the first round's client-first
-    # probes are ACKed and never answered; then nothing more starts.
+    # -t 5 -rt 1 -rn 1: LZR spends -t x (-rn + 1) = 10 s on each silent handshake. Here the
+    # first round waits -t for answers and -rt + -t for a banner; every later probe waits
+    # 8 round trips (at least 0.5 s), and no banner is waited for again.
     net = scan(settings(handshakes=DEFAULT_ORDER), silent_acker, zmap)
     [r] = net.records
     assert r.outcome == Outcome.ACKED_NO_DATA
-    assert r.handshakes_tried <= 6          # the first round and what started meanwhile
-    assert ended_at(net) <= 6.1
+    assert ended_at(net) <= 12.0
+    server_first = [name for name in DEFAULT_ORDER[1:] if name in SERVER_FIRST]
+    banners = [s for _, s in net.sent if s.dport == PORT and s.flags == ACK and not s.payload]
+    assert len(banners) == 1 and server_first       # wait's window, none of the others'
+
+
+def test_silent_probes_stop_a_silent_port_sooner():
+    net = scan(settings(handshakes=DEFAULT_ORDER, silent_probes=3), silent_acker)
+    [r] = net.records
+    assert r.handshakes_tried <= 6 and ended_at(net) <= 6.1     # wait's window
 
 
 def test_a_silent_port_ends_within_the_budget():
-    net = scan(settings(handshakes=DEFAULT_ORDER, silent_probes=0, target_timeout=3.0),
-               silent_acker)
+    net = scan(settings(handshakes=DEFAULT_ORDER, target_timeout=3.0), silent_acker)
     [r] = net.records
     assert r.outcome == Outcome.ACKED_NO_DATA and r.timestamp_ns == 3_000_000_000
     assert ended_at(net) == pytest.approx(3.0)
