@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from lzr.argparsing import ExactArgumentParser, add_version
 from lzr_sim import runs
 from lzr_sim.errors import HarnessError
 from lzr_sim.extras import missing_extra, require
@@ -69,8 +70,9 @@ def _scan_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lzr-sim", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ExactArgumentParser(prog="lzr-sim", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_version(parser)
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="build and start a population; runs until down or Ctrl-C")

@@ -77,7 +77,7 @@ def test_own_syns_label_services_and_report_bad_lines(pair):
 
 
 @pytest.mark.netns
-def test_two_shards_find_what_one_finds(pair):
+def test_two_workers_find_what_one_finds(pair):
     _, scanner, target, scan_if = pair
     ip = target.address()
     stdin = "".join(f"{ip};{port}\n" for port in PORTS)
