@@ -22,11 +22,11 @@ import secrets
 import shutil
 import signal
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-WILDCARDS = ("0.0.0.0", "::", "")
+WILDCARDS = ("0.0.0.0", "")  # the daemons listen on IPv4 (the runner refuses IPv6 addresses)
 NGINX_PAGE = ("<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head>"
               "<body><h1>Welcome to nginx!</h1></body></html>")
 SERVER_NAME = "lab.example"
@@ -82,16 +82,13 @@ class Daemon:
     user: str | None = None                 # run as this user (None: root; the daemon drops privileges itself)
     owner: str | None = None                # who owns data/, run/ and log/ (default: `user`)
     stop_signal: int = signal.SIGTERM       # the signal that makes it shut down at once
-    environment: dict[str, str] = field(default_factory=dict)
+    helpers: tuple[str, ...] = ()           # other programs it needs to run
 
     def path(self) -> str | None:
-        """Where the binary is (Debian puts daemons in /usr/sbin, often not on PATH), or None."""
-        if os.path.isabs(self.binary):
-            return self.binary if os.access(self.binary, os.X_OK) else None
-        found = shutil.which(self.binary)
-        if found is None and Path("/usr/sbin", self.binary).exists():
-            found = str(Path("/usr/sbin", self.binary))
-        return found
+        """Where the binary is, or None when it or one of its helpers is not installed."""
+        if any(_find(helper) is None for helper in self.helpers):
+            return None
+        return _find(self.binary)
 
     def version(self) -> str:
         """The installed version of its Debian package, or '' when it is not installed."""
@@ -101,9 +98,21 @@ class Daemon:
     def command(self, directory: DaemonDirectory) -> list[str]:
         path = self.path()
         if path is None:
-            raise FileNotFoundError(f"{self.binary} is not installed (Debian package {self.package}; ci/setup)")
+            raise FileNotFoundError(f"the {self.label} daemon is not installed (Debian package {self.package}; "
+                                    "ci/setup installs it)")
         directory.make(self.owner or self.user)
         return [path, *self.prepare(directory)]
+
+
+def _find(program: str) -> str | None:
+    """A program's path: absolute, on PATH, or in /usr/sbin (where Debian puts daemons, often
+    not on PATH); None when it is not there."""
+    if os.path.isabs(program):
+        return program if os.access(program, os.X_OK) else None
+    found = shutil.which(program)
+    if found is None and os.access(f"/usr/sbin/{program}", os.X_OK):
+        found = f"/usr/sbin/{program}"
+    return found
 
 
 def _certificate(d: DaemonDirectory, common_name: str) -> tuple[str, str]:
@@ -124,15 +133,9 @@ def _run_as(user: str | None, *argv: str) -> None:
 
 # -- web ----------------------------------------------------------------------------------------
 
-def _nginx_listen(address: str, port: int) -> str:
-    if address in WILDCARDS:
-        return f"[::]:{port} ipv6only=off" if address == "::" else str(port)
-    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
-
-
 def _nginx(tls: bool) -> Callable[[DaemonDirectory], list[str]]:
     def prepare(d: DaemonDirectory) -> list[str]:
-        listen = _nginx_listen(d.address, d.port) + (" ssl" if tls else "")
+        listen = f"{d.bind_address()}:{d.port}" + (" ssl" if tls else "")
         certificate = ""
         if tls:
             cert, key = _certificate(d, "localhost")
@@ -169,7 +172,7 @@ def _telnetd(d: DaemonDirectory) -> list[str]:
     login = d.conf / "login"
     login.write_text("#!/bin/sh\nprintf 'lab login: '\nread -r _ || exit 0\necho 'Login incorrect'\n")
     login.chmod(0o755)
-    telnetd = shutil.which("telnetd") or "/usr/sbin/telnetd"
+    telnetd = _find("telnetd")
     listen = f"TCP-LISTEN:{d.port},reuseaddr,fork" + ("" if d.address in WILDCARDS else f",bind={d.address}")
     return ["-lf", str(d.log / "socat.log"), listen, f"EXEC:{telnetd} --exec-login={login},nofork"]
 
@@ -200,10 +203,9 @@ def _vsftpd(d: DaemonDirectory) -> list[str]:
     empty, anonymous_root = d.data / "empty", d.data / "pub"
     empty.mkdir(mode=0o555)
     anonymous_root.mkdir(mode=0o555)
-    family = "listen_ipv6=YES\nlisten=NO\n" if ":" in d.address else "listen=YES\n"
-    bind = "" if d.address in WILDCARDS else f"listen_address{'6' if ':' in d.address else ''}={d.address}\n"
+    bind = "" if d.address in WILDCARDS else f"listen_address={d.address}\n"
     (d.conf / "vsftpd.conf").write_text(
-        f"{family}{bind}listen_port={d.port}\nbackground=NO\nlocal_enable=NO\nwrite_enable=NO\n"
+        f"listen=YES\n{bind}listen_port={d.port}\nbackground=NO\nlocal_enable=NO\nwrite_enable=NO\n"
         f"anonymous_enable=YES\nanon_root={anonymous_root}\nno_anon_password=YES\n"
         f"secure_chroot_dir={empty}\nseccomp_sandbox=NO\nvsftpd_log_file={d.log}/vsftpd.log\n")
     return [str(d.conf / "vsftpd.conf")]
@@ -218,7 +220,7 @@ def _postfix(d: DaemonDirectory) -> list[str]:
         f"queue_directory = {queue}\ndata_directory = {d.data / 'lib'}\n"
         "mail_owner = postfix\nsetgid_group = postdrop\n"
         f"myhostname = mail.{SERVER_NAME}\nmydestination =\nmynetworks = 127.0.0.0/8\n"
-        f"inet_interfaces = {d.bind_address('all')}\ninet_protocols = {'ipv6' if ':' in d.address else 'ipv4'}\n"
+        f"inet_interfaces = {d.bind_address('all')}\ninet_protocols = ipv4\n"
         "smtpd_relay_restrictions = reject_unauth_destination\n"
         f"maillog_file = {d.log / 'maillog'}\nmaillog_file_prefixes = {d.log}\n"
         "alias_maps =\nalias_database =\nbiff = no\n")
@@ -317,7 +319,7 @@ DAEMONS: dict[str, Daemon] = {daemon.label: daemon for daemon in (
     Daemon("http", "nginx-light", "nginx", _nginx(tls=False)),
     Daemon("tls", "nginx-light", "nginx", _nginx(tls=True)),
     Daemon("ssh", "openssh-server", "sshd", _sshd),
-    Daemon("telnet", "inetutils-telnetd", "socat", _telnetd),
+    Daemon("telnet", "inetutils-telnetd", "socat", _telnetd, helpers=("telnetd",)),
     Daemon("rdp", "xrdp", "xrdp", _xrdp),
     Daemon("ftp", "vsftpd", "vsftpd", _vsftpd),
     Daemon("smtp", "postfix", "/usr/lib/postfix/sbin/master", _postfix),

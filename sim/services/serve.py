@@ -20,7 +20,8 @@ Entry fields (only `port` is required; a bare list of entries is accepted too):
   connection_timeout  seconds a connection may last, default 60
   options             keyword options of the service (each service module lists its own)
   daemon              true: run the real Debian daemon for `protocol` instead of the
-                      synthetic service (lzr_sim.daemons; needs a non-zero port); it
+                      synthetic service (lzr_sim.daemons; needs a non-zero port and an
+                      IPv4 address or 0.0.0.0); it
                       counts as bound once its port accepts connections
   state_dir           where a daemon keeps its files: <state_dir>/<protocol>-<port>/; default
                       a temporary directory removed when the runner stops
@@ -101,8 +102,9 @@ class Listener:
         if not 0 <= int(listener.port) <= 65535:
             raise SpecError(f"port out of range: {entry!r}")
         if listener.daemon and (listener.mode != "normal" or listener.protocol not in DAEMONS
-                                or not listener.port):
-            raise SpecError(f"a daemon needs mode normal, a port and one of {', '.join(DAEMONS)}: {entry!r}")
+                                or not listener.port or ":" in listener.address):
+            raise SpecError(f"a daemon needs mode normal, a port, an IPv4 address and one of "
+                            f"{', '.join(DAEMONS)}: {entry!r}")
         return listener
 
 
@@ -189,7 +191,7 @@ class Runner:
             # Its own process group, so stopping it also stops the workers it forks.
             process = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
-                user=daemon.user, env={**os.environ, **daemon.environment})
+                user=daemon.user)
         finally:
             log.close()
         self.daemons.append(RunningDaemon(daemon, directory, process))

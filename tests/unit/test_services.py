@@ -272,7 +272,8 @@ def test_runner_reports_a_service_bug_and_keeps_serving(monkeypatch, capsys):
 
 @pytest.mark.parametrize("entry", [{"port": 0, "protocol": "http", "daemon": True},
                                    {"port": 80, "protocol": "vnc", "daemon": True},
-                                   {"port": 80, "mode": "silent", "daemon": True}])
+                                   {"port": 80, "mode": "silent", "daemon": True},
+                                   {"port": 80, "address": "::", "protocol": "http", "daemon": True}])
 def test_daemon_entries_need_a_port_and_a_known_daemon(entry):
     with pytest.raises(SpecError):
         parse_spec(json.dumps([entry]))
