@@ -141,7 +141,9 @@ def nmap_findings(xml_outputs: list[str]) -> dict:
 
 
 def named(manifest, labels: dict) -> int:
-    return sum(labels.get((address, port)) == service.protocol for address, port, service in manifest.targets())
+    """How many identifiable services `labels` names right."""
+    return sum(labels.get((address, port)) == service.protocol
+               for address, port, service in manifest.targets() if service.identifiable)
 
 
 def catalogue_bench(args) -> None:
@@ -230,7 +232,7 @@ def daemons_bench(args) -> None:
     cases = {(case.address, case.port): case for case in report.hard_cases}
 
     print()
-    print(f"{'target':<20}{'truth':<17}{'lzr':<62}{'nmap -sV' if nmap else ''}")
+    print(f"{'target':<20}{'truth':<17}{'lzr':<64}{'nmap -sV' if nmap else ''}")
     for host in manifest.hosts:
         for service in host.services:
             key = (host.address, service.port)
@@ -245,7 +247,7 @@ def daemons_bench(args) -> None:
                 ours = ", ".join(f"{field}={value}" for field, value in record_fields(record, case.expect))
                 verdict = "ok" if case.ok else "WRONG"
             theirs = f"{nmap['states'].get(key, '-')} {nmap['names'].get(key, '')}" if nmap else ""
-            print(f"{host.address + ':' + str(service.port):<20}{truth:<17}{verdict:<6}{ours:<56}{theirs}")
+            print(f"{host.address + ':' + str(service.port):<20}{truth:<17}{verdict:<6}{ours:<58}{theirs}")
 
     named_right = named(manifest, lzr["labels"])
     recorded = sum(case.ok for case in report.hard_cases)
