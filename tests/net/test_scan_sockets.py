@@ -1,16 +1,23 @@
 """Nobody but the scan's own processes can talk to a running scan's sockets.
 
 A scan runs in namespaces with the nfqueue RST guard (so every kind of socket exists, the
-guard's announce socket included). While it waits for input, an unprivileged process tries
-to connect to each socket, and a root process that is not part of the scan connects and
-sends frames that would stop the scan (FAILED) or open flows in the guard (FLOWS). The first
-is refused by the file system, the second by the peer check; the scan then finishes normally.
+guard's announce socket included). Its sockets live in a root directory that the group of the
+user its children become (`nobody`) may enter. While it waits for input:
+
+* a process of another unprivileged user cannot even connect (the file system refuses);
+* a process of the scan's own user, outside the scan, connects but is refused in the ZeroMQ
+  handshake (the peer check), before any frame of its is read;
+* a root process outside the scan, sending frames that would stop the scan (FAILED) or open
+  flows in the guard (FLOWS), is refused the same way.
+
+The scan then finishes normally.
 """
 from __future__ import annotations
 
 import glob
 import json
 import os
+import pwd
 import stat
 import subprocess
 import sys
@@ -25,24 +32,43 @@ from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 
-NOBODY = 65534
-# The unprivileged process needs an interpreter it may run: the test's own may live in a
-# directory only root can enter.
+NOBODY = pwd.getpwnam("nobody").pw_uid
+NOBODY_GROUP = pwd.getpwnam("nobody").pw_gid
+STRANGER = 4242          # a user that is neither root nor the scan's --user
+# The unprivileged processes need an interpreter they may run: the test's own may live in a
+# directory only root can enter. They use the standard library only.
 SYSTEM_PYTHON = "/usr/bin/python3"
 
-# Tries a plain connect() on each path given as an argument; prints {path: outcome}.
-CONNECT = textwrap.dedent("""
+# Connects to each socket path given as an argument and speaks ZMTP 3.0 as a PUSH socket with
+# the NULL mechanism: greeting, then READY. A scan's socket refuses a peer it does not admit
+# with an ERROR command. Prints {path: outcome}.
+ZMTP_PEER = textwrap.dedent("""
     import json, os, socket, sys
+    GREETING = b"\\xff" + bytes(8) + b"\\x7f\\x03\\x00" + b"NULL".ljust(20, b"\\0") + bytes(32)
+    READY = b"\\x05READY" + b"\\x0bSocket-Type" + (4).to_bytes(4, "big") + b"PUSH"
+    def read(sock, size):
+        data = b""
+        while len(data) < size:
+            chunk = sock.recv(size - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
     outcome = {"uid": os.getuid()}
     for path in sys.argv[1:]:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(5)
         try:
             sock.connect(path)
-            outcome[path] = "connected"
+            sock.sendall(GREETING + b"\\x04" + bytes([len(READY)]) + READY)
+            read(sock, 64)
+            flags, size = read(sock, 2)
+            body = read(sock, size)
+            outcome[path] = "refused" if body[1:6] == b"ERROR" else body[1:6].decode()
         except PermissionError:
             outcome[path] = "permission denied"
-        except OSError as error:
-            outcome[path] = f"error {error.errno}"
+        except (OSError, EOFError) as error:
+            outcome[path] = f"error {error!r}"
         finally:
             sock.close()
     print(json.dumps(outcome))
@@ -98,7 +124,7 @@ def test_only_the_scans_own_processes_reach_its_sockets():
                 wait_for_line(scan.stderr, "++RST guard")
                 [directory] = glob.glob(os.path.join(tempfile.gettempdir(), f"lzr-scan-{scan.pid}-*"))
                 info = os.lstat(directory)
-                assert stat.S_IMODE(info.st_mode) == 0o700 and info.st_uid == 0
+                assert (stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid) == (0o710, 0, NOBODY_GROUP)
                 # The feeder binds its socket just after the announcement.
                 feeder = os.path.join(directory, "feeder-control")
                 deadline = time.monotonic() + 10
@@ -109,14 +135,19 @@ def test_only_the_scans_own_processes_reach_its_sockets():
                 assert {"coordinator", "writer", "worker0-targets", "rstguard-announce"} <= \
                     {os.path.basename(path) for path in sockets}
                 for path in sockets:
-                    mode = os.lstat(path).st_mode
-                    assert stat.S_ISSOCK(mode) and stat.S_IMODE(mode) & 0o077 == 0, path
+                    info = os.lstat(path)
+                    assert stat.S_ISSOCK(info.st_mode), path
+                    assert (stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid) == (0o770, 0, NOBODY_GROUP)
 
-                unprivileged = json.loads(subprocess.run(
-                    [SYSTEM_PYTHON, "-c", CONNECT, *sockets], user=NOBODY, group=NOBODY,
-                    extra_groups=[], capture_output=True, text=True, check=True).stdout)
-                assert unprivileged.pop("uid") == NOBODY
-                assert unprivileged == {path: "permission denied" for path in sockets}
+                def peer_as(uid: int, gid: int) -> dict:
+                    result = json.loads(subprocess.run(
+                        [SYSTEM_PYTHON, "-c", ZMTP_PEER, *sockets], user=uid, group=gid,
+                        extra_groups=[], capture_output=True, text=True, check=True).stdout)
+                    assert result.pop("uid") == uid
+                    return result
+
+                assert peer_as(STRANGER, STRANGER) == {path: "permission denied" for path in sockets}
+                assert peer_as(NOBODY, NOBODY_GROUP) == {path: "refused" for path in sockets}
 
                 outsider = json.loads(subprocess.run(
                     [sys.executable, "-c", INJECT, *(f"ipc://{path}" for path in sockets)],
