@@ -23,7 +23,7 @@ VALID = [
     frames.pack_records([RECORD]),
     frames.pack_stats(frames.WorkerStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, True)),
     frames.pack_stats(frames.Credit(1, 2)),
-    frames.pack_text(frames.FAILED, "shard0: boom \u00e9"),
+    frames.pack_text(frames.FAILED, "worker0: boom \u00e9"),
     frames.pack_checkpoint_mark(frames.CheckpointMark((1, 2, 3), '{"lzr_checkpoint":1}')),
     frames.pack_flows([(frames.FLOW_OPEN, 7, 80, 40001)]),
     frames.empty(frames.STOP),
