@@ -15,7 +15,7 @@ import re
 import time
 from dataclasses import dataclass, field
 
-# The input modes, decided from the flags (lzr-behaviour.md §1.2 plus ranges).
+# The input modes, decided from the flags (docs/lzr-reference.md §1.2 plus ranges).
 ZMAP = "zmap"        # stdin: ZMap JSON or CSV, SYN-ACKs already seen
 SYNS = "syns"        # stdin: IP;PORT lines, we send the SYNs
 DRYRUN = "dryrun"    # stdin: `zmap --dryrun` text, we send the SYNs

@@ -206,7 +206,7 @@ class Engine:
 
     def _on_data(self, conn, seg, now: float) -> None:
         target = conn.target
-        found = labels(seg.payload)
+        found = labels(seg.payload, self.cfg.compat)
         sure = found if self.cfg.compat else sure_labels(found, self._handshakes[conn.hs])
         record = self._recorder.of_data(conn, seg, now,
                                         label=label_of(sure or found, self.cfg.priority))

@@ -1,6 +1,6 @@
 """BGP, provoked with two newlines.
 
-LZR sends `\n\n` (reference lzr-behaviour.md §3.3); a BGP speaker answers with a message
+LZR sends `\n\n` (docs/lzr-reference.md §3.3); a BGP speaker answers with a message
 (usually a NOTIFICATION) whose header starts with the 16-byte all-ones marker of RFC 4271
 §4.1, which is LZR's rule (§3.1).
 """

@@ -1,6 +1,6 @@
 """HTTP/1.1 GET.
 
-The request is byte-for-byte the one LZR sends (reference lzr-behaviour.md §3.3): Go's
+The request is byte-for-byte the one LZR sends (docs/lzr-reference.md §3.3): Go's
 request dump with its header keys in sorted order and LZR's browser User-Agent, which ends in
 `Safari/537.3` (sic). The rule is LZR's (§3.1): any mention of HTTP or HTML, unless the
 server says `HTTPS` (a plain-HTTP request to a TLS port), which the tls rule claims instead.

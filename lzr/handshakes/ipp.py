@@ -1,6 +1,6 @@
 """IPP: an empty POST to /ipp.
 
-LZR's request (reference lzr-behaviour.md §3.3) is its HTTP GET turned into `POST /ipp` with
+LZR's request (docs/lzr-reference.md §3.3) is its HTTP GET turned into `POST /ipp` with
 `Content-Type: application/ipp` (RFC 8010 §3) and no body. A print server's 200 OK that talks
 about IPP attributes or printing is IPP (§3.1); it is also HTTP, which the tie-break settles.
 """

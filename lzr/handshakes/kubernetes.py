@@ -1,6 +1,6 @@
 """Kubernetes API server, reached with the TLS ClientHello.
 
-LZR sends the same bytes as its `tls` handshake (reference lzr-behaviour.md §3.1) and names
+LZR sends the same bytes as its `tls` handshake (docs/lzr-reference.md §3.1) and names
 any reply that mentions kubernetes.
 """
 from lzr.handshakes import tls

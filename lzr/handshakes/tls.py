@@ -1,6 +1,6 @@
 """TLS 1.2 ClientHello.
 
-The 122 bytes of LZR's hello (reference lzr-behaviour.md §3.3): TLS 1.0 record version,
+The 122 bytes of LZR's hello (docs/lzr-reference.md §3.3): TLS 1.0 record version,
 client version TLS 1.2, 13 ECDHE/RSA suites, no session id, no SNI, extensions
 status_request, supported groups P-256/P-384/P-521, EC point formats, signature algorithms and
 renegotiation info. Only the 32 random bytes (RFC 5246 §7.4.1.2) change per probe; they come

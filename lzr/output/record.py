@@ -1,4 +1,4 @@
-"""The result record, field for field LZR's (reference lzr-behaviour.md §4.1).
+"""The result record, field for field LZR's (docs/lzr-reference.md §4.1).
 
 Attribute names are Python's; `FIELDS` maps each to its JSON name in LZR's serialisation
 order. Records are frozen: once emitted nothing may change them (LZR's queued pointers could

@@ -1,4 +1,4 @@
-"""The worked traces of reference lzr-behaviour.md §2.16, segment by segment, with compat=True."""
+"""The worked traces of docs/lzr-reference.md §2.16, segment by segment, with compat=True."""
 from dataclasses import asdict
 
 from lzr.config import EngineConfig

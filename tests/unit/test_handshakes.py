@@ -1,4 +1,4 @@
-"""LZR's probes byte-exact with reference lzr-behaviour.md §3.3, and the registry's API."""
+"""LZR's probes byte-exact with docs/lzr-reference.md §3.3, and the registry's API."""
 import random
 
 import pytest
