@@ -1,4 +1,4 @@
-"""Time to name every service of a 30-service, 15-protocol emulated population (issue 7):
+"""Time to name every service of a 30-service, 15-protocol emulated population:
 `lzr -handshakes all` with its default --parallel, the same with --parallel 1 and with
 --compat (LZR's one handshake at a time), and `nmap -sV` on the same targets from the same
 scanner host. Prints the figures; never fails
@@ -18,7 +18,7 @@ nmap when nmap's service name, found by its probes (not guessed from the port nu
 to the service's label in NMAP_LABELS; TLS-wrapped HTTP (`ssl/http`) counts as `tls`, the
 label lzr gives an HTTPS server.
 
-Target (issue 7): lzr at least 10x faster than `nmap -sV`, naming no fewer services.
+Target: lzr at least 10x faster than `nmap -sV`, naming no fewer services.
 """
 from __future__ import annotations
 

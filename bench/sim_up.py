@@ -3,7 +3,7 @@ teardown, and `make demo` end to end. Prints the figures; never fails on time.
 
     .venv/bin/python bench/sim_up.py [--hosts 100] [--no-demo]
 
-Targets (issue 6): up <= 30 s, `make demo` <= 2 minutes.
+Targets: up <= 30 s, `make demo` <= 2 minutes.
 """
 import argparse
 import os

@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Identify the services behind open TCP ports: completes each handshake with "
                     "an ACK that carries a probe and fingerprints the first response. Reads ZMap's "
                     "output on stdin, or IP;PORT lines with -sendSYNs, or scans --targets x --ports.",
-        epilog="Subcommands: lzr probe|fingerprint|handshakes ... (see lzr handshakes --help).",
+        epilog="Subcommands: lzr probe|fingerprint|handshakes|analyze ... (see lzr analyze --help).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         argument_default=argparse.SUPPRESS)
     add_version(p, "-version", "--version")
@@ -230,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in subcommands.SUBCOMMANDS:
         return subcommands.main(argv)
+    if argv and argv[0] == "analyze":
+        from lzr.analyze.cli import main as analyze
+        return analyze(argv[1:])
     try:
         cfg = parse_args(argv)
     except UsageError as err:

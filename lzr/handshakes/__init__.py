@@ -30,7 +30,7 @@ _NEW_MODULES = (
 )
 _MODULES = _LZR_MODULES + _NEW_MODULES
 
-# Ascending byte-wise name order: the order LZR runs its rules in (reference §3.2 step 1).
+# Ascending byte-wise name order: the order LZR runs its rules in (docs/lzr-reference.md §3.2 step 1).
 REGISTRY: dict[str, Handshake] = {
     hs.name: hs for hs in sorted((m.HANDSHAKE for m in _MODULES), key=lambda h: h.name.encode())
 }

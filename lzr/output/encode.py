@@ -1,4 +1,5 @@
-"""One LZR record as one line of JSON, byte for byte what LZR's Go writer produces (§4.1, §4.2).
+"""One LZR record as one line of JSON, byte for byte what LZR's Go writer produces
+(docs/lzr-reference.md §4.1, §4.2).
 
 Field order and omission rules come from the `FIELDS` / `EXTENDED_FIELDS` tables of
 `lzr.output.record`; how each value is written is chosen here once, per field, from its type.

@@ -16,7 +16,6 @@ import secrets
 import select
 import sys
 import time
-from itertools import chain
 from typing import Iterable, Iterator
 
 import zmq
@@ -27,6 +26,7 @@ from lzr.runtime.processes import Endpoints, pull, push
 from lzr.runtime.owners import owner_of
 from lzr.targets import inputs, ranges
 from lzr.targets.blocklist import AddressPolicy, parse_network, parse_network_lines
+from lzr.targets.lines import LineReader, OverlongLine, split_lines
 from lzr.targets.types import LineError, SynAck, Target, TargetSpecError
 from lzr.wire import format_addr
 
@@ -42,11 +42,16 @@ class InputError(RuntimeError):
     """--strict and a malformed line, or an input file that cannot be read."""
 
 
+def _lines_of(binary_file) -> Iterator[str | OverlongLine]:
+    """A binary file's lines, decoded; a line beyond the length bound becomes an OverlongLine."""
+    return split_lines(iter(lambda: binary_file.read1(1 << 16), b""))
+
+
 def address_policy(cfg: ScanConfig) -> AddressPolicy:
     """The do-not-scan rules of this scan; bad lines in the list files are usage errors."""
     def networks(path: str, flag: str):
-        with open(path) as fh:
-            items = list(parse_network_lines(fh))
+        with open(path, "rb") as fh:
+            items = list(parse_network_lines(_lines_of(fh)))
         errors = [item for item in items if isinstance(item, LineError)]
         if errors:
             raise InputError(f"{flag} {path}: {errors[0]}")
@@ -74,12 +79,7 @@ class TargetStream:
             return inputs.parse_zmap_dryrun(lines)
         fmt = self.cfg.input_format
         if fmt == "auto":
-            lines = iter(lines)
-            first = next((line for line in lines if line.strip()), None)
-            if first is None:
-                return iter(())
-            fmt = "json" if first.lstrip().startswith("{") else "csv"
-            lines = chain([first], lines)
+            return inputs.parse_zmap(lines)
         return inputs.parse_zmap_json(lines) if fmt == "json" else inputs.parse_zmap_csv(lines)
 
     def checked(self, items: Iterable[Target | SynAck | LineError]
@@ -212,9 +212,9 @@ class Feeder:
         while True:
             self.control.recv()     # late credits, unread, would keep a poll() busy
 
-    def _stdin_lines(self) -> Iterator[str]:
+    def _stdin_lines(self) -> Iterator[str | OverlongLine]:
         """stdin line by line as it arrives; batches are flushed whenever it would block."""
-        pending = b""
+        reader = LineReader()
         while True:
             if not select.select([self.stdin_fd], [], [], 0)[0]:
                 for index in range(self.cfg.workers):
@@ -228,13 +228,10 @@ class Feeder:
             chunk = os.read(self.stdin_fd, 1 << 16)
             if not chunk:
                 break
-            *lines, pending = (pending + chunk).split(b"\n")
-            for line in lines:
-                yield line.decode("utf-8", errors="replace")
+            yield from reader.feed(chunk)
             self._poll_control()
             self._report(finished=False)
-        if pending:
-            yield pending.decode("utf-8", errors="replace")
+        yield from reader.end()
 
     def _send(self, index: int, synacks: bool) -> None:
         batch = self.batches[index]
@@ -306,7 +303,7 @@ def print_targets(cfg: ScanConfig, out=sys.stdout) -> int:
     if cfg.mode == RANGES:
         items = range_items(range_scan(cfg, stream), stream)
     else:
-        items = stream.checked(stream.parse(stream.counted(sys.stdin)))
+        items = stream.checked(stream.parse(stream.counted(_lines_of(sys.stdin.buffer))))
     for item in items:
         if isinstance(item, SynAck):
             addr, port = item.saddr, item.sport

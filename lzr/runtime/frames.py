@@ -9,6 +9,7 @@ Addresses travel as two unsigned 64-bit halves so one layout serves IPv4 and IPv
 """
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from typing import Iterable, NamedTuple
@@ -48,6 +49,20 @@ class FrameError(ValueError):
     """A frame that this build cannot read."""
 
 
+def _refuse_malformed(unpack):
+    """Any way a frame is broken (short, a count beyond its body, bad UTF-8, an unknown kind)
+    raises FrameError, the one error a reader of frames has to expect."""
+    @functools.wraps(unpack)
+    def checked(frame: bytes):
+        try:
+            return unpack(frame)
+        except FrameError:
+            raise
+        except (struct.error, UnicodeDecodeError, KeyError, IndexError, ValueError) as error:
+            raise FrameError(f"malformed frame for {unpack.__name__}: {error}") from None
+    return checked
+
+
 def kind_of(frame: bytes) -> int:
     if len(frame) < _HEADER.size:
         raise FrameError("frame shorter than its header")
@@ -76,6 +91,7 @@ def pack_targets(targets: Iterable[tuple[int, int]]) -> bytes:
     return b"".join((_header(TARGETS), _COUNT.pack(len(items)), *items))
 
 
+@_refuse_malformed
 def unpack_targets(frame: bytes) -> list[tuple[int, int]]:
     (count,) = _COUNT.unpack_from(frame, 2)
     body = frame[6:6 + count * _TARGET.size]
@@ -92,6 +108,7 @@ def pack_synacks(items: Iterable[SynAck]) -> bytes:
     return b"".join((_header(SYNACKS), _COUNT.pack(len(body)), *body))
 
 
+@_refuse_malformed
 def unpack_synacks(frame: bytes) -> list[SynAck]:
     (count,) = _COUNT.unpack_from(frame, 2)
     return [SynAck(version, (shi << 64) | slo, (dhi << 64) | dlo, sport, dport, seq, ack, window,
@@ -118,6 +135,7 @@ def pack_segments(segments: Iterable[Segment]) -> bytes:
     return b"".join(parts)
 
 
+@_refuse_malformed
 def unpack_segments(frame: bytes) -> list[Segment]:
     (count,) = _COUNT.unpack_from(frame, 2)
     offset, out = 6, []
@@ -129,6 +147,8 @@ def unpack_segments(frame: bytes) -> list[Segment]:
         out.append(Segment(version, (shi << 64) | slo, (dhi << 64) | dlo, sport, dport, seq, ack,
                            flags, window, ttl, frame[offset:offset + length]))
         offset += length
+    if offset != len(frame):
+        raise FrameError(f"segments frame of {len(frame)} bytes, its items end at {offset}")
     return out
 
 
@@ -163,6 +183,7 @@ def pack_records(records: Iterable[Record]) -> bytes:
     return b"".join(parts)
 
 
+@_refuse_malformed
 def unpack_records(frame: bytes) -> list[Record]:
     (count,) = _COUNT.unpack_from(frame, 2)
     offset, out = 6, []
@@ -191,6 +212,8 @@ def unpack_records(frame: bytes) -> list[Record]:
             None if bits & _NO_TIMESTAMP else timestamp_ns, expected, data, bool(bits & 64),
             handshake, handshakes_tried, None if nan(identify_seconds) else identify_seconds,
             None if outcome == _NO_OUTCOME else _OUTCOMES[outcome]))
+    if offset != len(frame):
+        raise FrameError(f"records frame of {len(frame)} bytes, its items end at {offset}")
     return out
 
 
@@ -265,6 +288,7 @@ def pack_stats(stats) -> bytes:
     return _header(kind) + _STATS[kind][1].pack(*stats)
 
 
+@_refuse_malformed
 def unpack_stats(frame: bytes):
     cls, layout = _STATS[kind_of(frame)]
     return cls(*layout.unpack_from(frame, 2))
@@ -294,6 +318,7 @@ def pack_checkpoint_mark(mark: CheckpointMark) -> bytes:
                      struct.pack(f"<{len(mark.sent)}Q", *mark.sent), mark.checkpoint.encode()))
 
 
+@_refuse_malformed
 def unpack_checkpoint_mark(frame: bytes) -> CheckpointMark:
     (count,) = _COUNT.unpack_from(frame, 2)
     sent = struct.unpack_from(f"<{count}Q", frame, 6)

@@ -27,6 +27,24 @@ def start_time(pid: int) -> int | None:
     return None if fields is None else int(fields[19])
 
 
+def parent_pid(pid: int) -> int | None:
+    """The parent of a process, None if there is no such process."""
+    fields = _stat_fields(pid)
+    return None if fields is None else int(fields[1])
+
+
+def descends_from(pid: int, ancestor: tuple[int, int]) -> bool:
+    """`pid` is the process `ancestor` (pid, start time) or one of its descendants."""
+    ancestor_pid, ancestor_start = ancestor
+    seen = set()
+    while pid is not None and pid > 0 and pid not in seen:
+        if pid == ancestor_pid:
+            return start_time(pid) == ancestor_start
+        seen.add(pid)
+        pid = parent_pid(pid)
+    return False
+
+
 def own_identity() -> tuple[int, int]:
     """(pid, start time) of the calling process."""
     pid = os.getpid()

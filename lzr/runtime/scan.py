@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 
 import zmq
 
 from lzr.config import RANGES, ZMAP, ScanConfig, UsageError
-from lzr.runtime import frames, netpath
+from lzr.runtime import frames, local_ipc, netpath
 from lzr.runtime.feeder import InputError, address_policy, print_targets, run_feeder
 from lzr.runtime.netpath import SendPath
 from lzr.runtime.processes import Endpoints, child_main, pull, push
@@ -37,20 +35,6 @@ EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 START_TIMEOUT = 15.0
 PROGRESS_INTERVAL = 1.0
 STOP_GRACE = 3.0
-
-
-SOCKET_DIR_PREFIX = "lzr-scan-"      # + the coordinator's pid: its ZeroMQ ipc:// sockets
-
-
-def _remove_stale_socket_dirs() -> None:
-    """Socket directories of runs that were killed (SIGKILL leaves them)."""
-    base = tempfile.gettempdir()
-    for name in os.listdir(base):
-        if not name.startswith(SOCKET_DIR_PREFIX):
-            continue
-        pid = name[len(SOCKET_DIR_PREFIX):].partition("-")[0]
-        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
-            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
 
 class ScanFailed(RuntimeError):
@@ -84,16 +68,17 @@ def _run_with_guard(cfg: ScanConfig, path: SendPath) -> int:
         except OSError as err:
             raise ScanFailed(f"-f {cfg.output}: {err.strerror}") from None
     low, high = cfg.source_ports
-    guard = None
-    if cfg.guard_mode != "none":
-        guard = RstGuard(cfg.guard_mode, format_addr(cfg.version, path.scanner_addr), cfg.version,
-                         local_ports=range(low, high + 1))
-    _remove_stale_socket_dirs()
-    with tempfile.TemporaryDirectory(prefix=f"{SOCKET_DIR_PREFIX}{os.getpid()}-") as directory:
+    with local_ipc.private_directory() as directory:
+        endpoints = Endpoints(directory)
+        guard = None
+        if cfg.guard_mode != "none":
+            guard = RstGuard(cfg.guard_mode, format_addr(cfg.version, path.scanner_addr), cfg.version,
+                             local_ports=range(low, high + 1),
+                             announce_endpoint=endpoints.rst_guard_announce)
         try:
             if guard:
                 guard.install()
-            return Coordinator(cfg, path, Endpoints(directory),
+            return Coordinator(cfg, path, endpoints,
                                guard.announce_endpoint if guard else None).run()
         finally:
             if guard:

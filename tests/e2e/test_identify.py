@@ -10,7 +10,7 @@ several targets. It holds the three kinds of service that cost LZR its misses:
   holding its connections open on every other probe;
 * a server that answers the HTTP GET with a short message no rule knows: h2c sends an
   HTTP/2 GOAWAY to anything that is not the HTTP/2 preface. LZR stops at that answer;
-  we must go on and send the h2c probe. RDP, the issue's own example, is in the population
+  we must go on and send the h2c probe. RDP, a case of the same kind, is in the population
   too: it closes on a GET and must still be sent its X.224 request.
 
 How long identification takes is a figure of bench/identify.py, not a test: tests never

@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 
-def test_the_issues_shell_examples_with_the_installed_command():
+def test_the_documented_shell_examples_with_the_installed_command():
     # ci/setup installs the package into the virtualenv that runs the tests.
     lzr = Path(sys.executable).parent / "lzr"
     assert lzr.exists()

@@ -1,4 +1,4 @@
-"""`lzr` through the emulated network: a small `lzr-sim run`, and the accuracy gate (issue 6).
+"""`lzr` through the emulated network: a small `lzr-sim run`, and the accuracy gate.
 
 The gate: a 50-host `unexpected` population with hard cases, scanned with wait,http,tls plus
 the handshakes the population needs; recall >= 99% and precision 100% over identifiable

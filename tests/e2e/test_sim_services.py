@@ -1,6 +1,6 @@
 """Every synthetic service, scanned through the emulated network with its own handshake only,
 gets its own label: each probe of the scanner elicits, from its matching service, a response
-its rule labels (issue 6)."""
+its rule labels."""
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest

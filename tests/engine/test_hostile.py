@@ -132,7 +132,8 @@ def test_owns_tracks_live_connections_only():
 
 
 def test_stale_timer_of_an_earlier_handshake_does_nothing():
-    # LZR §7.3-6: SYN0's timer must not resend SYN0 once handshake 1 has its own SYN.
+    # docs/lzr-reference.md §7.3-6: SYN0's timer must not resend SYN0 once handshake 1
+    # has its own SYN.
     net = FakeNet(settings(compat=True, handshakes=("http", "tls")))
     peer = net.peer(TARGET, 80, Peer(answer=lambda p, c: Answer(ack=False, close=RST)))
     net.syn(TARGET, 80)

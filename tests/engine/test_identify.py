@@ -1,4 +1,4 @@
-"""Identification beyond LZR (issue 7): going on after unknown data, parallel handshakes on
+"""Identification beyond LZR: going on after unknown data, parallel handshakes on
 fresh ports, per-host limits, provenance; and --compat keeping LZR's behaviour."""
 import pytest
 

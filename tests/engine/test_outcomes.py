@@ -1,4 +1,4 @@
-"""Which packet each outcome records (reference §4.3), timer schedules (§2.7) and the options
+"""Which packet each outcome records (docs/lzr-reference.md §4.3), timer schedules (§2.7) and the options
 -forceAllHandshakes, -pushDataOnly, -haf and server-first handshakes, all with compat=True."""
 import pytest
 

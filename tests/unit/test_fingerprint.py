@@ -1,4 +1,5 @@
-"""Fingerprinting: LZR's §3.2 vectors, each tie-break step on its own, bounded input."""
+"""Fingerprinting: the vectors of docs/lzr-reference.md §3.2, each tie-break step on its
+own, bounded input."""
 import pytest
 
 from lzr.fingerprint import (

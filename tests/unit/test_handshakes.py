@@ -14,7 +14,7 @@ UA = (
     "(KHTML, like Gecko) Chrome/129.0.0.0 Safari/537.3"
 )
 
-# Hex of §3.3's "remaining probes" table, copied from the reference.
+# Hex of the "other probes" of docs/lzr-reference.md §3.3.
 LZR_PROBES_HEX = {
     "amqp": "414d515000010000",
     "bgp": "0a0a",
@@ -36,7 +36,7 @@ LZR_PROBES_HEX = {
     "redis": "2a310d0a24340d0a50494e470d0a",
     "rtsp": "4f5054494f4e53202f20525453502f312e300d0a0d0a",
     "siemens": "0300001611e00000000400c1020100c2020200c0010a",
-    # §3.3 says "+ 23 zero bytes" but its total (43) and NetBIOS length (39) need 20.
+    # 20 zero bytes: the total (43) and the NetBIOS length (39) both say so.
     "smb": "00000027ff534d4272" + "00" * 20 + "0e00024e54204c4d20302e313200",
     "smtp": "45484c4f0d0a",
     "ssh": "5353482d322e302d476f0d0a",

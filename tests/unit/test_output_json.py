@@ -1,4 +1,5 @@
-"""Record serialisation: Go encoding/json string rules (§4.2) and LZR's field table (§4.1)."""
+"""Record serialisation: Go encoding/json string rules and LZR's field table
+(docs/lzr-reference.md §4.2, §4.1)."""
 import base64
 import dataclasses
 import json

@@ -1,4 +1,5 @@
-"""Timestamps, Go durations, the ZGrab feed line and the summary (§4.1 Timestamp, §4.4, §4.5)."""
+"""Timestamps, Go durations, the ZGrab feed line and the summary
+(docs/lzr-reference.md §4.1 Timestamp, §4.4, §4.5)."""
 import dataclasses
 import json
 

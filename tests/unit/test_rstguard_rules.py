@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from lzr.runtime import flow_announce, frames, process_identity
+from lzr.runtime import flow_announce, frames, local_ipc, process_identity
 from lzr.runtime.rstguard import RstGuard, RstGuardError, guard, rules
 from lzr.runtime.rstguard.nfqueue import Verdicts, rst_flow_key
 
@@ -164,22 +164,22 @@ def test_flow_table_opens_and_closes():
 def test_announcer_batches_frames_over_zeromq():
     import zmq
     context = zmq.Context()
-    endpoint = flow_announce.default_endpoint()
-    receiver = context.socket(zmq.PULL)
-    receiver.bind(endpoint)
-    try:
-        with flow_announce.FlowAnnouncer(endpoint, context=context, batch=2) as announcer:
-            announcer.opened(7, 80, 40001)
-            announcer.opened(7, 80, 40002)   # fills the batch: one frame goes out
-            announcer.closed(7, 80, 40001)   # sent by close()
-        assert receiver.poll(5000)
-        assert frames.unpack_flows(receiver.recv()) == [(1, 7, 80, 40001), (1, 7, 80, 40002)]
-        assert receiver.poll(5000)
-        assert frames.unpack_flows(receiver.recv()) == [(0, 7, 80, 40001)]
-    finally:
-        receiver.close(linger=0)
-        context.term()
-        os.unlink(endpoint[len("ipc://"):])
+    with local_ipc.private_directory() as directory:
+        endpoint = f"ipc://{directory}/announce"
+        receiver = context.socket(zmq.PULL)
+        local_ipc.bind(receiver, endpoint)
+        try:
+            with flow_announce.FlowAnnouncer(endpoint, context=context, batch=2) as announcer:
+                announcer.opened(7, 80, 40001)
+                announcer.opened(7, 80, 40002)   # fills the batch: one frame goes out
+                announcer.closed(7, 80, 40001)   # sent by close()
+            assert receiver.poll(5000)
+            assert frames.unpack_flows(receiver.recv()) == [(1, 7, 80, 40001), (1, 7, 80, 40002)]
+            assert receiver.poll(5000)
+            assert frames.unpack_flows(receiver.recv()) == [(0, 7, 80, 40001)]
+        finally:
+            receiver.close(linger=0)
+            context.term()
 
 
 def test_missing_iptables_is_a_clear_error(monkeypatch):

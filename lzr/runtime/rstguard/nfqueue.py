@@ -7,6 +7,7 @@ the decisions and has no I/O, `QueueLoop` is the thread around it.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections import deque
@@ -121,7 +122,9 @@ class QueueLoop:
     """A thread that reads the NFQUEUE and the flow announcements and applies `Verdicts`.
 
     Ownership comes from an `owns` callable or, without one, from a FlowTable fed by flow
-    announcements on a ZeroMQ PULL socket that this loop binds.
+    announcements on a ZeroMQ PULL socket that this loop binds, where only the processes of
+    this scan may connect (lzr.runtime.local_ipc). Without an endpoint it binds one in a
+    private directory of its own, removed on `stop()`.
     """
 
     def __init__(self, queue_num: int, version: int, owns: OwnsCallable | None,
@@ -132,11 +135,12 @@ class QueueLoop:
             raise RstGuardError("RST guard mode nfqueue needs the NetfilterQueue package: "
                                 "pip install 'lzr[nfqueue]' (builds against libnetfilter-queue-dev)") from None
         import zmq
-        from lzr.runtime import flow_announce
+        from lzr.runtime import flow_announce, local_ipc
 
         self.version = version
         self._context = zmq.Context.instance()
         self._announcements = None
+        self._own_directory = None
         self.table = None
         self.announce_endpoint = None
         if owns is None:
@@ -144,8 +148,11 @@ class QueueLoop:
             owns = self.table.owns
             self._announcements = self._context.socket(zmq.PULL)
             self._announcements.linger = 0
-            self.announce_endpoint = announce_endpoint or flow_announce.default_endpoint()
-            self._announcements.bind(self.announce_endpoint)
+            if announce_endpoint is None:
+                self._own_directory = local_ipc.make_private_directory()
+                announce_endpoint = f"ipc://{self._own_directory}/rstguard-announce"
+            self.announce_endpoint = announce_endpoint
+            local_ipc.bind(self._announcements, self.announce_endpoint)
         self.verdicts = Verdicts(owns, hold_seconds)
         self._queue = NetfilterQueue()
         try:
@@ -190,6 +197,9 @@ class QueueLoop:
                     os.unlink(self.announce_endpoint[len("ipc://"):])
                 except FileNotFoundError:
                     pass
+        if self._own_directory is not None:
+            shutil.rmtree(self._own_directory, ignore_errors=True)
+            self._own_directory = None
 
     def _loop(self) -> None:
         import zmq
