@@ -94,11 +94,12 @@ def _classified(paths: list[str]) -> str:
     """
 
 
-def _grouped(paths: list[str]) -> str:
+def _grouped(paths: list[str], batch: int) -> str:
     """Services one row each, every other line into the counters; only services pay for
     unquoting their address and label."""
     return f"""
-    SELECT CASE WHEN kept THEN s[2:-2] END AS saddr,
+    SELECT {batch} AS batch,
+           CASE WHEN kept THEN s[2:-2] END AS saddr,
            CASE WHEN kept THEN p::USMALLINT END AS sport,
            CASE WHEN kept THEN f[2:-2] END AS label,
            CASE WHEN problem > 0 THEN filename END AS bad_file,
@@ -132,8 +133,8 @@ def connect(threads: int, memory_limit: str, spill_directory: str) -> duckdb.Duc
     })
     connection.execute("SET enable_progress_bar = false")
     connection.execute(
-        "CREATE TEMP TABLE staged (saddr VARCHAR, sport USMALLINT, label VARCHAR, "
-        + ", ".join(f"{counter} BIGINT" for counter in COUNTERS) + ")")
+        "CREATE TEMP TABLE staged (batch INTEGER, saddr VARCHAR, sport USMALLINT, label VARCHAR, "
+        "bad_file VARCHAR, " + ", ".join(f"{counter} BIGINT" for counter in COUNTERS) + ")")
     return connection
 
 
@@ -146,15 +147,16 @@ class Ingest:
         self._sources = sources
         self._probe_directory = probe_directory
         self.first_malformed: MalformedLine | None = None
+        self._batches = 0
 
     def add(self, batch: list[Chunk]) -> None:
         by_path = {chunk.path: chunk for chunk in batch}
+        self._batches += 1
         connection = self._connection
-        connection.execute(f"CREATE OR REPLACE TEMP TABLE batch AS {_grouped(list(by_path))}")
+        connection.execute(f"INSERT INTO staged {_grouped(list(by_path), self._batches)}")
         bad_files = [row[0] for row in connection.execute(
-            "SELECT DISTINCT bad_file FROM batch WHERE bad_file IS NOT NULL").fetchall()]
-        connection.execute(
-            f"INSERT INTO staged SELECT saddr, sport, label, {', '.join(COUNTERS)} FROM batch")
+            "SELECT DISTINCT bad_file FROM staged WHERE batch = ? AND bad_file IS NOT NULL",
+            [self._batches]).fetchall()]
         for chunk in sorted((by_path[path] for path in bad_files),
                             key=lambda chunk: (chunk.source, chunk.first_line)):
             if self._could_come_first(chunk):

@@ -97,7 +97,8 @@ def test_usage_errors_exit_2_with_one_message(argv, message, capsys, tmp_path, m
     assert message in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("module, flags", [("duckdb", []), ("matplotlib", ["--out", "out"])])
+@pytest.mark.parametrize("module, flags", [
+    ("duckdb", []), ("numpy", []), ("matplotlib", ["--out", "out"])])
 def test_a_missing_package_names_what_to_install(module, flags, monkeypatch, capsys, tmp_path):
     import importlib.util
     real = importlib.util.find_spec
