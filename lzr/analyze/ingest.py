@@ -27,9 +27,10 @@ from lzr.analyze.sources import Chunk, Source
 
 _JSON_NAME = {attribute: json_name for attribute, json_name, _ in FIELDS}
 
-# Read as raw JSON text (so a number and a string can be told apart) or as text.
-_AS_JSON = ("saddr", "sport", "window", "syn", "rst", "fingerprint", "acking_firewall")
-_AS_TEXT = ("data",)
+# Numbers and booleans are read as their raw JSON text, so that "80" and 80 can be told apart;
+# strings as text (cheaper), checked for looking like an address and a label.
+_AS_JSON = ("sport", "window", "syn", "rst", "acking_firewall")
+_AS_TEXT = ("saddr", "fingerprint", "data")
 EXTENDED_DATA = "dataBase64"
 EXTENDED_OUTCOME = "outcome"
 ZERO_WINDOW_OUTCOME = "zero-window"
@@ -62,7 +63,9 @@ def _classified(paths: list[str]) -> str:
     the raw JSON text of the fields the report needs.
 
     JSON-typed columns hold the value's JSON text, so strings keep their quotes (which the
-    integer casts refuse) and DuckDB writes every non-integer number with a '.'.
+    integer casts refuse) and DuckDB writes every non-integer number with a '.'. A text column
+    given a number or a list holds its JSON text: an address has a '.' or a ':', a label
+    starts with a lowercase letter.
     """
     name = {attribute: _quoted(json_name) for attribute, json_name in _JSON_NAME.items()}
     return f"""
@@ -73,7 +76,7 @@ def _classified(paths: list[str]) -> str:
              WHEN s IS NULL OR p IS NULL OR w IS NULL OR y IS NULL OR r IS NULL OR f IS NULL THEN 2
              WHEN r IN ('true', 'false') AND y IN ('true', 'false')
                   AND (af IS NULL OR af IN ('true', 'false'))
-                  AND starts_with(s, '"') AND starts_with(f, '"')
+                  AND (contains(s, '.') OR contains(s, ':')) AND f >= 'a' AND f < '{{'
                   AND NOT contains(p, '.') AND try_cast(p AS USMALLINT) IS NOT NULL
                   AND NOT contains(w, '.') AND try_cast(w AS UINTEGER) IS NOT NULL THEN 0
              ELSE 3
@@ -84,10 +87,10 @@ def _classified(paths: list[str]) -> str:
                 ELSE w = '0' AND y = 'true' AND af IS DISTINCT FROM 'true' END AS zero_window,
            af = 'true' OR outcome = '{ACKING_FIREWALL_OUTCOME}' AS acking_firewall
     FROM (SELECT filename,
-                 {name['saddr']}::VARCHAR AS s, {name['sport']}::VARCHAR AS p,
+                 {name['saddr']} AS s, {name['sport']}::VARCHAR AS p,
                  {name['window']}::VARCHAR AS w, {name['syn']}::VARCHAR AS y,
                  {name['rst']}::VARCHAR AS r,
-                 {name['fingerprint']}::VARCHAR AS f, {name['acking_firewall']}::VARCHAR AS af,
+                 {name['fingerprint']} AS f, {name['acking_firewall']}::VARCHAR AS af,
                  {name['data']} AS payload, {_quoted(EXTENDED_DATA)} AS payload_b64,
                  {_quoted(EXTENDED_OUTCOME)} AS outcome
           FROM {_source(paths)})
@@ -95,13 +98,13 @@ def _classified(paths: list[str]) -> str:
 
 
 def _grouped(paths: list[str], batch: int) -> str:
-    """Services one row each, every other line into the counters; only services pay for
-    unquoting their address and label."""
+    """Services one row each, every other line into the counters of one row per batch (and
+    one per chunk holding malformed lines)."""
     return f"""
     SELECT {batch} AS batch,
-           CASE WHEN kept THEN s[2:-2] END AS saddr,
+           CASE WHEN kept THEN s END AS saddr,
            CASE WHEN kept THEN p::USMALLINT END AS sport,
-           CASE WHEN kept THEN f[2:-2] END AS label,
+           CASE WHEN kept THEN f END AS label,
            CASE WHEN problem > 0 THEN filename END AS bad_file,
            count(*) FILTER (problem = 0) AS records,
            count(*) FILTER (problem = 0 AND zero_window) AS zero_window_records,
