@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from sim.netns import NetnsLab  # noqa: E402
+from lzr_sim.lab import NetnsLab  # noqa: E402
 
 SERVED_OCTETS = "7,77,177"
 # http.server with a listen backlog that holds a burst of SYN-ACKed connections.
@@ -83,7 +83,7 @@ def main() -> int:
             records = [json.loads(line) for line in fh]
     http = sum(1 for r in records if r["fingerprint"] == "http")
     expected = size // 256 * len(SERVED_OCTETS.split(","))
-    print(f"scan of {prefix} x 1 port: {size} targets, -rate {args.rate}, {args.workers} shards")
+    print(f"scan of {prefix} x 1 port: {size} targets, -rate {args.rate}, {args.workers} workers")
     print(f"  records {len(records)}, http {http} (expected {expected})")
     print(f"  wall {wall:.1f} s (includes start-up, the last 1 s timeout and 1 s cooldown)")
     print(f"  end to end: {size / wall:,.0f} targets/s")

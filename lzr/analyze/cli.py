@@ -10,6 +10,8 @@ import os
 import sys
 from typing import Sequence
 
+from lzr.argparsing import ExactArgumentParser
+
 EXIT_DAMAGED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -17,7 +19,7 @@ EXIT_INTERRUPTED = 130
 _PACKAGES = {"duckdb": "duckdb", "numpy": "numpy", "matplotlib": "matplotlib"}
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(ExactArgumentParser):
     def error(self, message: str):
         self.exit(EXIT_USAGE, f"lzr analyze: {message}\n(see lzr analyze --help)\n")
 
@@ -35,7 +37,7 @@ def _positive(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from lzr.analyze.render import FORMATS
     parser = _Parser(
-        prog="lzr analyze", allow_abbrev=False,
+        prog="lzr analyze",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description="Read LZR records (JSON lines, ours or LZR's, plain or gzip) and print the "
                     "LZR paper's tables: totals, per protocol (services, hosts, ports, share on "

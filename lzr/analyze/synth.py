@@ -23,7 +23,6 @@ the records are written (no record is kept), so any size costs the same memory.
 
 Run `python -m lzr.analyze.synth --help` to write a file.
 """
-import argparse
 import base64
 import bisect
 import gzip
@@ -33,6 +32,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Iterator
 
+from lzr.argparsing import ExactArgumentParser
 from lzr.analyze.ports import PRIMARY_PORTS
 from lzr.analyze.tables import PSEUDO_SERVICE_PORTS
 from lzr.output.gojson import quote_bytes
@@ -494,7 +494,7 @@ def _cumulative(weights: list[float]) -> list[float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = ExactArgumentParser(
         prog="python -m lzr.analyze.synth",
         description="Write a realistic synthetic LZR dataset (JSON lines; gzip when FILE ends in "
                     ".gz) shaped after the LZR paper's all-port scans, and print its truth.")

@@ -7,7 +7,7 @@ Arming a connection's timer stores a new deadline object in `conn.deadline` and 
 same object. When it comes due it fires only if it is still that connection's deadline (the
 same object, not just an equal value): a connection that was re-armed, disarmed, finished or
 reused for another handshake has moved on, and the old entry is skipped. The deadline
-object is the timer's generation (fixes LZR's state-name matching, reference §7.3-6).
+object is the timer's generation (fixes LZR's state-name matching, docs/lzr-reference.md §7.3-6).
 """
 from collections import deque
 
@@ -37,3 +37,20 @@ class TimerQueue:
 
     def __len__(self) -> int:
         return len(self._deadlines)
+
+
+class BudgetQueue(TimerQueue):
+    """The same for targets' budgets (--target-timeout): a target's own `deadline` is its
+    first connection's, so its budget's is kept in `budget`."""
+
+    __slots__ = ()
+
+    def arm(self, target, now: float) -> None:
+        target.budget = deadline = now + self.delay
+        self._deadlines.append(deadline)
+        self._conns.append(target)
+
+    def pop(self):
+        deadline = self._deadlines.popleft()
+        target = self._conns.popleft()
+        return target if target.budget is deadline else None

@@ -1,4 +1,4 @@
-"""The feeder process: input -> checked targets -> the shard that owns each one.
+"""The feeder process: input -> checked targets -> the worker that owns each one.
 
 Input is stdin (ZMap JSON or CSV, IP;PORT lists, `zmap --dryrun` text), read as it arrives:
 a batch goes out as soon as stdin has nothing more to read right now, so ZMap's SYN-ACKs are
@@ -16,7 +16,6 @@ import secrets
 import select
 import sys
 import time
-from itertools import chain
 from typing import Iterable, Iterator
 
 import zmq
@@ -24,15 +23,16 @@ import zmq
 from lzr.config import DRYRUN, RANGES, SYNS, ScanConfig
 from lzr.runtime import frames
 from lzr.runtime.processes import Endpoints, pull, push
-from lzr.runtime.sharding import shard_of
+from lzr.runtime.owners import owner_of
 from lzr.targets import inputs, ranges
 from lzr.targets.blocklist import AddressPolicy, parse_network, parse_network_lines
-from lzr.targets.types import LineError, SynAckTarget, Target, TargetSpecError
+from lzr.targets.lines import LineReader, OverlongLine, split_lines
+from lzr.targets.types import LineError, SynAck, Target, TargetSpecError
 from lzr.wire import format_addr
 
 MAX_BATCH = 256
 STATS_INTERVAL = 0.5
-# Targets given to a shard and not yet taken up, at most this much of its share of -rate:
+# Targets given to a worker and not yet taken up, at most this much of its share of -rate:
 # credit-based flow control (ZeroMQ's high-water marks count frames, and the kernel's socket
 # buffers hold many more), so after a STOP only a moment's worth is still on its way.
 IN_TRANSIT_SECONDS = 0.25
@@ -42,11 +42,16 @@ class InputError(RuntimeError):
     """--strict and a malformed line, or an input file that cannot be read."""
 
 
+def _lines_of(binary_file) -> Iterator[str | OverlongLine]:
+    """A binary file's lines, decoded; a line beyond the length bound becomes an OverlongLine."""
+    return split_lines(iter(lambda: binary_file.read1(1 << 16), b""))
+
+
 def address_policy(cfg: ScanConfig) -> AddressPolicy:
     """The do-not-scan rules of this scan; bad lines in the list files are usage errors."""
     def networks(path: str, flag: str):
-        with open(path) as fh:
-            items = list(parse_network_lines(fh))
+        with open(path, "rb") as fh:
+            items = list(parse_network_lines(_lines_of(fh)))
         errors = [item for item in items if isinstance(item, LineError)]
         if errors:
             raise InputError(f"{flag} {path}: {errors[0]}")
@@ -66,7 +71,7 @@ class TargetStream:
         self.lines = self.targets = self.malformed = self.blocked = 0
         self.total = 0
 
-    def parse(self, lines: Iterable[str]) -> Iterator[Target | SynAckTarget | LineError]:
+    def parse(self, lines: Iterable[str]) -> Iterator[Target | SynAck | LineError]:
         mode = self.cfg.mode
         if mode == SYNS:
             return inputs.parse_target_list(lines)
@@ -74,16 +79,11 @@ class TargetStream:
             return inputs.parse_zmap_dryrun(lines)
         fmt = self.cfg.input_format
         if fmt == "auto":
-            lines = iter(lines)
-            first = next((line for line in lines if line.strip()), None)
-            if first is None:
-                return iter(())
-            fmt = "json" if first.lstrip().startswith("{") else "csv"
-            lines = chain([first], lines)
+            return inputs.parse_zmap(lines)
         return inputs.parse_zmap_json(lines) if fmt == "json" else inputs.parse_zmap_csv(lines)
 
-    def checked(self, items: Iterable[Target | SynAckTarget | LineError]
-                ) -> Iterator[Target | SynAckTarget]:
+    def checked(self, items: Iterable[Target | SynAck | LineError]
+                ) -> Iterator[Target | SynAck]:
         version, allowed = self.cfg.version, self.policy.is_allowed
         for item in items:
             if isinstance(item, LineError):
@@ -94,8 +94,8 @@ class TargetStream:
                 self._malformed(f"line {self.lines}: IPv{item.version} target in an "
                                 f"IPv{version} scan{hint}")
                 continue
-            addr = item.saddr if isinstance(item, SynAckTarget) else item.addr
-            if isinstance(item, SynAckTarget) and self.scanner_addr is not None \
+            addr = item.saddr if isinstance(item, SynAck) else item.addr
+            if isinstance(item, SynAck) and self.scanner_addr is not None \
                     and item.daddr != self.scanner_addr:
                 self._malformed(f"line {self.lines}: daddr {format_addr(version, item.daddr)} is "
                                 f"not the scanner's address "
@@ -153,16 +153,16 @@ class Feeder:
         self.cfg = cfg
         self.stdin_fd = stdin_fd
         self.ctx = zmq.Context()
-        self.to_shard = [push(self.ctx, endpoints.shard_targets(i)) for i in range(cfg.workers)]
+        self.to_worker = [push(self.ctx, endpoints.worker_targets(i)) for i in range(cfg.workers)]
         self.control = pull(self.ctx, endpoints.feeder_control)
         self.coordinator = push(self.ctx, endpoints.coordinator)
         self.writer = push(self.ctx, endpoints.writer)
         self.stream = TargetStream(cfg, address_policy(cfg), scanner_addr)
         self.batches: list[list] = [[] for _ in range(cfg.workers)]
-        # About an eighth of a second of each shard's share of -rate per frame, so few
-        # targets sit between the feeder and the shards.
+        # About an eighth of a second of each worker's share of -rate per frame, so few
+        # targets sit between the feeder and the workers.
         self.batch_size = max(16, min(MAX_BATCH, cfg.rate // (cfg.workers * 8)))
-        self.delivered = [0] * cfg.workers     # targets each shard has been given
+        self.delivered = [0] * cfg.workers     # targets each worker has been given
         self.taken = [0] * cfg.workers         # ... and has taken up (its last CREDIT)
         self.window = max(64, int(cfg.rate / cfg.workers * IN_TRANSIT_SECONDS), 2 * self.batch_size)
         self.scan: ranges.RangeScan | None = None
@@ -180,15 +180,14 @@ class Feeder:
         else:
             items = stream.checked(stream.parse(stream.counted(self._stdin_lines())))
         synacks = cfg.mode not in (SYNS, DRYRUN, RANGES)
-        shards = cfg.workers
+        workers = cfg.workers
         for item in items:
             if synacks:
-                entry = frames.SynAck(item.saddr, item.sport, item.dport, item.seq, item.ack,
-                                      item.window, item.ttl)
-                index = shard_of(item.saddr, shards)
+                entry = item
+                index = owner_of(item.saddr, workers)
             else:
                 entry = (item.addr, item.port)
-                index = shard_of(item.addr, shards)
+                index = owner_of(item.addr, workers)
             batch = self.batches[index]
             batch.append(entry)
             if len(batch) >= self.batch_size:
@@ -199,23 +198,23 @@ class Feeder:
                 if self.scan:
                     self._mark()
                 self._report(finished=False)
-        for index in range(shards):
+        for index in range(workers):
             self._send(index, synacks)
         if self.scan:
             self._mark()
-        for index in range(shards):
+        for index in range(workers):
             self._deliver(index, frames.empty(frames.INPUT_END))
         self.writer.send(frames.pack_stats(frames.InputCounts(stream.malformed, stream.blocked)))
         self._report(finished=True)
         # Stay until the coordinator ends this process: libzmq may drop frames still queued
         # towards a full peer when the socket closes, and the last targets and INPUT_END
-        # must arrive. The shards finishing is the receipt.
+        # must arrive. The workers finishing is the receipt.
         while True:
             self.control.recv()     # late credits, unread, would keep a poll() busy
 
-    def _stdin_lines(self) -> Iterator[str]:
+    def _stdin_lines(self) -> Iterator[str | OverlongLine]:
         """stdin line by line as it arrives; batches are flushed whenever it would block."""
-        pending = b""
+        reader = LineReader()
         while True:
             if not select.select([self.stdin_fd], [], [], 0)[0]:
                 for index in range(self.cfg.workers):
@@ -229,13 +228,10 @@ class Feeder:
             chunk = os.read(self.stdin_fd, 1 << 16)
             if not chunk:
                 break
-            *lines, pending = (pending + chunk).split(b"\n")
-            for line in lines:
-                yield line.decode("utf-8", errors="replace")
+            yield from reader.feed(chunk)
             self._poll_control()
             self._report(finished=False)
-        if pending:
-            yield pending.decode("utf-8", errors="replace")
+        yield from reader.end()
 
     def _send(self, index: int, synacks: bool) -> None:
         batch = self.batches[index]
@@ -263,7 +259,7 @@ class Feeder:
         """Send, waiting (and hearing STOP and credits) while ZeroMQ cannot take more."""
         while True:
             try:
-                self.to_shard[index].send(frame, zmq.NOBLOCK)
+                self.to_worker[index].send(frame, zmq.NOBLOCK)
                 return
             except zmq.Again:
                 self._wait_for_control()
@@ -282,7 +278,7 @@ class Feeder:
             kind = frames.kind_of(frame)
             if kind == frames.CREDIT:
                 credit = frames.unpack_stats(frame)
-                self.taken[credit.shard] = credit.taken
+                self.taken[credit.worker] = credit.taken
             elif kind == frames.STOP:
                 self.stopped = True
                 self.abandoned = self.cfg.checkpoint is None
@@ -307,9 +303,9 @@ def print_targets(cfg: ScanConfig, out=sys.stdout) -> int:
     if cfg.mode == RANGES:
         items = range_items(range_scan(cfg, stream), stream)
     else:
-        items = stream.checked(stream.parse(stream.counted(sys.stdin)))
+        items = stream.checked(stream.parse(stream.counted(_lines_of(sys.stdin.buffer))))
     for item in items:
-        if isinstance(item, SynAckTarget):
+        if isinstance(item, SynAck):
             addr, port = item.saddr, item.sport
         else:
             addr, port = item.addr, item.port

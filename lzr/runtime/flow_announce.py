@@ -1,28 +1,17 @@
-"""Flow announcements: how shards tell the RST guard (nfqueue mode) which flows they own.
+"""Flow announcements: how workers tell the RST guard (nfqueue mode) which flows they own.
 
-A shard announces a flow as opened just before it sends the flow's SYN (or its first packet
+A worker announces a flow as opened just before it sends the flow's SYN (or its first packet
 for a ZMap-fed target) and as closed when the flow's record is final. Announcements travel in
 batched FLOWS frames (layout in lzr/runtime/frames.py) over a ZeroMQ PUSH socket to the PULL
-socket the guard binds.
+socket the guard binds (in the scan's private socket directory, lzr.runtime.local_ipc).
 """
 from __future__ import annotations
-
-import itertools
-import os
-import tempfile
 
 import zmq
 
 from lzr.runtime.frames import FLOW_CLOSE, FLOW_OPEN, pack_flows, unpack_flows
 
 DEFAULT_BATCH = 512
-_endpoint_counter = itertools.count()
-
-
-def default_endpoint() -> str:
-    """An ipc:// endpoint private to this process (its pid in the name)."""
-    name = f"lzr-rstguard-{os.getpid()}-{next(_endpoint_counter)}.ipc"
-    return f"ipc://{os.path.join(tempfile.gettempdir(), name)}"
 
 
 def flow_key(target_addr: int, target_port: int, local_port: int) -> int:
@@ -31,7 +20,7 @@ def flow_key(target_addr: int, target_port: int, local_port: int) -> int:
 
 
 class FlowTable:
-    """The guard's view of the flows the shards own."""
+    """The guard's view of the flows the workers own."""
 
     def __init__(self) -> None:
         self._keys: set[int] = set()
@@ -55,7 +44,7 @@ class FlowTable:
 
 
 class FlowAnnouncer:
-    """A shard's side: collect open/close announcements and send them in frames.
+    """A worker's side: collect open/close announcements and send them in frames.
 
         announcer = FlowAnnouncer(guard.announce_endpoint)
         announcer.opened(target_addr, target_port, local_port)

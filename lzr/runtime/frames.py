@@ -9,34 +9,36 @@ Addresses travel as two unsigned 64-bit halves so one layout serves IPv4 and IPv
 """
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from typing import Iterable, NamedTuple
 
-from lzr.output.record import Record
+from lzr.output.record import Outcome, Record
+from lzr.targets.types import SynAck
 from lzr.wire.segment import Segment
 
-FRAME_VERSION = 1
+FRAME_VERSION = 2
 
 # Kinds.
-TARGETS = 1        # feeder -> shard: targets to SYN
-SYNACKS = 2        # feeder -> shard: SYN-ACKs ZMap saw
-INPUT_END = 3      # feeder -> shard: no more input for this shard
-SEGMENTS = 4       # receiver -> shard: captured segments
-RECORDS = 5        # shard -> writer: final records
-SHARD_DONE = 6     # shard -> writer: this shard will send no more records
-STOP = 7           # coordinator -> feeder/shard: Ctrl-C, admit no new targets
-SHARD_STATS = 8    # shard -> coordinator
+TARGETS = 1        # feeder -> worker: targets to SYN
+SYNACKS = 2        # feeder -> worker: SYN-ACKs ZMap saw
+INPUT_END = 3      # feeder -> worker: no more input for this worker
+SEGMENTS = 4       # receiver -> worker: captured segments
+RECORDS = 5        # worker -> writer: final records
+WORKER_DONE = 6    # worker -> writer: this worker will send no more records
+STOP = 7           # coordinator -> feeder/worker: Ctrl-C, admit no new targets
+WORKER_STATS = 8   # worker -> coordinator
 FEEDER_STATS = 9   # feeder -> coordinator
 WRITER_STATS = 10  # writer -> coordinator
 SUMMARY = 11       # writer -> coordinator: the end-of-scan summary text
 RECEIVER_STATS = 12  # receiver -> coordinator
 FAILED = 13        # any process -> coordinator: a runtime error message, the process ends
-READY = 14         # receiver/shard -> coordinator: sockets open, the feeder may start
+READY = 14         # receiver/worker -> coordinator: sockets open, the feeder may start
 INPUT_COUNTS = 15  # feeder -> writer: input lines skipped as malformed, targets blocked
 CHECKPOINT_MARK = 16  # feeder -> coordinator: a resumable point of a range scan
-CREDIT = 17        # shard -> feeder: how many of the targets it was given it has taken up
-FLOWS = 18         # shard -> RST guard (nfqueue mode): flows opened and closed
+CREDIT = 17        # worker -> feeder: how many of the targets it was given it has taken up
+FLOWS = 18         # worker -> RST guard (nfqueue mode): flows opened and closed
 
 _HEADER = struct.Struct("<BB")
 _COUNT = struct.Struct("<I")
@@ -45,6 +47,20 @@ _LOW64 = (1 << 64) - 1
 
 class FrameError(ValueError):
     """A frame that this build cannot read."""
+
+
+def _refuse_malformed(unpack):
+    """Any way a frame is broken (short, a count beyond its body, bad UTF-8, an unknown kind)
+    raises FrameError, the one error a reader of frames has to expect."""
+    @functools.wraps(unpack)
+    def checked(frame: bytes):
+        try:
+            return unpack(frame)
+        except FrameError:
+            raise
+        except (struct.error, UnicodeDecodeError, KeyError, IndexError, ValueError) as error:
+            raise FrameError(f"malformed frame for {unpack.__name__}: {error}") from None
+    return checked
 
 
 def kind_of(frame: bytes) -> int:
@@ -75,37 +91,29 @@ def pack_targets(targets: Iterable[tuple[int, int]]) -> bytes:
     return b"".join((_header(TARGETS), _COUNT.pack(len(items)), *items))
 
 
+@_refuse_malformed
 def unpack_targets(frame: bytes) -> list[tuple[int, int]]:
     (count,) = _COUNT.unpack_from(frame, 2)
     body = frame[6:6 + count * _TARGET.size]
     return [((hi << 64) | lo, port) for hi, lo, port in _TARGET.iter_unpack(body)]
 
 
-class SynAck(NamedTuple):
-    """A SYN-ACK ZMap saw, from the target's point of view (as LZR stores it)."""
-
-    saddr: int
-    sport: int
-    dport: int
-    seq: int
-    ack: int
-    window: int
-    ttl: int
-
-
-_SYNACK = struct.Struct("<QQHHIIHB")
+_SYNACK = struct.Struct("<BQQQQHHIIHB")        # version, saddr, daddr, ..., ttl
 
 
 def pack_synacks(items: Iterable[SynAck]) -> bytes:
-    body = [_SYNACK.pack(s.saddr >> 64, s.saddr & _LOW64, s.sport, s.dport, s.seq, s.ack,
-                         s.window, s.ttl) for s in items]
+    body = [_SYNACK.pack(s.version, s.saddr >> 64, s.saddr & _LOW64, s.daddr >> 64,
+                         s.daddr & _LOW64, s.sport, s.dport, s.seq, s.ack, s.window, s.ttl)
+            for s in items]
     return b"".join((_header(SYNACKS), _COUNT.pack(len(body)), *body))
 
 
+@_refuse_malformed
 def unpack_synacks(frame: bytes) -> list[SynAck]:
     (count,) = _COUNT.unpack_from(frame, 2)
-    return [SynAck((hi << 64) | lo, sport, dport, seq, ack, window, ttl)
-            for hi, lo, sport, dport, seq, ack, window, ttl
+    return [SynAck(version, (shi << 64) | slo, (dhi << 64) | dlo, sport, dport, seq, ack, window,
+                   ttl)
+            for version, shi, slo, dhi, dlo, sport, dport, seq, ack, window, ttl
             in _SYNACK.iter_unpack(frame[6:6 + count * _SYNACK.size])]
 
 
@@ -127,6 +135,7 @@ def pack_segments(segments: Iterable[Segment]) -> bytes:
     return b"".join(parts)
 
 
+@_refuse_malformed
 def unpack_segments(frame: bytes) -> list[Segment]:
     (count,) = _COUNT.unpack_from(frame, 2)
     offset, out = 6, []
@@ -138,14 +147,19 @@ def unpack_segments(frame: bytes) -> list[Segment]:
         out.append(Segment(version, (shi << 64) | slo, (dhi << 64) | dlo, sport, dport, seq, ack,
                            flags, window, ttl, frame[offset:offset + length]))
         offset += length
+    if offset != len(frame):
+        raise FrameError(f"segments frame of {len(frame)} bytes, its items end at {offset}")
     return out
 
 
 # --- records --------------------------------------------------------------------------------
 
 # sport dport seqnum acknum window ttl counter bits handshake_num timestamp_ns handshakes_tried
-# identify_seconds, then six length-prefixed strings.
-_RECORD = struct.Struct("<HHIIIBIBHqHdHHHHHI")
+# identify_seconds outcome, then six length-prefixed strings.
+_RECORD = struct.Struct("<HHIIIBIBHqHdBHHHHHI")
+_OUTCOMES = tuple(Outcome)
+_OUTCOME_NUMBERS = {outcome: number for number, outcome in enumerate(_OUTCOMES)}
+_NO_OUTCOME = 255
 # Flag bits, 0 upwards: ack, acked, syn, rst, fin, push, acking_firewall; then no timestamp.
 _NO_TIMESTAMP = 0x80
 
@@ -161,6 +175,7 @@ def pack_records(records: Iterable[Record]) -> bytes:
         append(pack(r.sport, r.dport, r.seqnum, r.acknum, r.window, r.ttl, r.counter, bits,
                     r.handshake_num, r.timestamp_ns or 0, r.handshakes_tried,
                     math.nan if r.identify_seconds is None else r.identify_seconds,
+                    _OUTCOME_NUMBERS.get(r.outcome, _NO_OUTCOME),
                     len(saddr), len(daddr), len(label), len(expected), len(handshake), len(data)))
         parts += (saddr, daddr, label, expected, handshake, data)
         count += 1
@@ -168,13 +183,14 @@ def pack_records(records: Iterable[Record]) -> bytes:
     return b"".join(parts)
 
 
+@_refuse_malformed
 def unpack_records(frame: bytes) -> list[Record]:
     (count,) = _COUNT.unpack_from(frame, 2)
     offset, out = 6, []
     unpack, size, nan = _RECORD.unpack_from, _RECORD.size, math.isnan
     for _ in range(count):
         (sport, dport, seqnum, acknum, window, ttl, counter, bits, handshake_num, timestamp_ns,
-         handshakes_tried, identify_seconds, n_saddr, n_daddr, n_label, n_expected, n_handshake,
+         handshakes_tried, identify_seconds, outcome, n_saddr, n_daddr, n_label, n_expected, n_handshake,
          n_data) = unpack(frame, offset)
         offset += size
         saddr = frame[offset:offset + n_saddr].decode()
@@ -194,14 +210,17 @@ def unpack_records(frame: bytes) -> list[Record]:
             bool(bits & 1), bool(bits & 2), bool(bits & 4), bool(bits & 8), bool(bits & 16),
             bool(bits & 32), handshake_num, label,
             None if bits & _NO_TIMESTAMP else timestamp_ns, expected, data, bool(bits & 64),
-            handshake, handshakes_tried, None if nan(identify_seconds) else identify_seconds))
+            handshake, handshakes_tried, None if nan(identify_seconds) else identify_seconds,
+            None if outcome == _NO_OUTCOME else _OUTCOMES[outcome]))
+    if offset != len(frame):
+        raise FrameError(f"records frame of {len(frame)} bytes, its items end at {offset}")
     return out
 
 
 # --- small fixed messages -------------------------------------------------------------------
 
-class ShardStats(NamedTuple):
-    shard: int
+class WorkerStats(NamedTuple):
+    worker: int
     sent: int            # packets sent
     synacks: int         # SYN-ACKs received
     data: int            # segments with payload received
@@ -210,13 +229,13 @@ class ShardStats(NamedTuple):
     identified: int      # records with a label other than "unknown"
     in_flight: int
     pending: int         # targets received but not yet admitted
-    finished_below: int  # every target this shard received before this many has its record
+    finished_below: int  # every target this worker received before this many has its record
     done: bool
 
 
 class FeederStats(NamedTuple):
     lines: int
-    targets: int         # targets sent to shards
+    targets: int         # targets sent to workers
     malformed: int
     blocked: int
     total: int           # size of the target space when known (ranges), else 0
@@ -229,12 +248,12 @@ class InputCounts(NamedTuple):
 
 
 class Credit(NamedTuple):
-    shard: int
+    worker: int
     taken: int           # targets admitted (or dropped by a STOP) so far
 
 
 class Ready(NamedTuple):
-    role: int            # shard index, or READY_RECEIVER
+    role: int            # worker index, or READY_RECEIVER
 
 
 READY_RECEIVER = 0xFFFF
@@ -252,7 +271,7 @@ class ReceiverStats(NamedTuple):
 
 
 _STATS = {
-    SHARD_STATS: (ShardStats, struct.Struct("<H9Q?")),
+    WORKER_STATS: (WorkerStats, struct.Struct("<H9Q?")),
     FEEDER_STATS: (FeederStats, struct.Struct("<5Q?")),
     WRITER_STATS: (WriterStats, struct.Struct("<2Q")),
     RECEIVER_STATS: (ReceiverStats, struct.Struct("<3Q")),
@@ -269,6 +288,7 @@ def pack_stats(stats) -> bytes:
     return _header(kind) + _STATS[kind][1].pack(*stats)
 
 
+@_refuse_malformed
 def unpack_stats(frame: bytes):
     cls, layout = _STATS[kind_of(frame)]
     return cls(*layout.unpack_from(frame, 2))
@@ -286,7 +306,7 @@ def unpack_text(frame: bytes) -> str:
 # --- checkpoints ----------------------------------------------------------------------------
 
 class CheckpointMark(NamedTuple):
-    """A point of a range scan: its checkpoint text, valid once each shard k has finished
+    """A point of a range scan: its checkpoint text, valid once each worker k has finished
     the first `sent[k]` targets the feeder gave it."""
 
     sent: tuple[int, ...]
@@ -298,13 +318,14 @@ def pack_checkpoint_mark(mark: CheckpointMark) -> bytes:
                      struct.pack(f"<{len(mark.sent)}Q", *mark.sent), mark.checkpoint.encode()))
 
 
+@_refuse_malformed
 def unpack_checkpoint_mark(frame: bytes) -> CheckpointMark:
     (count,) = _COUNT.unpack_from(frame, 2)
     sent = struct.unpack_from(f"<{count}Q", frame, 6)
     return CheckpointMark(tuple(sent), frame[6 + 8 * count:].decode())
 
 
-# --- flow announcements (shard -> RST guard) ------------------------------------------------
+# --- flow announcements (worker -> RST guard) ------------------------------------------------
 
 FLOW_OPEN, FLOW_CLOSE = 1, 0
 _FLOW = struct.Struct("<BQQHH")                  # operation, addr hi, addr lo, target port, local port

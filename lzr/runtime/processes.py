@@ -1,7 +1,7 @@
 """What every process of a scan shares: its ZeroMQ endpoints and how a child process starts.
 
 All endpoints are ipc:// sockets in one private directory that the coordinator creates and
-removes. Children ignore SIGINT: Ctrl-C reaches the whole process group, and only the
+removes, and every bound socket admits only the scan's own processes (lzr.runtime.local_ipc). Children ignore SIGINT: Ctrl-C reaches the whole process group, and only the
 coordinator decides what it means (stop sending, drain, then exit).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import zmq
 
-from lzr.runtime import frames
+from lzr.runtime import frames, local_ipc
 
 
 @dataclass(frozen=True)
@@ -41,14 +41,19 @@ class Endpoints:
     def feeder_control(self) -> str:
         return self._ipc("feeder-control")
 
-    def shard_targets(self, index: int) -> str:
-        return self._ipc(f"shard{index}-targets")
+    def worker_targets(self, index: int) -> str:
+        return self._ipc(f"worker{index}-targets")
 
-    def shard_packets(self, index: int) -> str:
-        return self._ipc(f"shard{index}-packets")
+    def worker_packets(self, index: int) -> str:
+        return self._ipc(f"worker{index}-packets")
 
-    def shard_control(self, index: int) -> str:
-        return self._ipc(f"shard{index}-control")
+    def worker_control(self, index: int) -> str:
+        return self._ipc(f"worker{index}-control")
+
+    @property
+    def rst_guard_announce(self) -> str:
+        """Where the shards announce their flows to the nfqueue RST guard."""
+        return self._ipc("rstguard-announce")
 
 
 PR_SET_PDEATHSIG = 1
@@ -68,7 +73,7 @@ def push(ctx: zmq.Context, endpoint: str, hwm: int = 0) -> zmq.Socket:
 def pull(ctx: zmq.Context, endpoint: str, hwm: int = 0) -> zmq.Socket:
     sock = ctx.socket(zmq.PULL)
     sock.setsockopt(zmq.RCVHWM, hwm)
-    sock.bind(endpoint)
+    local_ipc.bind(sock, endpoint)
     return sock
 
 

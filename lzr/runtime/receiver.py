@@ -1,10 +1,10 @@
-"""The receiver process: captured frames -> parsed segments -> the shard that owns each target.
+"""The receiver process: captured frames -> parsed segments -> the worker that owns each target.
 
 It does as little as possible per packet. The kernel's BPF filter keeps only TCP that is not a
 bare SYN, of the scan's IP version, addressed to the scanner, to a local port a flow of ours
 can have; here a segment is parsed, dropped if its source is not allowed by the do-not-scan
 lists, and routed.
-Segments travel to shards in batches, one frame per shard per capture burst.
+Segments travel to workers in batches, one frame per worker per capture burst.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import zmq
 from lzr.runtime import frames
 from lzr.runtime.packet_socket import PacketSocket
 from lzr.runtime.processes import Endpoints, push
-from lzr.runtime.sharding import shard_of
+from lzr.runtime.owners import owner_of
 from lzr.wire import MalformedPacket, parse_frame
 from lzr.wire.bpf import capture_program
 
@@ -25,10 +25,10 @@ BURST = 512
 
 
 def run_receiver(interface: str, version: int, scanner_addr: int, local_ports: range | None,
-                 shards: int, endpoints: Endpoints, allowed: Callable[[int], bool]) -> None:
+                 workers: int, endpoints: Endpoints, allowed: Callable[[int], bool]) -> None:
     """`local_ports` None accepts any destination port (ZMap chose the ports of its SYNs)."""
     ctx = zmq.Context()
-    to_shard = [push(ctx, endpoints.shard_packets(i)) for i in range(shards)]
+    to_worker = [push(ctx, endpoints.worker_packets(i)) for i in range(workers)]
     coordinator = push(ctx, endpoints.coordinator)
     sock = PacketSocket(interface, program=capture_program(version, scanner_addr, local_ports))
     coordinator.send(frames.pack_stats(frames.Ready(frames.READY_RECEIVER)))
@@ -45,9 +45,9 @@ def run_receiver(interface: str, version: int, scanner_addr: int, local_ports: r
             if segment is None or not allowed(segment.saddr):
                 dropped += 1
                 continue
-            batches.setdefault(shard_of(segment.saddr, shards), []).append(segment)
+            batches.setdefault(owner_of(segment.saddr, workers), []).append(segment)
         for index, segments in batches.items():
-            to_shard[index].send(frames.pack_segments(segments))
+            to_worker[index].send(frames.pack_segments(segments))
             routed += len(segments)
         received += len(captured)
         now = time.monotonic()

@@ -1,8 +1,8 @@
 """The coordinator: one scan from validated config to summary.
 
-It resolves where frames go, installs the RST guard, starts the processes (writer, K shards,
+It resolves where frames go, installs the RST guard, starts the processes (writer, K workers,
 receiver, then the feeder once the others are listening), prints the progress line, and ends
-the scan: normally when every shard has finished (input over, any cooldown passed, nothing
+the scan: normally when every worker has finished (input over, any cooldown passed, nothing
 in flight) and the writer has written everything; after a first Ctrl-C by stopping the feeder
 and new admissions and then draining the same way; after a second Ctrl-C or SIGTERM at once.
 The RST guard and the private socket directory are removed on every one of these paths.
@@ -11,24 +11,23 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 
 import zmq
 
 from lzr.config import RANGES, ZMAP, ScanConfig, UsageError
-from lzr.runtime import frames, netpath
+from lzr.runtime import frames, local_ipc, netpath
 from lzr.runtime.feeder import InputError, address_policy, print_targets, run_feeder
 from lzr.runtime.netpath import SendPath
 from lzr.runtime.processes import Endpoints, child_main, pull, push
 from lzr.runtime.receiver import run_receiver
-from lzr.runtime.routes import RouteError
+from lzr.runtime.kernel_tables import RouteError
+from lzr.runtime.runfiles import ProgressMeter, RunFiles
 from lzr.runtime.rstguard import RstGuard, RstGuardError
-from lzr.runtime.shard import run_shard
-from lzr.runtime.sharding import port_slices
+from lzr.runtime.worker import run_worker
+from lzr.runtime.owners import port_slices
 from lzr.runtime.writer import run_writer
 from lzr.wire import format_addr
 
@@ -36,20 +35,6 @@ EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 START_TIMEOUT = 15.0
 PROGRESS_INTERVAL = 1.0
 STOP_GRACE = 3.0
-
-
-SOCKET_DIR_PREFIX = "lzr-scan-"      # + the coordinator's pid: its ZeroMQ ipc:// sockets
-
-
-def _remove_stale_socket_dirs() -> None:
-    """Socket directories of runs that were killed (SIGKILL leaves them)."""
-    base = tempfile.gettempdir()
-    for name in os.listdir(base):
-        if not name.startswith(SOCKET_DIR_PREFIX):
-            continue
-        pid = name[len(SOCKET_DIR_PREFIX):].partition("-")[0]
-        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
-            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
 
 class ScanFailed(RuntimeError):
@@ -83,16 +68,17 @@ def _run_with_guard(cfg: ScanConfig, path: SendPath) -> int:
         except OSError as err:
             raise ScanFailed(f"-f {cfg.output}: {err.strerror}") from None
     low, high = cfg.source_ports
-    guard = None
-    if cfg.guard_mode != "none":
-        guard = RstGuard(cfg.guard_mode, format_addr(cfg.version, path.scanner_addr), cfg.version,
-                         local_ports=range(low, high + 1))
-    _remove_stale_socket_dirs()
-    with tempfile.TemporaryDirectory(prefix=f"{SOCKET_DIR_PREFIX}{os.getpid()}-") as directory:
+    with local_ipc.private_directory() as directory:
+        endpoints = Endpoints(directory)
+        guard = None
+        if cfg.guard_mode != "none":
+            guard = RstGuard(cfg.guard_mode, format_addr(cfg.version, path.scanner_addr), cfg.version,
+                             local_ports=range(low, high + 1),
+                             announce_endpoint=endpoints.rst_guard_announce)
         try:
             if guard:
                 guard.install()
-            return Coordinator(cfg, path, Endpoints(directory),
+            return Coordinator(cfg, path, endpoints,
                                guard.announce_endpoint if guard else None).run()
         finally:
             if guard:
@@ -109,13 +95,14 @@ class Coordinator:
         self.started_at = time.time()
         self.interrupts = 0
         self.terminated = False
-        self.shard_stats: dict[int, frames.ShardStats] = {}
+        self.worker_stats: dict[int, frames.WorkerStats] = {}
         self.feeder_stats: frames.FeederStats | None = None
         self.writer_stats = frames.WriterStats(0, 0)
         self.receiver_stats = frames.ReceiverStats(0, 0, 0)
         self.summary: str | None = None
         self.marks: list[frames.CheckpointMark] = []
-        self.last_progress = (self.started_at, 0)     # (time, packets sent) at the last line
+        self.meter = ProgressMeter(cfg, self.started_at)
+        self.run_files = RunFiles(cfg, self.started_at)
         self.processes: dict[str, multiprocessing.Process] = {}
 
     # -- lifetime -------------------------------------------------------------------------------
@@ -128,11 +115,14 @@ class Coordinator:
             self._start_workers()
             self._announce()        # after the guard and the capture are up: scripts may wait for it
             self._start_feeder()
-            return self._supervise()
+            status = self._supervise()
+            self._finish_run_files(status)
+            return status
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._stop_all()
+            self.run_files.close()
             self.inbox.close(linger=0)
             self.ctx.term()
 
@@ -150,7 +140,7 @@ class Coordinator:
         slices = port_slices(low, high, cfg.workers)
         self._spawn("writer", run_writer, cfg, self.endpoints, self.started_at)
         for index, ports in enumerate(slices):
-            self._spawn(f"shard{index}", run_shard, cfg, index, ports, self.endpoints, self.path,
+            self._spawn(f"worker{index}", run_worker, cfg, index, ports, self.endpoints, self.path,
                         self.announce_endpoint)
         policy = address_policy(cfg)
         # In ZMap mode the first handshake uses ZMap's source port, which can be any.
@@ -206,7 +196,7 @@ class Coordinator:
         self._save_checkpoint()
         if self.cfg.debug:
             r = self.receiver_stats
-            print(f"lzr: receiver: {r.frames} frames captured, {r.routed} passed to shards, "
+            print(f"lzr: receiver: {r.frames} frames captured, {r.routed} passed to workers, "
                   f"{r.dropped} dropped (not ours, or from blocked sources)", file=sys.stderr)
         if self.summary:
             print(self.summary, file=sys.stderr, end="" if self.summary.endswith("\n") else "\n")
@@ -252,9 +242,9 @@ class Coordinator:
                 raise ScanFailed(frames.unpack_text(frame))
             if kind == frames.SUMMARY:
                 self.summary = frames.unpack_text(frame)
-            elif kind == frames.SHARD_STATS:
+            elif kind == frames.WORKER_STATS:
                 stats = frames.unpack_stats(frame)
-                self.shard_stats[stats.shard] = stats
+                self.worker_stats[stats.worker] = stats
             elif kind == frames.FEEDER_STATS:
                 self.feeder_stats = frames.unpack_stats(frame)
             elif kind == frames.WRITER_STATS:
@@ -270,7 +260,7 @@ class Coordinator:
         """Write the newest mark whose targets all have their records (range scans)."""
         if not self.cfg.checkpoint or not self.marks:
             return
-        finished = [self.shard_stats[k].finished_below if k in self.shard_stats else 0
+        finished = [self.worker_stats[k].finished_below if k in self.worker_stats else 0
                     for k in range(self.cfg.workers)]
         for position in range(len(self.marks) - 1, -1, -1):
             mark = self.marks[position]
@@ -299,7 +289,7 @@ class Coordinator:
         print("lzr: stopping: no new targets; finishing those in flight (Ctrl-C again to exit now)",
               file=sys.stderr, flush=True)
         endpoints = [self.endpoints.feeder_control] + [
-            self.endpoints.shard_control(i) for i in range(self.cfg.workers)]
+            self.endpoints.worker_control(i) for i in range(self.cfg.workers)]
         for endpoint in endpoints:
             sock = push(self.ctx, endpoint)
             sock.send(frames.empty(frames.STOP))
@@ -329,42 +319,24 @@ class Coordinator:
         print("\n".join(lines), file=sys.stderr, flush=True)
 
     def _progress(self) -> None:
-        if self.cfg.quiet:
-            return
-        stats = self.shard_stats.values()
-        sent = sum(s.sent for s in stats)
-        admitted = sum(s.admitted for s in stats)
-        in_flight = sum(s.in_flight for s in stats)
-        now = time.time()
-        elapsed = now - self.started_at
-        # Packets per second over the last interval, not since the start.
-        last_time, last_sent = self.last_progress
-        rate = (sent - last_sent) / (now - last_time) if now > last_time else 0.0
-        self.last_progress = (now, sent)
-        line = (f"{_clock(elapsed)} sent {sent} ({rate:,.0f} pps); targets {admitted}; "
-                f"SYN-ACKs {sum(s.synacks for s in stats)}; data {sum(s.data for s in stats)}; "
-                f"identified {sum(s.identified for s in stats)}; in flight {in_flight}; "
-                f"written {self.writer_stats.written}; "
-                f"ETA {self._eta(admitted, elapsed)}")
-        end = "\r" if sys.stderr.isatty() else "\n"
-        print(f"\x1b[2K{line}" if end == "\r" else line, file=sys.stderr, end=end, flush=True)
+        """The progress line's fields now: on stderr (unless --quiet) and in the status file."""
+        progress = self.meter.sample(time.time(), self.worker_stats.values(), self.feeder_stats,
+                                     self.writer_stats.written)
+        self.run_files.status(progress)
+        if not self.cfg.quiet:
+            end = "\r" if sys.stderr.isatty() else "\n"
+            line = progress.line()
+            print(f"\x1b[2K{line}" if end == "\r" else line, file=sys.stderr, end=end, flush=True)
 
-    def _eta(self, admitted: int, elapsed: float) -> str:
-        feeder = self.feeder_stats
-        if feeder is None or not (feeder.total or feeder.finished):
-            return "?"
-        total = feeder.total or feeder.targets
-        remaining = max(0, total - admitted)
-        pace = min(self.cfg.rate, admitted / elapsed) if admitted and elapsed > 0 else self.cfg.rate
-        cooldown = self.cfg.cooldown if self.cfg.waits_cooldown else 0.0
-        tail = self.cfg.timeout * (self.cfg.retries + 1) + cooldown
-        return _clock(remaining / pace + tail) if pace > 0 else "?"
+    def _finish_run_files(self, status: int) -> None:
+        final = self.meter.sample(time.time(), self.worker_stats.values(), self.feeder_stats,
+                                  self.writer_stats.written)
+        self.run_files.finish(
+            ended_at=time.time(), exit_status=status, progress=final, summary_text=self.summary,
+            interface=self.path.interface, source_addr=self.path.scanner_addr,
+            gateway_mac=self.path.dst_mac, receiver=self.receiver_stats, feeder=self.feeder_stats)
 
     def _clear_progress(self) -> None:
         if not self.cfg.quiet and sys.stderr.isatty():
             print("\x1b[2K", file=sys.stderr, end="\r", flush=True)
 
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

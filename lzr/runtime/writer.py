@@ -1,4 +1,4 @@
-"""The writer process: records from every shard -> JSON lines, ZGrab feed lines, the summary.
+"""The writer process: records from every worker -> JSON lines, ZGrab feed lines, the summary.
 
 It is the only process that writes the output, and it only ever writes whole lines: a batch
 is encoded first and then written completely, and SIGTERM (the coordinator's "exit now")
@@ -13,6 +13,7 @@ import time
 import zmq
 
 from lzr.config import ScanConfig
+from lzr.fingerprint import UNKNOWN
 from lzr.output import RecordEncoder, Summary, local_utc_offset_seconds, zgrab_feed_line
 from lzr.runtime import frames
 from lzr.runtime.processes import Endpoints, pull, push
@@ -40,16 +41,16 @@ def run_writer(cfg: ScanConfig, endpoints: Endpoints, started_at: float) -> None
                             utc_offset_seconds=local_utc_offset_seconds(time.time()))
     summary = Summary()
     written = counted = 0
-    shards_done = 0
+    workers_done = 0
     input_counted = False
     next_stats = 0.0
-    # Done when every shard said so and the feeder sent its counts of skipped input.
-    while (shards_done < cfg.workers or not input_counted) and not terminate:
+    # Done when every worker said so and the feeder sent its counts of skipped input.
+    while (workers_done < cfg.workers or not input_counted) and not terminate:
         if records_in.poll(int(STATS_INTERVAL * 1000)):
             frame = records_in.recv()
             kind = frames.kind_of(frame)
-            if kind == frames.SHARD_DONE:
-                shards_done += 1
+            if kind == frames.WORKER_DONE:
+                workers_done += 1
             elif kind == frames.INPUT_COUNTS:
                 counts = frames.unpack_stats(frame)
                 summary.count_malformed_input(counts.malformed)
@@ -63,7 +64,7 @@ def run_writer(cfg: ScanConfig, endpoints: Endpoints, started_at: float) -> None
                     if cfg.only_data_record and not record.data:
                         continue
                     lines.append(encoder.encode(record))
-                    if cfg.feed_zgrab:
+                    if cfg.feed_zgrab and (cfg.feed_zgrab_unknown or record.fingerprint != UNKNOWN):
                         feed.append(zgrab_feed_line(record) + "\n")
                 written += len(lines)
                 _write_all(out_fd, b"".join(lines))

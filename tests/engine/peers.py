@@ -1,6 +1,6 @@
 """A fake network for driving the engine: a fake clock and scripted TCP peers.
 
-    net = FakeNet(EngineConfig(handshakes=("http",)))
+    net = FakeNet(settings(handshakes=("http",)))
     net.peer(TARGET, 8080, Peer(answer=reply(b"HTTP/1.1 200 OK\\r\\n")))
     net.zmap(TARGET, 8080)              # ZMap saw a SYN-ACK: the engine sends its probe
     net.run()                           # deliver, answer and fire timers until all is quiet
@@ -16,13 +16,19 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Callable
 
-from lzr.engine import Engine, EngineConfig, Send
+from lzr.config import EngineConfig, ScanConfig
+from lzr.engine import Engine, Send
 from lzr.wire.segment import ACK, PSH, RST, SYN, Segment
 
 SCANNER = 0x05060708    # 5.6.7.8
 TARGET = 0x01020304     # 1.2.3.4
 LOCAL_PORTS = range(32768, 61000)
 MOD32 = 0xFFFFFFFF
+
+
+def settings(**values) -> EngineConfig:
+    """The engine's settings for a scan with these ScanConfig values, the rest defaults."""
+    return ScanConfig(workers=1, **values).validate().engine_config()
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class Answer:
     ack: bool = True            # ACK the probe first, in its own segment
     data: bytes = b""           # then send this
     close: int = 0              # then RST or FIN (flag), or 0
+    delay: float = 0.0          # data and close come this much later than the ACK
 
 
 def reply(data: bytes, ack: bool = True) -> Callable:
@@ -63,7 +70,8 @@ class Peer:
     isn: int = 1000
     conns: dict = field(default_factory=dict)    # our local port -> PeerConn, never removed
 
-    def on_segment(self, s: Send, addr: int, port: int) -> list[Segment]:
+    def on_segment(self, s: Send, addr: int, port: int) -> list[tuple[float, Segment]]:
+        """What the peer sends in answer to `s`: (seconds after the ACK, segment)."""
         def seg(seq, ack, flags, payload=b"", window=self.window):
             return Segment(4, addr, SCANNER, port, s.sport, seq & MOD32, ack & MOD32, flags,
                            window, self.ttl, payload)
@@ -76,10 +84,11 @@ class Peer:
             if self.syn == "none":
                 return []
             if self.syn == "rst":
-                return [seg(0, s.seq + 1, RST | ACK, window=0)]
+                return [(0.0, seg(0, s.seq + 1, RST | ACK, window=0))]
             isn = self.isn + 1000 * len(self.conns)
             self.conns[s.sport] = PeerConn(isn, (s.seq + 1) & MOD32)
-            return [seg(isn, s.seq + 1, SYN | ACK, window=0 if self.syn == "zero" else self.window)]
+            window = 0 if self.syn == "zero" else self.window
+            return [(0.0, seg(isn, s.seq + 1, SYN | ACK, window=window))]
         conn = self.conns.get(s.sport)
         if conn is None or conn.closed or self.answer is None:
             return []
@@ -94,12 +103,13 @@ class Peer:
         if what is None:
             return []
         out = []
-        if what.ack:
-            out.append(seg(conn.isn + 1, conn.rcv_nxt, ACK))
+        if what.ack and s.payload:      # an empty segment has nothing to acknowledge
+            out.append((0.0, seg(conn.isn + 1, conn.rcv_nxt, ACK)))
         if what.data:
-            out.append(seg(conn.isn + 1, conn.rcv_nxt, PSH | ACK, what.data))
+            out.append((what.delay, seg(conn.isn + 1, conn.rcv_nxt, PSH | ACK, what.data)))
         if what.close:
-            out.append(seg(conn.isn + 1 + len(what.data), conn.rcv_nxt, what.close | ACK))
+            out.append((what.delay, seg(conn.isn + 1 + len(what.data), conn.rcv_nxt,
+                                        what.close | ACK)))
         return out
 
 
@@ -116,6 +126,7 @@ class FakeNet:
         self._arrivals: list = []       # heap of (time, n, segment)
         self._n = itertools.count()
         self._open_ports: dict[int, int] = {}   # address -> more ports that will SYN-ACK
+        self._refusing: set[int] = set()        # addresses whose other ports answer RST
 
     def peer(self, addr: int, port: int, peer: Peer) -> Peer:
         self.peers[addr, port] = peer
@@ -125,6 +136,11 @@ class FakeNet:
         """The address SYN-ACKs the next `count` SYNs to ports without a peer (an ACKing
         firewall answers them all)."""
         self._open_ports[addr] = count
+
+    def refuse_other_ports(self, addr: int) -> None:
+        """SYNs to the address's ports without a peer get a RST, as from an ordinary host
+        (without this they get nothing, as from a host that drops them)."""
+        self._refusing.add(addr)
 
     def zmap(self, addr: int, port: int, lport: int = 40000, isn_s: int = 2000,
              window: int | None = None, ttl: int = 0) -> None:
@@ -167,9 +183,11 @@ class FakeNet:
             if peer is None and s.flags == SYN and self._open_ports.get(s.daddr, 0) > 0:
                 self._open_ports[s.daddr] -= 1
                 peer = self.peer(s.daddr, s.dport, Peer(answer=silent_acker))
+            elif peer is None and s.flags == SYN and s.daddr in self._refusing:
+                peer = Peer(syn="rst")
             if peer is not None:
-                for segment in peer.on_segment(s, s.daddr, s.dport):
-                    self.inject(segment, self.rtt)
+                for later, segment in peer.on_segment(s, s.daddr, s.dport):
+                    self.inject(segment, self.rtt + later)
         self.records.extend(self.engine.take_records())
 
     def sends(self, flags: int | None = None) -> list[tuple[float, Send]]:

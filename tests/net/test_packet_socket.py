@@ -5,10 +5,11 @@ import socket
 
 import pytest
 
+from lzr.runtime.kernel_tables import interface_index, interface_mac
 from lzr.runtime.packet_socket import (PACKET_IGNORE_OUTGOING, SOL_PACKET, PacketSocket, SendError,
-                                       interface_index, interface_mac, run_in_netns)
+                                       run_in_netns)
 from lzr.wire import ACK, PSH, FrameBuilder, parse_addr, parse_frame
-from sim.netns import NetnsLab
+from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 
@@ -74,20 +75,20 @@ def test_single_send_and_received_frame_is_the_sent_one(pair):
 
 @pytest.mark.parametrize("skipped_by", ["kernel", "receive"])
 def test_frames_this_host_sends_are_not_received(skipped_by):
-    """The shards send on their own sockets; the receiver's socket on the same interface must
+    """The workers send on their own sockets; the receiver's socket on the same interface must
     not see those frames (the kernel never loops a frame back to the socket that sent it)."""
     with NetnsLab() as lab:
         scanner, target = lab.add_host("scan"), lab.add_host("tgt")
         scan_if, target_if = lab.link(scanner, target, f"{SENDER_IP}/24", f"{RECEIVER_IP}/24")
         listen = run_in_netns(scanner.netns, lambda: PacketSocket(scan_if))
-        shard = run_in_netns(scanner.netns, lambda: PacketSocket(scan_if, protocol=0, program=None))
+        worker = run_in_netns(scanner.netns, lambda: PacketSocket(scan_if, protocol=0, program=None))
         peer = run_in_netns(target.netns, lambda: PacketSocket(target_if))
-        with listen, shard, peer:
+        with listen, worker, peer:
             if skipped_by == "receive":  # as on a kernel without PACKET_IGNORE_OUTGOING
                 listen.sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 0)
                 listen._kernel_skips_outgoing = False
-            sent = frames_for(FrameBuilder(shard.mac, peer.mac, parse_addr(SENDER_IP)[1], 4), 5)
-            shard.send_batch(sent)
+            sent = frames_for(FrameBuilder(worker.mac, peer.mac, parse_addr(SENDER_IP)[1], 4), 5)
+            worker.send_batch(sent)
             assert len(receive_all(peer, 5)) == 5
             # The target's kernel answers the unexpected segments with RSTs; those do arrive.
             back = listen.receive(timeout=0.3)

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from sim.demo import HTTP_PORT, SILENT_PORT, TargetServices
-from sim.netns import NetnsLab
+from lzr_sim.demo import HTTP_PORT, SILENT_PORT, TargetServices
+from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 
@@ -94,7 +94,7 @@ def test_sigkill_leaves_no_process_and_the_next_run_removes_the_rule():
         finally:
             if scan.poll() is None:
                 scan.kill()
-        for pid in children:    # the shards, writer, receiver and feeder die with it
+        for pid in children:    # the workers, writer, receiver and feeder die with it
             deadline = time.monotonic() + 10
             while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
                 time.sleep(0.05)

@@ -1,7 +1,7 @@
 """A child process of a scan ends at once on the coordinator's SIGTERM, even with messages
 queued for a peer that has gone: the coordinator would otherwise wait out its stop grace
 and kill it, which added seconds to the end of every scan whose last packets arrived after
-the shards had finished."""
+the workers had finished."""
 import multiprocessing
 import os
 import signal

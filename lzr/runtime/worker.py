@@ -1,12 +1,12 @@
-"""A shard process: one engine, its targets, its packets, its sender.
+"""A worker process: one engine, its targets, its packets, its sender.
 
-Each shard owns the targets that `sharding.shard_of` gives it and a disjoint slice of the local
+Each worker owns the targets that `owners.owner_of` gives it and a disjoint slice of the local
 port range. Its loop, once per wake-up:
 
-  read captured segments and new targets -> admit waiting targets at the shard's share of
+  read captured segments and new targets -> admit waiting targets at the worker's share of
   -rate (token bucket) -> let the engine act on the clock -> send what it wants sent in one
   sendmmsg batch -> pass its final records to the writer -> tell the feeder how many targets
-  it has taken up (the feeder's credit: it gives each shard only a moment's worth ahead).
+  it has taken up (the feeder's credit: it gives each worker only a moment's worth ahead).
 
 It ends when the feeder's INPUT_END has arrived, no target is waiting or in flight, and, when
 the scan waits a cooldown at all (`ScanConfig.waits_cooldown`), the cooldown since the last
@@ -23,7 +23,8 @@ from collections import deque
 import zmq
 
 from lzr.config import ScanConfig
-from lzr.engine import Engine, EngineConfig
+from lzr.engine import Engine
+from lzr.pacing import TokenBucket
 from lzr.runtime import frames
 from lzr.runtime.flow_announce import FlowAnnouncer
 from lzr.runtime.neighbours import NeighbourCache
@@ -40,44 +41,10 @@ SEND_RETRY_SECONDS = 0.5      # how long a batch may wait for room in a full dev
 TIMER_SLACK = 0.005            # timers fire up to this late, so a wake-up serves many of them
 RECORDS_PER_FRAME = 512
 RECORDS_INTERVAL = 0.05        # the writer gets records at least this often
-DEFAULT_PARALLEL = EngineConfig.parallel
-DEFAULT_HOST_RATE = EngineConfig.host_rate
 _FLAG_NAMES = ((SYN, "S"), (FIN, "F"), (RST, "R"), (PSH, "P"), (ACK, "A"))
 
 
-def engine_config(cfg: ScanConfig) -> EngineConfig:
-    optional = {} if cfg.parallel is None else {"parallel": cfg.parallel}
-    return EngineConfig(
-        handshakes=cfg.handshakes, priority=cfg.priority, timeout=cfg.timeout,
-        retransmit_after=cfg.retransmit_after, retries=cfg.retries, haf=cfg.haf,
-        haf_threshold=cfg.haf_threshold, force_all=cfg.force_all,
-        push_data_only=cfg.push_data_only, compat=cfg.compat,
-        per_host_limit=cfg.per_host_limit, host_rate=cfg.host_rate, extended=cfg.extended,
-        **optional)
-
-
-class TokenBucket:
-    """Admits up to `rate` items per second with bursts of at most `burst`."""
-
-    def __init__(self, rate: float, now: float) -> None:
-        self.rate = rate
-        self.burst = max(1.0, rate * MAX_WAIT)
-        self.tokens = 0.0
-        self.stamp = now
-
-    def take(self, wanted: int, now: float) -> int:
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        granted = min(wanted, int(self.tokens))
-        self.tokens -= granted
-        return granted
-
-    def wait(self, wanted: float = 1.0) -> float:
-        """Seconds until `wanted` tokens are there."""
-        return max(0.0, (min(wanted, self.burst) - self.tokens) / self.rate)
-
-
-class Shard:
+class Worker:
     def __init__(self, cfg: ScanConfig, index: int, local_ports: range, endpoints: Endpoints,
                  path: SendPath, announce_endpoint: str | None) -> None:
         self.cfg = cfg
@@ -102,9 +69,9 @@ class Shard:
     def run(self) -> None:
         cfg = self.cfg
         ctx = zmq.Context()
-        targets_in = pull(ctx, self.endpoints.shard_targets(self.index))
-        packets_in = pull(ctx, self.endpoints.shard_packets(self.index))
-        control_in = pull(ctx, self.endpoints.shard_control(self.index))
+        targets_in = pull(ctx, self.endpoints.worker_targets(self.index))
+        packets_in = pull(ctx, self.endpoints.worker_packets(self.index))
+        control_in = pull(ctx, self.endpoints.worker_control(self.index))
         records_out = push(ctx, self.endpoints.writer)
         coordinator = push(ctx, self.endpoints.coordinator)
         feeder = push(ctx, self.endpoints.feeder_control)
@@ -119,10 +86,11 @@ class Shard:
                                     self.path.scanner_addr, cfg.version)
         # ISNs and port order: reproducible with --seed, unpredictable without.
         seed = secrets.randbits(64) if cfg.seed is None else cfg.seed * 1000 + self.index
-        self.engine = Engine(engine_config(cfg), version=cfg.version,
+        self.engine = Engine(cfg.engine_config(), version=cfg.version,
                              scanner_addr=self.path.scanner_addr, local_ports=self.local_ports,
                              seed=seed)
-        bucket = TokenBucket(cfg.rate / cfg.workers, time.time())
+        rate = cfg.rate / cfg.workers
+        bucket = TokenBucket(rate, rate * MAX_WAIT, time.time())
         admit_step = max(1.0, bucket.rate * ADMIT_STEP)
         coordinator.send(frames.pack_stats(frames.Ready(self.index)))
 
@@ -142,7 +110,7 @@ class Shard:
             if self.unsent:
                 wait = min(wait, max(0.0, self.next_ship - now))
             if self.pending:
-                wait = min(wait, bucket.wait(min(len(self.pending), admit_step)))
+                wait = min(wait, bucket.wait(min(len(self.pending), admit_step), now))
             if self.neighbours and self.neighbours.waiting:
                 wait = min(wait, MAX_WAIT)
             ready = dict(poller.poll(wait * 1000))
@@ -168,7 +136,7 @@ class Shard:
                 break
         if self.unsent:
             self._ship(records_out)
-        records_out.send(frames.empty(frames.SHARD_DONE))
+        records_out.send(frames.empty(frames.WORKER_DONE))
         coordinator.send(frames.pack_stats(self._stats(True)))
         if announcer:
             announcer.close()
@@ -287,7 +255,7 @@ class Shard:
                     batch.extend(build(s.daddr, s.sport, s.dport, s.seq, s.ack, s.flags,
                                        s.window, s.payload, mac) for s in held)
                 elif self.cfg.debug:
-                    print(f"lzr: shard{self.index}: no MAC for {format_addr(self.cfg.version, addr)}; "
+                    print(f"lzr: worker{self.index}: no MAC for {format_addr(self.cfg.version, addr)}; "
                           f"{len(held)} segments dropped", file=sys.stderr, flush=True)
         for s in sends:
             if self.cfg.debug:
@@ -325,7 +293,7 @@ class Shard:
                 self.sent += error.sent
                 batch = batch[error.sent:]
                 if time.monotonic() > deadline:
-                    print(f"lzr: shard{self.index}: the device queue stayed full; {len(batch)} frames "
+                    print(f"lzr: worker{self.index}: the device queue stayed full; {len(batch)} frames "
                           "dropped (lower -rate)", file=sys.stderr, flush=True)
                     return
                 time.sleep(pause)
@@ -338,7 +306,7 @@ class Shard:
                flags: int, window: int, length: int) -> None:
         """-d: one line per segment in or out, tcpdump-like, on stderr."""
         names = "".join(name for bit, name in _FLAG_NAMES if flags & bit) or "."
-        print(f"lzr: shard{self.index} {direction} {format_addr(self.cfg.version, addr)}:{port} "
+        print(f"lzr: worker{self.index} {direction} {format_addr(self.cfg.version, addr)}:{port} "
               f"local {local_port} [{names}] seq {seq} ack {ack} win {window} len {length}",
               file=sys.stderr, flush=True)
 
@@ -348,8 +316,8 @@ class Shard:
             return next(iter(self.outstanding.values()))
         return self.received - len(self.pending)
 
-    def _stats(self, done: bool) -> frames.ShardStats:
-        return frames.ShardStats(self.index, self.sent, self.synacks, self.data, self.admitted,
+    def _stats(self, done: bool) -> frames.WorkerStats:
+        return frames.WorkerStats(self.index, self.sent, self.synacks, self.data, self.admitted,
                                  self.records, self.identified, self.engine.in_flight,
                                  len(self.pending), self._finished_below(), done)
 
@@ -362,6 +330,6 @@ class Shard:
         return now >= self.last_admit + self.cfg.cooldown
 
 
-def run_shard(cfg: ScanConfig, index: int, local_ports: range, endpoints: Endpoints,
+def run_worker(cfg: ScanConfig, index: int, local_ports: range, endpoints: Endpoints,
               path: SendPath, announce_endpoint: str | None) -> None:
-    Shard(cfg, index, local_ports, endpoints, path, announce_endpoint).run()
+    Worker(cfg, index, local_ports, endpoints, path, announce_endpoint).run()

@@ -1,10 +1,10 @@
-"""A shard resumes a batch where a full device queue (ENOBUFS) stopped it."""
+"""A worker resumes a batch where a full device queue (ENOBUFS) stopped it."""
 import errno
 from types import SimpleNamespace
 
 import pytest
 
-from lzr.runtime import shard
+from lzr.runtime import worker
 from lzr.runtime.packet_socket import SendError
 
 
@@ -33,16 +33,16 @@ def test_a_full_queue_delays_the_rest_of_the_batch_but_loses_nothing():
     frames = [bytes([i]) for i in range(10)]
     sock = QueueFullOnce(room=3, refusals=2)
     state = sender(sock)
-    shard.Shard._send_all(state, frames)
+    worker.Worker._send_all(state, frames)
     assert sock.delivered == frames
     assert state.sent == 10
 
 
 def test_frames_refused_past_the_retry_time_are_dropped_and_reported(monkeypatch, capsys):
-    monkeypatch.setattr(shard, "SEND_RETRY_SECONDS", 0.0)
+    monkeypatch.setattr(worker, "SEND_RETRY_SECONDS", 0.0)
     sock = QueueFullOnce(room=4, refusals=1_000_000)
     state = sender(sock)
-    shard.Shard._send_all(state, [b"x"] * 10)
+    worker.Worker._send_all(state, [b"x"] * 10)
     assert state.sent == 4
     assert "6 frames dropped" in capsys.readouterr().err
 
@@ -50,4 +50,4 @@ def test_frames_refused_past_the_retry_time_are_dropped_and_reported(monkeypatch
 def test_other_send_errors_are_not_retried():
     state = sender(QueueFullOnce(room=0, refusals=1, error=errno.ENETDOWN))
     with pytest.raises(SendError):
-        shard.Shard._send_all(state, [b"x"])
+        worker.Worker._send_all(state, [b"x"])
