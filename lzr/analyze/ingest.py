@@ -22,19 +22,17 @@ from dataclasses import dataclass
 
 import duckdb
 
-from lzr.output.record import FIELDS
+from lzr.output.record import EXTENDED_FIELDS, FIELDS, Outcome
 from lzr.analyze.sources import Chunk, Source
 
-_JSON_NAME = {attribute: json_name for attribute, json_name, _ in FIELDS}
+_JSON_NAME = {attribute: json_name for attribute, json_name, _ in FIELDS + EXTENDED_FIELDS}
 
 # Numbers and booleans are read as their raw JSON text, so that "80" and 80 can be told apart;
 # strings as text (cheaper), checked for looking like an address and a label.
 _AS_JSON = ("sport", "window", "syn", "rst", "acking_firewall")
 _AS_TEXT = ("saddr", "fingerprint", "data")
-EXTENDED_DATA = "dataBase64"
-EXTENDED_OUTCOME = "outcome"
-ZERO_WINDOW_OUTCOME = "zero-window"
-ACKING_FIREWALL_OUTCOME = "acking-firewall"
+EXTENDED_DATA = _JSON_NAME["data_base64"]
+EXTENDED_OUTCOME = _JSON_NAME["outcome"]
 
 COLUMNS = {
     **{_JSON_NAME[attribute]: "JSON" for attribute in _AS_JSON},
@@ -83,9 +81,9 @@ def _classified(paths: list[str]) -> str:
            END AS problem,
            r = 'false' AND (coalesce(payload, '') <> '' OR coalesce(payload_b64, '') <> '')
              AS service,
-           CASE WHEN outcome IS NOT NULL THEN outcome = '{ZERO_WINDOW_OUTCOME}'
+           CASE WHEN outcome IS NOT NULL THEN outcome = '{Outcome.ZERO_WINDOW}'
                 ELSE w = '0' AND y = 'true' AND af IS DISTINCT FROM 'true' END AS zero_window,
-           af = 'true' OR outcome = '{ACKING_FIREWALL_OUTCOME}' AS acking_firewall
+           af = 'true' OR outcome = '{Outcome.ACKING_FIREWALL}' AS acking_firewall
     FROM (SELECT filename,
                  {name['saddr']} AS s, {name['sport']}::VARCHAR AS p,
                  {name['window']}::VARCHAR AS w, {name['syn']}::VARCHAR AS y,

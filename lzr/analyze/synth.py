@@ -36,6 +36,7 @@ from lzr.argparsing import ExactArgumentParser
 from lzr.analyze.ports import PRIMARY_PORTS
 from lzr.analyze.tables import PSEUDO_SERVICE_PORTS
 from lzr.output.gojson import quote_bytes
+from lzr.output.record import Outcome
 from lzr.output.timestamps import TimestampFormatter
 
 ALL_PORTS = 65535
@@ -446,16 +447,16 @@ class Generator:
             pending.clear()
 
     def _extended_fields(self, outcome: str, label: str, payload: bytes, handshake: int) -> str:
-        name = {"service": "identified" if label != "unknown" else "unknown-data",
-                "data_with_reset": "identified", "zero_window": "zero-window", "reset": "rst",
-                "fin": "fin", "acked_no_data": "acked-no-data", "silent": "no-synack",
-                "acking_firewall": "acking-firewall"}[outcome]
+        named = {"service": Outcome.IDENTIFIED if label != "unknown" else Outcome.UNKNOWN_DATA,
+                 "data_with_reset": Outcome.IDENTIFIED, "zero_window": Outcome.ZERO_WINDOW,
+                 "reset": Outcome.RST, "fin": Outcome.FIN, "acked_no_data": Outcome.ACKED_NO_DATA,
+                 "silent": Outcome.NO_SYNACK, "acking_firewall": Outcome.ACKING_FIREWALL}[outcome]
         tried = handshake + 1
         fields = (f',"handshake":"{("tls", "http")[handshake] if payload else ""}",'
-                  f'"handshakesTried":{tried},"identifySeconds":{0.05 * tried}')
+                  f'"handshakesTried":{tried},"identifySeconds":{0.05 * tried},"outcome":"{named}"')
         if payload:
             fields += f',"dataBase64":"{base64.b64encode(payload).decode()}"'
-        return fields + f',"outcome":"{name}"'
+        return fields
 
     def _payload(self, label: str) -> tuple[str, bytes]:
         """A first segment for `label`: as LZR's JSON string (quoted once per template, the
