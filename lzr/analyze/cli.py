@@ -16,7 +16,7 @@ EXIT_DAMAGED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-_PACKAGES = {"duckdb": "duckdb", "matplotlib": "matplotlib"}
+_PACKAGES = {"duckdb": "duckdb", "numpy": "numpy", "matplotlib": "matplotlib"}
 
 
 class _Parser(ExactArgumentParser):
@@ -96,7 +96,7 @@ def _write_out(directory: str, report, top: int) -> list[str]:
 def main(argv: Sequence[str]) -> int:
     """`argv` starts after `analyze`."""
     args = build_parser().parse_args(list(argv))
-    problem = _missing_package("duckdb", *(("matplotlib",) if args.out else ()))
+    problem = _missing_package("duckdb", "numpy", *(("matplotlib",) if args.out else ()))
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_USAGE

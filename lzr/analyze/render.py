@@ -22,8 +22,12 @@ def _table(header: list[str], rows: list[list[str]], align_right: set[int]) -> l
     return lines
 
 
+def _small_percent(share: float) -> str:
+    return "<0.1%" if 0 < share < 0.0005 else _percent(share)
+
+
 def _mix(protocols: dict[str, int], services: int) -> str:
-    shown = [f"{label} {_percent(count / services)}"
+    shown = [f"{label} {_small_percent(count / services)}"
              for label, count in list(protocols.items())[:MIX_SHOWN]]
     rest = len(protocols) - MIX_SHOWN
     return ", ".join(shown) + (f", {rest} more" if rest > 0 else "")

@@ -71,13 +71,13 @@ def analyze(paths: list[str], options: Options = Options(), *, stdin: BinaryIO |
                 meter.update()
             meter.close()
             counted = ingest.totals(connection)
-            report = tables.build(connection, exclude_pseudo=options.exclude_pseudo,
-                                  top=options.top)
+            service_tables = tables.build(connection, exclude_pseudo=options.exclude_pseudo,
+                                          top=options.top)
         finally:
             connection.close()
     first = feeder.first_malformed
-    service_tables = report.summary
-    report.summary = {
+    coverage = service_tables.pop("coverage")
+    summary = {
         "files": [{"name": source.name, "gzip": source.gzip, "lines": source.lines,
                    "damage": source.damage} for source in sources],
         "records": counted["records"],
@@ -92,7 +92,7 @@ def analyze(paths: list[str], options: Options = Options(), *, stdin: BinaryIO |
         "acking_firewall_records": counted["acking_firewall_records"],
         **service_tables,
     }
-    return report
+    return tables.Report(summary, coverage)
 
 
 def damaged(report: tables.Report) -> list[dict]:

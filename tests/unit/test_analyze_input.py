@@ -172,3 +172,23 @@ def test_expand_globs_and_refuses_what_is_not_a_file(tmp_path):
         expand([str(tmp_path)])
     with pytest.raises(InputError, match="twice"):
         expand(["-", "-"])
+
+
+def test_a_service_with_two_labels_counts_once_in_totals_and_ports(tmp_path):
+    path = tmp_path / "twice.json"
+    _write(path, [
+        _record(sport=80, fingerprint="http"),
+        _record(sport=80, fingerprint="tls"),           # the same service named twice
+        _record(sport=80, fingerprint="http"),          # and a plain duplicate
+        _record(saddr="192.0.2.9", sport=80, fingerprint="http"),
+        _record(saddr="192.0.2.9", sport=443, fingerprint="tls"),
+    ])
+    summary = analyze([str(path)]).summary
+    assert (summary["records"], summary["services"], summary["hosts"]) == (5, 3, 2)
+    assert summary["protocols"]["http"]["services"] == 2
+    assert summary["protocols"]["tls"]["services"] == 2
+    port_80 = summary["ports"]["80"]
+    assert port_80["services"] == 2
+    assert port_80["protocols"] == {"http": 2, "tls": 1}
+    assert port_80["share_iana"] == 1.0
+    assert summary["ports"]["443"]["share_iana"] == 1.0
