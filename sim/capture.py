@@ -6,8 +6,9 @@
 The daemon of the first argument (lzr_sim.daemons) runs in a lab namespace (lzr_sim.lab),
 the probe of the handshake is sent from a second namespace as the scanner's first data, and
 the first data that comes back is written as `<out>/<label>/<name>.bin`, with `<name>.json`
-saying the handshake, the label a correct scanner gives it (`--label`, default the daemon's)
-and where the bytes came from. When the scanner's current rules give another label, the
+saying the handshake, the label a correct scanner gives it (`--label`, default the daemon's),
+the label LZR's own rules give it where that differs (`lzr_label`, what `--compat` says) and
+where the bytes came from. When the scanner's current rules give another label, the
 capture is still written and the difference is reported: the corpus tests then fail until
 the rules are right. Needs root.
 """
@@ -91,9 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     directory.mkdir(parents=True, exist_ok=True)
     source = (f"captured from Debian {daemon.package} {daemon.version()} in a network namespace "
               f"(lzr_sim.capture {args.daemon} {args.handshake})" + (f"; {args.note}" if args.note else ""))
+    meta = {"handshake": args.handshake, "label": label, "source": source}
+    lzr_label = fingerprint(data, [args.handshake], compat=True)
+    if lzr_label != label:
+        meta["lzr_label"] = lzr_label  # what LZR's rules (--compat) say
     (directory / f"{args.name}.bin").write_bytes(data)
-    (directory / f"{args.name}.json").write_text(
-        json.dumps({"handshake": args.handshake, "label": label, "source": source}, indent=2) + "\n")
+    (directory / f"{args.name}.json").write_text(json.dumps(meta, indent=2) + "\n")
     print(f"{directory / args.name}.bin: {len(data)} bytes")
     current = fingerprint(data, [args.handshake])
     if current != label:
