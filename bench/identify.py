@@ -52,6 +52,11 @@ NMAP_LABELS = {
 }
 
 
+# Outcomes whose LZR record is an earlier packet, with that packet's time: our unanswered
+# SYN, the SYN-ACK of an ACKing firewall's target, a zero-window SYN-ACK.
+RECORDS_OF_AN_EARLIER_PACKET = ("no-synack", "acking-firewall", "zero-window")
+
+
 def lzr_run(net, flags: list[str]) -> dict:
     """Scan the population with lzr: wall time, time from the first SYN to the last record,
     start-up (launch to first SYN), wind-down (last record to exit), label per target."""
@@ -64,8 +69,8 @@ def lzr_run(net, flags: list[str]) -> dict:
     for record in records:
         labels[(record["saddr"], record["sport"])] = record["fingerprint"]
         seconds[(record["saddr"], record["sport"])] = record["identifySeconds"]
-        if record.get("outcome") == "no-synack":
-            continue  # LZR's record of an unanswered SYN carries the SYN's time, not its end
+        if record.get("outcome") in RECORDS_OF_AN_EARLIER_PACKET:
+            continue
         end = datetime.fromisoformat(record["Timestamp"]).timestamp()
         start = end - record["identifySeconds"]
         first_start = start if first_start is None else min(first_start, start)
