@@ -22,7 +22,7 @@ import secrets
 import shutil
 import signal
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -33,28 +33,19 @@ SERVER_NAME = "lab.example"
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 
 
-@dataclass(frozen=True)
+@dataclass
 class DaemonDirectory:
     """Where one daemon keeps its files; the subdirectories exist once it is made."""
     root: Path
     address: str
     port: int
+    conf: Path = field(init=False)   # configuration
+    data: Path = field(init=False)   # databases, queues, keys
+    run: Path = field(init=False)    # sockets, pid files
+    log: Path = field(init=False)    # its logs, stdout and stderr
 
-    @property
-    def conf(self) -> Path:
-        return self.root / "conf"
-
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def run(self) -> Path:
-        return self.root / "run"
-
-    @property
-    def log(self) -> Path:
-        return self.root / "log"
+    def __post_init__(self) -> None:
+        self.conf, self.data, self.run, self.log = (self.root / part for part in ("conf", "data", "run", "log"))
 
     def make(self, owner: str | None) -> None:
         for path in (self.conf, self.data, self.run, self.log):
