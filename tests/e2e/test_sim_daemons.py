@@ -19,9 +19,6 @@ from lzr_sim.daemons import DAEMONS
 from lzr_sim.population import daemon_tier
 from lzr_sim.processes import process_alive
 
-# xrdp's X.224 Connection Confirm carries an RDP negotiation response, and the rule that
-# names it rdp is the scanner's to change: until then it is labelled siemens.
-RDP_LABEL_PENDING = pytest.mark.xfail(strict=True, reason="an RDP negotiation response is not yet labelled rdp")
 # The handshake whose probe names a daemon, where it is not the label's own: Samba closes
 # the connection on LZR's malformed SMB1 negotiate and answers a well-formed SMB2 one.
 HANDSHAKE_OF = {"smb": "smb2"}
@@ -37,8 +34,7 @@ def lab_daemons():
 
 
 @pytest.mark.netns
-@pytest.mark.parametrize("label", [pytest.param(label, marks=RDP_LABEL_PENDING) if label == "rdp" else label
-                                   for label in sorted(DAEMONS)])
+@pytest.mark.parametrize("label", sorted(DAEMONS))
 def test_each_daemon_answers_its_own_probe_with_its_label(lab_daemons, label):
     client, _, ports, _ = lab_daemons
     handshake = HANDSHAKE_OF.get(label, label)
@@ -122,7 +118,6 @@ def test_handshakes_all_with_default_flags_records_every_hard_case(scan_as_a_use
 
 
 @pytest.mark.mininet
-@RDP_LABEL_PENDING
 def test_handshakes_all_with_default_flags_names_every_daemon(scan_as_a_user):
     report = scan_as_a_user
     wrong = {protocol: dict(labels) for protocol, labels in report.confusion.items() if set(labels) != {protocol}}
