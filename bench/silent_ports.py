@@ -48,7 +48,7 @@ PREFIX = 11     # the probes of -handshakes all differ in their first 11 bytes (
 
 def start_services(daemons: bool) -> tuple[subprocess.Popen, list[tuple[str, int]]]:
     from lzr_sim.services import SERVICES
-    from lzr_sim.services.daemons import DAEMONS
+    from lzr_sim.daemons import DAEMONS
     spec = [{"address": LOOPBACK, "port": 0, "protocol": label} for label in sorted(SERVICES)]
     if daemons and os.geteuid() == 0:
         spec += [{"address": LOOPBACK, "port": 41000 + i, "protocol": label, "daemon": True}

@@ -181,6 +181,7 @@ class Runner:
         daemon = DAEMONS[listener.protocol]
         if listener.state_dir is None:
             base = Path(tempfile.mkdtemp(prefix="lzr-sim-daemon-"))
+            base.chmod(0o755)  # daemons that run as their own user (mysql, postgres) reach their files
             self.temporary_dirs.append(base)
         else:
             base = Path(listener.state_dir)
