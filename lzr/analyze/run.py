@@ -1,5 +1,6 @@
 """One analysis: sources -> spooled chunks -> DuckDB -> the report (see the package docstring)."""
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
@@ -59,9 +60,11 @@ def analyze(paths: list[str], options: Options = Options(), *, stdin: BinaryIO |
     or corrupt gzip stream) does not stop the run: the report's `files` entries say which."""
     sources = [Source(path) for path in paths]
     meter = _Progress(sources, progress)
+    # DuckDB spills to disk (the temporary directory), not to the spool's memory.
     with ChunkSpool(sources, threads=options.threads, chunk_bytes=options.chunk_bytes,
-                    stdin=stdin) as spool:
-        connection = ingest.connect(options.threads, options.memory_limit, spool.directory)
+                    stdin=stdin) as spool, \
+            tempfile.TemporaryDirectory(prefix="lzr-analyze-spill-") as spill:
+        connection = ingest.connect(options.threads, options.memory_limit, spill)
         try:
             feeder = ingest.Ingest(connection, sources, spool.directory)
             for batch in spool.batches():

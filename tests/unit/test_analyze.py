@@ -151,3 +151,9 @@ def test_spool_is_removed(dataset, tmp_path, monkeypatch):
     path, _ = dataset
     analyze([str(path)], Options(chunk_bytes=SMALL_CHUNKS))
     assert os.listdir(tmp_path) == []
+
+
+def test_a_small_memory_limit_gives_the_same_report(dataset):
+    path, _ = dataset
+    assert analyze([str(path)], Options(memory_limit="32MB", threads=1)).summary == \
+        analyze([str(path)]).summary
