@@ -155,5 +155,5 @@ def test_spool_is_removed(dataset, tmp_path, monkeypatch):
 
 def test_a_small_memory_limit_gives_the_same_report(dataset):
     path, _ = dataset
-    assert analyze([str(path)], Options(memory_limit="32MB", threads=1)).summary == \
+    assert analyze([str(path)], Options(memory_limit="200MB", threads=1)).summary == \
         analyze([str(path)]).summary

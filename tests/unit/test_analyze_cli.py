@@ -85,6 +85,7 @@ def test_out_writes_the_tables_and_plots(scan, tmp_path, capsys):
     (["nothing-*.json.gz"], "no file matches"),
     (["x.json", "--top", "0"], "must be 1 or more"),
     (["x.json", "--format", "xml"], "invalid choice"),
+    (["x.json", "--memory-limit", "lots"], "not a size"),
 ])
 def test_usage_errors_exit_2_with_one_message(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)

@@ -149,7 +149,7 @@ def test_truncated_gzip_keeps_what_was_read_and_exits_1(tmp_path, capsys, inflat
 
     status = cli.main([str(cut), "--quiet"])
     captured = capsys.readouterr()
-    assert status == cli.EXIT_DAMAGED
+    assert status == cli.EXIT_FAILED
     assert "Traceback" not in captured.err
     assert "truncated" in captured.err and f"{summary['records']:,} records" in captured.err
     assert "| records |" in captured.out
@@ -162,7 +162,7 @@ def test_corrupt_gzip_is_damage_not_a_crash(tmp_path, capsys, inflater):
     broken[middle:middle + 64] = bytes(64)
     path = tmp_path / "corrupt.json.gz"
     path.write_bytes(bytes(broken))
-    assert cli.main([str(path), "--quiet", "--format", "json"]) == cli.EXIT_DAMAGED
+    assert cli.main([str(path), "--quiet", "--format", "json"]) == cli.EXIT_FAILED
     captured = capsys.readouterr()
     summary = json.loads(captured.out)
     assert "corrupt gzip data" in summary["files"][0]["damage"]
