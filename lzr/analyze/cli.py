@@ -47,9 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="lzr analyze",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Read LZR records (JSON lines, ours or LZR's, plain or gzip) and print the "
-                    "LZR paper's tables: totals, per protocol (services, hosts, ports, share on "
-                    "its IANA port, top ports), per port (protocol mix, share that is what IANA "
+        description="Read LZR records (JSON lines, ours or LZR's, plain or gzip) and print the\n"
+                    "LZR paper's tables: totals, per protocol (services, hosts, ports, share on\n"
+                    "its IANA port, top ports), per port (protocol mix, share that is what IANA\n"
                     "assigns), pseudo-service hosts.",
         epilog="Examples:\n"
                "  lzr analyze scan.json\n"
@@ -57,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  zcat part1.gz | lzr analyze - --format json\n"
                "A real service is a record with data and RST false; a pseudo-service host has\n"
                "real services on more than 10 ports. Exit status: 0 done, 1 an input was\n"
-               "damaged (truncated or corrupt gzip; what was read is reported), 2 usage.")
+               "damaged (truncated or corrupt gzip; what was read is reported) or DuckDB ran\n"
+               "out of memory, 2 usage.")
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="JSON-lines files, plain or gzip, or globs ('-' is stdin)")
     parser.add_argument("--format", "-format", choices=FORMATS, default="markdown",
@@ -68,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exclude-pseudo", "-exclude-pseudo", action="store_true",
                         help="leave hosts with services on more than 10 ports out of every table")
     parser.add_argument("--top", "-top", type=_positive, default=10, metavar="N",
-                        help="top ports per protocol, and rows of the Markdown per-port table "
-                             "(x2) (default 10)")
+                        help="top ports listed per protocol (default 10); the Markdown "
+                             "per-port table shows twice as many ports")
     parser.add_argument("--threads", "-threads", type=_positive, default=os.cpu_count() or 1,
                         metavar="N", help="cores to use (default: all)")
     parser.add_argument("--memory-limit", "-memory-limit", type=_memory, default="1GB",
