@@ -175,7 +175,8 @@ class ChunkSpool:
     def __exit__(self, *exc_info) -> None:
         self._stop.set()
         for reader in self._readers:
-            reader.join()
+            # A reader blocked on a quiet stdin cannot see the stop; it is a daemon thread.
+            reader.join(timeout=2.0)
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def batches(self) -> Iterator[list[Chunk]]:
@@ -240,6 +241,8 @@ class ChunkSpool:
         first_line = 1
         try:
             for block in text_blocks(stream, source):
+                if self._stop.is_set():
+                    return
                 source.bytes_read += len(block)
                 # Cut at the block's last line end once the chunk is full; a chunk holding one
                 # very long line grows until that line ends.
