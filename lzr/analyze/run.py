@@ -39,11 +39,14 @@ class _Progress:
         self._next = now + self._interval
         elapsed = now - self._start
         text = sum(source.bytes_read for source in self._sources)
-        line = f"lzr analyze: {elapsed:.0f} s, {text / 1e9:.2f} GB of text read ({text / elapsed / 1e6:.0f} MB/s)"
+        line = (f"lzr analyze: {elapsed:.0f} s, {text / 1e9:.2f} GB of text read "
+                f"({text / elapsed / 1e6:.0f} MB/s)")
         if None not in self._sizes:
-            done = sum(source.raw_bytes_read for source in self._sources) / max(1, sum(self._sizes))
+            read = sum(source.raw_bytes_read for source in self._sources)
+            done = read / max(1, sum(self._sizes))
             if done > 0:
-                line += f", {100 * done:.0f}% of the input, about {elapsed * (1 - done) / done:.0f} s left"
+                line += (f", {100 * done:.0f}% of the input, "
+                         f"about {elapsed * (1 - done) / done:.0f} s left")
         end = "\r" if self._interval == 1.0 else "\n"
         self._stream.write(line + end)
         self._stream.flush()
