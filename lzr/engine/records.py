@@ -38,7 +38,7 @@ class Recorder:
             target, conn, now, seq=seg.seq, ack=seg.ack, window=seg.window, ttl=seg.ttl,
             flags=seg.flags, counter=0, expected=expected, data=seg.payload, label=label,
             acked=target.acked if acked is None else acked, timestamp_ns=round(now * 1e9),
-            outcome=outcome)
+            outcome=outcome, acking_firewall=outcome == Outcome.ACKING_FIREWALL)
 
     def of_reference(self, conn, now: float, *, sent_at: float) -> Record:
         """The reference packet of a connection that timed out."""

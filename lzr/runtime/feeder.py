@@ -22,7 +22,7 @@ import zmq
 
 from lzr.config import DRYRUN, RANGES, SYNS, ScanConfig
 from lzr.runtime import frames
-from lzr.runtime.processes import Endpoints, pull, push
+from lzr.runtime.processes import Endpoints, end_of_setup, pull, push
 from lzr.runtime.owners import owner_of
 from lzr.targets import inputs, ranges
 from lzr.targets.blocklist import AddressPolicy, parse_network, parse_network_lines
@@ -179,6 +179,7 @@ class Feeder:
             items = range_items(self.scan, stream)
         else:
             items = stream.checked(stream.parse(stream.counted(self._stdin_lines())))
+        end_of_setup()      # the list files and the checkpoint are read: parse input unprivileged
         synacks = cfg.mode not in (SYNS, DRYRUN, RANGES)
         workers = cfg.workers
         for item in items:

@@ -39,6 +39,7 @@ INPUT_COUNTS = 15  # feeder -> writer: input lines skipped as malformed, targets
 CHECKPOINT_MARK = 16  # feeder -> coordinator: a resumable point of a range scan
 CREDIT = 17        # worker -> feeder: how many of the targets it was given it has taken up
 FLOWS = 18         # worker -> RST guard (nfqueue mode): flows opened and closed
+NEIGHBOURS = 19    # worker -> coordinator: addresses whose MAC the kernel should resolve
 
 _HEADER = struct.Struct("<BB")
 _COUNT = struct.Struct("<I")
@@ -352,3 +353,21 @@ def unpack_flows(frame: bytes) -> list[tuple[int, int, int, int]]:
             raise FrameError(f"unknown flow operation {operation}")
         flows.append((operation, (hi << 64) | lo, target_port, local_port))
     return flows
+
+
+# --- neighbour requests (worker -> coordinator) ---------------------------------------------
+
+_ADDRESS = struct.Struct("<QQ")                  # addr hi, addr lo
+
+
+def pack_neighbours(addrs: Iterable[int]) -> bytes:
+    items = [_ADDRESS.pack(addr >> 64, addr & _LOW64) for addr in addrs]
+    return b"".join((_header(NEIGHBOURS), _COUNT.pack(len(items)), *items))
+
+
+@_refuse_malformed
+def unpack_neighbours(frame: bytes) -> list[int]:
+    (count,) = _COUNT.unpack_from(frame, 2)
+    if kind_of(frame) != NEIGHBOURS or len(frame) != 6 + count * _ADDRESS.size:
+        raise FrameError("not a neighbour request")
+    return [(hi << 64) | lo for hi, lo in _ADDRESS.iter_unpack(frame[6:])]

@@ -15,7 +15,7 @@ import zmq
 
 from lzr.runtime import frames
 from lzr.runtime.packet_socket import PacketSocket
-from lzr.runtime.processes import Endpoints, push
+from lzr.runtime.processes import Endpoints, end_of_setup, push
 from lzr.runtime.owners import owner_of
 from lzr.wire import MalformedPacket, parse_frame
 from lzr.wire.bpf import capture_program
@@ -31,6 +31,7 @@ def run_receiver(interface: str, version: int, scanner_addr: int, local_ports: r
     to_worker = [push(ctx, endpoints.worker_packets(i)) for i in range(workers)]
     coordinator = push(ctx, endpoints.coordinator)
     sock = PacketSocket(interface, program=capture_program(version, scanner_addr, local_ports))
+    end_of_setup()
     coordinator.send(frames.pack_stats(frames.Ready(frames.READY_RECEIVER)))
     received = routed = dropped = 0
     next_stats = 0.0

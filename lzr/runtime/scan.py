@@ -18,7 +18,8 @@ import time
 import zmq
 
 from lzr.config import RANGES, ZMAP, ScanConfig, UsageError
-from lzr.runtime import frames, local_ipc, netpath
+from lzr.runtime import frames, local_ipc, netpath, privileges
+from lzr.runtime.neighbours import NeighbourResolver
 from lzr.runtime.feeder import InputError, address_policy, print_targets, run_feeder
 from lzr.runtime.netpath import SendPath
 from lzr.runtime.processes import Endpoints, child_main, pull, push
@@ -53,7 +54,8 @@ def run(cfg: ScanConfig) -> int:
     except UsageError as err:
         print(f"lzr: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except (ScanFailed, InputError, RstGuardError, RouteError, netpath.PathError, OSError) as err:
+    except (ScanFailed, InputError, RstGuardError, RouteError, netpath.PathError,
+            privileges.PrivilegeError, OSError) as err:
         print(f"lzr: {err}", file=sys.stderr)
         return EXIT_RUNTIME
 
@@ -68,7 +70,9 @@ def _run_with_guard(cfg: ScanConfig, path: SendPath) -> int:
         except OSError as err:
             raise ScanFailed(f"-f {cfg.output}: {err.strerror}") from None
     low, high = cfg.source_ports
-    with local_ipc.private_directory() as directory:
+    # Children give up root after their setup; they must still reach the scan's sockets.
+    run_as = privileges.account(cfg.user)
+    with local_ipc.private_directory(group=None if run_as.uid == 0 else run_as.gid) as directory:
         endpoints = Endpoints(directory)
         guard = None
         if cfg.guard_mode != "none":
@@ -79,7 +83,7 @@ def _run_with_guard(cfg: ScanConfig, path: SendPath) -> int:
             if guard:
                 guard.install()
             return Coordinator(cfg, path, endpoints,
-                               guard.announce_endpoint if guard else None).run()
+                               guard.announce_endpoint if guard else None, run_as).run()
         finally:
             if guard:
                 guard.remove()
@@ -87,8 +91,9 @@ def _run_with_guard(cfg: ScanConfig, path: SendPath) -> int:
 
 class Coordinator:
     def __init__(self, cfg: ScanConfig, path: SendPath, endpoints: Endpoints,
-                 announce_endpoint: str | None) -> None:
+                 announce_endpoint: str | None, run_as: privileges.Account | None = None) -> None:
         self.cfg = cfg
+        self.run_as = run_as
         self.path = path
         self.endpoints = endpoints
         self.announce_endpoint = announce_endpoint
@@ -111,6 +116,10 @@ class Coordinator:
         self.ctx = zmq.Context()
         self.inbox = pull(self.ctx, self.endpoints.coordinator)
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+        # Workers give up the privilege to ask for ARP/NDP: the coordinator asks for them.
+        resolver = (NeighbourResolver(self.path.interface, self.cfg.version,
+                                      self.endpoints.neighbour_requests)
+                    if self.path.dst_mac is None else None)
         try:
             self._start_workers()
             self._announce()        # after the guard and the capture are up: scripts may wait for it
@@ -122,6 +131,8 @@ class Coordinator:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._stop_all()
+            if resolver:
+                resolver.close()
             self.run_files.close()
             self.inbox.close(linger=0)
             self.ctx.term()
@@ -130,7 +141,8 @@ class Coordinator:
         process = multiprocessing.get_context("fork").Process(
             target=child_main, name=f"lzr-{role}",
             args=(role, os.getpid(), self.endpoints.coordinator, self.cfg.debug,
-                  self.cfg.cpuprofile, self.cfg.memprofile, target, *args))
+                  self.cfg.cpuprofile, self.cfg.memprofile, target, *args),
+            kwargs={"run_as": self.run_as})
         process.start()
         self.processes[role] = process
 

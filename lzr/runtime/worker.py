@@ -27,10 +27,10 @@ from lzr.engine import Engine
 from lzr.pacing import TokenBucket
 from lzr.runtime import frames
 from lzr.runtime.flow_announce import FlowAnnouncer
-from lzr.runtime.neighbours import NeighbourCache
+from lzr.runtime.neighbours import NeighbourCache, NeighbourRequests
 from lzr.runtime.netpath import SendPath
 from lzr.runtime.packet_socket import PacketSocket, SendError
-from lzr.runtime.processes import Endpoints, pull, push
+from lzr.runtime.processes import Endpoints, end_of_setup, pull, push
 from lzr.wire import ACK, FIN, PSH, RST, SYN, FrameBuilder, format_addr, parse_addr
 
 STATS_INTERVAL = 0.5
@@ -80,8 +80,10 @@ class Worker:
         self.announcer = announcer
         # Protocol 0: this socket only sends, the kernel queues nothing for it to read.
         self.sock = PacketSocket(self.path.interface, protocol=0, program=None, rcvbuf=1 << 16)
-        self.neighbours = (NeighbourCache(self.path.interface, cfg.version)
+        self.neighbours = (NeighbourCache(self.path.interface, cfg.version,
+                                          NeighbourRequests(self.endpoints.neighbour_requests))
                            if self.path.dst_mac is None else None)
+        end_of_setup()
         self.builder = FrameBuilder(self.path.src_mac, self.path.dst_mac or b"\0" * 6,
                                     self.path.scanner_addr, cfg.version)
         # ISNs and port order: reproducible with --seed, unpredictable without.
