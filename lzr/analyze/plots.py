@@ -41,7 +41,8 @@ def write(summary: dict, coverage: dict[str, list[int]], directory: str) -> list
     figure.savefig(coverage_path, dpi=110)
     pyplot.close(figure)
 
-    with_port = [(label, entry["share_on_iana_port"]) for label, entry in summary["protocols"].items()
+    with_port = [(label, entry["share_on_iana_port"])
+                 for label, entry in summary["protocols"].items()
                  if entry["share_on_iana_port"] is not None][:2 * PLOTTED_PROTOCOLS]
     figure, axes = pyplot.subplots(figsize=(7, 4.5))
     bars = axes.bar([label for label, _ in with_port], [100 * share for _, share in with_port])

@@ -2,12 +2,12 @@
 
 DuckDB parses plain JSON lines on every core, but a gzip stream can only be inflated from its
 start, by one thread; reading a `.json.gz` itself, DuckDB would inflate and parse on the same
-thread. Here reader threads (one per input file, up to the number of cores) inflate with zlib,
-which releases the GIL, cut the text at line ends into chunks of about CHUNK_BYTES, and write
-each chunk to a spool directory in memory (/dev/shm where there is one). DuckDB parses chunk
-n while chunk n+1 is being inflated, so the data is read once, and inflating and parsing
-overlap on different cores. Where python-isal is installed, its inflate (ISA-L, the same
-interface) replaces zlib's and leaves more of the machine to the parser.
+thread. Here reader threads (one per input file, up to the number of cores) inflate, which
+releases the GIL, cut the text at line ends into chunks of about CHUNK_BYTES, and write each
+chunk to a spool file in memory (/dev/shm where there is one). DuckDB parses chunk n while
+chunk n+1 is being inflated, so the data is read once, and inflating and parsing overlap on
+different cores. The inflater is ISA-L's where python-isal is installed (zlib's interface at
+about three times its speed, which leaves more of the machine to the parser), else zlib's.
 
 A chunk knows its source and the line number its first line has there, so a malformed line
 can be reported as `file:line`. Gzip is recognised by its magic bytes, not by the file name;
@@ -30,7 +30,6 @@ from typing import BinaryIO, Iterator
 import numpy
 
 try:
-    # ISA-L's inflate: zlib's interface at about three times its speed (the `analyze` extra).
     from isal import isal_zlib as INFLATE
 except ImportError:
     INFLATE = zlib
@@ -86,7 +85,8 @@ def expand(arguments: list[str]) -> list[str]:
         elif not os.path.exists(argument):
             raise InputError(f"{argument}: no such file")
         elif os.path.isdir(argument):
-            raise InputError(f"{argument}: is a directory (give its files, e.g. '{argument}/*.json.gz')")
+            raise InputError(f"{argument}: is a directory "
+                             f"(give its files, e.g. '{argument}/*.json.gz')")
         else:
             paths.append(argument)
     return paths
@@ -175,7 +175,8 @@ class ChunkSpool:
     def __exit__(self, *exc_info) -> None:
         self._stop.set()
         for reader in self._readers:
-            reader.join()
+            # A reader blocked on a quiet stdin cannot see the stop; it is a daemon thread.
+            reader.join(timeout=2.0)
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def batches(self) -> Iterator[list[Chunk]]:
@@ -240,6 +241,8 @@ class ChunkSpool:
         first_line = 1
         try:
             for block in text_blocks(stream, source):
+                if self._stop.is_set():
+                    return
                 source.bytes_read += len(block)
                 # Cut at the block's last line end once the chunk is full; a chunk holding one
                 # very long line grows until that line ends.

@@ -236,7 +236,8 @@ class Generator:
                  extended: bool = False, malformed_share: float = 0.0):
         self._out = out
         self._rng = random.Random(seed)
-        self._everywhere_ports = max(PSEUDO_SERVICE_PORTS + 1, min(ALL_PORTS, ports_per_everywhere_host))
+        self._everywhere_ports = max(PSEUDO_SERVICE_PORTS + 1,
+                                     min(ALL_PORTS, ports_per_everywhere_host))
         self._extended = extended
         self._malformed_share = malformed_share
         self._pending: list[str] = []
@@ -460,7 +461,8 @@ class Generator:
 
     def _payload(self, label: str) -> tuple[str, bytes]:
         """A first segment for `label`: as LZR's JSON string (quoted once per template, the
-        date and nonce filled in afterwards: they need no escapes) and, for --extended, its bytes."""
+        date and nonce filled in afterwards: they need no escapes) and, for --extended, its
+        bytes."""
         quoted, template = self._choice(self._payloads[label])
         if isinstance(template, bytes):
             return quoted, template
@@ -468,7 +470,8 @@ class Generator:
         values = {"date": _HTTP_DATE.format(h=seconds // 3600 % 24, m=seconds // 60 % 60,
                                             s=seconds % 60),
                   "nonce": f"{self._rng.getrandbits(64):016x}"}
-        return quoted.format(**values), (template.format(**values).encode() if self._extended else b"")
+        raw = template.format(**values).encode() if self._extended else b""
+        return quoted.format(**values), raw
 
     def _malformed(self) -> str:
         kind = self._choice(MALFORMED_KINDS)
@@ -503,7 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     size = parser.add_mutually_exclusive_group(required=True)
     size.add_argument("--records", type=int, metavar="N", help="write at least N records")
     size.add_argument("--bytes", type=float, metavar="B",
-                      help="write until FILE holds at least B bytes (compressed, for .gz), e.g. 5e8")
+                      help="write until FILE holds at least B bytes (compressed for .gz), "
+                           "e.g. 5e8")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--everywhere-ports", type=int, default=ALL_PORTS, metavar="N",
                         help="ports a host that answers everywhere answers on (default 65535)")

@@ -93,7 +93,8 @@ def build(connection: duckdb.DuckDBPyConnection, *, exclude_pseudo: bool, top: i
             "iana_port": primary.port if primary else None,
             "iana_port_basis": primary.basis if primary else None,
             "on_iana_port": on_primary.get(label, 0) if primary else None,
-            "share_on_iana_port": _share(on_primary.get(label, 0), label_services) if primary else None,
+            "share_on_iana_port": (_share(on_primary.get(label, 0), label_services)
+                                   if primary else None),
             "ports_for_90_percent": ports_for_share(coverage[label]),
             "top_ports": top_ports[label],
         }
@@ -102,7 +103,8 @@ def build(connection: duckdb.DuckDBPyConnection, *, exclude_pseudo: bool, top: i
     if services == sum(sum(per_port) for per_port in coverage.values()):
         # Every service has one label: the (label, port) counts are the per-port counts.
         per_port = [(port, sum(labels.values()),
-                     sum(count for label, count in labels.items() if label in assigned.get(port, ())))
+                     sum(count for label, count in labels.items()
+                         if label in assigned.get(port, ())))
                     for port, labels in mix.items()]
     else:
         run("CREATE OR REPLACE TEMP TABLE primary_ports (label VARCHAR, port INTEGER)")

@@ -85,6 +85,7 @@ def test_out_writes_the_tables_and_plots(scan, tmp_path, capsys):
     (["nothing-*.json.gz"], "no file matches"),
     (["x.json", "--top", "0"], "must be 1 or more"),
     (["x.json", "--format", "xml"], "invalid choice"),
+    (["x.json", "--memory-limit", "lots"], "not a size"),
 ])
 def test_usage_errors_exit_2_with_one_message(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -161,3 +162,16 @@ def _ns(text: str) -> int:
     seconds, digits, zone = re.fullmatch(r"(.{19})(?:\.(\d+))?(.*)", text).groups()
     moment = datetime.fromisoformat(seconds + zone)
     return int(moment.timestamp()) * 1_000_000_000 + int((digits or "").ljust(9, "0"))
+
+
+def test_interrupted_run_exits_130_and_leaves_no_spool(scan, tmp_path, monkeypatch, capsys):
+    path, _ = scan
+    monkeypatch.setattr("lzr.analyze.sources._spool_parent", lambda: str(tmp_path))
+
+    def interrupt(self, batch):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("lzr.analyze.ingest.Ingest.add", interrupt)
+    assert cli.main([str(path), "--quiet"]) == cli.EXIT_INTERRUPTED
+    assert "interrupted" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
