@@ -69,10 +69,9 @@ class Engine:
         self._hosts = HostLimits(  # a queued target may have ended meanwhile
             cfg.per_host_limit, cfg.host_rate,
             lambda t: self._targets.get(t.key) is t and self._wants_conn(t), self._open_queued_conn)
-        probes = (cfg.haf, cfg.haf_needed, cfg.haf_timeout, self._ports, self._rng,
-                  self._targets, self._sends)
-        self._firewall = TargetProbes(*probes) if cfg.compat else AddressVerdicts(
-            *probes, parallel=cfg.parallel, on_verdict=self._on_verdict)
+        shared = (cfg, self._ports, self._rng, self._targets, self._sends)
+        self._firewall = TargetProbes(*shared) if cfg.compat else AddressVerdicts(
+            *shared, on_verdict=self._on_verdict)
         timing = self._timing = Timing(cfg)
         self._timer = timing.timeout
         # Earliest first on a tie: a connection's, a host's, a probe's, a target's budget.
