@@ -366,7 +366,8 @@ class Engine:
         conn.deadline = None
         conn.state = IDLE
         target = conn.target
-        target.drop(conn)
+        if conn is not target:
+            target.drop(conn)
         if conn.hs and self._hosts.cap is not None:
             self._hosts.ended(target.addr)
 

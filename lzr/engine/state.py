@@ -111,12 +111,11 @@ class InFlight(_Connection):
         self.more.append(conn)
         return conn
 
-    def drop(self, conn) -> None:
-        """`conn` (now IDLE) no longer runs a handshake."""
-        if conn is not self:
-            self.more.remove(conn)
-            if not self.more:
-                self.more = None
+    def drop(self, conn: Conn) -> None:
+        """`conn` (now IDLE, one of `more`) no longer runs a handshake."""
+        self.more.remove(conn)
+        if not self.more:
+            self.more = None
 
     def conn_on(self, lport: int):
         """The live connection using our local port `lport`, or None."""
