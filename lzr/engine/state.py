@@ -70,6 +70,7 @@ class InFlight(_Connection):
     held = _mark(8)         # waiting for its address's ACKing-firewall verdict
     banner_asked = _mark(16)    # a server-first handshake has started (its window is open or over)
     banner_waited = _mark(32)   # a server-first handshake's window passed without a banner
+    answered = _mark(64)    # the port answered a SYN (ours or ZMap's): it is open
 
     def __init__(self, key: int, started: float | None) -> None:
         self.key = key

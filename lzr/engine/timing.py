@@ -36,6 +36,7 @@ class Timing:
         self._rtts = cfg.answer_rtts
         self._first_round = cfg.parallel
         self._silent_probes = cfg.silent_probes
+        self._one_banner_window = cfg.skip_banner_waits
 
     @property
     def conn_queues(self) -> tuple[TimerQueue, ...]:
@@ -51,6 +52,13 @@ class Timing:
                 if queue.delay >= self._rtts * rtt:
                     return queue
         return self.timeout
+
+    def skip_spent_banners(self, target, handshakes) -> None:
+        """Once a banner window passed in silence, the same empty probe again gets nothing:
+        the target's next server-first handshakes are skipped."""
+        if target.banner_waited and self._one_banner_window:
+            while target.next_hs < len(handshakes) and handshakes[target.next_hs].server_first:
+                target.next_hs += 1
 
     def gives_up(self, target, server_first: bool, acked: bool) -> bool:
         """A probe of the target got no answer in time: a banner window passed in silence
