@@ -331,7 +331,7 @@ class Engine:
         if conn.hs and self._hosts.cap is not None:
             self._hosts.started(target.addr, now)
         self._sends.append(send.syn(conn))
-        self._timer.arm(conn, now)
+        self._timing.first_syn.arm(conn, now)
         if conn.hs == 1 and self._firewall.probes:
             self._firewall.extra_connection(target, now)
 

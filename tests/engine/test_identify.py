@@ -83,7 +83,7 @@ def test_identified_handshake_cancels_the_others():
 
 
 # Outside --compat a probe the target ACKed is not sent again: in the first round it waits
-# -t once, whatever -rn; later, 8 round trips (at least 0.5 s). A round of silent handshakes
+# -t once, whatever -rn; later, 8 round trips (at least 0.25 s). A round of silent handshakes
 # also takes a round trip for the SYN-ACK and one for the ACK of the probe.
 @pytest.mark.parametrize("retries", [0, 1])
 @pytest.mark.parametrize("parallel, rounds", [(4, 3), (1, 12)])
@@ -99,7 +99,7 @@ def test_parallel_handshakes_cost_one_timeout_then_a_few_round_trips(retries, pa
     last = max(t for t, _ in net.sent)
     # With more than one at once, the rest of the first round starts at the SYN-ACK.
     opened = net.rtt if parallel > 1 else 0.0
-    assert last == pytest.approx(opened + 5.0 + (rounds - 1) * 0.5 + rounds * 2 * net.rtt)
+    assert last == pytest.approx(opened + 5.0 + (rounds - 1) * 0.25 + rounds * 2 * net.rtt)
 
 
 def test_later_answer_waits_follow_the_round_trip():
