@@ -12,9 +12,9 @@ import time
 
 import pytest
 
+from lzr.runtime.process_identity import is_alive
 from lzr_sim.errors import HarnessError
 from lzr_sim.network import SimNetwork
-from lzr_sim.processes import process_alive
 from lzr_sim.runs import list_runs, run_links, run_root
 from lzr_sim.manifest import from_dict
 
@@ -31,7 +31,7 @@ def bare(hosts=2, topology="routed", addresses=None):
 
 
 def leftovers(run_id, pids):
-    return run_links(run_id), [pid for pid, start in pids if process_alive(pid, start)]
+    return run_links(run_id), [pid for pid, start in pids if is_alive(pid, start)]
 
 
 def namespaces_of(pids):
@@ -51,7 +51,7 @@ def in_node(net, node, command):
 def test_up_reaches_targets_and_down_leaves_nothing():
     with SimNetwork(bare(3)) as net:
         run_id, pids = net.run_id, list(net.state.processes)
-        assert run_links(run_id) and all(process_alive(pid, start) for pid, start in pids)
+        assert run_links(run_id) and all(is_alive(pid, start) for pid, start in pids)
         namespaces = namespaces_of(pids)
         assert len(namespaces) == 5 and namespaces <= live_namespaces()  # scanner, router, 3 hosts
         assert in_node(net, "sc", "ping -c1 -W2 198.18.0.12").returncode == 0
