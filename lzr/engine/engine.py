@@ -34,14 +34,14 @@ from lzr.engine.ports import LocalPorts
 from lzr.engine import send
 from lzr.engine.records import Recorder, fallback, keep_if_better
 from lzr.engine.send import SYN_WINDOW, Send
-from lzr.engine.state import InFlight
+from lzr.engine.state import ANSWERED, BANNER_ASKED, BANNER_WAITED, STOPPED, InFlight
 from lzr.engine.timers import Timers
 from lzr.engine.timing import Timing
 from lzr.engine.transitions import (
     IDLE, PROBE_ACKED, PROBE_SENT, PURE_ACK, REFUSED, SYN_SENT, SYNACK, TIMER,
     TRANSITIONS, accept,
 )
-from lzr.fingerprint import label_of, labels, sure_labels
+from lzr.fingerprint import UNKNOWN, label_of, labels, sure_labels
 from lzr.output.record import Outcome, Record
 from lzr.wire.segment import ACK, RST, SYN
 
@@ -166,7 +166,7 @@ class Engine:
             self._close_conn(conn)
             self._finish(conn.target, record, now)
             return
-        opened = not conn.target.answered
+        opened = not conn.target.marks & ANSWERED
         self._send_first_probe(conn, seg.seq, seg.ack, seg.window, seg.ttl, seg.flags, now)
         if opened:
             self._start_handshakes(conn.target, now)    # the rest of the first round
@@ -179,11 +179,12 @@ class Engine:
 
     def _on_data(self, conn, seg, now: float) -> None:
         target = conn.target
-        target.answered = True      # (data may come with the SYN-ACK)
+        target.marks |= ANSWERED    # (data may come with the SYN-ACK)
         found = labels(seg.payload, self.cfg.compat)
         sure = found if self.cfg.compat else sure_labels(found, self._handshakes[conn.hs])
-        record = self._recorder.of_data(conn, seg, now,
-                                        label=label_of(sure or found, self.cfg.priority))
+        label = label_of(sure or found, self.cfg.priority)
+        outcome = Outcome.UNKNOWN_DATA if label == UNKNOWN else Outcome.IDENTIFIED
+        record = self._recorder.of_segment(conn, seg, now, outcome, expected="data", label=label)
         self._send_rst(conn, seg.ack)
         if self.cfg.force_all:
             self._records.append(record)
@@ -303,11 +304,13 @@ class Engine:
             self._finish(target, None, now)
 
     def _wants_conn(self, target: InFlight) -> bool:
-        self._timing.skip_spent_banners(target, self._handshakes)
+        marks = target.marks
+        if marks & BANNER_WAITED:
+            self._timing.skip_spent_banners(target, self._handshakes)
         # When we send the SYNs, the first round waits for the port to answer one: a closed or
         # filtered port (most of them) costs one SYN, not --parallel.
-        return (target.next_hs < len(self._handshakes) and not target.stopped
-                and (target.answered or target.next_hs == 0 or self.cfg.force_all)
+        return (target.next_hs < len(self._handshakes) and not marks & STOPPED
+                and (marks & ANSWERED or target.next_hs == 0 or self.cfg.force_all)
                 and len(target.live_conns()) < self.cfg.parallel)
 
     def _open_queued_conn(self, target: InFlight, now: float) -> bool:
@@ -360,7 +363,7 @@ class Engine:
             # Probe answers that came after the target's last packet still count (§2.13 race).
             self._records.append(fallback(target, now, self._firewall.flagged(target)))
         self._firewall.forget(target)
-        self._hosts.wake(target.addr, now)
+        self._hosts.wake(target.key >> 16, now)
 
     def _close_conn(self, conn) -> None:
         conn.deadline = None
@@ -377,9 +380,10 @@ class Engine:
                           now: float) -> None:
         """Complete the handshake; the SYN-ACK becomes the connection's reference packet."""
         conn.state = PROBE_SENT
-        conn.target.answered = True
+        target = conn.target
+        target.marks |= ANSWERED
         if self._handshakes[conn.hs].server_first:
-            conn.target.banner_asked = True     # its window for a banner opens now
+            target.marks |= BANNER_ASKED        # its window for a banner opens now
         conn.seq, conn.ack, conn.ttl, conn.flags = seq, ack, ttl, flags
         conn.window = SIXTEEN_BITS[window]
         conn.counter = 0
@@ -397,4 +401,5 @@ class Engine:
         self._sends.append(send.rst(conn, seq))
 
     def _probe(self, conn) -> bytes:
-        return self._handshakes[conn.hs].probe(self._recorder.text(conn.target.addr), self._rng)
+        return self._handshakes[conn.hs].probe(self._recorder.text(conn.target.key >> 16),
+                                               self._rng)
