@@ -87,7 +87,7 @@ class Engine:
     # ---- public interface -------------------------------------------------------------
 
     @property
-    def in_flight(self) -> int:
+    def in_flight(self) -> int:     # targets without their final record yet
         return len(self._targets)
 
     def add_synack(self, saddr: int, sport: int, dport: int, seq: int, ack: int, window: int,
@@ -134,16 +134,14 @@ class Engine:
         else:
             self._handlers[conn.state][event](conn, seg, now)
 
-    def advance(self, now: float) -> None:
-        """Fire every timer due at `now`, earliest first."""
+    def advance(self, now: float) -> None:      # fire every timer due at `now`, earliest first
         self._timers.fire_due(now)
 
     def next_deadline(self) -> float | None:
         return self._timers.next_deadline()
 
     def take_sends(self) -> list[Send]:
-        sends = self._sends[:]      # the list is shared with the firewall probes: keep it
-        self._sends.clear()
+        sends, self._sends[:] = self._sends[:], []   # shared with the firewall probes: keep it
         return sends
 
     def take_records(self) -> list[Record]:
@@ -283,7 +281,7 @@ class Engine:
 
     def _new_target(self, key: int, now: float) -> InFlight:
         target = self._targets[key] = InFlight(key, now if self.cfg.extended else None)
-        if self._timing.budget is not None:
+        if self._timing.budget is not None:     # --target-timeout
             self._timing.budget.arm(target, now)
         return target
 
@@ -299,8 +297,8 @@ class Engine:
                     self._hosts.queue(target, now)
                     break
             self._open_conn(target, now)
-        left_to_try = target.next_hs < len(self._handshakes) and not target.stopped
-        if not left_to_try and not target.has_live_conns():
+        if (target.stopped or target.next_hs >= len(self._handshakes)) and (
+                not target.has_live_conns()):      # nothing left to try, nothing running
             self._finish(target, None, now)
 
     def _wants_conn(self, target: InFlight) -> bool:
@@ -315,10 +313,8 @@ class Engine:
 
     def _open_queued_conn(self, target: InFlight, now: float) -> bool:
         """A slot at its address for a queued target: did its next connection open?"""
-        if not self._firewall.allows(target, now):
-            return False
-        self._open_conn(target, now)
-        return True
+        allowed = self._firewall.allows(target, now)
+        return allowed and self._open_conn(target, now) is None
 
     def _open_conn(self, target: InFlight, now: float) -> None:
         """Send the SYN of the target's next handshake from a fresh local port."""
@@ -341,11 +337,10 @@ class Engine:
     def _end_conn(self, conn, record: Record, now: float) -> None:
         """The connection is over without naming the service: keep its record in case
         nothing does, and go on with the target's other handshakes."""
-        target = conn.target
-        keep_if_better(target, record)
+        keep_if_better(conn.target, record)
         self._close_conn(conn)
-        self._start_handshakes(target, now)
-        self._hosts.wake(target.addr, now)
+        self._start_handshakes(conn.target, now)
+        self._hosts.wake(conn.target.key >> 16, now)
 
     def _finish(self, target: InFlight, record: Record | None, now: float) -> None:
         """The target is done: reset its other open connections, write its final record."""
