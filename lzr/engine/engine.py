@@ -34,14 +34,14 @@ from lzr.engine.ports import LocalPorts
 from lzr.engine import send
 from lzr.engine.records import Recorder, fallback, keep_if_better
 from lzr.engine.send import SYN_WINDOW, Send
-from lzr.engine.state import InFlight
+from lzr.engine.state import ANSWERED, BANNER_ASKED, BANNER_WAITED, STOPPED, InFlight
 from lzr.engine.timers import Timers
 from lzr.engine.timing import Timing
 from lzr.engine.transitions import (
     IDLE, PROBE_ACKED, PROBE_SENT, PURE_ACK, REFUSED, SYN_SENT, SYNACK, TIMER,
     TRANSITIONS, accept,
 )
-from lzr.fingerprint import label_of, labels, sure_labels
+from lzr.fingerprint import UNKNOWN, label_of, labels, sure_labels
 from lzr.output.record import Outcome, Record
 from lzr.wire.segment import ACK, RST, SYN
 
@@ -87,7 +87,7 @@ class Engine:
     # ---- public interface -------------------------------------------------------------
 
     @property
-    def in_flight(self) -> int:
+    def in_flight(self) -> int:     # targets without their final record yet
         return len(self._targets)
 
     def add_synack(self, saddr: int, sport: int, dport: int, seq: int, ack: int, window: int,
@@ -134,16 +134,14 @@ class Engine:
         else:
             self._handlers[conn.state][event](conn, seg, now)
 
-    def advance(self, now: float) -> None:
-        """Fire every timer due at `now`, earliest first."""
+    def advance(self, now: float) -> None:      # fire every timer due at `now`, earliest first
         self._timers.fire_due(now)
 
     def next_deadline(self) -> float | None:
         return self._timers.next_deadline()
 
     def take_sends(self) -> list[Send]:
-        sends = self._sends[:]      # the list is shared with the firewall probes: keep it
-        self._sends.clear()
+        sends, self._sends[:] = self._sends[:], []   # shared with the firewall probes: keep it
         return sends
 
     def take_records(self) -> list[Record]:
@@ -166,7 +164,7 @@ class Engine:
             self._close_conn(conn)
             self._finish(conn.target, record, now)
             return
-        opened = not conn.target.answered
+        opened = not conn.target.marks & ANSWERED
         self._send_first_probe(conn, seg.seq, seg.ack, seg.window, seg.ttl, seg.flags, now)
         if opened:
             self._start_handshakes(conn.target, now)    # the rest of the first round
@@ -179,11 +177,12 @@ class Engine:
 
     def _on_data(self, conn, seg, now: float) -> None:
         target = conn.target
-        target.answered = True      # (data may come with the SYN-ACK)
+        target.marks |= ANSWERED    # (data may come with the SYN-ACK)
         found = labels(seg.payload, self.cfg.compat)
         sure = found if self.cfg.compat else sure_labels(found, self._handshakes[conn.hs])
-        record = self._recorder.of_data(conn, seg, now,
-                                        label=label_of(sure or found, self.cfg.priority))
+        label = label_of(sure or found, self.cfg.priority)
+        outcome = Outcome.UNKNOWN_DATA if label == UNKNOWN else Outcome.IDENTIFIED
+        record = self._recorder.of_segment(conn, seg, now, outcome, expected="data", label=label)
         self._send_rst(conn, seg.ack)
         if self.cfg.force_all:
             self._records.append(record)
@@ -282,7 +281,7 @@ class Engine:
 
     def _new_target(self, key: int, now: float) -> InFlight:
         target = self._targets[key] = InFlight(key, now if self.cfg.extended else None)
-        if self._timing.budget is not None:
+        if self._timing.budget is not None:     # --target-timeout
             self._timing.budget.arm(target, now)
         return target
 
@@ -298,24 +297,24 @@ class Engine:
                     self._hosts.queue(target, now)
                     break
             self._open_conn(target, now)
-        left_to_try = target.next_hs < len(self._handshakes) and not target.stopped
-        if not left_to_try and not target.has_live_conns():
+        if (target.stopped or target.next_hs >= len(self._handshakes)) and (
+                not target.has_live_conns()):      # nothing left to try, nothing running
             self._finish(target, None, now)
 
     def _wants_conn(self, target: InFlight) -> bool:
-        self._timing.skip_spent_banners(target, self._handshakes)
+        marks = target.marks
+        if marks & BANNER_WAITED:
+            self._timing.skip_spent_banners(target, self._handshakes)
         # When we send the SYNs, the first round waits for the port to answer one: a closed or
         # filtered port (most of them) costs one SYN, not --parallel.
-        return (target.next_hs < len(self._handshakes) and not target.stopped
-                and (target.answered or target.next_hs == 0 or self.cfg.force_all)
+        return (target.next_hs < len(self._handshakes) and not marks & STOPPED
+                and (marks & ANSWERED or target.next_hs == 0 or self.cfg.force_all)
                 and len(target.live_conns()) < self.cfg.parallel)
 
     def _open_queued_conn(self, target: InFlight, now: float) -> bool:
         """A slot at its address for a queued target: did its next connection open?"""
-        if not self._firewall.allows(target, now):
-            return False
-        self._open_conn(target, now)
-        return True
+        allowed = self._firewall.allows(target, now)
+        return allowed and self._open_conn(target, now) is None
 
     def _open_conn(self, target: InFlight, now: float) -> None:
         """Send the SYN of the target's next handshake from a fresh local port."""
@@ -338,11 +337,10 @@ class Engine:
     def _end_conn(self, conn, record: Record, now: float) -> None:
         """The connection is over without naming the service: keep its record in case
         nothing does, and go on with the target's other handshakes."""
-        target = conn.target
-        keep_if_better(target, record)
+        keep_if_better(conn.target, record)
         self._close_conn(conn)
-        self._start_handshakes(target, now)
-        self._hosts.wake(target.addr, now)
+        self._start_handshakes(conn.target, now)
+        self._hosts.wake(conn.target.key >> 16, now)
 
     def _finish(self, target: InFlight, record: Record | None, now: float) -> None:
         """The target is done: reset its other open connections, write its final record."""
@@ -360,7 +358,7 @@ class Engine:
             # Probe answers that came after the target's last packet still count (§2.13 race).
             self._records.append(fallback(target, now, self._firewall.flagged(target)))
         self._firewall.forget(target)
-        self._hosts.wake(target.addr, now)
+        self._hosts.wake(target.key >> 16, now)
 
     def _close_conn(self, conn) -> None:
         conn.deadline = None
@@ -377,9 +375,10 @@ class Engine:
                           now: float) -> None:
         """Complete the handshake; the SYN-ACK becomes the connection's reference packet."""
         conn.state = PROBE_SENT
-        conn.target.answered = True
+        target = conn.target
+        target.marks |= ANSWERED
         if self._handshakes[conn.hs].server_first:
-            conn.target.banner_asked = True     # its window for a banner opens now
+            target.marks |= BANNER_ASKED        # its window for a banner opens now
         conn.seq, conn.ack, conn.ttl, conn.flags = seq, ack, ttl, flags
         conn.window = SIXTEEN_BITS[window]
         conn.counter = 0
@@ -397,4 +396,5 @@ class Engine:
         self._sends.append(send.rst(conn, seq))
 
     def _probe(self, conn) -> bytes:
-        return self._handshakes[conn.hs].probe(self._recorder.text(conn.target.addr), self._rng)
+        return self._handshakes[conn.hs].probe(self._recorder.text(conn.target.key >> 16),
+                                               self._rng)

@@ -214,10 +214,14 @@ class AddressVerdicts(_Prober):
                 self._on_verdict(target, state == FIREWALL, now)
 
     def flagged(self, target) -> bool:
-        verdict = self._verdicts.get(target.addr)
+        if not self._verdicts:
+            return False
+        verdict = self._verdicts.get(target.key >> 16)
         return verdict is not None and verdict.state == FIREWALL
 
     def ends(self, target, hs: int) -> bool:
+        if not self._verdicts:      # (the path of every packet: no call when nothing was probed)
+            return False
         return self.flagged(target)
 
     def stops(self, target) -> bool:

@@ -25,11 +25,6 @@ class Recorder:
         """Addresses as LZR writes them: dotted quad, or exploded IPv6 (§4.1, §6.6)."""
         return exploded_ipv6(addr) if self.version == 6 else inet_ntoa(addr.to_bytes(4, "big"))
 
-    def of_data(self, conn, seg, now: float, *, label: str) -> Record:
-        """The target's answer on `conn`."""
-        outcome = Outcome.UNKNOWN_DATA if label == UNKNOWN else Outcome.IDENTIFIED
-        return self.of_segment(conn, seg, now, outcome, expected="data", label=label)
-
     def of_segment(self, conn, seg, now: float, outcome: Outcome, *, expected: str = "",
                    label: str = UNKNOWN, acked: bool | None = None) -> Record:
         """A segment the target sent on `conn` (Counter 0: nothing was retransmitted)."""

@@ -39,6 +39,10 @@ class Conn(_Connection):
         self.deadline = None
 
 
+# The bits of `InFlight.marks`; the engine's hot paths test and set them directly.
+ACKED, STOPPED, WAITING, HELD, BANNER_ASKED, BANNER_WAITED, ANSWERED = (1 << i for i in range(7))
+
+
 def _mark(bit: int) -> property:
     """A yes/no fact about a target, kept as one bit of `InFlight.marks`."""
     def get(self) -> bool:
@@ -64,13 +68,13 @@ class InFlight(_Connection):
         "marks",        # the bits behind the yes/no properties below
     )
 
-    acked = _mark(1)        # the target ACKed something on some connection (LZR's ACKed)
-    stopped = _mark(2)      # start no more handshakes (the port stopped answering SYNs)
-    waiting = _mark(4)      # queued for a per-host connection slot
-    held = _mark(8)         # waiting for its address's ACKing-firewall verdict
-    banner_asked = _mark(16)    # a server-first handshake has started (its window is open or over)
-    banner_waited = _mark(32)   # a server-first handshake's window passed without a banner
-    answered = _mark(64)    # the port answered a SYN (ours or ZMap's): it is open
+    acked = _mark(ACKED)        # the target ACKed something on some connection (LZR's ACKed)
+    stopped = _mark(STOPPED)    # start no more handshakes (the port stopped answering SYNs)
+    waiting = _mark(WAITING)    # queued for a per-host connection slot
+    held = _mark(HELD)          # waiting for its address's ACKing-firewall verdict
+    banner_asked = _mark(BANNER_ASKED)      # a server-first handshake's window opened
+    banner_waited = _mark(BANNER_WAITED)    # ... and passed without a banner
+    answered = _mark(ANSWERED)  # the port answered a SYN (ours or ZMap's): it is open
 
     def __init__(self, key: int, started: float | None) -> None:
         self.key = key

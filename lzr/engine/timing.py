@@ -57,8 +57,8 @@ class Timing:
 
     def skip_spent_banners(self, target, handshakes) -> None:
         """Once a banner window passed in silence, the same empty probe again gets nothing:
-        the target's next server-first handshakes are skipped."""
-        if target.banner_waited and self._one_banner_window:
+        the next server-first handshakes of a target whose banner window passed are skipped."""
+        if self._one_banner_window:
             while target.next_hs < len(handshakes) and handshakes[target.next_hs].server_first:
                 target.next_hs += 1
 
