@@ -1,6 +1,8 @@
 """The scan's private socket directory and the peer check on every bound socket."""
+import contextlib
 import os
 import stat
+from collections.abc import Iterator
 
 import pytest
 import zmq
@@ -77,8 +79,10 @@ def test_peer_decision(domain, address, allowed):
     assert local_ipc.peer_allowed(domain, address) is allowed
 
 
-def connect_and_send(endpoint: str, report_fd: int) -> None:
-    """In a child: send one frame, then write to `report_fd` how the handshake ended."""
+def connect_and_send(endpoint: str, report_fd: int, release_fd: int) -> None:
+    """In a child: send one frame, write to `report_fd` how the handshake ended, and stay
+    connected until `release_fd` closes. A peer that leaves at once can take its frame with it:
+    libzmq drops what arrives while the bound side is still attaching the new connection."""
     ctx = zmq.Context()
     sock = ctx.socket(zmq.PUSH)
     monitor = sock.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
@@ -89,28 +93,37 @@ def connect_and_send(endpoint: str, report_fd: int) -> None:
         event = recv_monitor_message(monitor)["event"]
         outcome = b"accepted" if event == zmq.EVENT_HANDSHAKE_SUCCEEDED else b"refused"
     os.write(report_fd, outcome)
+    os.read(release_fd, 1)
     os._exit(0)
 
 
-def run_peer(endpoint: str, orphaned: bool) -> str:
-    """Connect from a child, or from an orphaned grandchild (no longer our descendant)."""
+@contextlib.contextmanager
+def peer(endpoint: str, orphaned: bool) -> Iterator[str]:
+    """A peer in a child, or in an orphaned grandchild (no longer our descendant): yields how
+    its handshake ended, and it stays connected until the body is done."""
     read_fd, write_fd = os.pipe()
+    release_read, release_write = os.pipe()
     child = os.fork()
     if child == 0:
         os.close(read_fd)
+        os.close(release_write)
         if not orphaned:
-            connect_and_send(endpoint, write_fd)
+            connect_and_send(endpoint, write_fd, release_read)
         parent = os.getpid()
         if os.fork() == 0:
             if wait_until(lambda: os.getppid() != parent, timeout=10):   # our parent has exited
-                connect_and_send(endpoint, write_fd)
+                connect_and_send(endpoint, write_fd, release_read)
             os.write(write_fd, b"still a descendant")
             os._exit(0)
         os._exit(0)
     os.close(write_fd)
-    os.waitpid(child, 0)
-    with os.fdopen(read_fd, "rb") as report:
-        return report.read().decode()
+    os.close(release_read)
+    try:
+        yield os.read(read_fd, 64).decode()
+    finally:
+        os.close(release_write)
+        os.close(read_fd)
+        os.waitpid(child, 0)
 
 
 def test_only_the_owner_and_its_descendants_may_connect(tmp_path):
@@ -122,9 +135,11 @@ def test_only_the_owner_and_its_descendants_may_connect(tmp_path):
             local_ipc.bind(inbox, endpoint)
             path = endpoint[len("ipc://"):]
             assert stat.S_IMODE(os.stat(path).st_mode) & 0o077 == 0
-            assert run_peer(endpoint, orphaned=True) == "refused"
-            assert run_peer(endpoint, orphaned=False) == "accepted"
-            assert inbox.poll(5000)
+            with peer(endpoint, orphaned=True) as outcome:
+                assert outcome == "refused"
+            with peer(endpoint, orphaned=False) as outcome:
+                assert outcome == "accepted"
+                assert inbox.poll(5000)
             assert inbox.recv().startswith(b"frame from pid")
             assert not inbox.poll(200), "the refused peer's frame was delivered"
     finally:
