@@ -102,6 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
     timing.add_argument(*_names("w", "--workers"), dest="workers", type=int,
                         default=os.cpu_count() or 1, metavar="K",
                         help="worker processes (default: number of cores)")
+    timing.add_argument(*_names("--senders"), dest="senders", type=int, default=1, metavar="K",
+                        help="range scans: processes sending SYNs, like zmap -T (default 1)")
 
     inp = p.add_argument_group("input")
     inp.add_argument(*_names("sendSYNs"), dest="send_syns", action="store_true",
@@ -215,6 +217,7 @@ def parse_args(argv: list[str]) -> ScanConfig:
         retries=ns.retries,
         cooldown=DEFAULT_COOLDOWN if ns.cooldown is None else ns.cooldown,
         workers=ns.workers,
+        senders=ns.senders,
         haf=0 if force_all else ns.haf,             # LZR: force mode turns HAF off
         haf_threshold=0.0 if force_all else ns.haf_threshold,
         force_all=force_all,

@@ -46,6 +46,7 @@ class ScanConfig:
     retries: int = 1
     cooldown: float = DEFAULT_COOLDOWN
     workers: int = 1
+    senders: int = 1                      # range scans: processes sending the SYNs
     haf: int = 0
     haf_threshold: float = 1.0
     force_all: bool = False
@@ -117,6 +118,7 @@ class ScanConfig:
         _at_least("-rn", self.retries, 0)
         _at_least("-c", self.cooldown, 0)
         _positive("-w", self.workers)
+        _positive("--senders", self.senders)
         _at_least("-haf", self.haf, 0)
         if not 0.0 <= self.haf_threshold <= 1.0:
             raise UsageError("-hafThreshold", f"must be in [0, 1], got {self.haf_threshold}")

@@ -1,9 +1,11 @@
 """LZR's per-target state machine (reference lzr-behaviour.md §2), with no I/O at all.
 
-Inputs are events: a target ZMap already has a SYN-ACK for (`add_synack`), a target to SYN
-(`add_target`), a TCP segment from a target (`receive`) and the time (`advance`). Outputs
-are collected until taken: segments to send (`take_sends`), final records (`take_records`),
-and when to call `advance` next (`next_deadline`). The clock is whatever the caller says.
+Inputs are events: a target ZMap (or the runtime's stateless SYN) already has a SYN-ACK for
+(`add_synack`), a RST refusing such a SYN (`add_refused`), a target to SYN (`add_target`), a
+TCP segment from a target (`receive`) and the time (`advance`); a stateless SYN that nothing
+answered only needs its record (`add_unanswered`). Outputs are collected until taken:
+segments to send (`take_sends`), final records (`take_records`), and when to call `advance`
+next (`next_deadline`). The clock is whatever the caller says.
 
 Invariants
  1. A target is in `_targets` from its first input until its final record is emitted; then
@@ -170,6 +172,37 @@ class Engine:
         target.hs = 0
         self._send_first_probe(target, seq, ack, window, ttl, SYN | ACK, now)
         self._start_handshakes(target, now)
+
+    def add_refused(self, seg, now: float) -> None:
+        """A RST that refused a SYN sent without engine state (the runtime's stateless SYNs,
+        validated on arrival): the target's handshake 0 ends as a closed port (§2.8)."""
+        key = seg.saddr << 16 | seg.sport
+        if key in self._targets:
+            self.receive(seg, now)
+            return
+        target = Target(key, now if self.cfg.extended else None)
+        self._targets[key] = target
+        target.next_hs = 1
+        target.lport = SIXTEEN_BITS[seg.dport]
+        target.hs = 0
+        target.state = SYN_SENT
+        target.seq, target.ack, target.window, target.ttl, target.flags = (
+            (seg.ack - 1) & MOD32, 0, SYN_WINDOW, 0, SYN)
+        target.counter = target.sent = 0
+        self._on_refused(target, seg, now)
+
+    def add_unanswered(self, addr: int, port: int, lport: int, isn: int, retransmissions: int,
+                       last_sent: float, first_sent: float, now: float) -> None:
+        """A target whose SYNs, sent without engine state, got no answer: its final record is
+        the one a SYN that timed out gives (expectedRToLZR "sa", §2.8)."""
+        started = first_sent if self.cfg.extended else None
+        self._records.append(self._record(
+            addr << 16 | port, lport, 0, isn, 0, SYN_WINDOW, 0, SYN, retransmissions, "sa", b"",
+            UNKNOWN, False, round(last_sent * 1e9), 1, started, now))
+
+    def active(self, addr: int, port: int) -> bool:
+        """Is the target in flight (state held, final record not yet emitted)?"""
+        return (addr << 16 | port) in self._targets
 
     def add_target(self, addr: int, port: int, now: float) -> None:
         """A target to SYN ourselves (-sendSYNs): handshake 0 starts with our SYN."""

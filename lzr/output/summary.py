@@ -8,7 +8,7 @@ Form, line by line:
     unknown: 1
 
 The JSON object holds LZR's counters in LZR's key order, then ours (input lines skipped as
-malformed, targets skipped by the blocklist). Go prints the label lines in map order, which is
+malformed, targets skipped by the blocklist, targets whose SYNs got no answer). Go prints the label lines in map order, which is
 random; we print them by count, largest first, then by label.
 """
 import json
@@ -21,7 +21,7 @@ LZR_COUNTERS = (
     "TotalResponses", "ZeroWindow", "ACKed", "Data", "No_SYNACK", "Rst", "Fin", "Resp_ack",
     "HyperACKtive",
 )
-OWN_COUNTERS = ("MalformedInput", "Blocked")
+OWN_COUNTERS = ("MalformedInput", "Blocked", "Unanswered")
 
 
 class Summary:
@@ -59,6 +59,11 @@ class Summary:
 
     def count_blocked(self, targets: int = 1) -> None:
         self.counters["Blocked"] += targets
+
+    def count_unanswered(self, targets: int) -> None:
+        """Targets lzr sent SYNs to that neither SYN-ACKed nor refused them (range scans
+        write no record for them)."""
+        self.counters["Unanswered"] += targets
 
     def merge(self, other: "Summary") -> None:
         """Adds another process's counts to these."""

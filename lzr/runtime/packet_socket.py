@@ -4,8 +4,9 @@ This is the scanner's only packet I/O. Receiving: `receive()` waits for the firs
 drains what else is queued with one `recvmmsg` system call per batch, each frame read whole
 (up to the largest IP packet: veth can deliver GSO super-segments of 64 KiB), skipping frames
 this host sent itself. Sending: `send()` one frame, `send_batch()` many with one `sendmmsg`
-system call per batch. Both batch calls go through ctypes; where libc or the kernel lacks
-what they need, a per-frame loop does the same work.
+system call per batch, and `RowSender` the rows of one numpy buffer (a sender's SYN batch)
+without copying them. The batch calls go through ctypes; where libc or the kernel lacks what
+they need, a per-frame loop does the same work.
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ import struct
 import threading
 from typing import Callable, Sequence, TypeVar
 
+import numpy as np
+
 from lzr.runtime.netns import enter_netns
 from lzr.wire.bpf import PROGRAM, Instruction, pack_filter
 
@@ -27,6 +30,7 @@ ETH_P_IP = 0x0800
 ETH_P_IPV6 = 0x86DD
 PACKET_OUTGOING = 4          # sockaddr_ll.sll_pkttype of a frame this host sent
 SOL_PACKET = 263
+PACKET_QDISC_BYPASS = 20     # frames go straight to the driver, past the queueing discipline
 PACKET_IGNORE_OUTGOING = 23  # Linux >= 4.20: the kernel stops copying our own sends to us
 SO_ATTACH_FILTER = 26
 SO_RCVBUFFORCE = 33          # like SO_RCVBUF but may exceed net.core.rmem_max (needs CAP_NET_ADMIN)
@@ -131,7 +135,8 @@ class PacketSocket:
 
     def __init__(self, ifname: str, protocol: int = ETH_P_ALL,
                  program: Sequence[Instruction] | None = PROGRAM,
-                 rcvbuf: int = DEFAULT_RCVBUF, batch: int = DEFAULT_BATCH) -> None:
+                 rcvbuf: int = DEFAULT_RCVBUF, batch: int = DEFAULT_BATCH,
+                 qdisc_bypass: bool = False) -> None:
         self.ifname = ifname
         # Protocol 0 until bind: an unbound packet socket with protocol 0 receives nothing.
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
@@ -139,6 +144,11 @@ class PacketSocket:
             if program is not None:
                 self._attach_filter(program)
             self._set_rcvbuf(rcvbuf)
+            if qdisc_bypass:
+                try:
+                    self.sock.setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, 1)
+                except OSError:  # older kernel: frames take the usual path
+                    pass
             try:
                 self.sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
                 self._kernel_skips_outgoing = True
@@ -240,6 +250,58 @@ class PacketSocket:
             except SendError as error:
                 raise SendError(error.errno, sent + error.sent) from None
         return sent
+
+
+class RowSender:
+    """Sends rows of one C-contiguous (capacity, frame length) uint8 array with sendmmsg, each
+    row one frame, straight from the array's memory (the messages point into it).
+
+    The array must stay alive and in place as long as this object is used.
+    """
+
+    def __init__(self, sock: PacketSocket, rows: np.ndarray) -> None:
+        if rows.ndim != 2 or rows.dtype != np.uint8 or not rows.flags.c_contiguous:
+            raise ValueError("rows must be a C-contiguous 2-D uint8 array")
+        self.fd = sock.fileno()
+        self.sock = sock
+        self.rows = rows
+        capacity, length = rows.shape
+        self.messages = (_Mmsghdr * capacity)()
+        self.iovecs = (_Iovec * capacity)()
+        base = rows.ctypes.data
+        for index in range(capacity):
+            self.iovecs[index].iov_base = base + index * length
+            self.iovecs[index].iov_len = length
+            header = self.messages[index].msg_hdr
+            header.msg_iov = ctypes.pointer(self.iovecs[index])
+            header.msg_iovlen = 1
+        self._message_size = ctypes.sizeof(_Mmsghdr)
+        self._base = ctypes.addressof(self.messages)
+
+    def send(self, first: int, count: int) -> int:
+        """Send rows [first, first + count); returns how many went out. Raises SendError
+        (with `sent`) when the kernel refuses one (ENOBUFS: the device queue is full)."""
+        if _sendmmsg is None:
+            sent = 0
+            for row in self.rows[first:first + count]:
+                try:
+                    self.sock.send(row.tobytes())
+                except OSError as error:
+                    raise SendError(error.errno, sent) from None
+                sent += 1
+            return sent
+        done = 0
+        while done < count:
+            pointer = ctypes.cast(self._base + (first + done) * self._message_size,
+                                  ctypes.POINTER(_Mmsghdr))
+            result = _sendmmsg(self.fd, pointer, count - done, 0)
+            if result < 0:
+                error = ctypes.get_errno()
+                if error == errno.EINTR:
+                    continue
+                raise SendError(error, done)
+            done += result
+        return done
 
 
 class _SendBatch:

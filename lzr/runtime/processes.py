@@ -50,6 +50,9 @@ class Endpoints:
     def worker_control(self, index: int) -> str:
         return self._ipc(f"worker{index}-control")
 
+    def sender_control(self, index: int) -> str:
+        return self._ipc(f"sender{index}-control")
+
 
 PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)

@@ -1,11 +1,13 @@
 """The coordinator: one scan from validated config to summary.
 
-It resolves where frames go, installs the RST guard, starts the processes (writer, K workers,
-receiver, then the feeder once the others are listening), prints the progress line, and ends
-the scan: normally when every worker has finished (input over, any cooldown passed, nothing
-in flight) and the writer has written everything; after a first Ctrl-C by stopping the feeder
-and new admissions and then draining the same way; after a second Ctrl-C or SIGTERM at once.
-The RST guard and the private socket directory are removed on every one of these paths.
+It resolves where frames go and plans the scan (local ports, the validation secret, a range
+scan's walk), installs the RST guard, starts the processes (writer, K workers, receiver, then
+the senders or the feeder once the others are listening), prints the progress line, writes
+checkpoints, and ends the scan: normally when every worker has finished (input over, no
+answer still able to come, nothing in flight) and the writer has written everything; after a
+first Ctrl-C by stopping the sending at once and then draining the same way; after a second
+Ctrl-C or SIGTERM at once. The RST guard and the private socket directory are removed on
+every one of these paths.
 """
 from __future__ import annotations
 
@@ -16,20 +18,27 @@ import signal
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 
 import zmq
 
+from lzr import handshakes
 from lzr.config import RANGES, ZMAP, ScanConfig, UsageError
 from lzr.runtime import frames, netpath
-from lzr.runtime.feeder import InputError, address_policy, print_targets, run_feeder
+from lzr.runtime.checkpoints import Marks, write_atomically
+from lzr.runtime.feeder import (InputError, TargetStream, address_policy, print_targets,
+                                range_scan, run_feeder)
 from lzr.runtime.netpath import SendPath
+from lzr.runtime.owners import port_plan
 from lzr.runtime.processes import Endpoints, child_main, pull, push
 from lzr.runtime.receiver import run_receiver
 from lzr.runtime.routes import RouteError
 from lzr.runtime.rstguard import RstGuard, RstGuardError
+from lzr.runtime.sender import chunk_size, run_sender
+from lzr.runtime.validation import Validation
 from lzr.runtime.worker import run_worker
-from lzr.runtime.owners import port_slices
 from lzr.runtime.writer import run_writer
+from lzr.targets.ranges import RangeScan
 from lzr.wire import format_addr
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -73,9 +82,37 @@ def run(cfg: ScanConfig) -> int:
         return EXIT_RUNTIME
 
 
+@dataclass
+class Plan:
+    """What the processes of a scan are given, worked out before any of them starts."""
+
+    path: SendPath
+    syn_ports: range | None               # the stateless SYNs' local ports (lzr sends SYNs)
+    worker_ports: list[range]             # each worker's ports for its engine's connections
+    validation: Validation | None
+    scan: RangeScan | None = None         # range scans: this run's walk
+    total: int = 0                        # range scans: targets in this run's slice
+    max_sent: int = 0                     # the most bytes a first connection sends (receiver)
+
+
+def make_plan(cfg: ScanConfig, path: SendPath) -> Plan:
+    low, high = cfg.source_ports
+    syn_ports, worker_ports = port_plan(low, high, cfg.workers, cfg.sends_syns)
+    validation = Validation.fresh(cfg.version, syn_ports) if syn_ports else None
+    widest = format_addr(cfg.version, (1 << (32 if cfg.version == 4 else 128)) - 1)
+    max_sent = max(len(handshakes.get(name).probe(widest)) for name in cfg.handshakes)
+    plan = Plan(path, syn_ports, worker_ports, validation, max_sent=max_sent)
+    if cfg.mode == RANGES:
+        stream = TargetStream(cfg, address_policy(cfg), path.scanner_addr)
+        plan.scan = range_scan(cfg, stream)
+        plan.total = stream.total
+    return plan
+
+
 def _run_with_guard(cfg: ScanConfig, path: SendPath) -> int:
-    # A bad list file or an unwritable output fails here, before any rule or process exists.
+    # A bad list file, checkpoint or unwritable output fails here, before any rule or process.
     address_policy(cfg)
+    plan = make_plan(cfg, path)
     if cfg.output != "-":
         try:
             with open(cfg.output, "a"):
@@ -86,13 +123,14 @@ def _run_with_guard(cfg: ScanConfig, path: SendPath) -> int:
     guard = None
     if cfg.guard_mode != "none":
         guard = RstGuard(cfg.guard_mode, format_addr(cfg.version, path.scanner_addr), cfg.version,
-                         local_ports=range(low, high + 1))
+                         local_ports=range(low, high + 1),
+                         also_owns=plan.validation.owns_flow if plan.validation else None)
     _remove_stale_socket_dirs()
     with tempfile.TemporaryDirectory(prefix=f"{SOCKET_DIR_PREFIX}{os.getpid()}-") as directory:
         try:
             if guard:
                 guard.install()
-            return Coordinator(cfg, path, Endpoints(directory),
+            return Coordinator(cfg, plan, Endpoints(directory),
                                guard.announce_endpoint if guard else None).run()
         finally:
             if guard:
@@ -100,22 +138,30 @@ def _run_with_guard(cfg: ScanConfig, path: SendPath) -> int:
 
 
 class Coordinator:
-    def __init__(self, cfg: ScanConfig, path: SendPath, endpoints: Endpoints,
+    def __init__(self, cfg: ScanConfig, plan: Plan, endpoints: Endpoints,
                  announce_endpoint: str | None) -> None:
         self.cfg = cfg
-        self.path = path
+        self.plan = plan
+        self.path = plan.path
         self.endpoints = endpoints
         self.announce_endpoint = announce_endpoint
         self.started_at = time.time()
+        self.started_monotonic = time.monotonic()
         self.interrupts = 0
         self.terminated = False
+        self.senders = cfg.senders if cfg.mode == RANGES else 0
         self.worker_stats: dict[int, frames.WorkerStats] = {}
+        self.sender_stats: dict[int, frames.SenderStats] = {}
         self.feeder_stats: frames.FeederStats | None = None
         self.writer_stats = frames.WriterStats(0, 0)
-        self.receiver_stats = frames.ReceiverStats(0, 0, 0)
+        self.receiver_stats = frames.ReceiverStats(0, 0, 0, 0)
         self.summary: str | None = None
-        self.marks: list[frames.CheckpointMark] = []
-        self.last_progress = (self.started_at, 0)     # (time, packets sent) at the last line
+        self.marks = None
+        if plan.scan is not None and cfg.checkpoint:
+            _, begin, end = plan.scan.slice
+            self.marks = Marks(plan.scan.checkpoint(), self.senders,
+                               chunk_size(cfg.rate, self.senders), end - begin, cfg.timeout)
+        self.last_progress = (self.started_monotonic, 0)   # (time, packets sent) at the last line
         self.processes: dict[str, multiprocessing.Process] = {}
 
     # -- lifetime -------------------------------------------------------------------------------
@@ -127,7 +173,7 @@ class Coordinator:
         try:
             self._start_workers()
             self._announce()        # after the guard and the capture are up: scripts may wait for it
-            self._start_feeder()
+            self._start_input()
             return self._supervise()
         finally:
             for sig, handler in previous.items():
@@ -145,19 +191,20 @@ class Coordinator:
         self.processes[role] = process
 
     def _start_workers(self) -> None:
-        cfg = self.cfg
+        cfg, plan = self.cfg, self.plan
         low, high = cfg.source_ports
-        slices = port_slices(low, high, cfg.workers)
-        self._spawn("writer", run_writer, cfg, self.endpoints, self.started_at)
-        for index, ports in enumerate(slices):
+        self._spawn("writer", run_writer, cfg, self.endpoints, self.started_at,
+                    self.senders or 1)
+        for index, ports in enumerate(plan.worker_ports):
             self._spawn(f"worker{index}", run_worker, cfg, index, ports, self.endpoints, self.path,
-                        self.announce_endpoint)
+                        self.announce_endpoint, plan.validation, self.senders)
         policy = address_policy(cfg)
         # In ZMap mode the first handshake uses ZMap's source port, which can be any.
         accepted_ports = None if cfg.mode == ZMAP else range(low, high + 1)
         self._spawn("receiver", run_receiver, self.path.interface, cfg.version,
                     self.path.scanner_addr, accepted_ports, cfg.workers, self.endpoints,
-                    lambda addr: policy.is_allowed(cfg.version, addr))
+                    lambda addr: policy.is_allowed(cfg.version, addr), plan.validation,
+                    plan.max_sent)
         waiting = {frames.READY_RECEIVER, *range(cfg.workers)}
         deadline = time.monotonic() + START_TIMEOUT
         while waiting:
@@ -170,15 +217,20 @@ class Coordinator:
                     waiting.discard(frames.unpack_stats(frame).role)
             self._check_children()
 
-    def _start_feeder(self) -> None:
+    def _start_input(self) -> None:
+        """The senders of a range scan, or the feeder that reads stdin."""
+        if self.cfg.mode == RANGES:
+            for index in range(self.senders):
+                self._spawn(f"sender{index}", run_sender, self.cfg, index, self.senders,
+                            self.endpoints, self.path, self.plan.validation, self.plan.scan)
+            return
         # multiprocessing closes stdin in its children; the feeder reads a duplicate.
-        stdin_fd = -1 if self.cfg.mode == RANGES else os.dup(sys.stdin.fileno())
+        stdin_fd = os.dup(sys.stdin.fileno())
         try:
             self._spawn("feeder", run_feeder, self.cfg, self.endpoints, stdin_fd,
                         self.path.scanner_addr)
         finally:
-            if stdin_fd >= 0:
-                os.close(stdin_fd)
+            os.close(stdin_fd)
 
     def _supervise(self) -> int:
         next_progress = time.monotonic() + PROGRESS_INTERVAL
@@ -207,7 +259,8 @@ class Coordinator:
         if self.cfg.debug:
             r = self.receiver_stats
             print(f"lzr: receiver: {r.frames} frames captured, {r.routed} passed to workers, "
-                  f"{r.dropped} dropped (not ours, or from blocked sources)", file=sys.stderr)
+                  f"{r.dropped} dropped (not ours, or from blocked sources), {r.forged} forged "
+                  "answers dropped", file=sys.stderr)
         if self.summary:
             print(self.summary, file=sys.stderr, end="" if self.summary.endswith("\n") else "\n")
         return EXIT_INTERRUPTED if self.interrupts else EXIT_OK
@@ -261,26 +314,23 @@ class Coordinator:
                 self.writer_stats = frames.unpack_stats(frame)
             elif kind == frames.RECEIVER_STATS:
                 self.receiver_stats = frames.unpack_stats(frame)
-            elif kind == frames.CHECKPOINT_MARK:
-                self.marks.append(frames.unpack_checkpoint_mark(frame))
+            elif kind == frames.SENDER_STATS:
+                stats = frames.unpack_stats(frame)
+                self.sender_stats[stats.sender] = stats
+            elif kind == frames.SENDER_MARKS:
+                if self.marks is not None:
+                    self.marks.add(*frames.unpack_sender_marks(frame))
             else:
                 others.append(frame)
 
     def _save_checkpoint(self) -> None:
-        """Write the newest mark whose targets all have their records (range scans)."""
-        if not self.cfg.checkpoint or not self.marks:
+        """Write the newest checkpoint whose targets all have their final records."""
+        if self.marks is None or len(self.worker_stats) < self.cfg.workers:
             return
-        finished = [self.worker_stats[k].finished_below if k in self.worker_stats else 0
-                    for k in range(self.cfg.workers)]
-        for position in range(len(self.marks) - 1, -1, -1):
-            mark = self.marks[position]
-            if all(sent <= done for sent, done in zip(mark.sent, finished)):
-                temporary = f"{self.cfg.checkpoint}.tmp"
-                with open(temporary, "w") as fh:
-                    fh.write(mark.checkpoint + "\n")
-                os.replace(temporary, self.cfg.checkpoint)
-                del self.marks[:position]
-                return
+        finished_before = min(stats.finished_before for stats in self.worker_stats.values())
+        checkpoint = self.marks.newest(finished_before)
+        if checkpoint is not None:
+            write_atomically(self.cfg.checkpoint, checkpoint.to_json() + "\n")
 
     def _check_children(self) -> None:
         for role, process in self.processes.items():
@@ -298,8 +348,10 @@ class Coordinator:
         self._clear_progress()
         print("lzr: stopping: no new targets; finishing those in flight (Ctrl-C again to exit now)",
               file=sys.stderr, flush=True)
-        endpoints = [self.endpoints.feeder_control] + [
+        endpoints = [self.endpoints.sender_control(i) for i in range(self.senders)] + [
             self.endpoints.worker_control(i) for i in range(self.cfg.workers)]
+        if self.cfg.mode != RANGES:
+            endpoints.append(self.endpoints.feeder_control)
         for endpoint in endpoints:
             sock = push(self.ctx, endpoint)
             sock.send(frames.empty(frames.STOP))
@@ -315,7 +367,8 @@ class Coordinator:
         lines = [
             f"++Writing results to file: {'stdout' if cfg.output == '-' else cfg.output}",
             f"++Handshakes: {','.join(cfg.handshakes)}",
-            f"++Worker processes: {cfg.workers}",
+            f"++Worker processes: {cfg.workers}" + (
+                f", sender processes: {self.senders}" if self.senders else ""),
             f"++Timeout Interval (s): {cfg.timeout:g}",
             f"++Cooldown after completing (s): {cfg.cooldown:g}",
             f"++Retransmit Interval (s): {cfg.retransmit_after:g}",
@@ -331,31 +384,35 @@ class Coordinator:
     def _progress(self) -> None:
         if self.cfg.quiet:
             return
-        stats = self.worker_stats.values()
-        sent = sum(s.sent for s in stats)
-        admitted = sum(s.admitted for s in stats)
-        in_flight = sum(s.in_flight for s in stats)
-        now = time.time()
-        elapsed = now - self.started_at
+        workers, senders = self.worker_stats.values(), self.sender_stats.values()
+        sent = sum(s.sent for s in workers) + sum(s.packets for s in senders)
+        targets = sum(s.admitted for s in workers) + sum(s.targets for s in senders)
+        now = time.monotonic()
+        elapsed = now - self.started_monotonic
         # Packets per second over the last interval, not since the start.
         last_time, last_sent = self.last_progress
         rate = (sent - last_sent) / (now - last_time) if now > last_time else 0.0
         self.last_progress = (now, sent)
-        line = (f"{_clock(elapsed)} sent {sent} ({rate:,.0f} pps); targets {admitted}; "
-                f"SYN-ACKs {sum(s.synacks for s in stats)}; data {sum(s.data for s in stats)}; "
-                f"identified {sum(s.identified for s in stats)}; in flight {in_flight}; "
-                f"written {self.writer_stats.written}; "
-                f"ETA {self._eta(admitted, elapsed)}")
+        line = (f"{_clock(elapsed)} sent {sent} ({rate:,.0f} pps); targets {targets}; "
+                f"answered {sum(s.answered for s in workers)}; "
+                f"SYN-ACKs {sum(s.synacks for s in workers)}; "
+                f"data {sum(s.data for s in workers)}; "
+                f"identified {sum(s.identified for s in workers)}; "
+                f"in flight {sum(s.in_flight for s in workers)}; "
+                f"written {self.writer_stats.written}; ETA {self._eta(targets, elapsed)}")
         end = "\r" if sys.stderr.isatty() else "\n"
         print(f"\x1b[2K{line}" if end == "\r" else line, file=sys.stderr, end=end, flush=True)
 
-    def _eta(self, admitted: int, elapsed: float) -> str:
+    def _eta(self, targets: int, elapsed: float) -> str:
         feeder = self.feeder_stats
-        if feeder is None or not (feeder.total or feeder.finished):
+        if self.plan.scan is not None:
+            total = self.plan.total
+        elif feeder is not None and feeder.finished:
+            total = feeder.targets
+        else:
             return "?"
-        total = feeder.total or feeder.targets
-        remaining = max(0, total - admitted)
-        pace = min(self.cfg.rate, admitted / elapsed) if admitted and elapsed > 0 else self.cfg.rate
+        remaining = max(0, total - targets)
+        pace = min(self.cfg.rate, targets / elapsed) if targets and elapsed > 0 else self.cfg.rate
         cooldown = self.cfg.cooldown if self.cfg.waits_cooldown else 0.0
         tail = self.cfg.timeout * (self.cfg.retries + 1) + cooldown
         return _clock(remaining / pace + tail) if pace > 0 else "?"

@@ -23,7 +23,7 @@ PORTS = ("81", "82")
 def test_checkpoint_resumes_without_repeating_or_skipping():
     with NetnsLab() as lab, tempfile.TemporaryDirectory() as tmp:
         scanner, target = lab.add_host("ckpt"), lab.add_host("ckptt")
-        scan_if, target_if = lab.link(scanner, target, "10.236.0.1/24", "10.236.0.2/24")
+        scan_if, target_if = lab.link(scanner, target, "10.236.8.1/24", "10.236.8.2/24")
         # The target answers for the whole /22 (AnyIP); nothing listens, so each SYN gets a RST.
         target.cmd("ip", "route", "add", "local", SPACE, "dev", "lo")
         checkpoint, output = os.path.join(tmp, "scan.checkpoint"), os.path.join(tmp, "out.json")
@@ -53,5 +53,7 @@ def test_checkpoint_resumes_without_repeating_or_skipping():
         again = subprocess.run(command + ["-rate", "5000"], capture_output=True, text=True, timeout=60)
         assert again.returncode == 0, again.stderr
         with open(output) as fh:
-            seen = [(r["saddr"], r["sport"]) for r in map(json.loads, fh)]
+            records = [json.loads(line) for line in fh]
+        seen = [(r["saddr"], r["sport"]) for r in records]
     assert len(seen) == len(set(seen)) == 1024 * len(PORTS)
+    assert all(r["RST"] for r in records), "every target refused its SYN"
