@@ -18,7 +18,8 @@ import time
 import tracemalloc
 
 import lzr.engine.engine
-from lzr.engine import Engine, EngineConfig
+from lzr.config import ScanConfig
+from lzr.engine import Engine
 from lzr.wire.segment import ACK, PSH, Segment
 
 SCANNER = 0x0A000001
@@ -26,7 +27,7 @@ HTTP_OK = b"HTTP/1.1 200 OK\r\nServer: bench\r\nContent-Length: 0\r\n\r\n"
 
 
 def new_engine() -> Engine:
-    return Engine(EngineConfig(handshakes=("http",)), version=4, scanner_addr=SCANNER,
+    return Engine(ScanConfig(handshakes=("http",)).engine_config(), version=4, scanner_addr=SCANNER,
                   local_ports=range(32768, 61000), seed=1)
 
 

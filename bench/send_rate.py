@@ -22,11 +22,12 @@ at the 3rd and the 12th second. Then the ratios the targets are stated in:
   two senders >= 1.8 x one; RSS flat (within 10 %) from the 3rd to the 12th second;
   -rate 100000 held within +-5 %.
 
-    python bench/send_rate.py [--repeat N] [--senders-flag -w]
+    python bench/send_rate.py [--repeat N] [--lzr-source DIR --senders-flag=-w]
 
-`--senders-flag` names the flag that sets the number of sending processes (`--senders`; the
-releases before the stateless sender had only `-w`, which also set the shards). The machine
-may be shared: run it a few times (`--repeat`) and read the spread, not one figure.
+`--lzr-source DIR` runs the lzr of another checkout (an older commit, to compare);
+`--senders-flag` names its flag for the number of sending processes (`--senders`; the releases
+before the stateless sender had only `-w`, which set the worker processes). The machine may be
+shared: run it a few times (`--repeat`) and read the spread, not one figure.
 """
 from __future__ import annotations
 
@@ -40,9 +41,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-from sim.netns import NetnsLab, stop_process  # noqa: E402
+from lzr_sim.lab import NetnsLab
+from lzr_sim.processes import stop_process
 
 RUN_SECONDS = 14
 SCANNER_IP, SINK_IP = "10.76.0.1", "10.76.0.2"
@@ -155,12 +155,14 @@ def zmap(scanner, sink: Sink, scan_if: str, sink_mac: str, workdir: str, threads
     return measure(f"zmap -T {threads}", sink, proc, track_rss=False)
 
 
-def lzr(scanner, sink: Sink, scan_if: str, sink_mac: str, name: str, extra: list[str]) -> Run:
+def lzr(scanner, sink: Sink, scan_if: str, sink_mac: str, name: str, extra: list[str],
+        source: str | None) -> Run:
     proc = scanner.popen(
         sys.executable, "-m", "lzr.cli", "--targets", LZR_TARGETS, "--ports", "1-65535",
         "-f", "/dev/null", "--quiet", "--allow-reserved", "-sendInterface", scan_if,
         "-sourceIP", SCANNER_IP, "-gatewayMac", sink_mac, *extra,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONPATH=source) if source else None)
     return measure(name, sink, proc, track_rss=True)
 
 
@@ -205,6 +207,7 @@ def report(runs: dict[str, Run]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=1, help="measure everything N times")
+    parser.add_argument("--lzr-source", metavar="DIR", help="run the lzr of this checkout")
     parser.add_argument("--senders-flag", default="--senders",
                         help="the flag that sets the number of sending processes")
     args = parser.parse_args()
@@ -230,11 +233,12 @@ def main() -> int:
                     "zmap1": zmap(scanner, sink, scan_if, sink_mac, workdir, 1),
                     "zmap2": zmap(scanner, sink, scan_if, sink_mac, workdir, 2),
                     "one": lzr(scanner, sink, scan_if, sink_mac, "lzr, one sender",
-                               [*unbounded, senders, "1"]),
+                               [*unbounded, senders, "1"], args.lzr_source),
                     "two": lzr(scanner, sink, scan_if, sink_mac, "lzr, two senders",
-                               [*unbounded, senders, "2"]),
+                               [*unbounded, senders, "2"], args.lzr_source),
                     "rate": lzr(scanner, sink, scan_if, sink_mac, "lzr -rate 100000 -rn 0",
-                                ["-rate", str(RATE_TARGET), "-rn", "0", senders, "1"]),
+                                ["-rate", str(RATE_TARGET), "-rn", "0", senders, "1"],
+                                args.lzr_source),
                 }
             if args.repeat > 1:
                 print(f"--- run {repeat + 1} of {args.repeat}")

@@ -3,7 +3,7 @@ teardown, and `make demo` end to end. Prints the figures; never fails on time.
 
     .venv/bin/python bench/sim_up.py [--hosts 100] [--no-demo]
 
-Targets (issue 6): up <= 30 s, `make demo` <= 2 minutes.
+Targets: up <= 30 s, `make demo` <= 2 minutes.
 """
 import argparse
 import os
@@ -17,10 +17,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def time_up_and_down(hosts: int, seed: int) -> None:
-    from sim.population import generate
+    from lzr_sim.population import generate
     services = len(generate("unexpected", hosts, seed).targets())
     started = time.monotonic()
-    up = subprocess.Popen([sys.executable, "-m", "sim.cli", "up", "--hosts", str(hosts), "--seed", str(seed)],
+    up = subprocess.Popen([sys.executable, "-m", "lzr_sim.cli", "up", "--hosts", str(hosts), "--seed", str(seed)],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     run_id = None
     for line in up.stdout:
@@ -34,7 +34,7 @@ def time_up_and_down(hosts: int, seed: int) -> None:
         sys.exit(f"lzr-sim up failed: {up.stderr.read()[-2000:]}")
     up_seconds = time.monotonic() - started
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "sim.cli", "down", "--run", run_id], check=True,
+    subprocess.run([sys.executable, "-m", "lzr_sim.cli", "down", "--run", run_id], check=True,
                    capture_output=True, cwd=ROOT)
     up.wait(timeout=60)
     down_seconds = time.monotonic() - started

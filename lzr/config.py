@@ -1,16 +1,21 @@
-"""ScanConfig: every setting of one scan, validated once before anything starts.
+"""ScanConfig: every setting of one scan, its default and its checks, in one place.
 
-The command line (lzr/cli.py) fills it; the runtime only reads it. A bad value raises
-`UsageError` naming the flag, which the command line turns into exit status 2.
+The command line (lzr/cli.py) only declares the flags: `ScanConfig.from_flags` turns the ones
+given into a config, `validate` checks every value once before anything starts, and
+`engine_config` derives what the engine reads (EngineConfig). Each rule between flags
+(-forceAllHandshakes turns -haf off, --compat runs one handshake at a time, ...) is written
+once, here. A bad value raises `UsageError` naming the flag, which the command line turns
+into exit status 2. The runtime only reads the config.
 """
 from __future__ import annotations
 
 import ipaddress
 import os
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
-# The input modes, decided from the flags (lzr-behaviour.md §1.2 plus ranges).
+# The input modes, decided from the flags (docs/lzr-reference.md §1.2 plus ranges).
 ZMAP = "zmap"        # stdin: ZMap JSON or CSV, SYN-ACKs already seen
 SYNS = "syns"        # stdin: IP;PORT lines, we send the SYNs
 DRYRUN = "dryrun"    # stdin: `zmap --dryrun` text, we send the SYNs
@@ -18,7 +23,9 @@ RANGES = "ranges"    # --targets x --ports, walked in a seeded permutation, we s
 
 RST_GUARD_MODES = ("source-ip", "source-ports", "nfqueue", "none")
 INPUT_FORMATS = ("auto", "json", "csv")
-DEFAULT_COOLDOWN = 8.0                    # -c, LZR's
+# Defaults that --compat changes to LZR's: setting -> (ours, LZR's). Ours fire: 2 of 3
+# random closed ports answering make an ACKing firewall; LZR's never probe.
+MODE_DEFAULTS = {"haf": (3, 0), "haf_threshold": (0.5, 1.0)}
 _MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 
 
@@ -30,9 +37,18 @@ class UsageError(ValueError):
         self.flag = flag
 
 
+def _lzr_output_name() -> str:
+    """LZR's default output file, named for the time the scan starts."""
+    return f"default_{time.strftime('%Y%m%d%H%M%S')}.json"
+
+
+def _cores() -> int:
+    return os.cpu_count() or 1
+
+
 @dataclass(frozen=True)
 class ScanConfig:
-    output: str = "-"
+    output: str = field(default_factory=_lzr_output_name)    # -f; "-" is stdout
     handshakes: tuple[str, ...] = ("http",)
     priority: tuple[str, ...] = ()
     send_syns: bool = False
@@ -44,14 +60,15 @@ class ScanConfig:
     timeout: float = 5.0
     retransmit_after: float = 1.0
     retries: int = 1
-    cooldown: float = DEFAULT_COOLDOWN
-    workers: int = 1
+    cooldown: float = 8.0                 # -c, LZR's
+    workers: int = field(default_factory=_cores)
     senders: int = 1                      # range scans: processes sending the SYNs
-    haf: int = 0
-    haf_threshold: float = 1.0
+    haf: int | None = None                # ACKing-firewall probes; None: MODE_DEFAULTS
+    haf_threshold: float | None = None    # None: MODE_DEFAULTS
     force_all: bool = False
     push_data_only: bool = False
     feed_zgrab: bool = False
+    feed_zgrab_unknown: bool = False      # feed `unknown` records too (LZR does; --compat)
     only_data_record: bool = False
     ipv6: bool = False
     debug: bool = False
@@ -75,10 +92,66 @@ class ScanConfig:
     input_format: str = "auto"
     print_targets: bool = False
     compat: bool = False
-    parallel: int | None = None           # None: the engine's default
+    parallel: int = 4                     # handshakes of one target at once (docs/identification.md)
     per_host_limit: int | None = None     # None: equal to parallel
-    host_rate: float = 20.0               # extra connections per second to one address; 0: no cap
+    host_rate: float = 20.0               # extra connections per second to one address, like
+                                          # ZGrab2's per-IP limit; 0: no cap
     extended: bool = False
+    metadata_file: str | None = None
+    status_updates_file: str | None = None
+    command_line: tuple[str, ...] = ()    # the flags as given, for the metadata file
+
+    @classmethod
+    def from_flags(cls, given: dict[str, object]) -> "ScanConfig":
+        """A validated config from the flags given on the command line (attribute -> value,
+        lists and ranges still as text); every flag not given keeps its default."""
+        values = dict(given)
+        for name, flag in (("handshakes", "-handshakes"), ("priority", "-priorityFingerprint")):
+            if name in values:
+                values[name] = parse_handshakes(flag, values[name]) if values[name] else ()
+        if "targets" in values:
+            values["targets"] = tuple(filter(None, (t.strip() for t in values["targets"].split(","))))
+        if "ports" in values:
+            values["ports"] = parse_ports("--ports", values["ports"])
+        if "source_ports" in values:
+            values["source_ports"] = parse_port_range("--source-ports", values["source_ports"])
+        if values.get("compat") and values.get("feed_zgrab"):
+            values["feed_zgrab_unknown"] = True     # LZR feeds every record to ZGrab
+        return cls(**values).validate()
+
+    def notes(self, given: dict[str, object]) -> list[str]:
+        """What to tell the user about flags given that cannot act or may surprise."""
+        notes = []
+        if self.dryrun and not self.print_targets:
+            notes.append("-dryrun sends a SYN to every target it reads (it is LZR's flag, not "
+                         "ZMap's --dryrun); --print-targets lists the targets and sends nothing")
+        if "cooldown" in given and not self.waits_cooldown:
+            notes.append("-c has no effect when lzr sends the SYNs: each waits -t x (-rn + 1) "
+                         "for its SYN-ACK (add --compat for LZR's cooldown)")
+        return notes
+
+    def setting(self, name: str):
+        """A setting whose default depends on --compat (MODE_DEFAULTS), as it applies."""
+        value = getattr(self, name)
+        return MODE_DEFAULTS[name][self.compat] if value is None else value
+
+    def engine_config(self) -> "EngineConfig":
+        """What the engine reads: the settings above with the rules between flags applied."""
+        haf = 0 if self.force_all else self.setting("haf")   # LZR: force mode turns HAF off
+        # LZR labels a firewall when more than int(F*N) probes answered, which F = 1.0 made
+        # impossible (docs/lzr-reference.md §7.3-4); capped at N, 1.0 means "every probe".
+        needed = min(int(self.setting("haf_threshold") * haf) + 1, haf)
+        return EngineConfig(
+            handshakes=self.handshakes, priority=self.priority or self.handshakes,
+            timeout=self.timeout, retransmit_after=self.retransmit_after, retries=self.retries,
+            force_all=self.force_all, push_data_only=self.push_data_only, compat=self.compat,
+            parallel=1 if self.compat else self.parallel,
+            per_host_limit=None if self.compat else self.per_host_limit or self.parallel,
+            host_rate=0.0 if self.compat else self.host_rate,
+            haf=haf, haf_needed=needed,
+            # LZR's probes wait -t; ours decide before the second round of handshakes.
+            haf_timeout=self.timeout if self.compat else self.retransmit_after,
+            extended=self.extended)
 
     @property
     def mode(self) -> str:
@@ -119,11 +192,11 @@ class ScanConfig:
         _at_least("-c", self.cooldown, 0)
         _positive("-w", self.workers)
         _positive("--senders", self.senders)
-        _at_least("-haf", self.haf, 0)
-        if not 0.0 <= self.haf_threshold <= 1.0:
+        if self.haf is not None:
+            _at_least("-haf", self.haf, 0)
+        if self.haf_threshold is not None and not 0.0 <= self.haf_threshold <= 1.0:
             raise UsageError("-hafThreshold", f"must be in [0, 1], got {self.haf_threshold}")
-        if self.parallel is not None:
-            _positive("--parallel", self.parallel)
+        _positive("--parallel", self.parallel)
         if self.per_host_limit is not None:
             _positive("--per-host-limit", self.per_host_limit)
         _at_least("--host-rate", self.host_rate, 0)
@@ -143,9 +216,12 @@ class ScanConfig:
         low, high = self.source_ports
         if not 1 <= low <= high <= 65535:
             raise UsageError("--source-ports", f"not a port range: {low}-{high}")
-        if high - low + 1 < self.workers:
+        engine = self.engine_config()
+        if (high - low + 1) // self.workers <= engine.parallel + engine.haf:
             raise UsageError("--source-ports",
-                             f"{high - low + 1} ports cannot be split over {self.workers} workers")
+                             f"{high - low + 1} ports cannot be split over {self.workers} "
+                             f"workers with {engine.parallel} parallel handshakes and "
+                             f"{engine.haf} -haf probes each")
         if self.dryrun and self.targets:
             raise UsageError("-dryrun", "cannot be combined with --targets")
         if self.targets and not self.ports:
@@ -167,6 +243,12 @@ class ScanConfig:
         for flag, path in (("--blocklist", self.blocklist), ("--allowlist", self.allowlist)):
             if path is not None and not os.path.isfile(path):
                 raise UsageError(flag, f"no such file: {path!r}")
+        for flag, path in (("--metadata-file", self.metadata_file),
+                           ("--status-updates-file", self.status_updates_file)):
+            if path is not None and not os.path.isdir(os.path.dirname(path) or "."):
+                raise UsageError(flag, f"no such directory: {os.path.dirname(path)!r}")
+        if self.feed_zgrab_unknown and not self.feed_zgrab:
+            raise UsageError("--feed-zgrab-unknown", "only applies with -feedZGrab")
         if self.feed_zgrab and self.output == "-":
             raise UsageError("-feedZGrab", "writes to stdout, so it cannot be combined with -f -")
         return self
@@ -200,6 +282,59 @@ def _positive(flag: str, value) -> None:
 def _at_least(flag: str, value, minimum) -> None:
     if value < minimum:
         raise UsageError(flag, f"must be >= {minimum}, got {value}")
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What the engine reads, made only by `ScanConfig.engine_config` (no defaults here).
+
+    `compat` makes the engine behave as LZR (with its defects fixed): the first data ends
+    the target whatever it says. Without it, data no rule recognises lets the next handshake
+    go on, up to `parallel` handshakes of a target run at once, and the engine never holds
+    more than `per_host_limit` extra connections to one address and starts at most
+    `host_rate` of them per second (0: no limit). A target's first connection is not an
+    extra one: it is the port scan itself.
+    """
+
+    handshakes: tuple[str, ...]
+    priority: tuple[str, ...]       # tie-break names: -priorityFingerprint, else -handshakes
+    timeout: float                  # -t
+    retransmit_after: float         # -rt
+    retries: int                    # -rn
+    force_all: bool
+    push_data_only: bool
+    compat: bool
+    parallel: int                   # 1 with compat
+    per_host_limit: int | None      # None: no cap (compat)
+    host_rate: float                # 0: no limit
+    haf: int                        # ACKing-firewall probes; 0: none
+    haf_needed: int                 # probe answers that make the verdict
+    haf_timeout: float              # how long a probe waits for its answer
+    extended: bool
+
+
+def parse_ports(flag: str, text: str) -> tuple[int, ...]:
+    """"80,443,8000-8100" -> the ports in order, without repeats."""
+    ports = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        low, dash, high = part.partition("-")
+        try:
+            first, last = int(low), int(high if dash else low)
+        except ValueError:
+            raise UsageError(flag, f"not a port or range: {part!r}") from None
+        if not 0 < first <= last <= 65535:
+            raise UsageError(flag, f"ports must be in 1-65535: {part!r}")
+        ports.extend(range(first, last + 1))
+    return tuple(dict.fromkeys(ports))
+
+
+def parse_port_range(flag: str, text: str) -> tuple[int, int]:
+    """"LO-HI" (or one port) -> (LO, HI); checked by `validate`."""
+    low, _, high = text.partition("-")
+    try:
+        return int(low), int(high or low)
+    except ValueError:
+        raise UsageError(flag, f"not a port range: {text!r}") from None
 
 
 def parse_handshakes(flag: str, text: str) -> tuple[str, ...]:

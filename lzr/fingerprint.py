@@ -1,4 +1,5 @@
-"""Naming a response: every rule on the data, then LZR's tie-break (reference §3.2).
+"""Naming a response: every rule on the data, then LZR's tie-break (docs/lzr-reference.md
+§3.2); and which labels name a service for sure (`sure_labels`).
 
 Every registered rule runs, whatever handshakes were requested, in ascending name order. No
 label gives `unknown`; one label is the answer; several are joined with "-" and resolved by
@@ -15,16 +16,17 @@ names has (`base.Needs`: a byte at an offset, or a substring), and an index buil
 gives, for a response, the rules whose test it passes. Leaving out rules that would have
 returned None gives exactly the labels of running them all.
 """
+import functools
 import re
 from typing import Callable, Iterable, Sequence
 
 from lzr.handshakes import REGISTRY
-from lzr.handshakes.base import never
+from lzr.handshakes.base import Handshake, never
 
 INSPECT_LIMIT = 1024
 UNKNOWN = "unknown"
 
-# LZR's fixed tie-break (reference §3.2 step 4b): the first entry whose names all occur in
+# LZR's fixed tie-break (docs/lzr-reference.md §3.2 step 4b): the first entry whose names all occur in
 # the joined labels gives the result.
 FIXED_TIE_BREAKS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("smtp", "ftp"), "smtp-ftp"),
@@ -90,6 +92,39 @@ def resolve(joined: str, priority: Sequence[str]) -> str:
         if all(name in joined for name in names):
             return result
     return joined
+
+
+# ---- which labels name a service for sure ---------------------------------------------
+
+# Labels whose rules also pass the common error replies of other protocols to a probe that is
+# not theirs: Redis's "-ERR ..." to a GET passes the pop3 rule, memcached's "ERROR\r\n" the
+# memcached_binary rule, and a binary reply that starts like an SSL 3.0 record the ssl branch
+# of the tls rule (EtherNet/IP echoing a ClientHello).
+GENERIC_LABELS = frozenset({"pop3", "memcached_binary", "ssl"})
+
+
+@functools.cache
+def _own_labels(name: str) -> frozenset[str]:
+    """The names of the handshakes that send handshake `name`'s probe: itself and those
+    declaring the same probe (`same_probe_as`: tls and kubernetes; newlines and bgp).
+
+    The tls rule's other label, `ssl` (an SSL 3.0 record header), is not among them: it is
+    what binary protocols' replies to a ClientHello look like (EtherNet/IP echoes its first
+    bytes), while SSL 3.0-only servers are rare."""
+    probe = REGISTRY[name].same_probe_as or name
+    return frozenset(hs.name for hs in REGISTRY.values() if (hs.same_probe_as or hs.name) == probe)
+
+
+def sure_labels(found: list[str], sent: Handshake) -> list[str]:
+    """The labels of `found` (a response's `labels`) that name the service for sure in an
+    answer to handshake `sent`: all of them when the response came unprompted (a
+    server-first handshake); otherwise all but the generic ones that are not the probe's
+    own. An empty list leaves the answer provisional and the other handshakes go on (Redis's
+    `-ERR` to a GET passes the pop3 rule alone); docs/identification.md."""
+    if sent.server_first:
+        return found
+    own = _own_labels(sent.name)
+    return [label for label in found if label in own or label not in GENERIC_LABELS]
 
 
 # ---- which rules a response can pass -------------------------------------------------

@@ -9,7 +9,7 @@
     lzr-sim list                                            # runs and whether they are live
 
 Without `-handshakes` among the lzr flags, a scan uses wait, http and tls plus the handshakes
-the population needs (sim.population.needed_handshakes), and without `-haf` it sends 3
+the population needs (lzr_sim.population.needed_handshakes), and without `-haf` it sends 3
 ACKing-firewall probes when the population has ACKing firewalls. docs/sim.md has the details.
 """
 from __future__ import annotations
@@ -23,13 +23,19 @@ import sys
 import time
 from pathlib import Path
 
-from sim import harness
-from sim.manifest import Manifest, ManifestError
-from sim.population import PROFILES, Options, generate, needed_handshakes
-from sim.report import draw, evaluate, load_records
+from lzr.argparsing import ExactArgumentParser, add_version
+from lzr_sim import runs
+from lzr_sim.errors import HarnessError
+from lzr_sim.extras import missing_extra, require
+from lzr_sim.flags import handshakes_of, lzr_flags_for
+from lzr_sim.manifest import Manifest, ManifestError
+from lzr_sim.network import SimNetwork
+from lzr_sim.population import PROFILES, Options, generate
+from lzr_sim.processes import in_namespace
+from lzr_sim.report import draw, evaluate, load_records
+from lzr_sim.scanner import run_scan
 
 DEFAULT_PROFILE, DEFAULT_HOSTS, DEFAULT_SEED = "unexpected", 30, 1
-DEFAULT_HAF_PROBES = 3
 
 
 class CliError(Exception):
@@ -60,8 +66,9 @@ def _scan_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lzr-sim", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = ExactArgumentParser(prog="lzr-sim", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_version(parser)
     commands = parser.add_subparsers(dest="command", required=True)
 
     up = commands.add_parser("up", help="build and start a population; runs until down or Ctrl-C")
@@ -123,54 +130,20 @@ def _lzr_flags(args, manifest: Manifest) -> list[str]:
     return lzr_flags_for(manifest, [flag for flag in args.lzr_flags if flag != "--"])
 
 
-def lzr_flags_for(manifest: Manifest, flags: list[str] = ()) -> list[str]:
-    """`flags` plus what the population needs where they do not say:
-
-    -handshakes: wait,http,tls plus the handshakes of the population's other protocols;
-    -haf: 3 ACKing-firewall probes when the population has ACKing firewalls.
-    """
-    flags = list(flags)
-    names = {flag.lstrip("-").split("=")[0] for flag in flags}
-    if "handshakes" not in names:
-        flags = ["-handshakes", ",".join(default_handshakes(manifest)), *flags]
-    if "haf" not in names and any(host.behaviour == "acking-firewall" for host in manifest.hosts):
-        flags += ["-haf", str(DEFAULT_HAF_PROBES)]
-    return flags
-
-
-def default_handshakes(manifest: Manifest) -> list[str]:
-    """wait,http,tls plus what the population needs (sim.population.needed_handshakes)."""
-    try:
-        from lzr.handshakes import DEFAULT_ORDER
-    except ImportError:
-        DEFAULT_ORDER = ()
-    return needed_handshakes(manifest, order=tuple(DEFAULT_ORDER))
-
-
-def handshakes_of(flags: list[str]) -> list[str]:
-    """The handshake order a set of lzr flags asks for."""
-    for index, flag in enumerate(flags):
-        name, _, value = flag.lstrip("-").partition("=")
-        if name == "handshakes":
-            text = value or (flags[index + 1] if index + 1 < len(flags) else "")
-            return [item.strip() for item in text.split(",") if item.strip()]
-    return ["http"]
-
-
-def _select_run(run_id: str | None) -> harness.RunState:
+def _select_run(run_id: str | None) -> runs.RunState:
     """The live run `run_id`, or the only live run when no id is given."""
-    runs = [state for state in harness.list_runs() if state.owner_alive()]
+    live = [state for state in runs.list_runs() if state.owner_alive()]
     if run_id:
-        for state in runs:
+        for state in live:
             if state.run_id == run_id:
                 return state
-        raise CliError(f"no live run {run_id!r} under {harness.run_root()}")
-    if not runs:
-        raise CliError(f"no live run under {harness.run_root()}; start one with `lzr-sim up`")
-    if len(runs) > 1:
-        found = ", ".join(state.run_id for state in runs)
-        raise CliError(f"{len(runs)} live runs ({found}); say which with --run")
-    return runs[0]
+        raise CliError(f"no live run {run_id!r} under {runs.run_root()}")
+    if not live:
+        raise CliError(f"no live run under {runs.run_root()}; start one with `lzr-sim up`")
+    if len(live) > 1:
+        found = ", ".join(state.run_id for state in live)
+        raise CliError(f"{len(live)} live runs ({found}); say which with --run")
+    return live[0]
 
 
 def _write_scan_meta(output: Path, flags: list[str]) -> None:
@@ -179,9 +152,10 @@ def _write_scan_meta(output: Path, flags: list[str]) -> None:
 
 
 def command_up(args) -> int:
+    require("mininet.net")
     manifest = _manifest(args)
     started = time.monotonic()
-    with harness.SimNetwork(manifest, loss=args.loss, delay_ms=args.delay, quiet=True) as net:
+    with SimNetwork(manifest, loss=args.loss, delay_ms=args.delay, quiet=True) as net:
         print(net.describe())
         print(f"up in {time.monotonic() - started:.1f} s; "
               f"scan: lzr-sim scan --run {net.run_id} [-- LZR FLAGS]; stop: lzr-sim down --run {net.run_id} "
@@ -204,7 +178,7 @@ def command_scan(args) -> int:
     output = args.output or directory / f"scan-{time.strftime('%Y%m%d-%H%M%S')}.json"
     targets = [(address, port) for address, port, _ in manifest.targets()]
     started = time.monotonic()
-    records = harness.run_scan(state.scanner, targets, flags, output, args.timeout, run_directory=directory)
+    records = run_scan(state.scanner, targets, flags, output, args.timeout, run_directory=directory)
     _write_scan_meta(output, flags)
     print(f"{len(records)} records in {time.monotonic() - started:.1f} s -> {output}")
     return 0
@@ -218,15 +192,17 @@ def _last_scan(directory: Path) -> Path:
 
 
 def command_report(args) -> int:
+    if args.png:
+        require("matplotlib")
     if args.manifest:
         manifest = Manifest.load(args.manifest)
         if not args.records:
             raise CliError("--manifest needs --records")
         records_path = args.records
     else:
-        directory = harness.run_root() / args.run if args.run else _latest_run_directory()
+        directory = runs.run_root() / args.run if args.run else _latest_run_directory()
         if not (directory / "manifest.json").exists():
-            raise CliError(f"no run {args.run!r} under {harness.run_root()}")
+            raise CliError(f"no run {args.run!r} under {runs.run_root()}")
         manifest = Manifest.load(directory / "manifest.json")
         records_path = args.records or _last_scan(directory)
     meta_path = records_path.with_suffix(".meta.json")
@@ -245,7 +221,7 @@ def command_report(args) -> int:
 
 
 def _latest_run_directory() -> Path:
-    root = harness.run_root()
+    root = runs.run_root()
     candidates = [p.parent for p in root.glob("*/manifest.json")] if root.exists() else []
     if not candidates:
         raise CliError(f"no run under {root}; give --manifest and --records")
@@ -259,35 +235,24 @@ def command_exec(args) -> int:
         raise CliError("give the command after `--`, e.g. lzr-sim exec --node h1 -- ss -ltn")
     if args.node not in (state.nodes or {}):
         raise CliError(f"no node {args.node!r} in run {state.run_id}; nodes: {', '.join(sorted(state.nodes or {}))}")
-    return subprocess.run(harness.in_namespace(state.nodes[args.node], argv)).returncode
+    return subprocess.run(in_namespace(state.nodes[args.node], argv)).returncode
 
 
 def command_down(args) -> int:
-    harness.cleanup_stale()
-    states = [s for s in harness.list_runs() if s.owner_alive()] if args.all else [_select_run(args.run)]
+    runs.cleanup_stale()
+    states = [s for s in runs.list_runs() if s.owner_alive()] if args.all else [_select_run(args.run)]
     for state in states:
-        stop_run(state)
+        runs.stop_run(state)
         print(f"run {state.run_id} stopped")
     return 0
 
 
-def stop_run(state: harness.RunState, wait: float = 60.0) -> None:
-    """Ask the owner of a run to tear it down; remove what is left if it does not."""
-    if state.owner_alive():
-        os.kill(state.owner_pid, signal.SIGTERM)
-        deadline = time.monotonic() + wait
-        while state.owner_alive() and time.monotonic() < deadline:
-            time.sleep(0.1)
-    if state.owner_alive():
-        raise CliError(f"run {state.run_id}: owner {state.owner_pid} did not stop within {wait:.0f} s")
-    harness.remove_run(state)
-
-
 def command_run(args) -> int:
+    require("mininet.net", *(["matplotlib"] if args.png else []))
     manifest = _manifest(args)
     flags = _lzr_flags(args, manifest)
     started = time.monotonic()
-    with harness.SimNetwork(manifest, loss=args.loss, delay_ms=args.delay) as net:
+    with SimNetwork(manifest, loss=args.loss, delay_ms=args.delay) as net:
         up_seconds = time.monotonic() - started
         output = args.records or net.directory / "scan-1.json"
         scan_started = time.monotonic()
@@ -322,10 +287,10 @@ def _sample_records(path: Path, labels: int) -> str:
 
 
 def command_list(_args) -> int:
-    runs = harness.list_runs()
-    if not runs:
-        print(f"no runs under {harness.run_root()}")
-    for state in runs:
+    states = runs.list_runs()
+    if not states:
+        print(f"no runs under {runs.run_root()}")
+    for state in states:
         status = "live" if state.owner_alive() else "stale (removed by the next up or down)"
         print(f"{state.run_id}  owner pid {state.owner_pid}  {status}  {state.directory}")
     return 0
@@ -342,8 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as error:
         print(f"lzr-sim {args.command}: {error}", file=sys.stderr)
         return 2
-    except harness.HarnessError as error:
+    except HarnessError as error:
         print(f"lzr-sim {args.command}: {error}", file=sys.stderr)
+        return 1
+    except ModuleNotFoundError as error:
+        message = missing_extra(error)
+        if message is None:
+            raise
+        print(f"lzr-sim {args.command}: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

@@ -10,8 +10,8 @@ scanner namespace, linked only to the target, runs
 against them and the demo prints the records and the summary. The same services back the
 scanner's network tests (`TargetServices`).
 
-    python -m sim.demo            # the demo
-    python -m sim.demo serve ...  # (internal) the services, run inside the target namespace
+    python -m lzr_sim.demo            # the demo
+    python -m lzr_sim.demo serve ...  # (internal) the services, run inside the target namespace
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ import tempfile
 import threading
 import time
 
-from sim.netns import Host, NetnsLab
+from lzr_sim.lab import Host, NetnsLab
 
 HTTP_PORT, TLS_PORT, SSH_PORT = 8081, 8443, 2222
 CLOSED_PORT, SILENT_PORT = 9, 7777
@@ -105,7 +105,7 @@ class TargetServices:
         iptables = "ip6tables" if self.ipv6 else "iptables"
         # Rules live in the target namespace, so they vanish with it.
         self.host.cmd(iptables, "-A", "INPUT", "-p", "tcp", "--dport", str(SILENT_PORT), "-j", "DROP")
-        self.process = self.host.popen(sys.executable, "-m", "sim.demo", "serve",
+        self.process = self.host.popen(sys.executable, "-m", "lzr_sim.demo", "serve",
                                        "--ipv6" if self.ipv6 else "--ipv4", self._certs.name,
                                        stdout=subprocess.PIPE, text=True)
         if self.process.stdout.readline().strip() != "ready":
@@ -150,7 +150,7 @@ def demo() -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "serve":
-        parser = argparse.ArgumentParser(prog="python -m sim.demo serve")
+        parser = argparse.ArgumentParser(prog="python -m lzr_sim.demo serve")
         parser.add_argument("--ipv6", dest="family", action="store_const", const=socket.AF_INET6,
                             default=socket.AF_INET)
         parser.add_argument("--ipv4", dest="family", action="store_const", const=socket.AF_INET)

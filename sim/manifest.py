@@ -3,7 +3,7 @@
 A manifest lists every host (its address and the Mininet node that answers for it), every
 scanned (address, port) with the protocol that really runs there (or none), the behaviour of
 the host or service, whether a scanner can identify it, and what record a correct scanner
-writes for it. `sim.report` compares a scan with it; `sim.harness` builds the network from it.
+writes for it. `lzr_sim.report` compares a scan with it; `lzr_sim.network` builds the network from it.
 
     {"version": 1, "profile": "unexpected", "seed": 1, "topology": "routed",
      "hosts": [{"name": "h1", "address": "198.18.0.10", "behaviour": "normal",
@@ -17,12 +17,9 @@ from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-MANIFEST_VERSION = 1
+from lzr_sim.behaviours import HOST_BEHAVIOURS, PORT_BEHAVIOURS
 
-# Behaviours of a whole host: every port of the host behaves so.
-HOST_BEHAVIOURS = ("normal", "zero-window", "acking-firewall", "shun")
-# Behaviours of one listening port.
-SERVICE_BEHAVIOURS = ("normal", "slow-banner", "rst", "no-ack")
+MANIFEST_VERSION = 1
 TOPOLOGIES = ("lan", "routed", "sparse")
 
 
@@ -34,7 +31,7 @@ class ManifestError(ValueError):
 class Service:
     port: int
     protocol: str | None          # what really runs there; None: no protocol (hard case)
-    behaviour: str = "normal"
+    behaviour: str = "normal"     # a port behaviour of lzr_sim.behaviours.BEHAVIOURS, or normal
     identifiable: bool = True     # a correct scanner names `protocol` for it
     # Fields the record of a correct scan carries, in LZR's JSON names (e.g. fingerprint,
     # window, RST, ackingFirewall); None: nothing definite (e.g. a host that shuns).
@@ -46,7 +43,7 @@ class Host:
     name: str                     # short node-independent name, e.g. h7
     address: str
     node: str                     # the topology node answering for the address, e.g. h7 or p1
-    behaviour: str = "normal"
+    behaviour: str = "normal"     # a host behaviour of lzr_sim.behaviours.BEHAVIOURS, or normal
     services: tuple[Service, ...] = ()
 
 
@@ -133,8 +130,7 @@ def from_dict(data: dict) -> Manifest:
             protocol = raw.get("protocol")
             _require(protocol is None or isinstance(protocol, str), s_where, "protocol must be a string or null")
             s_behaviour = raw.get("behaviour", "normal")
-            _require(s_behaviour in SERVICE_BEHAVIOURS, s_where,
-                     f"behaviour must be one of {SERVICE_BEHAVIOURS}")
+            _require(s_behaviour in PORT_BEHAVIOURS, s_where, f"behaviour must be one of {PORT_BEHAVIOURS}")
             identifiable = raw.get("identifiable", protocol is not None)
             _require(isinstance(identifiable, bool), s_where, "identifiable must be a boolean")
             _require(not identifiable or protocol is not None, s_where,

@@ -22,8 +22,9 @@ import random
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from sim.manifest import Host, Manifest, Service
-from topologies.addresses import sparse_prefix, target_address
+from lzr_sim.behaviours import NORMAL, expected_record, keeps_service
+from lzr_sim.manifest import Host, Manifest, Service
+from lzr_sim.topologies.addresses import sparse_prefix, target_address
 
 
 @dataclass(frozen=True)
@@ -115,21 +116,6 @@ class Options:
     host_hard_cases: dict[str, float] = field(default_factory=lambda: dict(HOST_HARD_CASES))
     service_hard_cases: dict[str, float] = field(default_factory=lambda: dict(SERVICE_HARD_CASES))
     sparse_nodes: int = 2                            # answering hosts of the sparse topology
-
-
-def expected_record(protocol: str | None, behaviour: str) -> dict | None:
-    """The fields (LZR JSON names) a correct scanner's record carries for a target."""
-    if behaviour == "zero-window":
-        return {"window": 0, "fingerprint": "unknown"}
-    if behaviour == "acking-firewall":
-        return {"ackingFirewall": True}
-    if behaviour == "rst":
-        return {"RST": True, "fingerprint": "unknown"}
-    if behaviour == "no-ack":
-        return {"fingerprint": "unknown"}
-    if behaviour == "shun":
-        return None
-    return {"fingerprint": protocol}
 
 
 def _counts(fractions: dict[str, float], total: int) -> dict[str, int]:
@@ -235,14 +221,12 @@ def generate(profile: str = "unexpected", hosts: int = 30, seed: int = 1,
     for name, address, node, host_behaviour, services in drafts:
         built = []
         for port, protocol in services:
-            behaviour = service_behaviour.get((address, port), "normal")
-            if host_behaviour in ("zero-window", "acking-firewall") or behaviour in ("rst", "no-ack"):
-                # Nothing speaks a protocol here: the host or the port only plays the hard case.
-                protocol = None
-            identifiable = protocol is not None and host_behaviour == "normal"
-            outcome = host_behaviour if host_behaviour != "normal" else behaviour
-            built.append(Service(port, protocol, behaviour, identifiable,
-                                 expected_record(protocol, outcome)))
+            behaviour = service_behaviour.get((address, port), NORMAL)
+            if not (keeps_service(host_behaviour) and keeps_service(behaviour)):
+                protocol = None  # nothing speaks a protocol here: the host or the port only plays the hard case
+            expect = expected_record(host_behaviour if host_behaviour != NORMAL else behaviour, protocol)
+            identifiable = protocol is not None and expect == {"fingerprint": protocol}
+            built.append(Service(port, protocol, behaviour, identifiable, expect))
         result.append(Host(name, address, node, host_behaviour, tuple(built)))
     parameters = {"hosts": hosts, "services_per_host": list(options.services_per_host),
                   "host_hard_cases": options.host_hard_cases,
@@ -269,7 +253,7 @@ def catalogue(protocols: list[str], copies: int = 1, seed: int = 1, per_host: in
         for name in wanted[index:index + per_host]:
             port = _draw_port(rng, off_port, PROTOCOLS[name], used)
             used.add(port)
-            services.append(Service(port, name, "normal", True, expected_record(name, "normal")))
+            services.append(Service(port, name, NORMAL, True, expected_record(NORMAL, name)))
         number = len(hosts)
         hosts.append(Host(f"h{number + 1}", target_address(number), f"h{number + 1}", "normal", tuple(services)))
     return Manifest(profile="catalogue", seed=seed, topology="routed", hosts=tuple(hosts),

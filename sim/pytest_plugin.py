@@ -9,10 +9,10 @@ point, so any project's tests can use them:
         assert net.accuracy(records).recall == 1.0
 
 `sim_network(...)` takes either a population (`profile`, `hosts`, `seed`, `topology`,
-`hard_cases`) or a ready `manifest` (a `sim.manifest.Manifest` or a path to its JSON), plus
+`hard_cases`) or a ready `manifest` (a `lzr_sim.manifest.Manifest` or a path to its JSON), plus
 `loss` and `delay_ms`. It returns a running `Network`: `.manifest`, `.targets()`, `.default_flags()` (the
 flags `lzr-sim` would use for this population), `.scan(flags)` -> records,
-`.accuracy(records, flags)` -> `sim.report.Report`, `.run(node, argv)` to run another tool
+`.accuracy(records, flags)` -> `lzr_sim.report.Report`, `.run(node, argv)` to run another tool
 inside the network, `.run_id`. Every network a test started
 is torn down when the test ends, pass or fail. The fixture needs root, Mininet and mnexec:
 without them the test is skipped, or fails when the environment says CI=true.
@@ -62,13 +62,13 @@ class Network:
     def default_flags(self, flags: list[str] = ()) -> list[str]:
         """`flags` plus what `lzr-sim` adds for this population: -handshakes wait,http,tls and
         the handshakes its other protocols need, -haf 3 if it has ACKing firewalls."""
-        from sim.cli import lzr_flags_for
+        from lzr_sim.flags import lzr_flags_for
         return lzr_flags_for(self.manifest, list(flags))
 
     def accuracy(self, records: list[dict], flags: list[str] | None = None):
         """The accuracy report of `records` against this network's manifest."""
-        from sim.cli import handshakes_of
-        from sim.report import evaluate
+        from lzr_sim.flags import handshakes_of
+        from lzr_sim.report import evaluate
         return evaluate(self.manifest, records, handshakes_of(flags) if flags else None)
 
     def run(self, node: str, argv: list[str], timeout: float | None = None, **kwargs):
@@ -89,9 +89,9 @@ def sim_network():
             pytest.fail(f"capability missing on CI: {missing}", pytrace=False)
         pytest.skip(missing)
 
-    from sim.harness import SimNetwork
-    from sim.manifest import Manifest
-    from sim.population import Options, generate
+    from lzr_sim.network import SimNetwork
+    from lzr_sim.manifest import Manifest
+    from lzr_sim.population import Options, generate
 
     started = []
 

@@ -25,7 +25,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sim.manifest import Manifest
+from lzr_sim.manifest import Manifest
 
 UNKNOWN = "unknown"
 MISSING = "(no record)"
@@ -102,6 +102,7 @@ class Report:
     coverage: list[float]                      # k -> fraction named within the first k+1 handshakes
     unlisted_records: list[dict] = field(default_factory=list)  # records for targets not in the manifest
     records: int = 0
+    outcomes: Counter = field(default_factory=Counter)  # the records' `outcome` (lzr --extended)
 
     @property
     def identifiable(self) -> int:
@@ -191,7 +192,8 @@ def evaluate(manifest: Manifest, records: list[dict], handshakes: list[str] | No
     coverage = [sum(1 for p in positions if p <= k) / total if total else 0.0
                 for k in range(1, depth + 1)]
     return Report(handshakes, dict(sorted(scores.items())), dict(confusion), hard_cases,
-                  dict(needed), coverage, unlisted, records=len(records))
+                  dict(needed), coverage, unlisted, records=len(records),
+                  outcomes=Counter(r["outcome"] for r in records if "outcome" in r))
 
 
 def _host_behaviour(manifest: Manifest, address: str) -> str:
@@ -205,7 +207,8 @@ def _percent(value: float | None) -> str:
 def _markdown(report: Report) -> str:
     lines = ["# Scan accuracy", ""]
     found = sum(s.found for s in report.scores.values())
-    lines += [f"- records: {report.records}",
+    lines += [f"- records: {report.records}"
+              + "".join(f", {outcome} {n}" for outcome, n in report.outcomes.most_common()),
               f"- identifiable services: {report.identifiable}, named correctly: {found}",
               f"- recall: **{_percent(report.recall)}**, precision: **{_percent(report.precision)}**"]
     if report.handshakes:

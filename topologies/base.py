@@ -1,5 +1,5 @@
 """What every topology shares: run-id naming and the node kinds (the address plan is in
-`topologies.addresses`).
+`addresses`).
 
 Nothing in a topology links to the root namespace's interfaces, no node has a route out of
 the lab, and the router only knows its connected segments (plus the sparse prefixes), so a
@@ -17,7 +17,7 @@ import string
 from mininet.node import Host, Node
 from mininet.topo import Topo
 
-from topologies.addresses import (ROUTER_SCANNER_IP, ROUTER_TARGET_IP, SCANNER_IP, SCANNER_NET,
+from .addresses import (ROUTER_SCANNER_IP, ROUTER_TARGET_IP, SCANNER_IP, SCANNER_NET,
                                   TARGET_NET)
 
 RUN_ID_LENGTH = 4

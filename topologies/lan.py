@@ -6,8 +6,15 @@ one gateway MAC (ZMap, `lzr -gatewayMac`) needs `routed` instead.
 
     mn --custom topologies/lan.py --topo lan,3 --switch lxbr --controller none
 """
-from topologies.addresses import LAN_SCANNER_IP, TARGET_NET, default_targets
-from topologies.base import LabTopo, plen
+if __package__:
+    from .addresses import LAN_SCANNER_IP, TARGET_NET, default_targets
+    from .base import LabTopo, plen
+else:  # `mn --custom topologies/lan.py` runs this file's text outside any package
+    import os
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(sys._getframe().f_code.co_filename))))
+    from topologies.addresses import LAN_SCANNER_IP, TARGET_NET, default_targets
+    from topologies.base import LabTopo, plen
 
 
 class LanTopo(LabTopo):

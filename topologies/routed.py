@@ -8,8 +8,15 @@ connected segments: a packet for any other address dies in the router.
 
     mn --custom topologies/routed.py --topo routed,3 --switch lxbr --controller none
 """
-from topologies.addresses import ROUTER_TARGET_IP, TARGET_NET, default_targets
-from topologies.base import LabTopo, plen
+if __package__:
+    from .addresses import ROUTER_TARGET_IP, TARGET_NET, default_targets
+    from .base import LabTopo, plen
+else:  # `mn --custom topologies/routed.py` runs this file's text outside any package
+    import os
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(sys._getframe().f_code.co_filename))))
+    from topologies.addresses import ROUTER_TARGET_IP, TARGET_NET, default_targets
+    from topologies.base import LabTopo, plen
 
 
 class RoutedTopo(LabTopo):

@@ -11,8 +11,15 @@ prefix to its host.
 """
 from mininet.node import Host
 
-from topologies.addresses import ROUTER_TARGET_IP, TARGET_NET, sparse_prefix, target_address
-from topologies.base import LabTopo, plen
+if __package__:
+    from .addresses import ROUTER_TARGET_IP, TARGET_NET, sparse_prefix, target_address
+    from .base import LabTopo, plen
+else:  # `mn --custom topologies/sparse.py` runs this file's text outside any package
+    import os
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(sys._getframe().f_code.co_filename))))
+    from topologies.addresses import ROUTER_TARGET_IP, TARGET_NET, sparse_prefix, target_address
+    from topologies.base import LabTopo, plen
 
 
 class PrefixHost(Host):

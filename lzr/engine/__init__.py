@@ -1,5 +1,7 @@
-"""The sans-IO scan engine: LZR's per-target state machine (see engine.py)."""
-from lzr.engine.config import EngineConfig, Send
-from lzr.engine.engine import Engine
+"""The sans-IO scan engine: LZR's per-target state machine (see engine.py).
 
-__all__ = ["Engine", "EngineConfig", "Send"]
+Its settings are `lzr.config.EngineConfig`, derived from the scan's `ScanConfig`."""
+from lzr.engine.engine import Engine
+from lzr.engine.send import Send
+
+__all__ = ["Engine", "Send"]

@@ -7,7 +7,7 @@ class LocalPorts:
 
     A port comes back only after every other port of the range has been handed out, so a new
     connection never lands on a port that a server may still hold for one of our recent
-    connections (LZR takes the old port + 1, reference §2.10). Ports are shared by different
+    connections (LZR takes the old port + 1, docs/lzr-reference.md §2.10). Ports are shared by different
     targets: a connection is known by both ends, and the engine checks the one target.
     """
 

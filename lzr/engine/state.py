@@ -1,23 +1,15 @@
-"""Per-target, per-connection and per-address state, kept small: millions of targets are in
-flight at once.
+"""Per-target and per-connection state, kept small: millions of targets are in flight at once.
 
-A connection holds what LZR keeps in its reference packet (reference §1.4): the last packet
-sent to or accepted from the target on this connection, whose fields go into the record if
-the connection ends on a timer, and from which the next segment's seq/ack are computed.
+A connection holds what LZR keeps in its reference packet (docs/lzr-reference.md §1.4): the
+last packet sent to or accepted from the target on this connection, whose fields go into the
+record if the connection ends on a timer, and from which the next segment's seq/ack are
+computed. Its `state` is one of transitions.py's.
 
 A target is also its own first connection: most targets never have more than one, and one
 object per target is what keeps memory per target under a few hundred bytes. Parallel
-handshakes add `Conn` objects in `target.more`.
+handshakes add `Conn` objects in `more`.
 """
-
-from collections import deque
-
-# Connection states: LZR's expectedRToLZR values (reference §2.1), plus IDLE for a
-# connection that carries no handshake (a target waiting for a slot, or done with its own)
-# and HAF_PROBE for an ACKing-firewall probe's SYN. HOST marks a Host, whose timer shares
-# the engine's timer loop.
-IDLE, SYN_SENT, PROBE_SENT, PROBE_ACKED, HAF_PROBE, HOST = range(6)
-EXPECTED = {IDLE: "", SYN_SENT: "sa", PROBE_SENT: "ack", PROBE_ACKED: "data"}
+from lzr.engine.transitions import IDLE
 
 
 class _Connection:
@@ -41,14 +33,14 @@ class Conn(_Connection):
 
     __slots__ = ("target",)
 
-    def __init__(self, target: "Target") -> None:
+    def __init__(self, target: "InFlight") -> None:
         self.target = target
         self.state = IDLE
         self.deadline = None
 
 
 def _mark(bit: int) -> property:
-    """A yes/no fact about a target, kept as one bit of `Target.marks`."""
+    """A yes/no fact about a target, kept as one bit of `InFlight.marks`."""
     def get(self) -> bool:
         return bool(self.marks & bit)
 
@@ -58,7 +50,7 @@ def _mark(bit: int) -> property:
     return property(get, set)
 
 
-class Target(_Connection):
+class InFlight(_Connection):
     """A target ip:port in flight, and its first connection."""
 
     __slots__ = (
@@ -73,6 +65,7 @@ class Target(_Connection):
     acked = _mark(1)        # the target ACKed something on some connection (LZR's ACKed)
     stopped = _mark(2)      # start no more handshakes (the port stopped answering SYNs)
     waiting = _mark(4)      # queued for a per-host connection slot
+    held = _mark(8)         # waiting for its address's ACKing-firewall verdict
 
     def __init__(self, key: int, started: float | None) -> None:
         self.key = key
@@ -85,8 +78,12 @@ class Target(_Connection):
         self.marks = 0
 
     @property
-    def target(self) -> "Target":
+    def target(self) -> "InFlight":
         return self
+
+    @property
+    def addr(self) -> int:
+        return self.key >> 16
 
     def has_live_conns(self) -> bool:
         return self.state != IDLE or self.more is not None
@@ -105,33 +102,3 @@ class Target(_Connection):
             if conn.lport == lport:
                 return conn
         return None
-
-
-class HafProbe:
-    """A SYN to a random port of a target's address, asking whether it SYN-ACKs everything
-    (an ACKing firewall, reference §2.13). Never retransmitted, never recorded."""
-
-    __slots__ = ("target", "key", "lport", "seq", "state", "deadline")
-
-    def __init__(self, target: Target, key: int, lport: int, seq: int) -> None:
-        self.target = target
-        self.key = key
-        self.lport = lport
-        self.seq = seq
-        self.state = HAF_PROBE
-        self.deadline = None
-
-
-class Host:
-    """An address with extra connections of ours (beyond its targets' first) open or queued:
-    the per-host cap and rate. Dropped when it has none and its rate allowance is whole."""
-
-    __slots__ = ("addr", "conns", "waiters", "free_at", "state", "deadline")
-
-    def __init__(self, addr: int) -> None:
-        self.addr = addr
-        self.conns = 0                      # extra connections open
-        self.waiters: deque | None = None   # targets queued for a slot, served in turn
-        self.free_at = float("-inf")        # no extra connection starts before (host rate)
-        self.state = HOST
-        self.deadline = None

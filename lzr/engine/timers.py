@@ -7,7 +7,7 @@ Arming a connection's timer stores a new deadline object in `conn.deadline` and 
 same object. When it comes due it fires only if it is still that connection's deadline (the
 same object, not just an equal value): a connection that was re-armed, disarmed, finished or
 reused for another handshake has moved on, and the old entry is skipped. The deadline
-object is the timer's generation (fixes LZR's state-name matching, reference §7.3-6).
+object is the timer's generation (fixes LZR's state-name matching, docs/lzr-reference.md §7.3-6).
 """
 from collections import deque
 

@@ -13,16 +13,9 @@ from lzr.handshakes import (
 from lzr.handshakes.base import Handshake
 
 __all__ = [
-    "DEFAULT_ORDER", "GENERIC_LABELS", "LZR_NAMES", "REGISTRY", "Handshake", "UnknownHandshake",
+    "DEFAULT_ORDER", "LZR_NAMES", "REGISTRY", "Handshake", "UnknownHandshake",
     "get", "parse_list",
 ]
-
-# Labels whose rules also pass the common error replies of other protocols to a probe that is
-# not theirs: Redis's "-ERR ..." to a GET passes the pop3 rule, memcached's "ERROR\r\n" the
-# memcached_binary rule, and a binary reply that starts like an SSL 3.0 record the ssl branch
-# of the tls rule (EtherNet/IP echoing a ClientHello). Such a label is credible only in the
-# answer to its own probe or to a server-first handshake; see the engine's provisional labels.
-GENERIC_LABELS = frozenset({"pop3", "memcached_binary", "ssl"})
 
 _LZR_MODULES = (
     amqp, bgp, dnp3, dns, fox, ftp, http, imap, ipmi, ipp, kubernetes, memcached_ascii,
@@ -37,7 +30,7 @@ _NEW_MODULES = (
 )
 _MODULES = _LZR_MODULES + _NEW_MODULES
 
-# Ascending byte-wise name order: the order LZR runs its rules in (reference §3.2 step 1).
+# Ascending byte-wise name order: the order LZR runs its rules in (docs/lzr-reference.md §3.2 step 1).
 REGISTRY: dict[str, Handshake] = {
     hs.name: hs for hs in sorted((m.HANDSHAKE for m in _MODULES), key=lambda h: h.name.encode())
 }

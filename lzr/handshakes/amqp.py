@@ -1,6 +1,6 @@
 """AMQP protocol header.
 
-LZR sends the 8-byte AMQP header `AMQP 0 0-1-0` (reference lzr-behaviour.md §3.3). A broker
+LZR sends the 8-byte AMQP header `AMQP 0 0-1-0` (docs/lzr-reference.md §3.3). A broker
 that does not speak that version answers with the header of the version it does speak
 (AMQP 0-9-1 §4.2.2), so any `AMQP` in the reply names it (§3.1).
 """

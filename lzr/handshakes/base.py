@@ -1,6 +1,11 @@
 """What every handshake module is made of, and the small byte tests their rules share."""
 from dataclasses import dataclass
+from random import Random
 from typing import Callable
+
+# What builds a probe: the target's address text and the scan's random source (None outside
+# a scan: the system's).
+Probe = Callable[[str, Random | None], bytes]
 
 # The reply codes LZR's ftp and smtp rules both accept as a banner's first three bytes.
 BANNER_CODES = (b"220", b"421", b"530", b"550", b"230")
@@ -25,23 +30,27 @@ class Needs:
 class Handshake:
     """One protocol: the bytes to send with the handshake's ACK and the rule for a reply.
 
-    `probe(target)` gets the target's address text (HTTP-like probes put it in `Host`).
-    `match(data)` returns the label for a response, or None; `needs` is what every response
-    it names has. A server-first handshake has an empty probe: the scanner completes the
-    handshake and waits for a banner.
+    `probe(target, rng)` gets the target's address text (HTTP-like probes put it in `Host`)
+    and the scan's seeded random source, for the probes that carry random bytes (TLS's
+    ClientHello): a scan with `--seed` sends the same bytes again. `match(data)` returns the
+    label for a response, or None; `needs` is what every response it names has. A
+    server-first handshake has an empty probe: the scanner completes the handshake and waits
+    for a banner. `same_probe_as` names the handshake whose probe this one sends too: a
+    response to either is an answer to both (fingerprint.sure_labels).
     """
 
     name: str
     description: str
     server_first: bool
-    probe: Callable[[str], bytes]
+    probe: Probe
     match: Callable[[bytes], str | None]
     needs: Needs = Needs()
+    same_probe_as: str = ""
 
 
-def constant(payload: bytes) -> Callable[[str], bytes]:
+def constant(payload: bytes) -> Probe:
     """A probe that does not depend on the target."""
-    return lambda target: payload
+    return lambda target, rng=None: payload
 
 
 def never(data: bytes) -> None:

@@ -1,6 +1,6 @@
 """DNP3 link-layer status requests.
 
-LZR's 1002 bytes (reference lzr-behaviour.md §3.3): two zero bytes, then 100 link-layer
+LZR's 1002 bytes (docs/lzr-reference.md §3.3): two zero bytes, then 100 link-layer
 frames `05 64 05 c9 <dest lo> <dest hi> 00 00 <crc>`, one per destination address 0..99 —
 start bytes, length 5, control 0xc9 (master, request link status), source 0. Each header
 block carries CRC-16/DNP (IEEE 1815 §9.2.2.2). A reply starting with the start bytes

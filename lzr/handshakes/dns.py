@@ -1,6 +1,6 @@
 """DNS over TCP.
 
-LZR's 37-byte query (reference lzr-behaviour.md §3.3): a 2-byte length prefix (RFC 1035
+LZR's 37-byte query (docs/lzr-reference.md §3.3): a 2-byte length prefix (RFC 1035
 §4.2.2), id 0x3962, recursion desired, one question `stackoverflow.com` A IN. A server
 echoes the question in its answer, which is what LZR's rule looks for (§3.1).
 """

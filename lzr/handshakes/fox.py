@@ -1,6 +1,6 @@
 """Niagara Fox hello.
 
-LZR's 513-byte text hello as sent by a Niagara Workbench (reference lzr-behaviour.md §3.3).
+LZR's 513-byte text hello as sent by a Niagara Workbench (docs/lzr-reference.md §3.3).
 A Niagara station answers with its own hello, `fox a 0 -1 fox hello` (§3.1).
 """
 from lzr.handshakes.base import Handshake, Needs, constant

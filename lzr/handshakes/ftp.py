@@ -1,6 +1,6 @@
 """FTP banner (server-first).
 
-FTP servers greet first (RFC 959 §5.4). LZR's rule (reference lzr-behaviour.md §3.1): an
+FTP servers greet first (RFC 959 §5.4). LZR's rule (docs/lzr-reference.md §3.1): an
 ASCII reply that mentions ftp, or that starts with one of the usual greeting codes and
 mentions neither smtp nor ehlo (SMTP greets with 220 too).
 """

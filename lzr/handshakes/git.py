@@ -7,6 +7,7 @@ an `ERR` pkt-line; a served repository starts its reference advertisement with a
 object id, or with `version 2` for protocol v2.
 """
 import re
+from random import Random
 
 from lzr.handshakes.base import Handshake, Needs, host_text
 
@@ -18,7 +19,7 @@ def pkt_line(payload: bytes) -> bytes:
     return b"%04x" % (len(payload) + 4) + payload
 
 
-def probe(target: str) -> bytes:
+def probe(target: str, rng: Random | None = None) -> bytes:
     return pkt_line(b"git-upload-pack /\x00host=" + host_text(target).encode("ascii") + b"\x00")
 
 

@@ -1,10 +1,12 @@
 """HTTP/1.1 GET.
 
-The request is byte-for-byte the one LZR sends (reference lzr-behaviour.md §3.3): Go's
+The request is byte-for-byte the one LZR sends (docs/lzr-reference.md §3.3): Go's
 request dump with its header keys in sorted order and LZR's browser User-Agent, which ends in
 `Safari/537.3` (sic). The rule is LZR's (§3.1): any mention of HTTP or HTML, unless the
 server says `HTTPS` (a plain-HTTP request to a TLS port), which the tls rule claims instead.
 """
+from random import Random
+
 from lzr.handshakes.base import Handshake, Needs, contains, host_text
 
 USER_AGENT = (
@@ -13,7 +15,7 @@ USER_AGENT = (
 )
 
 
-def probe(target: str) -> bytes:
+def probe(target: str, rng: Random | None = None) -> bytes:
     return (
         "GET / HTTP/1.1\r\n"
         f"Host: {host_text(target)}\r\n"

@@ -1,7 +1,7 @@
 """IMAP banner (server-first).
 
 IMAP servers greet first with an untagged `* OK`, `* PREAUTH` or `* BYE` (RFC 9051 §7.1).
-LZR's rule (reference lzr-behaviour.md §3.1) excludes POP3's `+OK`/`-ERR` greetings.
+LZR's rule (docs/lzr-reference.md §3.1) excludes POP3's `+OK`/`-ERR` greetings.
 """
 from lzr.handshakes.base import Handshake, Needs, constant, contains, lowercase
 

@@ -1,6 +1,6 @@
 """IPMI over RMCP.
 
-LZR's 23 bytes (reference lzr-behaviour.md §3.3): an RMCP header (version 6, sequence 0xff,
+LZR's 23 bytes (docs/lzr-reference.md §3.3): an RMCP header (version 6, sequence 0xff,
 class IPMI) and an IPMI 1.5 session carrying Get Channel Authentication Capabilities
 (IPMI v2.0 §13.6, §22.13). IPMI is a UDP protocol; over TCP LZR names either the RMCP
 header echoed back or one fixed 17-byte reply (§3.1).

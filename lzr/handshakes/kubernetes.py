@@ -1,6 +1,6 @@
 """Kubernetes API server, reached with the TLS ClientHello.
 
-LZR sends the same bytes as its `tls` handshake (reference lzr-behaviour.md §3.1) and names
+LZR sends the same bytes as its `tls` handshake (docs/lzr-reference.md §3.1) and names
 any reply that mentions kubernetes.
 """
 from lzr.handshakes import tls
@@ -15,5 +15,5 @@ def match(data: bytes) -> str | None:
 
 HANDSHAKE = Handshake(
     "kubernetes", "TLS ClientHello; names replies mentioning kubernetes", False, tls.probe,
-    match, NEEDS,
+    match, NEEDS, same_probe_as="tls",
 )

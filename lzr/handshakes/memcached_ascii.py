@@ -1,6 +1,6 @@
 """memcached text protocol `stats`.
 
-LZR sends `stats\r\n` (reference lzr-behaviour.md §3.3); memcached answers with `STAT <name>
+LZR sends `stats\r\n` (docs/lzr-reference.md §3.3); memcached answers with `STAT <name>
 <value>` lines, the first of which is `STAT pid` (memcached protocol.txt, "General-purpose
 statistics"), which is LZR's rule (§3.1).
 """

@@ -1,6 +1,6 @@
 """memcached binary protocol `stat`.
 
-LZR's 24-byte request header (reference lzr-behaviour.md §3.3): magic 0x80, opcode 0x10
+LZR's 24-byte request header (docs/lzr-reference.md §3.3): magic 0x80, opcode 0x10
 (stat), everything else zero (memcached binary protocol, "Request header"). A response
 starts with magic 0x81; a text-only server answers `ERROR\r\n` (§3.1).
 """

@@ -1,6 +1,6 @@
 """Modbus/TCP Read Device Identification.
 
-LZR's 11 bytes (reference lzr-behaviour.md §3.3): MBAP header with transaction id 0x5a47,
+LZR's 11 bytes (docs/lzr-reference.md §3.3): MBAP header with transaction id 0x5a47,
 protocol 0, length 5, unit 0, then function 0x2b / MEI type 0x0e (Read Device
 Identification, basic, object 0) (Modbus Application Protocol v1.1b3 §6.21). A server echoes
 the transaction and protocol ids in its reply, which is LZR's rule (§3.1).

@@ -1,6 +1,6 @@
 """MongoDB isMaster.
 
-LZR's 58-byte OP_QUERY on `admin.$cmd` with `{isMaster: 1}` (reference lzr-behaviour.md
+LZR's 58-byte OP_QUERY on `admin.$cmd` with `{isMaster: 1}` (docs/lzr-reference.md
 §3.3; MongoDB wire protocol, OP_QUERY, opcode 2004). The reply document carries
 `maxBsonObjectSize`, which is LZR's rule (§3.1).
 """

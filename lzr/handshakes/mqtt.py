@@ -1,6 +1,6 @@
 """MQTT CONNECT.
 
-LZR's 17-byte MQTT 3.1.1 CONNECT (reference lzr-behaviour.md §3.3): clean session, keep-alive
+LZR's 17-byte MQTT 3.1.1 CONNECT (docs/lzr-reference.md §3.3): clean session, keep-alive
 10 s, client id `LZR` (MQTT 3.1.1 §3.1). A broker answers with the 4-byte CONNACK `20 02 xx
 rc` whose return code is 0-5 (§3.2), which is LZR's rule (§3.1).
 """

@@ -1,6 +1,6 @@
 """Microsoft SQL Server TDS PRELOGIN.
 
-LZR's 47-byte PRELOGIN message (reference lzr-behaviour.md §3.3; MS-TDS §2.2.6.5). The
+LZR's 47-byte PRELOGIN message (docs/lzr-reference.md §3.3; MS-TDS §2.2.6.5). The
 server's PRELOGIN response comes in a TDS packet of type 4 (tabular result) with status 1
 (end of message) (MS-TDS §2.2.3.1), which is LZR's rule (§3.1).
 """

@@ -2,7 +2,7 @@
 
 The server speaks first with a Handshake v10 packet (MySQL client/server protocol,
 "Protocol::HandshakeV10"): a 3-byte length, sequence id 0, protocol version 10. LZR's rule
-(reference lzr-behaviour.md §3.1) checks those two bytes and a plausible minimum length.
+(docs/lzr-reference.md §3.1) checks those two bytes and a plausible minimum length.
 """
 from lzr.handshakes.base import Handshake, Needs, constant
 

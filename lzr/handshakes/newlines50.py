@@ -1,6 +1,6 @@
 """Fifty newlines, to provoke a reply.
 
-LZR's `newlines50` (reference lzr-behaviour.md §3.3): 50 × `\n`, for services that only
+LZR's `newlines50` (docs/lzr-reference.md §3.3): 50 × `\n`, for services that only
 answer once a buffer fills or a line limit is hit. No rule of its own.
 """
 from lzr.handshakes.base import Handshake, constant, never

@@ -7,13 +7,14 @@ if it dislikes the URL or anything else, Error (`ERRF`) with a status code and r
 (§7.1.2.4, §7.1.2.5); both carry their size after the four bytes of type.
 """
 import struct
+from random import Random
 
 from lzr.handshakes.base import Handshake, Needs, host_text
 
 ANSWERS = (b"ACKF", b"ERRF")
 
 
-def probe(target: str) -> bytes:
+def probe(target: str, rng: Random | None = None) -> bytes:
     url = f"opc.tcp://{host_text(target)}".encode("ascii")
     body = struct.pack("<IIIII", 0, 65536, 65536, 0, 0) + struct.pack("<i", len(url)) + url
     return b"HELF" + struct.pack("<I", 8 + len(body)) + body

@@ -1,6 +1,6 @@
 """Oracle TNS CONNECT.
 
-LZR's 109-byte TNS CONNECT packet (reference lzr-behaviour.md §3.3): TNS header (length 109,
+LZR's 109-byte TNS CONNECT packet (docs/lzr-reference.md §3.3): TNS header (length 109,
 type 1 CONNECT), version 0x138 and connect data
 `(DESCRIPTION=(CONNECT_DATA=(CID=(PROGRAM=lzrORA))))` with no service name. The listener
 refuses it with a REFUSE packet whose text echoes `DESCRIPTION=(` and carries `(EMFI=4)`,

@@ -1,6 +1,6 @@
 """POP3 banner (server-first).
 
-POP3 servers greet first with `+OK` (RFC 1939 §4); LZR's rule (reference lzr-behaviour.md
+POP3 servers greet first with `+OK` (RFC 1939 §4); LZR's rule (docs/lzr-reference.md
 §3.1) also takes `-ERR` and excludes IMAP's untagged greetings.
 """
 from lzr.handshakes.base import Handshake, Needs, constant, contains, lowercase

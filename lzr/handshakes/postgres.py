@@ -1,6 +1,6 @@
 """PostgreSQL SSLRequest.
 
-LZR sends the 8-byte SSLRequest, length 8 and code 80877103 (reference lzr-behaviour.md §3.3;
+LZR sends the 8-byte SSLRequest, length 8 and code 80877103 (docs/lzr-reference.md §3.3;
 PostgreSQL protocol §55.2.10). The server answers with exactly one byte: `S` (go ahead with
 TLS), `N` (no TLS), or `E` from servers too old to know the request (§3.1).
 """

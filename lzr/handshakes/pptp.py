@@ -1,6 +1,6 @@
 """PPTP Start-Control-Connection-Request.
 
-LZR's 156-byte SCCRQ (reference lzr-behaviour.md §3.3; RFC 2637 §2.1): control message with
+LZR's 156-byte SCCRQ (docs/lzr-reference.md §3.3; RFC 2637 §2.1): control message with
 the magic cookie 0x1A2B3C4D, protocol version 1.0, framing and bearer capabilities 1, 65535
 channels, empty host and vendor names. The reply carries the cookie back; LZR's rule looks for
 its middle bytes `+<M` (§3.1).

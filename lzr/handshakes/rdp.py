@@ -1,6 +1,6 @@
 """RDP X.224 Connection Request.
 
-LZR's 38 bytes (reference lzr-behaviour.md §3.3; MS-RDPBCGR §2.2.1.1): TPKT, X.224 CR,
+LZR's 38 bytes (docs/lzr-reference.md §3.3; MS-RDPBCGR §2.2.1.1): TPKT, X.224 CR,
 `Cookie: mstshash=` with an empty user name, and an RDP negotiation request for TLS. LZR's
 rule (§3.1) is the exact start of the Connection Confirm its test servers sent, including
 the destination reference 0xfeca and source reference 0x1234.

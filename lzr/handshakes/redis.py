@@ -1,6 +1,6 @@
 """Redis PING.
 
-LZR sends PING as a RESP array (reference lzr-behaviour.md §3.3; Redis serialization
+LZR sends PING as a RESP array (docs/lzr-reference.md §3.3; Redis serialization
 protocol). A server answers `+PONG\r\n` (7 bytes), or an error that names Redis or says
 `-ERR unknown` (§3.1).
 """

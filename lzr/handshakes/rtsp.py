@@ -1,6 +1,6 @@
 """RTSP OPTIONS.
 
-LZR sends `OPTIONS / RTSP/1.0` with no headers (reference lzr-behaviour.md §3.3; RFC 2326
+LZR sends `OPTIONS / RTSP/1.0` with no headers (docs/lzr-reference.md §3.3; RFC 2326
 §10.1). Any reply that says RTSP, an `RTSP/1.0` status line included, names it (§3.1).
 """
 from lzr.handshakes.base import Handshake, Needs, constant, contains

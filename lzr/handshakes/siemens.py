@@ -1,6 +1,6 @@
 """Siemens S7: ISO-on-TCP COTP Connection Request.
 
-LZR's 22 bytes (reference lzr-behaviour.md §3.3): TPKT (RFC 1006) and a COTP CR (ISO 8073)
+LZR's 22 bytes (docs/lzr-reference.md §3.3): TPKT (RFC 1006) and a COTP CR (ISO 8073)
 with the TSAPs of an S7 PLC's rack 0 / slot 2. The rule (§3.1) is a generic COTP
 Connection Confirm: a length indicator that fits the TPKT payload and PDU type 0xd0.
 """

@@ -6,10 +6,12 @@ An OPTIONS request (RFC 3261 §11) with the mandatory headers of §8.1.1 and a V
 (§18.2.2) anyway. A SIP server's reply starts with the status line `SIP/2.0 <code>`
 (§7.2).
 """
+from random import Random
+
 from lzr.handshakes.base import Handshake, Needs, host_text
 
 
-def probe(target: str) -> bytes:
+def probe(target: str, rng: Random | None = None) -> bytes:
     host = host_text(target)
     return (
         f"OPTIONS sip:{host} SIP/2.0\r\n"

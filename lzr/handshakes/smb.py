@@ -3,10 +3,8 @@
 LZR's 43 bytes: NetBIOS session header (length 39) and an SMB1 header with command 0x72
 (MS-CIFS §2.2.4.52), then the dialect buffer. LZR's header is shorter than MS-CIFS's 32 bytes
 (20 zero bytes follow the command, and the byte count says 14); we send it byte-exact. Any
-reply that says `SMB` (SMB1 `\\xffSMB` or SMB2 `\\xfeSMB`) names it (§3.1).
-
-The reference's §3.3 says 23 zero bytes, but its own total (43, NetBIOS length 39) and LZR's
-source give 20.
+reply that says `SMB` (SMB1 `\\xffSMB` or SMB2 `\\xfeSMB`) names it
+(docs/lzr-reference.md §3.1).
 """
 from lzr.handshakes.base import Handshake, Needs, constant, contains
 

@@ -1,6 +1,6 @@
 """SMTP EHLO.
 
-LZR sends a bare `EHLO\r\n` (reference lzr-behaviour.md §3.3); the server's greeting
+LZR sends a bare `EHLO\r\n` (docs/lzr-reference.md §3.3); the server's greeting
 (RFC 5321 §4.2) arrives first in any case. LZR's rule (§3.1): a mention of smtp or ehlo, or a
 usual greeting code without any mention of ftp. No ASCII check, unlike ftp's.
 """

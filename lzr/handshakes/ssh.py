@@ -1,6 +1,6 @@
 """SSH identification string.
 
-LZR sends `SSH-2.0-Go\r\n` (reference lzr-behaviour.md §3.3; RFC 4253 §4.2); the server's
+LZR sends `SSH-2.0-Go\r\n` (docs/lzr-reference.md §3.3; RFC 4253 §4.2); the server's
 own identification string comes first in any case. LZR's rule (§3.1): ASCII that mentions
 ssh, unless it is an error message (`not implemented`, `bad`).
 """

@@ -5,12 +5,14 @@ A CONNECT frame of the STOMP 1.2 specification ("Connecting"): the command, the
 broker answers with a CONNECTED frame, or an ERROR frame (bad login, unknown virtual host)
 whose headers include `message`.
 """
+from random import Random
+
 from lzr.handshakes.base import Handshake, Needs, contains, host_text
 
 ANSWERS = (b"CONNECTED\n", b"CONNECTED\r\n", b"ERROR\n", b"ERROR\r\n")
 
 
-def probe(target: str) -> bytes:
+def probe(target: str, rng: Random | None = None) -> bytes:
     return b"CONNECT\naccept-version:1.0,1.1,1.2\nhost:" + host_text(target).encode() + b"\n\n\x00"
 
 

@@ -1,7 +1,7 @@
 """Telnet option negotiation (server-first).
 
 Telnet servers usually open with IAC option commands (RFC 854): `ff` then WILL, WON'T, DO,
-DON'T or SB. LZR's rule (reference lzr-behaviour.md §3.1) looks at the second byte for one of
+DON'T or SB. LZR's rule (docs/lzr-reference.md §3.1) looks at the second byte for one of
 those commands (0xfb-0xff), or for a mention of telnet.
 """
 from lzr.handshakes.base import Handshake, Needs, constant, contains, lowercase

@@ -1,14 +1,15 @@
 """TLS 1.2 ClientHello.
 
-The 122 bytes of LZR's hello (reference lzr-behaviour.md §3.3): TLS 1.0 record version,
+The 122 bytes of LZR's hello (docs/lzr-reference.md §3.3): TLS 1.0 record version,
 client version TLS 1.2, 13 ECDHE/RSA suites, no session id, no SNI, extensions
 status_request, supported groups P-256/P-384/P-521, EC point formats, signature algorithms and
-renegotiation info. Only the 32 random bytes (RFC 5246 §7.4.1.2) change per probe.
+renegotiation info. Only the 32 random bytes (RFC 5246 §7.4.1.2) change per probe; they come
+from the scan's seeded random source.
 
 The rule is LZR's (§3.1): a TLS record header with a TLS version names `tls`, with SSL 3.0
 `ssl`; a plain-text reply that mentions HTTPS (an HTTP server telling us to use TLS) is `tls`.
 """
-import secrets
+from random import Random, SystemRandom
 
 from lzr.handshakes.base import Handshake, Needs, contains
 
@@ -33,8 +34,12 @@ TLS_VERSIONS = (b"\x03\x01", b"\x03\x02", b"\x03\x03", b"\x03\x04")
 SSL3_VERSION = b"\x03\x00"
 
 
-def probe(target: str) -> bytes:
-    return RECORD_HEADER + HELLO_HEADER + secrets.token_bytes(RANDOM_LENGTH) + AFTER_RANDOM
+_SYSTEM_RANDOM = SystemRandom()
+
+
+def probe(target: str, rng: Random | None = None) -> bytes:
+    random_bytes = (rng or _SYSTEM_RANDOM).randbytes(RANDOM_LENGTH)
+    return RECORD_HEADER + HELLO_HEADER + random_bytes + AFTER_RANDOM
 
 
 NEEDS = Needs(byte_in=bytes(RECORD_TYPES), substrings=(b"HTTPS",))

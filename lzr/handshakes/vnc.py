@@ -1,7 +1,7 @@
 """VNC/RFB banner (server-first).
 
 An RFB server speaks first with its ProtocolVersion, `RFB 003.008\n` (RFC 6143 §7.1.1),
-which is LZR's rule (reference lzr-behaviour.md §3.1).
+which is LZR's rule (docs/lzr-reference.md §3.1).
 """
 from lzr.handshakes.base import Handshake, Needs, constant, contains
 

@@ -1,6 +1,6 @@
 """Wait for a banner.
 
-LZR's `wait` (reference lzr-behaviour.md §2.15): complete the handshake with a bare ACK and
+LZR's `wait` (docs/lzr-reference.md §2.15): complete the handshake with a bare ACK and
 let a server-first service speak. The rule never matches; whatever the server says is still
 named by every other rule.
 """

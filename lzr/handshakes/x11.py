@@ -1,6 +1,6 @@
 """X11 connection setup.
 
-LZR's 12 bytes (reference lzr-behaviour.md §3.3): byte order `l` (little-endian), protocol
+LZR's 12 bytes (docs/lzr-reference.md §3.3): byte order `l` (little-endian), protocol
 11.0, no authorisation (X Window System Protocol, "Connection Setup"). LZR has no rule for
 the reply; the other rules still run on it.
 """

@@ -5,12 +5,14 @@ The initial stream header of RFC 6120 §4.7 with `to` set to the target and the
 the streams namespace `http://etherx.jabber.org/streams` (§4.8.5) even when it goes on to
 refuse the target as a host name with a stream error.
 """
+from random import Random
+
 from lzr.handshakes.base import Handshake, Needs, contains, host_text
 
 STREAMS_NAMESPACE = b"http://etherx.jabber.org/streams"
 
 
-def probe(target: str) -> bytes:
+def probe(target: str, rng: Random | None = None) -> bytes:
     return (
         "<?xml version='1.0'?>"
         f"<stream:stream to='{host_text(target)}' version='1.0' xmlns='jabber:client'"

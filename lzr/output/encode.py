@@ -1,4 +1,5 @@
-"""One LZR record as one line of JSON, byte for byte what LZR's Go writer produces (§4.1, §4.2).
+"""One LZR record as one line of JSON, byte for byte what LZR's Go writer produces
+(docs/lzr-reference.md §4.1, §4.2).
 
 Field order and omission rules come from the `FIELDS` / `EXTENDED_FIELDS` tables of
 `lzr.output.record`; how each value is written is chosen here once, per field, from its type.
@@ -64,10 +65,12 @@ _CONVERTERS = {
     "handshake": quote_text,
     "handshakes_tried": _go_int,
     "identify_seconds": _go_float,
+    "outcome": quote_text,
+    "data_base64": quote_text,
 }
 
 # Extended fields whose value None means "not measured": left out of the line.
-_OMIT_WHEN_NONE = {"identify_seconds"}
+_OMIT_WHEN_NONE = {"identify_seconds", "outcome"}
 
 
 class RecordEncoder:
@@ -118,3 +121,27 @@ def encode_record(record: Record, extended: bool = False, utc_offset_seconds: in
         encoder = _default_encoders[key] = RecordEncoder(
             extended=extended, utc_offset_seconds=utc_offset_seconds)
     return encoder.encode(record)
+
+
+def encode_json_value(value) -> str:
+    """Any value `json.loads` gives, written as Go's encoding/json writes it.
+
+    For records read back from a file: objects keep their key order (LZR's field order, and
+    whatever order other tools' fields came in), strings follow Go's escaping, numbers Go's form.
+    """
+    if isinstance(value, str):
+        return quote_text(value)
+    if isinstance(value, bool):
+        return _go_bool(value)
+    if isinstance(value, int):
+        return _go_int(value)
+    if isinstance(value, float):
+        return _go_float(value)
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "[" + ",".join(map(encode_json_value, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{quote_text(key)}:{encode_json_value(item)}"
+                              for key, item in value.items()) + "}"
+    raise EncodeError(f"{type(value).__name__} has no JSON form")

@@ -1,4 +1,4 @@
-"""JSON string encoding exactly as Go's encoding/json writes it (lzr-behaviour.md §4.2).
+"""JSON string encoding exactly as Go's encoding/json writes it (docs/lzr-reference.md §4.2).
 
 LZR's `data` field is a Go string holding raw payload bytes, so the bytes a consumer sees are
 decided by Go's rules, which differ from Python's `json.dumps`:

@@ -1,20 +1,23 @@
-"""The end-of-scan summary LZR prints on stderr (lzr-behaviour.md §4.5), plus our own counters.
+"""The end-of-scan summary LZR prints on stderr (docs/lzr-reference.md §4.5), plus our own.
 
 Form, line by line:
 
     Runtime: 1m2.5s
     {"TotalResponses":3,"ZeroWindow":0,...,"HyperACKtive":0,"MalformedInput":0,"Blocked":0}
+    Outcomes: {"identified":2,"rst":1}
     http: 2
     unknown: 1
 
-The JSON object holds LZR's counters in LZR's key order, then ours (input lines skipped as
-malformed, targets skipped by the blocklist, targets whose SYNs got no answer). Go prints the label lines in map order, which is
-random; we print them by count, largest first, then by label.
+The first JSON object holds LZR's counters in LZR's key order, then ours (input lines skipped
+as malformed, targets skipped by the blocklist, targets whose SYNs got no answer). LZR's
+counters are worked out from each record's fields, as LZR does; the outcomes line counts the
+records' `outcome` (record.py), in the order of `Outcome`, leaving out those no record had. Go prints the label lines in map
+order, which is random; we print them by count, largest first, then by label.
 """
 import json
 from collections import Counter
 
-from lzr.output.record import Record
+from lzr.output.record import Outcome, Record
 from lzr.output.timestamps import go_duration
 
 LZR_COUNTERS = (
@@ -29,12 +32,15 @@ class Summary:
 
     def __init__(self):
         self.counters = dict.fromkeys(LZR_COUNTERS + OWN_COUNTERS, 0)
+        self.outcomes: Counter[Outcome] = Counter()
         self.labels: Counter[str] = Counter()
 
     def count(self, record: Record) -> None:
         counters = self.counters
         counters["TotalResponses"] += 1
         self.labels[record.fingerprint] += 1
+        if record.outcome is not None:
+            self.outcomes[record.outcome] += 1
         if record.acking_firewall:
             # LZR counts an ACKing-firewall verdict only as such, whatever the packet says.
             counters["HyperACKtive"] += 1
@@ -69,6 +75,7 @@ class Summary:
         """Adds another process's counts to these."""
         for name, value in other.counters.items():
             self.counters[name] += value
+        self.outcomes.update(other.outcomes)
         self.labels.update(other.labels)
 
     def format(self, runtime_seconds: float) -> str:
@@ -77,6 +84,9 @@ class Summary:
             "Runtime: " + go_duration(round(runtime_seconds * 1_000_000_000)),
             json.dumps(self.counters, separators=(",", ":")),
         ]
+        if self.outcomes:
+            seen = {str(o): self.outcomes[o] for o in Outcome if self.outcomes[o]}
+            lines.append("Outcomes: " + json.dumps(seen, separators=(",", ":")))
         by_count = sorted(self.labels.items(), key=lambda item: (-item[1], item[0]))
         lines.extend(f"{label}: {count}" for label, count in by_count)
         return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""The `-feedZGrab` line (lzr-behaviour.md §4.4): ZGrab2 `multiple` CSV input per record."""
+"""The `-feedZGrab` line (docs/lzr-reference.md §4.4): ZGrab2 `multiple` CSV input per record."""
 from lzr.output.record import Record
 
 

@@ -16,7 +16,6 @@ import secrets
 import select
 import sys
 import time
-from itertools import chain
 from typing import Iterable, Iterator
 
 import zmq
@@ -27,7 +26,8 @@ from lzr.runtime.processes import Endpoints, pull, push
 from lzr.runtime.owners import owner_of
 from lzr.targets import inputs, ranges
 from lzr.targets.blocklist import AddressPolicy, parse_network, parse_network_lines
-from lzr.targets.types import LineError, SynAckTarget, Target, TargetSpecError
+from lzr.targets.lines import LineReader, OverlongLine, split_lines
+from lzr.targets.types import LineError, SynAck, Target, TargetSpecError
 from lzr.wire import format_addr
 
 MAX_BATCH = 256
@@ -42,11 +42,16 @@ class InputError(RuntimeError):
     """--strict and a malformed line, or an input file that cannot be read."""
 
 
+def _lines_of(binary_file) -> Iterator[str | OverlongLine]:
+    """A binary file's lines, decoded; a line beyond the length bound becomes an OverlongLine."""
+    return split_lines(iter(lambda: binary_file.read1(1 << 16), b""))
+
+
 def address_policy(cfg: ScanConfig) -> AddressPolicy:
     """The do-not-scan rules of this scan; bad lines in the list files are usage errors."""
     def networks(path: str, flag: str):
-        with open(path) as fh:
-            items = list(parse_network_lines(fh))
+        with open(path, "rb") as fh:
+            items = list(parse_network_lines(_lines_of(fh)))
         errors = [item for item in items if isinstance(item, LineError)]
         if errors:
             raise InputError(f"{flag} {path}: {errors[0]}")
@@ -66,7 +71,7 @@ class TargetStream:
         self.lines = self.targets = self.malformed = self.blocked = 0
         self.total = 0
 
-    def parse(self, lines: Iterable[str]) -> Iterator[Target | SynAckTarget | LineError]:
+    def parse(self, lines: Iterable[str]) -> Iterator[Target | SynAck | LineError]:
         mode = self.cfg.mode
         if mode == SYNS:
             return inputs.parse_target_list(lines)
@@ -74,16 +79,11 @@ class TargetStream:
             return inputs.parse_zmap_dryrun(lines)
         fmt = self.cfg.input_format
         if fmt == "auto":
-            lines = iter(lines)
-            first = next((line for line in lines if line.strip()), None)
-            if first is None:
-                return iter(())
-            fmt = "json" if first.lstrip().startswith("{") else "csv"
-            lines = chain([first], lines)
+            return inputs.parse_zmap(lines)
         return inputs.parse_zmap_json(lines) if fmt == "json" else inputs.parse_zmap_csv(lines)
 
-    def checked(self, items: Iterable[Target | SynAckTarget | LineError]
-                ) -> Iterator[Target | SynAckTarget]:
+    def checked(self, items: Iterable[Target | SynAck | LineError]
+                ) -> Iterator[Target | SynAck]:
         version, allowed = self.cfg.version, self.policy.is_allowed
         for item in items:
             if isinstance(item, LineError):
@@ -94,8 +94,8 @@ class TargetStream:
                 self._malformed(f"line {self.lines}: IPv{item.version} target in an "
                                 f"IPv{version} scan{hint}")
                 continue
-            addr = item.saddr if isinstance(item, SynAckTarget) else item.addr
-            if isinstance(item, SynAckTarget) and self.scanner_addr is not None \
+            addr = item.saddr if isinstance(item, SynAck) else item.addr
+            if isinstance(item, SynAck) and self.scanner_addr is not None \
                     and item.daddr != self.scanner_addr:
                 self._malformed(f"line {self.lines}: daddr {format_addr(version, item.daddr)} is "
                                 f"not the scanner's address "
@@ -174,8 +174,7 @@ class Feeder:
         workers = self.cfg.workers
         for item in stream.checked(stream.parse(stream.counted(self._stdin_lines()))):
             if self.synacks:
-                entry = frames.SynAck(item.saddr, item.sport, item.dport, item.seq, item.ack,
-                                      item.window, item.ttl)
+                entry = item
                 index = owner_of(item.saddr, workers)
             else:
                 entry = (item.addr, item.port)
@@ -198,9 +197,9 @@ class Feeder:
         while True:
             self.control.recv()     # late credits, unread, would keep a poll() busy
 
-    def _stdin_lines(self) -> Iterator[str]:
+    def _stdin_lines(self) -> Iterator[str | OverlongLine]:
         """stdin line by line as it arrives; batches are flushed whenever it would block."""
-        pending = b""
+        reader = LineReader()
         while True:
             if not select.select([self.stdin_fd], [], [], 0)[0]:
                 for index in range(self.cfg.workers):
@@ -214,13 +213,10 @@ class Feeder:
             chunk = os.read(self.stdin_fd, 1 << 16)
             if not chunk:
                 break
-            *lines, pending = (pending + chunk).split(b"\n")
-            for line in lines:
-                yield line.decode("utf-8", errors="replace")
+            yield from reader.feed(chunk)
             self._poll_control()
             self._report(finished=False)
-        if pending:
-            yield pending.decode("utf-8", errors="replace")
+        yield from reader.end()
 
     def _send(self, index: int) -> None:
         batch = self.batches[index]
@@ -283,9 +279,9 @@ def print_targets(cfg: ScanConfig, out=sys.stdout) -> int:
     if cfg.mode == RANGES:
         items = range_items(range_scan(cfg, stream), stream)
     else:
-        items = stream.checked(stream.parse(stream.counted(sys.stdin)))
+        items = stream.checked(stream.parse(stream.counted(_lines_of(sys.stdin.buffer))))
     for item in items:
-        if isinstance(item, SynAckTarget):
+        if isinstance(item, SynAck):
             addr, port = item.saddr, item.sport
         else:
             addr, port = item.addr, item.port

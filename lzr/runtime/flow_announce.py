@@ -3,26 +3,15 @@
 A worker announces a flow as opened just before it sends the flow's SYN (or its first packet
 for a ZMap-fed target) and as closed when the flow's record is final. Announcements travel in
 batched FLOWS frames (layout in lzr/runtime/frames.py) over a ZeroMQ PUSH socket to the PULL
-socket the guard binds.
+socket the guard binds (in the scan's private socket directory, lzr.runtime.local_ipc).
 """
 from __future__ import annotations
-
-import itertools
-import os
-import tempfile
 
 import zmq
 
 from lzr.runtime.frames import FLOW_CLOSE, FLOW_OPEN, pack_flows, unpack_flows
 
 DEFAULT_BATCH = 512
-_endpoint_counter = itertools.count()
-
-
-def default_endpoint() -> str:
-    """An ipc:// endpoint private to this process (its pid in the name)."""
-    name = f"lzr-rstguard-{os.getpid()}-{next(_endpoint_counter)}.ipc"
-    return f"ipc://{os.path.join(tempfile.gettempdir(), name)}"
 
 
 def flow_key(target_addr: int, target_port: int, local_port: int) -> int:

@@ -9,14 +9,16 @@ Addresses travel as two unsigned 64-bit halves so one layout serves IPv4 and IPv
 """
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from typing import Iterable, NamedTuple
 
-from lzr.output.record import Record
+from lzr.output.record import Outcome, Record
+from lzr.targets.types import SynAck
 from lzr.wire.segment import Segment
 
-FRAME_VERSION = 2
+FRAME_VERSION = 3
 
 # Kinds.
 TARGETS = 1        # feeder -> worker: targets to SYN
@@ -49,6 +51,20 @@ class FrameError(ValueError):
     """A frame that this build cannot read."""
 
 
+def _refuse_malformed(unpack):
+    """Any way a frame is broken (short, a count beyond its body, bad UTF-8, an unknown kind)
+    raises FrameError, the one error a reader of frames has to expect."""
+    @functools.wraps(unpack)
+    def checked(frame: bytes):
+        try:
+            return unpack(frame)
+        except FrameError:
+            raise
+        except (struct.error, UnicodeDecodeError, KeyError, IndexError, ValueError) as error:
+            raise FrameError(f"malformed frame for {unpack.__name__}: {error}") from None
+    return checked
+
+
 def kind_of(frame: bytes) -> int:
     if len(frame) < _HEADER.size:
         raise FrameError("frame shorter than its header")
@@ -77,37 +93,29 @@ def pack_targets(targets: Iterable[tuple[int, int]]) -> bytes:
     return b"".join((_header(TARGETS), _COUNT.pack(len(items)), *items))
 
 
+@_refuse_malformed
 def unpack_targets(frame: bytes) -> list[tuple[int, int]]:
     (count,) = _COUNT.unpack_from(frame, 2)
     body = frame[6:6 + count * _TARGET.size]
     return [((hi << 64) | lo, port) for hi, lo, port in _TARGET.iter_unpack(body)]
 
 
-class SynAck(NamedTuple):
-    """A SYN-ACK ZMap saw, from the target's point of view (as LZR stores it)."""
-
-    saddr: int
-    sport: int
-    dport: int
-    seq: int
-    ack: int
-    window: int
-    ttl: int
-
-
-_SYNACK = struct.Struct("<QQHHIIHB")
+_SYNACK = struct.Struct("<BQQQQHHIIHB")        # version, saddr, daddr, ..., ttl
 
 
 def pack_synacks(items: Iterable[SynAck]) -> bytes:
-    body = [_SYNACK.pack(s.saddr >> 64, s.saddr & _LOW64, s.sport, s.dport, s.seq, s.ack,
-                         s.window, s.ttl) for s in items]
+    body = [_SYNACK.pack(s.version, s.saddr >> 64, s.saddr & _LOW64, s.daddr >> 64,
+                         s.daddr & _LOW64, s.sport, s.dport, s.seq, s.ack, s.window, s.ttl)
+            for s in items]
     return b"".join((_header(SYNACKS), _COUNT.pack(len(body)), *body))
 
 
+@_refuse_malformed
 def unpack_synacks(frame: bytes) -> list[SynAck]:
     (count,) = _COUNT.unpack_from(frame, 2)
-    return [SynAck((hi << 64) | lo, sport, dport, seq, ack, window, ttl)
-            for hi, lo, sport, dport, seq, ack, window, ttl
+    return [SynAck(version, (shi << 64) | slo, (dhi << 64) | dlo, sport, dport, seq, ack, window,
+                   ttl)
+            for version, shi, slo, dhi, dlo, sport, dport, seq, ack, window, ttl
             in _SYNACK.iter_unpack(frame[6:6 + count * _SYNACK.size])]
 
 
@@ -137,6 +145,7 @@ def pack_segments(segments: Iterable[Segment], watermark: float,
     return b"".join(parts)
 
 
+@_refuse_malformed
 def unpack_segments(frame: bytes) -> tuple[list[tuple[Segment, bool]], float]:
     """([(segment, answer), ...], watermark)."""
     (count,) = _COUNT.unpack_from(frame, 2)
@@ -150,14 +159,19 @@ def unpack_segments(frame: bytes) -> tuple[list[tuple[Segment, bool]], float]:
         out.append((Segment(version, (shi << 64) | slo, (dhi << 64) | dlo, sport, dport, seq, ack,
                             flags, window, ttl, frame[offset:offset + length]), answer))
         offset += length
+    if offset != len(frame):
+        raise FrameError(f"segments frame of {len(frame)} bytes, its items end at {offset}")
     return out, watermark
 
 
 # --- records --------------------------------------------------------------------------------
 
 # sport dport seqnum acknum window ttl counter bits handshake_num timestamp_ns handshakes_tried
-# identify_seconds, then six length-prefixed strings.
-_RECORD = struct.Struct("<HHIIIBIBHqHdHHHHHI")
+# identify_seconds outcome, then six length-prefixed strings.
+_RECORD = struct.Struct("<HHIIIBIBHqHdBHHHHHI")
+_OUTCOMES = tuple(Outcome)
+_OUTCOME_NUMBERS = {outcome: number for number, outcome in enumerate(_OUTCOMES)}
+_NO_OUTCOME = 255
 # Flag bits, 0 upwards: ack, acked, syn, rst, fin, push, acking_firewall; then no timestamp.
 _NO_TIMESTAMP = 0x80
 
@@ -175,6 +189,7 @@ def pack_records(records: Iterable[Record], clock_offset_ns: int = 0) -> bytes:
         append(pack(r.sport, r.dport, r.seqnum, r.acknum, r.window, r.ttl, r.counter, bits,
                     r.handshake_num, (r.timestamp_ns or 0) + clock_offset_ns, r.handshakes_tried,
                     math.nan if r.identify_seconds is None else r.identify_seconds,
+                    _OUTCOME_NUMBERS.get(r.outcome, _NO_OUTCOME),
                     len(saddr), len(daddr), len(label), len(expected), len(handshake), len(data)))
         parts += (saddr, daddr, label, expected, handshake, data)
         count += 1
@@ -182,13 +197,14 @@ def pack_records(records: Iterable[Record], clock_offset_ns: int = 0) -> bytes:
     return b"".join(parts)
 
 
+@_refuse_malformed
 def unpack_records(frame: bytes) -> list[Record]:
     (count,) = _COUNT.unpack_from(frame, 2)
     offset, out = 6, []
     unpack, size, nan = _RECORD.unpack_from, _RECORD.size, math.isnan
     for _ in range(count):
         (sport, dport, seqnum, acknum, window, ttl, counter, bits, handshake_num, timestamp_ns,
-         handshakes_tried, identify_seconds, n_saddr, n_daddr, n_label, n_expected, n_handshake,
+         handshakes_tried, identify_seconds, outcome, n_saddr, n_daddr, n_label, n_expected, n_handshake,
          n_data) = unpack(frame, offset)
         offset += size
         saddr = frame[offset:offset + n_saddr].decode()
@@ -208,7 +224,10 @@ def unpack_records(frame: bytes) -> list[Record]:
             bool(bits & 1), bool(bits & 2), bool(bits & 4), bool(bits & 8), bool(bits & 16),
             bool(bits & 32), handshake_num, label,
             None if bits & _NO_TIMESTAMP else timestamp_ns, expected, data, bool(bits & 64),
-            handshake, handshakes_tried, None if nan(identify_seconds) else identify_seconds))
+            handshake, handshakes_tried, None if nan(identify_seconds) else identify_seconds,
+            None if outcome == _NO_OUTCOME else _OUTCOMES[outcome]))
+    if offset != len(frame):
+        raise FrameError(f"records frame of {len(frame)} bytes, its items end at {offset}")
     return out
 
 
@@ -219,7 +238,7 @@ class WorkerStats(NamedTuple):
     sent: int            # packets sent
     synacks: int         # SYN-ACKs received
     data: int            # segments with payload received
-    admitted: int        # targets taken up: SYNed (lists), or answers and ZMap's SYN-ACKs
+    admitted: int        # targets taken up: SYNed (lists), or ZMap's SYN-ACKs
     answered: int        # targets whose SYN a validated SYN-ACK or RST answered
     records: int
     identified: int      # records with a label other than "unknown"
@@ -308,6 +327,7 @@ def pack_stats(stats) -> bytes:
     return _header(kind) + _STATS[kind][1].pack(*stats)
 
 
+@_refuse_malformed
 def unpack_stats(frame: bytes):
     cls, layout = _STATS[kind_of(frame)]
     return cls(*layout.unpack_from(frame, 2))
@@ -343,9 +363,12 @@ def pack_sender_marks(sender: int, marks: Iterable[SenderMark]) -> bytes:
     return b"".join((_header(SENDER_MARKS), struct.pack("<HI", sender, len(items)), *items))
 
 
+@_refuse_malformed
 def unpack_sender_marks(frame: bytes) -> tuple[int, list[SenderMark]]:
     sender, count = struct.unpack_from("<HI", frame, 2)
-    body = frame[8:8 + count * _MARK.size]
+    body = frame[8:]
+    if len(body) != count * _MARK.size:
+        raise FrameError(f"marks frame of {len(frame)} bytes does not hold {count} marks")
     return sender, [SenderMark(*fields) for fields in _MARK.iter_unpack(body)]
 
 

@@ -2,19 +2,17 @@
 
 With no gateway every target is its own next hop. A worker asks for a target's MAC when it
 first sends to it and its frames wait here meanwhile. One background thread asks the kernel
-to resolve every new address (ARP or NDP: `ip neigh replace ADDR dev IF use`, the request
-routes.resolve_neighbour makes, many per `ip -batch`), then reads the neighbour table every
-few milliseconds and hands back what resolved. So a LAN scan costs two `ip` runs per poll,
+to resolve every new address (ARP or NDP: kernel_tables.ask_to_resolve, many per `ip -batch`),
+then reads the neighbour table every few milliseconds and hands back what resolved. So a LAN scan costs two `ip` runs per poll,
 not a blocked thread per target, and silent addresses cost nothing but their wait.
 """
 from __future__ import annotations
 
 import queue
-import subprocess
 import threading
 import time
 
-from lzr.runtime import routes
+from lzr.runtime import kernel_tables
 from lzr.wire import format_addr
 
 POLL_INTERVAL = 0.02
@@ -74,14 +72,15 @@ class NeighbourCache:
                 except queue.Empty:
                     break
             if new:
-                self._ask_kernel(new)
+                kernel_tables.ask_to_resolve(
+                    self.interface, [format_addr(self.version, addr) for addr in new])
                 now = time.monotonic()
                 deadlines.update((addr, now + RESOLVE_TIMEOUT) for addr in new)
             if not deadlines:
                 continue
             try:
-                table = routes.neighbour_table(self.interface)
-            except routes.RouteError:
+                table = kernel_tables.neighbour_table(self.interface)
+            except kernel_tables.RouteError:
                 table = {}
             now = time.monotonic()
             for addr in list(deadlines):
@@ -89,10 +88,3 @@ class NeighbourCache:
                 if mac is not None or now >= deadlines[addr]:
                     del deadlines[addr]
                     self._done.put((addr, mac))
-
-    def _ask_kernel(self, addrs: list[int]) -> None:
-        commands = "".join(f"neigh replace {format_addr(self.version, addr)} dev {self.interface} use\n"
-                           for addr in addrs)
-        # -force: one address the kernel refuses (our own, say) must not stop the others.
-        subprocess.run(["ip", "-force", "-batch", "-"], input=commands, capture_output=True,
-                       text=True)

@@ -1,20 +1,18 @@
 """Choose the interface, scanner address and destination MAC of a scan, once, before it starts.
 
-Precedence (issue 5): -sendInterface, else the interface of the kernel's route to the targets
+Precedence: -sendInterface, else the interface of the kernel's route to the targets
 (the first range target, else the default route, else the only interface that is up);
 -sourceIP, else that interface's address; -gatewayMac, else the MAC of the route's gateway
 from the neighbour table, else none: targets are directly connected and each is resolved on
-its own (runtime.neighbours).
+its own (runtime.neighbours). The kernel's tables are read through runtime.kernel_tables.
 """
 from __future__ import annotations
 
 import ipaddress
-import json
-import subprocess
 from dataclasses import dataclass
 
 from lzr.config import ScanConfig, UsageError
-from lzr.runtime import routes
+from lzr.runtime import kernel_tables
 from lzr.wire import parse_addr
 
 
@@ -32,30 +30,6 @@ class PathError(RuntimeError):
     """No usable interface, address or next hop; the message says which flag fixes it."""
 
 
-def _ip_json(*argv: str) -> list[dict]:
-    result = subprocess.run(["ip", "-j", *argv], capture_output=True, text=True)
-    return json.loads(result.stdout or "[]") if result.returncode == 0 else []
-
-
-def _default_route(version: int) -> dict | None:
-    entries = _ip_json(f"-{version}", "route", "show", "default")
-    return entries[0] if entries else None
-
-
-def _up_interfaces() -> list[str]:
-    return [link["ifname"] for link in _ip_json("link", "show", "up")
-            if link.get("link_type") == "ether"]
-
-
-def _interface_address(interface: str, version: int) -> str | None:
-    family = "inet" if version == 4 else "inet6"
-    for link in _ip_json("addr", "show", "dev", interface):
-        for info in link.get("addr_info", []):
-            if info.get("family") == family and info.get("scope") == "global":
-                return info["local"]
-    return None
-
-
 def resolve(cfg: ScanConfig) -> SendPath:
     version = cfg.version
     gateway = None
@@ -63,41 +37,41 @@ def resolve(cfg: ScanConfig) -> SendPath:
     if cfg.targets:
         first = str(ipaddress.ip_network(cfg.targets[0], strict=False).network_address)
         try:
-            route = routes.resolve_route(first)
-        except routes.RouteError as err:
+            route = kernel_tables.resolve_route(first)
+        except kernel_tables.RouteError as err:
             if interface is None:
                 raise PathError(f"{err}; give -sendInterface") from None
         else:
             if interface in (None, route.interface):
                 interface, gateway = route.interface, route.gateway
     if interface is None:
-        default = _default_route(version)
+        default = kernel_tables.default_route(version)
         if default is not None:
             interface, gateway = default["dev"], default.get("gateway")
         else:
-            candidates = _up_interfaces()
+            candidates = kernel_tables.up_ethernet_interfaces()
             if len(candidates) != 1:
                 raise PathError("cannot tell which interface to scan from; give -sendInterface")
             interface = candidates[0]
     elif gateway is None and not cfg.targets:
-        default = _default_route(version)
+        default = kernel_tables.default_route(version)
         if default is not None and default["dev"] == interface:
             gateway = default.get("gateway")
 
-    source_ip = cfg.source_ip or _interface_address(interface, version)
+    try:
+        src_mac = kernel_tables.interface_mac(interface)
+    except kernel_tables.RouteError as err:
+        raise UsageError("-sendInterface", str(err)) from None
+    source_ip = cfg.source_ip or kernel_tables.interface_address(interface, version)
     if source_ip is None:
         raise PathError(f"{interface} has no IPv{version} address; give -sourceIP")
     if cfg.gateway_mac:
-        dst_mac = routes.mac_bytes(cfg.gateway_mac)
+        dst_mac = kernel_tables.mac_bytes(cfg.gateway_mac)
     elif gateway:
-        dst_mac = routes.resolve_neighbour(interface, gateway)
+        dst_mac = kernel_tables.resolve_neighbour(interface, gateway)
         if dst_mac is None:
             raise PathError(f"gateway {gateway} on {interface} does not answer; give -gatewayMac")
     else:
         dst_mac = None
-    try:
-        src_mac = routes.interface_mac(interface)
-    except routes.RouteError as err:
-        raise UsageError("-sendInterface", str(err)) from None
     return SendPath(interface=interface, src_mac=src_mac, dst_mac=dst_mac,
                     scanner_addr=parse_addr(source_ip)[1])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ctypes
 import errno
-import fcntl
 import os
 import select
 import socket
@@ -22,6 +21,7 @@ from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 
+from lzr.runtime.kernel_tables import interface_index
 from lzr.runtime.netns import enter_netns
 from lzr.wire.bpf import PROGRAM, Instruction, pack_filter
 
@@ -35,7 +35,6 @@ PACKET_IGNORE_OUTGOING = 23  # Linux >= 4.20: the kernel stops copying our own s
 SO_ATTACH_FILTER = 26
 SO_RCVBUFFORCE = 33          # like SO_RCVBUF but may exceed net.core.rmem_max (needs CAP_NET_ADMIN)
 PACKET_STATISTICS = 6        # struct tpacket_stats {tp_packets, tp_drops}, reset by each read
-SIOCGIFHWADDR = 0x8927
 
 MAX_FRAME = 14 + 4 + 40 + 0xFFFF  # Ethernet, one VLAN tag, IPv6 header, the largest payload
 DEFAULT_RCVBUF = 64 * 1024 * 1024
@@ -86,19 +85,6 @@ if _recvmmsg is not None:
     _recvmmsg.argtypes = [ctypes.c_int, ctypes.POINTER(_Mmsghdr), ctypes.c_uint, ctypes.c_int,
                           ctypes.c_void_p]
     _recvmmsg.restype = ctypes.c_int
-
-
-def interface_index(ifname: str) -> int:
-    """The kernel's index of `ifname` in the calling thread's network namespace."""
-    return socket.if_nametoindex(ifname)
-
-
-def interface_mac(ifname: str) -> bytes:
-    """The hardware address of `ifname` (an ioctl, so it answers for the current namespace)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        request = struct.pack("16s16x", ifname.encode())
-        reply = fcntl.ioctl(probe.fileno(), SIOCGIFHWADDR, request)
-    return reply[18:24]
 
 
 def run_in_netns(netns: str, function: Callable[[], T]) -> T:

@@ -1,7 +1,7 @@
 """What every process of a scan shares: its ZeroMQ endpoints and how a child process starts.
 
 All endpoints are ipc:// sockets in one private directory that the coordinator creates and
-removes. Children ignore SIGINT: Ctrl-C reaches the whole process group, and only the
+removes, and every bound socket admits only the scan's own processes (lzr.runtime.local_ipc). Children ignore SIGINT: Ctrl-C reaches the whole process group, and only the
 coordinator decides what it means (stop sending, drain, then exit).
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import zmq
 
-from lzr.runtime import frames
+from lzr.runtime import frames, local_ipc
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,11 @@ class Endpoints:
     def sender_control(self, index: int) -> str:
         return self._ipc(f"sender{index}-control")
 
+    @property
+    def rst_guard_announce(self) -> str:
+        """Where the workers announce their flows to the nfqueue RST guard."""
+        return self._ipc("rstguard-announce")
+
 
 PR_SET_PDEATHSIG = 1
 _libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
@@ -71,7 +76,7 @@ def push(ctx: zmq.Context, endpoint: str, hwm: int = 0) -> zmq.Socket:
 def pull(ctx: zmq.Context, endpoint: str, hwm: int = 0) -> zmq.Socket:
     sock = ctx.socket(zmq.PULL)
     sock.setsockopt(zmq.RCVHWM, hwm)
-    sock.bind(endpoint)
+    local_ipc.bind(sock, endpoint)
     return sock
 
 

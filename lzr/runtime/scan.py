@@ -13,10 +13,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 
@@ -24,15 +22,16 @@ import zmq
 
 from lzr import handshakes
 from lzr.config import RANGES, ZMAP, ScanConfig, UsageError
-from lzr.runtime import frames, netpath
+from lzr.runtime import frames, local_ipc, netpath
 from lzr.runtime.checkpoints import Marks, write_atomically
 from lzr.runtime.feeder import (InputError, TargetStream, address_policy, print_targets,
                                 range_scan, run_feeder)
+from lzr.runtime.kernel_tables import RouteError
 from lzr.runtime.netpath import SendPath
 from lzr.runtime.owners import port_plan
 from lzr.runtime.processes import Endpoints, child_main, pull, push
 from lzr.runtime.receiver import run_receiver
-from lzr.runtime.routes import RouteError
+from lzr.runtime.runfiles import ProgressMeter, RunFiles
 from lzr.runtime.rstguard import RstGuard, RstGuardError
 from lzr.runtime.sender import chunk_size, run_sender
 from lzr.runtime.validation import Validation
@@ -45,20 +44,6 @@ EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 START_TIMEOUT = 15.0
 PROGRESS_INTERVAL = 1.0
 STOP_GRACE = 3.0
-
-
-SOCKET_DIR_PREFIX = "lzr-scan-"      # + the coordinator's pid: its ZeroMQ ipc:// sockets
-
-
-def _remove_stale_socket_dirs() -> None:
-    """Socket directories of runs that were killed (SIGKILL leaves them)."""
-    base = tempfile.gettempdir()
-    for name in os.listdir(base):
-        if not name.startswith(SOCKET_DIR_PREFIX):
-            continue
-        pid = name[len(SOCKET_DIR_PREFIX):].partition("-")[0]
-        if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
-            shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
 
 class ScanFailed(RuntimeError):
@@ -90,9 +75,10 @@ class Plan:
     syn_ports: range | None               # the stateless SYNs' local ports (lzr sends SYNs)
     worker_ports: list[range]             # each worker's ports for its engine's connections
     validation: Validation | None
+    max_sent: int                         # the most bytes a first connection sends (receiver)
     scan: RangeScan | None = None         # range scans: this run's walk
     total: int = 0                        # range scans: targets in this run's slice
-    max_sent: int = 0                     # the most bytes a first connection sends (receiver)
+    blocked: int = 0                      # range scans: targets the do-not-scan rules left out
 
 
 def make_plan(cfg: ScanConfig, path: SendPath) -> Plan:
@@ -101,11 +87,11 @@ def make_plan(cfg: ScanConfig, path: SendPath) -> Plan:
     validation = Validation.fresh(cfg.version, syn_ports) if syn_ports else None
     widest = format_addr(cfg.version, (1 << (32 if cfg.version == 4 else 128)) - 1)
     max_sent = max(len(handshakes.get(name).probe(widest)) for name in cfg.handshakes)
-    plan = Plan(path, syn_ports, worker_ports, validation, max_sent=max_sent)
+    plan = Plan(path, syn_ports, worker_ports, validation, max_sent)
     if cfg.mode == RANGES:
         stream = TargetStream(cfg, address_policy(cfg), path.scanner_addr)
         plan.scan = range_scan(cfg, stream)
-        plan.total = stream.total
+        plan.total, plan.blocked = stream.total, stream.blocked
     return plan
 
 
@@ -120,17 +106,18 @@ def _run_with_guard(cfg: ScanConfig, path: SendPath) -> int:
         except OSError as err:
             raise ScanFailed(f"-f {cfg.output}: {err.strerror}") from None
     low, high = cfg.source_ports
-    guard = None
-    if cfg.guard_mode != "none":
-        guard = RstGuard(cfg.guard_mode, format_addr(cfg.version, path.scanner_addr), cfg.version,
-                         local_ports=range(low, high + 1),
-                         also_owns=plan.validation.owns_flow if plan.validation else None)
-    _remove_stale_socket_dirs()
-    with tempfile.TemporaryDirectory(prefix=f"{SOCKET_DIR_PREFIX}{os.getpid()}-") as directory:
+    with local_ipc.private_directory() as directory:
+        endpoints = Endpoints(directory)
+        guard = None
+        if cfg.guard_mode != "none":
+            guard = RstGuard(cfg.guard_mode, format_addr(cfg.version, path.scanner_addr), cfg.version,
+                             local_ports=range(low, high + 1),
+                             announce_endpoint=endpoints.rst_guard_announce,
+                             also_owns=plan.validation.owns_flow if plan.validation else None)
         try:
             if guard:
                 guard.install()
-            return Coordinator(cfg, plan, Endpoints(directory),
+            return Coordinator(cfg, plan, endpoints,
                                guard.announce_endpoint if guard else None).run()
         finally:
             if guard:
@@ -146,7 +133,6 @@ class Coordinator:
         self.endpoints = endpoints
         self.announce_endpoint = announce_endpoint
         self.started_at = time.time()
-        self.started_monotonic = time.monotonic()
         self.interrupts = 0
         self.terminated = False
         self.senders = cfg.senders if cfg.mode == RANGES else 0
@@ -161,7 +147,8 @@ class Coordinator:
             _, begin, end = plan.scan.slice
             self.marks = Marks(plan.scan.checkpoint(), self.senders,
                                chunk_size(cfg.rate, self.senders), end - begin, cfg.timeout)
-        self.last_progress = (self.started_monotonic, 0)   # (time, packets sent) at the last line
+        self.meter = ProgressMeter(cfg, self.started_at)
+        self.run_files = RunFiles(cfg, self.started_at)
         self.processes: dict[str, multiprocessing.Process] = {}
 
     # -- lifetime -------------------------------------------------------------------------------
@@ -174,11 +161,14 @@ class Coordinator:
             self._start_workers()
             self._announce()        # after the guard and the capture are up: scripts may wait for it
             self._start_input()
-            return self._supervise()
+            status = self._supervise()
+            self._finish_run_files(status)
+            return status
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             self._stop_all()
+            self.run_files.close()
             self.inbox.close(linger=0)
             self.ctx.term()
 
@@ -193,8 +183,7 @@ class Coordinator:
     def _start_workers(self) -> None:
         cfg, plan = self.cfg, self.plan
         low, high = cfg.source_ports
-        self._spawn("writer", run_writer, cfg, self.endpoints, self.started_at,
-                    self.senders or 1)
+        self._spawn("writer", run_writer, cfg, self.endpoints, self.started_at, self.senders or 1)
         for index, ports in enumerate(plan.worker_ports):
             self._spawn(f"worker{index}", run_worker, cfg, index, ports, self.endpoints, self.path,
                         self.announce_endpoint, plan.validation, self.senders)
@@ -382,46 +371,33 @@ class Coordinator:
         print("\n".join(lines), file=sys.stderr, flush=True)
 
     def _progress(self) -> None:
-        if self.cfg.quiet:
-            return
-        workers, senders = self.worker_stats.values(), self.sender_stats.values()
-        sent = sum(s.sent for s in workers) + sum(s.packets for s in senders)
-        targets = sum(s.admitted for s in workers) + sum(s.targets for s in senders)
-        now = time.monotonic()
-        elapsed = now - self.started_monotonic
-        # Packets per second over the last interval, not since the start.
-        last_time, last_sent = self.last_progress
-        rate = (sent - last_sent) / (now - last_time) if now > last_time else 0.0
-        self.last_progress = (now, sent)
-        line = (f"{_clock(elapsed)} sent {sent} ({rate:,.0f} pps); targets {targets}; "
-                f"answered {sum(s.answered for s in workers)}; "
-                f"SYN-ACKs {sum(s.synacks for s in workers)}; "
-                f"data {sum(s.data for s in workers)}; "
-                f"identified {sum(s.identified for s in workers)}; "
-                f"in flight {sum(s.in_flight for s in workers)}; "
-                f"written {self.writer_stats.written}; ETA {self._eta(targets, elapsed)}")
-        end = "\r" if sys.stderr.isatty() else "\n"
-        print(f"\x1b[2K{line}" if end == "\r" else line, file=sys.stderr, end=end, flush=True)
+        """The progress line's fields now: on stderr (unless --quiet) and in the status file."""
+        progress = self.meter.sample(time.time(), self.worker_stats.values(), self._input_stats(),
+                                     self.writer_stats.written, self.sender_stats.values())
+        self.run_files.status(progress)
+        if not self.cfg.quiet:
+            end = "\r" if sys.stderr.isatty() else "\n"
+            line = progress.line()
+            print(f"\x1b[2K{line}" if end == "\r" else line, file=sys.stderr, end=end, flush=True)
 
-    def _eta(self, targets: int, elapsed: float) -> str:
-        feeder = self.feeder_stats
-        if self.plan.scan is not None:
-            total = self.plan.total
-        elif feeder is not None and feeder.finished:
-            total = feeder.targets
-        else:
-            return "?"
-        remaining = max(0, total - targets)
-        pace = min(self.cfg.rate, targets / elapsed) if targets and elapsed > 0 else self.cfg.rate
-        cooldown = self.cfg.cooldown if self.cfg.waits_cooldown else 0.0
-        tail = self.cfg.timeout * (self.cfg.retries + 1) + cooldown
-        return _clock(remaining / pace + tail) if pace > 0 else "?"
+    def _finish_run_files(self, status: int) -> None:
+        final = self.meter.sample(time.time(), self.worker_stats.values(), self._input_stats(),
+                                  self.writer_stats.written, self.sender_stats.values())
+        self.run_files.finish(
+            ended_at=time.time(), exit_status=status, progress=final, summary_text=self.summary,
+            interface=self.path.interface, source_addr=self.path.scanner_addr,
+            gateway_mac=self.path.dst_mac, receiver=self.receiver_stats, feeder=self._input_stats())
+
+    def _input_stats(self) -> frames.FeederStats | None:
+        """The feeder's statistics; for a range scan, the same figures from its senders."""
+        if self.plan.scan is None:
+            return self.feeder_stats
+        senders = self.sender_stats.values()
+        targets = sum(s.targets for s in senders)
+        finished = len(self.sender_stats) == self.senders and all(s.done for s in senders)
+        return frames.FeederStats(0, targets, 0, self.plan.blocked, self.plan.total, finished)
 
     def _clear_progress(self) -> None:
         if not self.cfg.quiet and sys.stderr.isatty():
             print("\x1b[2K", file=sys.stderr, end="\r", flush=True)
 
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

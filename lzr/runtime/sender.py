@@ -31,10 +31,10 @@ import numpy as np
 import zmq
 
 from lzr.config import ScanConfig
+from lzr.pacing import TokenBucket
 from lzr.runtime import frames
 from lzr.runtime.neighbours import NeighbourCache
 from lzr.runtime.netpath import SendPath
-from lzr.runtime.pacing import TokenBucket
 from lzr.runtime.packet_socket import PacketSocket, RowSender, SendError
 from lzr.runtime.processes import Endpoints, pull, push
 from lzr.runtime.syn_batch import SynBatch
@@ -103,7 +103,7 @@ class Sender:
                                     cfg.version)
         now = time.monotonic()
         rate = cfg.rate / walk.streams
-        bucket = TokenBucket(rate, now, burst=max(walk.chunk, rate * BURST_SECONDS))
+        bucket = TokenBucket(rate, max(walk.chunk, rate * BURST_SECONDS), now)
         passes: deque[_Pass] = deque()
         next_chunk, stopped, retransmitting = 0, False, True
         exhausted = self._exhausted(next_chunk)
@@ -138,7 +138,7 @@ class Sender:
                             ports[:self.allowance - self.targets]
                     upcoming = (next_chunk, addrs, ports)
                 chunk, addrs, ports = upcoming
-                if bucket.take_all_or_none(len(ports), now):
+                if bucket.take_all(len(ports), now):
                     self._send(addrs, ports)
                     self.targets += len(ports)
                     now = time.monotonic()
@@ -196,7 +196,7 @@ class Sender:
         if passes:
             wait = min(wait, passes[0].due - now)
         if upcoming is not None:
-            wait = min(wait, bucket.wait(len(upcoming[2])))
+            wait = min(wait, bucket.wait(len(upcoming[2]), now))
         elif not idle:
             wait = 0.0
         return max(0.0, wait)

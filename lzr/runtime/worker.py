@@ -24,7 +24,7 @@ import numpy as np
 import zmq
 
 from lzr.config import RANGES, ScanConfig
-from lzr.engine import Engine, EngineConfig
+from lzr.engine import Engine
 from lzr.runtime import frames
 from lzr.runtime.flow_announce import FlowAnnouncer
 from lzr.runtime.neighbours import NeighbourCache
@@ -42,20 +42,7 @@ SEND_RETRY_SECONDS = 0.5      # how long a batch may wait for room in a full dev
 RECORDS_PER_FRAME = 512
 RECORDS_INTERVAL = 0.05        # the writer gets records at least this often
 SYN_BATCH = 1024
-DEFAULT_PARALLEL = EngineConfig.parallel
-DEFAULT_HOST_RATE = EngineConfig.host_rate
 _FLAG_NAMES = ((SYN, "S"), (FIN, "F"), (RST, "R"), (PSH, "P"), (ACK, "A"))
-
-
-def engine_config(cfg: ScanConfig) -> EngineConfig:
-    optional = {} if cfg.parallel is None else {"parallel": cfg.parallel}
-    return EngineConfig(
-        handshakes=cfg.handshakes, priority=cfg.priority, timeout=cfg.timeout,
-        retransmit_after=cfg.retransmit_after, retries=cfg.retries, haf=cfg.haf,
-        haf_threshold=cfg.haf_threshold, force_all=cfg.force_all,
-        push_data_only=cfg.push_data_only, compat=cfg.compat,
-        per_host_limit=cfg.per_host_limit, host_rate=cfg.host_rate, extended=cfg.extended,
-        **optional)
 
 
 class Worker:
@@ -97,7 +84,7 @@ class Worker:
         self.clock_offset_ns = round((time.time() - time.monotonic()) * 1e9)
         # ISNs and port order of the engine's own connections: reproducible with --seed.
         seed = secrets.randbits(64) if cfg.seed is None else cfg.seed * 1000 + self.index
-        engine = Engine(engine_config(cfg), version=cfg.version,
+        engine = Engine(cfg.engine_config(), version=cfg.version,
                         scanner_addr=self.path.scanner_addr, local_ports=self.local_ports,
                         seed=seed)
         core = self.core = WorkerCore(cfg, engine, self.validation, self.senders, time.monotonic())

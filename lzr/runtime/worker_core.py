@@ -32,7 +32,7 @@ import numpy as np
 
 from lzr.config import RANGES, ScanConfig
 from lzr.engine import Engine, Send
-from lzr.runtime.pacing import TokenBucket
+from lzr.pacing import TokenBucket
 from lzr.runtime.validation import Validation
 from lzr.wire import ACK, RST, SYN, parse_addr
 
@@ -160,8 +160,7 @@ class WorkerCore:
         self.lists = cfg.sends_syns and cfg.mode != RANGES
         self.pending: deque[tuple[int, int]] = deque()
         self.ledger = SynLedger(cfg.timeout, cfg.retries) if self.lists else None
-        self.bucket = TokenBucket(cfg.rate / cfg.workers, now,
-                                  burst=cfg.rate / cfg.workers * MAX_WAIT)
+        self.bucket = TokenBucket(cfg.rate / cfg.workers, cfg.rate / cfg.workers * MAX_WAIT, now)
         self.admit_step = max(1.0, self.bucket.rate * ADMIT_STEP)
         # Answers seen recently: a later SYN-ACK of the same target is no new target. Kept
         # as long as any SYN of the target can still draw one (-t after the last of them).
@@ -348,7 +347,7 @@ class WorkerCore:
         wake = now + IDLE_WAIT
         if self.pending:
             wake = min(wake, now + MAX_WAIT,
-                       now + self.bucket.wait(min(len(self.pending), self.admit_step)))
+                       now + self.bucket.wait(min(len(self.pending), self.admit_step), now))
         deadline = self.engine.next_deadline()
         if deadline is not None:
             wake = min(wake, max(now + TIMER_SLACK, deadline))

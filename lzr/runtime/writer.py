@@ -13,6 +13,7 @@ import time
 import zmq
 
 from lzr.config import ScanConfig
+from lzr.fingerprint import UNKNOWN
 from lzr.output import RecordEncoder, Summary, local_utc_offset_seconds, zgrab_feed_line
 from lzr.runtime import frames
 from lzr.runtime.processes import Endpoints, pull, push
@@ -69,7 +70,7 @@ def run_writer(cfg: ScanConfig, endpoints: Endpoints, started_at: float,
                     if cfg.only_data_record and not record.data:
                         continue
                     lines.append(encoder.encode(record))
-                    if cfg.feed_zgrab:
+                    if cfg.feed_zgrab and (cfg.feed_zgrab_unknown or record.fingerprint != UNKNOWN):
                         feed.append(zgrab_feed_line(record) + "\n")
                 written += len(lines)
                 _write_all(out_fd, b"".join(lines))

@@ -13,7 +13,8 @@ list of allowed intervals per IP version, so a test is one binary search.
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 
-from lzr.targets.types import LineError, TargetSpecError
+from lzr.targets.lines import OverlongLine, quote
+from lzr.targets.types import LineError, TargetSpecError, decimal_value
 from lzr.wire.addr import parse_addr
 
 _WIDTH = {4: 32, 6: 128}
@@ -36,36 +37,56 @@ RESERVED_IPV6 = (
 Network = tuple[int, int, int]
 
 
-def parse_network(text: str) -> Network:
-    """`ADDR` or `ADDR/LEN` -> (version, first, end). Host bits must be zero.
+def parse_network(text: str, *, mask_host_bits: bool = False) -> Network:
+    """`ADDR` or `ADDR/LEN` -> (version, first, end).
 
-    Raises TargetSpecError naming the problem.
+    With host bits set (`192.0.2.1/24`) the network is refused (for --targets: a typo there
+    should not silently widen a scan), or with `mask_host_bits` taken as the network that
+    holds the address (ZMap's reading of list files). Raises TargetSpecError naming
+    the problem.
     """
-    address, slash, length_text = text.strip().partition("/")
+    text = text.strip()
+    address, slash, length_text = text.partition("/")
     try:
         version, first = parse_addr(address)
     except ValueError:
-        raise TargetSpecError(f"not an IP address: {address!r}") from None
+        raise TargetSpecError(f"not an IP address: {quote(address)}") from None
     width = _WIDTH[version]
     if not slash:
         return version, first, first + 1
-    if not length_text.isascii() or not length_text.isdigit() or int(length_text) > width:
-        raise TargetSpecError(f"bad prefix length in {text.strip()!r}")
-    host_bits = width - int(length_text)
-    if first & ((1 << host_bits) - 1):
-        raise TargetSpecError(f"{text.strip()!r} has host bits set")
-    return version, first, first + (1 << host_bits)
+    length = decimal_value(length_text, 3)
+    if length is None or length > width:
+        raise TargetSpecError(f"bad prefix length in {quote(text)}")
+    host_bits_count = width - length
+    host_mask = (1 << host_bits_count) - 1
+    if first & host_mask:
+        if not mask_host_bits:
+            raise TargetSpecError(f"{quote(text)} has host bits set")
+        first &= ~host_mask
+    return version, first, first + (1 << host_bits_count)
 
 
-def parse_network_lines(lines: Iterable[str]) -> Iterator[Network | LineError]:
-    """ZMap's list-file format: one address or CIDR per line, `#` comments, blank lines."""
+def parse_network_lines(lines: Iterable[str | OverlongLine]) -> Iterator[Network | LineError]:
+    """ZMap's list-file format (--blocklist, --allowlist), read as ZMap reads it: one address
+    or `ADDR/LEN` per line, anything after `#` a comment, whitespace around it ignored, host
+    bits allowed (`192.0.2.1/30` is 192.0.2.0/30). Stricter than ZMap where it would guess:
+    addresses must be in standard form (ZMap also takes `10.1` or octal `012.0.0.1`, and
+    resolves host names), and text after the network is an error (ZMap ignores it, so a second
+    network on the line would silently not count)."""
     for number, raw in enumerate(lines, 1):
+        if isinstance(raw, OverlongLine):
+            yield LineError(number, raw.head, raw.reason)
+            continue
         line = raw.rstrip("\r\n")
-        entry = line.partition("#")[0].strip()
-        if not entry:
+        words = line.partition("#")[0].split()
+        if not words:
+            continue
+        if len(words) > 1:
+            yield LineError(number, line, "text after the network (one per line; comments "
+                                          "start with #)")
             continue
         try:
-            yield parse_network(entry)
+            yield parse_network(words[0], mask_host_bits=True)
         except TargetSpecError as error:
             yield LineError(number, line, str(error))
 

@@ -1,20 +1,25 @@
-"""Parsers for the scanner's line-oriented inputs (lzr-behaviour.md §1.2, docs/targets.md).
+"""Parsers for the scanner's line-oriented inputs (docs/lzr-reference.md §1.2, docs/targets.md).
 
-Each parser takes an iterable of text lines (with or without their line endings) and yields,
-in input order, one target per usable line or a `LineError` naming the line and the reason.
-They never raise on bad input: the caller decides whether to skip, count or abort (--strict).
-Blank lines are skipped everywhere. Addresses are returned as integers, so every textual form
-of one address (compressed or exploded IPv6, say) becomes the same target.
+Each parser takes an iterable of text lines (with or without their line endings; an
+`OverlongLine` from lzr.targets.lines stands for a line too long to read) and yields, in input
+order, one target per usable line or a `LineError` naming the line and the reason. They never
+raise on bad input: the caller decides whether to skip, count or abort (--strict). Blank lines
+are skipped everywhere. Addresses are returned as integers, so every textual form of one
+address (compressed or exploded IPv6, say) becomes the same target.
 """
 import csv
 import json
 import re
 from collections.abc import Iterable, Iterator
 
-from lzr.targets.types import LineError, SynAckTarget, Target
+from lzr.targets.lines import OverlongLine
+from lzr.targets.types import LineError, SynAck, Target, decimal_value
 from lzr.wire.addr import parse_addr
 
 _DECIMAL = re.compile(r"-?[0-9]+", re.ASCII)
+# Longer numbers (leading zeros aside) are out of every range here; Python refuses to convert
+# decimal text of more than 4,300 digits, so they are rejected before conversion.
+_MAX_DIGITS = 20
 _ZMAP_FIELDS = ("saddr", "daddr", "sport", "dport", "seqnum", "acknum", "window")
 _OPTIONAL_ZMAP_FIELDS = ("ttl",)
 
@@ -23,9 +28,16 @@ class _BadLine(Exception):
     """Internal: the reason a line is unusable; turned into a LineError by the parser."""
 
 
-def _numbered(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+Line = str | OverlongLine
+
+
+def _numbered(lines: Iterable[Line]) -> Iterator[tuple[int, Line]]:
     for number, raw in enumerate(lines, 1):
-        yield number, raw.rstrip("\r\n")
+        yield number, raw if isinstance(raw, OverlongLine) else raw.rstrip("\r\n")
+
+
+def _overlong(number: int, line: OverlongLine) -> LineError:
+    return LineError(number, line.head, line.reason)
 
 
 def _address(text: str, field: str) -> tuple[int, int]:
@@ -37,14 +49,20 @@ def _address(text: str, field: str) -> tuple[int, int]:
 
 def _integer(text: str, field: str) -> int:
     text = text.strip()
-    if not _DECIMAL.fullmatch(text):
+    negative = text.startswith("-")
+    magnitude = text[1:] if negative else text
+    value = decimal_value(magnitude, _MAX_DIGITS)
+    if value is None:
+        if _DECIMAL.fullmatch(text):
+            raise _BadLine(f"{field} of {len(magnitude.lstrip('0')):,} digits is out of range")
         raise _BadLine(f"{field} is not a decimal integer")
-    return int(text)
+    return -value if negative else value
 
 
 def _in_range(value: int, low: int, high: int, field: str) -> int:
     if not low <= value <= high:
-        raise _BadLine(f"{field} {value} outside {low}..{high}")
+        shown = value if abs(value) < 10 ** _MAX_DIGITS else f"of {len(str(abs(value))):,} digits"
+        raise _BadLine(f"{field} {shown} outside {low}..{high}")
     return value
 
 
@@ -53,8 +71,8 @@ def _sequence_number(value: int, field: str) -> int:
     return _in_range(value, -(1 << 31), (1 << 32) - 1, field) & 0xFFFFFFFF
 
 
-def _synack_target(fields: dict) -> SynAckTarget:
-    """A SynAckTarget from ZMap's field values (ints or decimal text, addresses as text)."""
+def _synack_target(fields: dict) -> SynAck:
+    """A SynAck from ZMap's field values (ints or decimal text, addresses as text)."""
     missing = [name for name in _ZMAP_FIELDS if name not in fields]
     if missing:
         raise _BadLine("missing " + ", ".join(missing))
@@ -67,10 +85,10 @@ def _synack_target(fields: dict) -> SynAckTarget:
     for name, value in number.items():
         if isinstance(value, str):
             number[name] = _integer(value, name)
-    return SynAckTarget(
+    return SynAck(
         version=version, saddr=saddr, daddr=daddr,
-        sport=_in_range(number["sport"], 0, 65535, "sport"),
-        dport=_in_range(number["dport"], 0, 65535, "dport"),
+        sport=_in_range(number["sport"], 1, 65535, "sport"),
+        dport=_in_range(number["dport"], 1, 65535, "dport"),
         seq=_sequence_number(number["seqnum"], "seqnum"),
         ack=_sequence_number(number["acknum"], "acknum"),
         window=_in_range(number["window"], 0, 65535, "window"),
@@ -102,15 +120,20 @@ def _json_fields(line: str) -> dict:
     return fields
 
 
-def parse_zmap_json(lines: Iterable[str]) -> Iterator[SynAckTarget | LineError]:
+def _json_line(number: int, line: str) -> SynAck | LineError:
+    try:
+        return _synack_target(_json_fields(line))
+    except _BadLine as error:
+        return LineError(number, line, str(error))
+
+
+def parse_zmap_json(lines: Iterable[Line]) -> Iterator[SynAck | LineError]:
     """ZMap's JSON output module, one object per line (`-O json -f saddr,daddr,...`)."""
     for number, line in _numbered(lines):
-        if not line.strip():
-            continue
-        try:
-            yield _synack_target(_json_fields(line))
-        except _BadLine as error:
-            yield LineError(number, line, str(error))
+        if isinstance(line, OverlongLine):
+            yield _overlong(number, line)
+        elif line.strip():
+            yield _json_line(number, line)
 
 
 def _csv_row(line: str) -> list[str]:
@@ -120,30 +143,60 @@ def _csv_row(line: str) -> list[str]:
         raise _BadLine("not a CSV row") from None
 
 
-def parse_zmap_csv(lines: Iterable[str]) -> Iterator[SynAckTarget | LineError]:
-    """ZMap's CSV output module: a header line naming the fields, in any order, then rows."""
-    columns: list[str] | None = None
-    header_problem = ""
-    for number, line in _numbered(lines):
-        if not line.strip():
-            continue
+class _CsvRows:
+    """ZMap's CSV output: a header line naming the fields, in any order, then rows.
+
+    Any line that names every field is a header, the first or a repeat (each zmap run prints
+    its own); a line before the first header is malformed, and the next one is tried again.
+    """
+
+    def __init__(self) -> None:
+        self.columns: list[str] | None = None
+
+    def line(self, number: int, line: str) -> SynAck | LineError | None:
+        """The target of a row, a LineError, or None for a header."""
         try:
             row = _csv_row(line)
-            if columns is None and not header_problem:
-                columns = [name.strip().casefold() for name in row]
-                missing = [name for name in _ZMAP_FIELDS if name not in columns]
-                if missing:
-                    header_problem = "CSV header lacks " + ", ".join(missing)
-                    columns = None
-                    raise _BadLine(header_problem)
-                continue
-            if columns is None:
-                raise _BadLine(f"no usable CSV header ({header_problem})")
-            if len(row) != len(columns):
-                raise _BadLine(f"{len(row)} columns where the header has {len(columns)}")
-            yield _synack_target(dict(zip(columns, row)))
+            names = [name.strip().casefold() for name in row]
+            missing = [name for name in _ZMAP_FIELDS if name not in names]
+            if not missing:
+                self.columns = names
+                return None
+            if self.columns is None:
+                raise _BadLine("no ZMap CSV header before this line (a header names "
+                               + ", ".join(_ZMAP_FIELDS) + ")")
+            if len(row) != len(self.columns):
+                raise _BadLine(f"{len(row)} columns where the header has {len(self.columns)}")
+            return _synack_target(dict(zip(self.columns, row)))
         except _BadLine as error:
-            yield LineError(number, line, str(error))
+            return LineError(number, line, str(error))
+
+
+def parse_zmap_csv(lines: Iterable[Line]) -> Iterator[SynAck | LineError]:
+    """ZMap's CSV output module (`-O csv`): a header line naming the fields, then rows."""
+    rows = _CsvRows()
+    for number, line in _numbered(lines):
+        if isinstance(line, OverlongLine):
+            yield _overlong(number, line)
+        elif line.strip():
+            result = rows.line(number, line)
+            if result is not None:
+                yield result
+
+
+def parse_zmap(lines: Iterable[Line]) -> Iterator[SynAck | LineError]:
+    """ZMap's output in either format, decided line by line: a line starting with `{` is
+    JSON, any other goes to the CSV reader. So one junk line costs one malformed line."""
+    rows = _CsvRows()
+    for number, line in _numbered(lines):
+        if isinstance(line, OverlongLine):
+            yield _overlong(number, line)
+        elif line.lstrip().startswith("{"):
+            yield _json_line(number, line)
+        elif line.strip():
+            result = rows.line(number, line)
+            if result is not None:
+                yield result
 
 
 def _port(text: str) -> int:
@@ -171,12 +224,15 @@ def _list_target(entry: str) -> Target:
     return Target(version, addr, _port(port))
 
 
-def parse_target_list(lines: Iterable[str]) -> Iterator[Target | LineError]:
+def parse_target_list(lines: Iterable[Line]) -> Iterator[Target | LineError]:
     """`-sendSYNs` input: `IP;PORT` (LZR's form), `IP:PORT` (IPv4), `[IPv6]:PORT`.
 
     `#` starts a comment, to the end of the line.
     """
     for number, line in _numbered(lines):
+        if isinstance(line, OverlongLine):
+            yield _overlong(number, line)
+            continue
         entry = line.partition("#")[0].strip()
         if not entry:
             continue
@@ -191,7 +247,7 @@ _DRYRUN_PORT = re.compile(r"\bdest:\s*([^\s|]*)")
 _DRYRUN_SEPARATOR = re.compile(r"-{10,}")
 
 
-def parse_zmap_dryrun(lines: Iterable[str]) -> Iterator[Target | LineError]:
+def parse_zmap_dryrun(lines: Iterable[Line]) -> Iterator[Target | LineError]:
     """The text `zmap --dryrun` prints, one block per probe packet:
 
         tcp { source: 40000 | dest: 80 | seq: 12345 | checksum: 0X1A2B }
@@ -219,6 +275,9 @@ def parse_zmap_dryrun(lines: Iterable[str]) -> Iterator[Target | LineError]:
             return LineError(start_number, start_line, str(error))
 
     for number, line in _numbered(lines):
+        if isinstance(line, OverlongLine):
+            yield _overlong(number, line)
+            continue
         if _DRYRUN_SEPARATOR.fullmatch(line.strip()):
             result = finish()
             if result is not None:

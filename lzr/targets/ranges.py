@@ -14,7 +14,8 @@ from typing import NamedTuple
 
 from lzr.targets.blocklist import AddressPolicy, Network, merge_intervals, parse_network
 from lzr.targets.cyclic import make_cycle
-from lzr.targets.types import Target, TargetSpecError
+from lzr.targets.lines import quote
+from lzr.targets.types import Target, TargetSpecError, decimal_value
 
 # The largest space a range scan walks: all of IPv4 on every port. IPv6 prefixes are limited
 # by the same bound, e.g. a /96 on up to 65536 ports or a /80 on one port.
@@ -26,12 +27,12 @@ def parse_ports(text: str) -> tuple[int, ...]:
     ports: set[int] = set()
     for item in text.split(","):
         low_text, dash, high_text = item.strip().partition("-")
-        bounds = [low_text, high_text] if dash else [low_text]
-        if not all(b.strip().isascii() and b.strip().isdigit() for b in bounds):
-            raise TargetSpecError(f"bad port or port range {item.strip()!r}")
-        low, high = int(bounds[0]), int(bounds[-1])
+        bounds = [decimal_value(b.strip(), 5) for b in ([low_text, high_text] if dash else [low_text])]
+        if None in bounds:
+            raise TargetSpecError(f"bad port or port range {quote(item.strip())}")
+        low, high = bounds[0], bounds[-1]
         if not 1 <= low <= high <= 65535:
-            raise TargetSpecError(f"port range {item.strip()!r} outside 1-65535 or reversed")
+            raise TargetSpecError(f"port range {quote(item.strip())} outside 1-65535 or reversed")
         ports.update(range(low, high + 1))
     return tuple(sorted(ports))
 

@@ -1,8 +1,10 @@
 """The values target parsers produce, and their error types."""
 from typing import NamedTuple
 
+from lzr.targets.lines import quote
 
-class SynAckTarget(NamedTuple):
+
+class SynAck(NamedTuple):
     """A SYN-ACK ZMap already received: the scanner continues this handshake.
 
     Named from the target's point of view like LZR's records: `saddr`/`sport` are the target,
@@ -37,7 +39,17 @@ class LineError(NamedTuple):
     reason: str
 
     def __str__(self) -> str:
-        return f"line {self.line_number}: {self.reason}: {self.line!r}"
+        return f"line {self.line_number}: {self.reason}: {quote(self.line)}"
+
+
+def decimal_value(text: str, max_digits: int) -> int | None:
+    """The value of unsigned decimal text (ASCII digits, leading zeros allowed); None if it is
+    not that, or has more than `max_digits` significant digits. Python refuses to convert text
+    of over 4,300 digits, so the length is checked first."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    significant = text.lstrip("0") or "0"
+    return int(significant) if len(significant) <= max_digits else None
 
 
 class TargetSpecError(ValueError):

@@ -37,7 +37,8 @@ def format_addr(version: int, value: int) -> str:
 
 
 def exploded_ipv6(value: int) -> str:
-    """Eight groups of four lowercase hex digits: LZR's form for IPv6 in keys and output (§6.6)."""
+    """Eight groups of four lowercase hex digits: LZR's form for IPv6 in keys and output
+    (docs/lzr-reference.md §6.6)."""
     digits = f"{value:032x}"
     return ":".join((digits[0:4], digits[4:8], digits[8:12], digits[12:16],
                      digits[16:20], digits[20:24], digits[24:28], digits[28:32]))

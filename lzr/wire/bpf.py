@@ -2,7 +2,7 @@
 
 It keeps every TCP segment whose flag byte is not exactly SYN, over IPv4 (any header length)
 and IPv6 (TCP directly after the fixed header), on Ethernet frames, and drops everything
-else. That is LZR's filter (reference §6.4: `tcp[tcpflags] != tcp-syn`, and for IPv6
+else. That is LZR's filter (docs/lzr-reference.md §6.4: `tcp[tcpflags] != tcp-syn`, and for IPv6
 `ip6[53] != 2`), for both versions at once. Bare SYNs are dropped because the scanner never
 needs one: those on its interface are its own (and ZMap's) probes, or connection attempts to
 the host itself. Non-first IPv4 fragments are dropped too: their bytes at the TCP flag

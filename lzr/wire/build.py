@@ -10,7 +10,7 @@ integer arithmetic (see `checksum`): no pass over the header bytes, the payload 
 (Measured: one pack call beats copying a bytearray template and patching it with pack_into,
 which needs a copy back to bytes.)
 
-Frames match what LZR sends (reference §6.2): IPv4 with TTL 64, ID 0, no DF, no options;
+Frames match what LZR sends (docs/lzr-reference.md §6.2): IPv4 with TTL 64, ID 0, no DF, no options;
 IPv6 with hop limit 64, traffic class and flow label 0; TCP without options. Frames shorter
 than the Ethernet minimum of 60 bytes (without FCS) are zero-padded.
 

@@ -1,7 +1,7 @@
 """The NFQUEUE programs behind two behaviours, run inside the host they change:
 
-    python -m sim.behaviours.nfqueue zero-window --queue N [--listen PORT [--listen-address A]]
-    python -m sim.behaviours.nfqueue delay --queue N --ms D
+    python -m lzr_sim.behaviours.nfqueue zero-window --queue N [--listen PORT [--listen-address A]]
+    python -m lzr_sim.behaviours.nfqueue delay --queue N --ms D
 
 `zero-window` rewrites the TCP window field of every queued segment to 0 and recomputes the
 TCP checksum (IPv4 and IPv6 without extension headers). With `--listen` it also plays the
@@ -10,7 +10,7 @@ redirect every port) and holds them without reading, as a zero window promises. 
 holds every queued packet for D milliseconds and then lets it go; packets leave in the order
 they came. Each prints `READY` on stdout once bound to its queue; on SIGTERM or SIGINT it
 releases the packets it holds and exits 0. Which packets reach the queue is the iptables rule's business
-(sim.behaviours installs it).
+(lzr_sim.behaviours installs it).
 """
 from __future__ import annotations
 
@@ -21,9 +21,8 @@ import struct
 import sys
 from collections import deque
 
-from netfilterqueue import NetfilterQueue
-
 from lzr.wire.checksum import tcp_checksum
+from lzr_sim.extras import missing_extra
 
 IPPROTO_TCP = 6
 
@@ -81,6 +80,8 @@ class Holder(asyncio.Protocol):
 
 def run(queue: int, program: str, milliseconds: float, listen: tuple[str, int] | None) -> int:
     """Serve `queue` with `program` until SIGTERM/SIGINT."""
+    from netfilterqueue import NetfilterQueue  # the `nfqueue` extra; main() says so when it is missing
+
     loop = asyncio.new_event_loop()
     delayer = Delayer(loop, milliseconds / 1000.0)
     listener = loop.run_until_complete(loop.create_server(Holder, *listen)) if listen else None
@@ -112,7 +113,7 @@ def run(queue: int, program: str, milliseconds: float, listen: tuple[str, int] |
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sim.behaviours.nfqueue", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m lzr_sim.behaviours.nfqueue", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("program", choices=("zero-window", "delay"))
     parser.add_argument("--queue", type=int, required=True)
@@ -122,7 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen-address", default="0.0.0.0")
     args = parser.parse_args(argv)
     listen = (args.listen_address, args.listen) if args.listen is not None else None
-    return run(args.queue, args.program, args.ms, listen)
+    try:
+        return run(args.queue, args.program, args.ms, listen)
+    except ModuleNotFoundError as error:
+        message = missing_extra(error)
+        if message is None:
+            raise
+        print(f"FAILED {message}", flush=True)
+        return 2
 
 
 if __name__ == "__main__":

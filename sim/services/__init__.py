@@ -2,16 +2,16 @@
 
 `SERVICES` maps each fingerprint label to its service class; calling the class with the
 service's keyword options makes a service (`SERVICES["dns"](address="192.0.2.7")`). The
-runner `python -m sim.services.serve` starts a list of them (see serve.py for its spec and
+runner `python -m lzr_sim.services.serve` starts a list of them (see serve.py for its spec and
 its READY line). docs/sim-services.md lists what each one imitates.
 """
-from sim.services import (ajp13, amqp, bgp, cassandra, dnp3, dns, drda, enip, epmd, fox, ftp, git,
+from lzr_sim.services import (ajp13, amqp, bgp, cassandra, dnp3, dns, drda, enip, epmd, fox, ftp, git,
                           h2c, http, iec104, imap, ipmi, ipp, irc, java_rmi, jdwp, kafka,
                           kubernetes, ldap, memcached, modbus, mongodb, mqtt, mssql, mysql, nats,
                           nntp, opcua, openvpn, oracle, pjl, pop3, postgres, pptp, rdp, redis,
                           rsync, rtsp, siemens, sip, smb, smtp, socks5, ssh, stomp, telnet, tls,
                           vnc, xmpp, zookeeper)
-from sim.services.base import Service
+from lzr_sim.services.base import Service
 
 __all__ = ["SERVICES", "Service"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 REQUEST_MAGIC = 0x1234
 FORWARD_REQUEST, CPING = 2, 10

@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 
-from sim.services.base import Service, read_exactly, send
+from lzr_sim.services.base import Service, read_exactly, send
 
 MARKER = b"\xff" * 16
 OPEN, NOTIFICATION, KEEPALIVE = 1, 3, 4

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 HEADER = struct.Struct(">BBhBI")  # version, flags, stream, opcode, body length
 STARTUP, OPTIONS = 0x01, 0x05

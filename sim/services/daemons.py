@@ -12,12 +12,13 @@ memcached, dnsmasq (dns), Mosquitto (mqtt) and vsftpd (ftp).
 from __future__ import annotations
 
 import shutil
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from sim.services import certs
+from lzr_sim.services import certs
 
 WILDCARDS = ("0.0.0.0", "::", "")
 NGINX_PAGE = ("<!DOCTYPE html><html><head><title>Welcome to nginx!</title></head>"
@@ -71,6 +72,9 @@ def _nginx(tls: bool) -> Callable[[str, int, Path], list[str]]:
 
 
 def _sshd(address: str, port: int, workdir: Path) -> list[str]:
+    # sshd refuses to start without its privilege-separation directory, which only the
+    # package's init script or systemd's tmpfiles would create.
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
     key = workdir / "host_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     listen = ["-o", f"ListenAddress={address}"] if address not in WILDCARDS else []

@@ -17,7 +17,7 @@ from __future__ import annotations
 import struct
 
 from lzr.handshakes.dnp3 import crc16_dnp
-from sim.services.base import Service, send
+from lzr_sim.services.base import Service, send
 
 START = b"\x05\x64"
 HEADER_LENGTH = 10

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 
-from sim.services.base import Service, read_exactly, send
+from lzr_sim.services.base import Service, read_exactly, send
 
 TYPE_A, TYPE_AAAA, CLASS_IN = 1, 28, 1
 RCODE_FORMERR, RCODE_NOTIMP = 1, 4

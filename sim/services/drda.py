@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 DSS_MAGIC, REQUEST, REPLY = 0xD0, 0x01, 0x02
 EXCSAT, EXCSATRD, CMDNSPRM, SYNTAXRM = 0x1041, 0x1443, 0x1250, 0x124C

@@ -18,7 +18,7 @@ import ipaddress
 import itertools
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 HEADER = struct.Struct("<HHII8sI")
 LIST_SERVICES, LIST_IDENTITY, REGISTER_SESSION, UNREGISTER_SESSION = 0x0004, 0x0063, 0x0065, 0x0066

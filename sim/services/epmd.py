@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 NAMES_REQ, PORT_PLEASE2_REQ, PORT2_RESP = ord("n"), ord("z"), ord("w")
 NODE_TYPE_NORMAL, PROTOCOL_TCP_IPV4, HIGHEST_VERSION, LOWEST_VERSION = 77, 0, 6, 5

@@ -12,7 +12,7 @@ Options: `station` (default "Station_Building_A"), `host_name` (default "niagara
 """
 from __future__ import annotations
 
-from sim.services.base import ProtocolError, Service, read_line, send
+from lzr_sim.services.base import ProtocolError, Service, read_line, send
 
 MAX_HELLO_LINES = 64
 

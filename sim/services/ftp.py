@@ -8,7 +8,7 @@ Options: `banner` (text after "220 ", default "(vsFTPd 3.0.3)").
 """
 from __future__ import annotations
 
-from sim.services.base import Service, read_line, send
+from lzr_sim.services.base import Service, read_line, send
 
 MAX_FAILED_LOGINS = 3
 

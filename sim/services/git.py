@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sim.services.base import Service, read_exactly, send
+from lzr_sim.services.base import Service, read_exactly, send
 
 CAPABILITIES = (b"multi_ack thin-pack side-band side-band-64k ofs-delta shallow deepen-since "
                 b"deepen-not deepen-relative no-progress include-tag multi_ack_detailed "

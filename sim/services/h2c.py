@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import Service, read_exactly, send
+from lzr_sim.services.base import Service, read_exactly, send
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 HEADERS, SETTINGS, PING, GOAWAY = 0x1, 0x4, 0x6, 0x7

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 from typing import Awaitable, Callable
 
-from sim.services.base import Service, send
-from sim.services.httpmsg import BadRequest, Request, http_date, read_request, response
+from lzr_sim.services.base import Service, send
+from lzr_sim.services.httpmsg import BadRequest, Request, http_date, read_request, response
 
 Handler = Callable[[Request], Awaitable[bytes]]
 

@@ -10,7 +10,7 @@ import asyncio
 from dataclasses import dataclass, field
 from email.utils import formatdate
 
-from sim.services.base import ProtocolError, read_exactly, read_line
+from lzr_sim.services.base import ProtocolError, read_exactly, read_line
 
 MAX_HEADER_LINES = 100
 MAX_BODY = 1 << 20

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 START = 0x68
 STARTDT_ACT, STARTDT_CON = 0x07, 0x0B

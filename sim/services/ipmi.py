@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 RMCP_HEADER = bytes([0x06, 0x00, 0xFF, 0x07])
 NETFN_APP_REQUEST = 0x06

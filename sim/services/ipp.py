@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import Service
-from sim.services.http import html_page, serve_http
-from sim.services.httpmsg import Request, http_date, response
+from lzr_sim.services.base import Service
+from lzr_sim.services.http import html_page, serve_http
+from lzr_sim.services.httpmsg import Request, http_date, response
 
 TAG_OPERATION, TAG_PRINTER, TAG_END = 0x01, 0x04, 0x03
 TAG_ENUM, TAG_TEXT, TAG_NAME, TAG_KEYWORD, TAG_URI, TAG_CHARSET, TAG_LANGUAGE = (

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from sim.services.base import Service, read_line, send
+from lzr_sim.services.base import Service, read_line, send
 
 NICKNAME = re.compile(rb"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}")
 MAX_UNREGISTERED_LINES = 20

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import Service, read_exactly, send
+from lzr_sim.services.base import Service, read_exactly, send
 
 MAGIC = b"JRMI"
 STREAM_PROTOCOL, SINGLE_OP_PROTOCOL = 0x4B, 0x4C

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 API_VERSIONS = 18
 UNSUPPORTED_VERSION = 35

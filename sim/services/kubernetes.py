@@ -16,11 +16,11 @@ from __future__ import annotations
 import json
 import uuid
 
-from sim.services import certs
-from sim.services.http import serve_http
-from sim.services.httpmsg import Request, http_date, response
-from sim.services.base import Service
-from sim.services.tlsconn import serve_tls
+from lzr_sim.services import certs
+from lzr_sim.services.http import serve_http
+from lzr_sim.services.httpmsg import Request, http_date, response
+from lzr_sim.services.base import Service
+from lzr_sim.services.tlsconn import serve_tls
 
 DNS_NAMES = ("kubernetes", "kubernetes.default", "kubernetes.default.svc",
              "kubernetes.default.svc.cluster.local")

@@ -14,7 +14,7 @@ Options: `base_dn` (default "dc=sim,dc=test").
 """
 from __future__ import annotations
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 SEQUENCE, SET, INTEGER, OCTET_STRING, ENUMERATED = 0x30, 0x31, 0x02, 0x04, 0x0A
 BIND_REQUEST, BIND_RESPONSE, UNBIND_REQUEST = 0x60, 0x61, 0x42

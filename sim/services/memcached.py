@@ -17,7 +17,7 @@ import os
 import struct
 import time
 
-from sim.services.base import ProtocolError, Service, read_exactly, read_line, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_line, send
 
 VERSION = b"1.6.18"
 BINARY_REQUEST, BINARY_RESPONSE = 0x80, 0x81

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 MBAP = struct.Struct(">HHHB")  # transaction id, protocol id, length, unit id
 READ_HOLDING_REGISTERS, READ_INPUT_REGISTERS, ENCAPSULATED_INTERFACE = 0x03, 0x04, 0x2B

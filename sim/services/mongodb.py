@@ -13,7 +13,7 @@ import itertools
 import struct
 import time
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 OP_REPLY, OP_QUERY, OP_MSG = 1, 2004, 2013
 MAX_MESSAGE = 48_000_000

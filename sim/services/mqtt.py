@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 CONNECT, CONNACK, PINGREQ, PINGRESP, DISCONNECT = 1, 2, 12, 13, 14
 ACCEPTED, BAD_PROTOCOL_LEVEL, IDENTIFIER_REJECTED = 0, 1, 2

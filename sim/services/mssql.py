@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 PRELOGIN, TABULAR_RESULT = 0x12, 0x04
 STATUS_EOM = 0x01

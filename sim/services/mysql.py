@@ -16,7 +16,7 @@ import itertools
 import os
 import struct
 
-from sim.services.base import Service, read_exactly, send
+from lzr_sim.services.base import Service, read_exactly, send
 
 CAPABILITIES = 0xDFFFFFFF & ~0x00000800  # everything but CLIENT_SSL (0x800), as without TLS keys
 CHARSET_UTF8MB4 = 255

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 
-from sim.services.base import Service, read_exactly, read_line, send
+from lzr_sim.services.base import Service, read_exactly, read_line, send
 
 MAX_PAYLOAD = 1024 * 1024
 

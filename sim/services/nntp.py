@@ -6,13 +6,13 @@ Greets with 200 (posting allowed). CAPABILITIES lists the server's capabilities,
 READER answers 200, DATE 111, LIST (ACTIVE) the groups, GROUP selects one (211) or answers
 411, HELP 100, QUIT 205; other commands get 500 "What?", and arguments that do not fit 501.
 
-Options: `groups` (name -> article count, default {"sim.test": 3, "sim.announce": 1}).
+Options: `groups` (name -> article count, default {"lzr_sim.test": 3, "lzr_sim.announce": 1}).
 """
 from __future__ import annotations
 
 import time
 
-from sim.services.base import Service, read_line, send
+from lzr_sim.services.base import Service, read_line, send
 
 
 class NntpService(Service):
@@ -20,7 +20,7 @@ class NntpService(Service):
     speaks_first = True
 
     async def serve(self, reader, writer):
-        groups = self.options.get("groups", {"sim.test": 3, "sim.announce": 1})
+        groups = self.options.get("groups", {"lzr_sim.test": 3, "lzr_sim.announce": 1})
         await send(writer, b"200 news.sim.test InterNetNews NNRP server INN 2.7.1 ready (posting ok)\r\n")
         while line := await read_line(reader, limit=512):
             words = line.split()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 BAD_TCP_MESSAGE_TYPE_INVALID = 0x807E0000
 BAD_TCP_ENDPOINT_URL_INVALID = 0x80830000

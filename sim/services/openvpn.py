@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 HARD_RESET_CLIENT_V1, HARD_RESET_SERVER_V1 = 1, 2
 HARD_RESET_CLIENT_V2, HARD_RESET_SERVER_V2 = 7, 8

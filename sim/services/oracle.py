@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 CONNECT, ACCEPT, REFUSE = 1, 2, 4
 HEADER = struct.Struct(">HHBBH")  # length, packet checksum, type, flags, header checksum

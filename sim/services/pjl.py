@@ -12,7 +12,7 @@ Options: `model` (default "HP LaserJet 4250").
 """
 from __future__ import annotations
 
-from sim.services.base import Service, read_line, send
+from lzr_sim.services.base import Service, read_line, send
 
 UEL = b"\x1b%-12345X"
 FORM_FEED = b"\x0c"

@@ -6,7 +6,7 @@ Dovecot disconnects after ten bad commands; so does this server.
 """
 from __future__ import annotations
 
-from sim.services.base import Service, read_line, send
+from lzr_sim.services.base import Service, read_line, send
 
 MAX_BAD_COMMANDS = 10
 

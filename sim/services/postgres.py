@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 SSL_REQUEST, GSSENC_REQUEST = 80877103, 80877104
 PROTOCOL_3 = 3 << 16

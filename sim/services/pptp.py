@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 MAGIC_COOKIE = 0x1A2B3C4D
 CONTROL_MESSAGE = 1

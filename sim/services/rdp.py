@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import Service, send
-from sim.services.tpkt import connection_confirm, parse_connection_request, read_tpkt, tpkt
+from lzr_sim.services.base import Service, send
+from lzr_sim.services.tpkt import connection_confirm, parse_connection_request, read_tpkt, tpkt
 
 SERVER_REFERENCE = 0x1234
 TYPE_NEG_REQ, TYPE_NEG_RSP, TYPE_NEG_FAILURE = 0x01, 0x02, 0x03

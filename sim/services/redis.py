@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from sim.services.base import ProtocolError, Service, read_exactly, read_line, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_line, send
 
 MAX_BULK = 512 * 1024 * 1024
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import os
 
-from sim.services.base import Service, read_line, send
+from lzr_sim.services.base import Service, read_line, send
 
 GREETING = b"@RSYNCD: 31.0 sha512 sha256 sha1 md5 md4\n"
 

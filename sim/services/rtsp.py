@@ -10,8 +10,8 @@ Options: `server` (default "LIVE555 Streaming Media v2020.08.19").
 """
 from __future__ import annotations
 
-from sim.services.base import Service, send
-from sim.services.httpmsg import BadRequest, http_date, read_request, response
+from lzr_sim.services.base import Service, send
+from lzr_sim.services.httpmsg import BadRequest, http_date, read_request, response
 
 PUBLIC = "OPTIONS, DESCRIBE, SETUP, TEARDOWN, PLAY, PAUSE, GET_PARAMETER, SET_PARAMETER"
 

@@ -1,4 +1,4 @@
-"""Run a list of services in one asyncio loop: `python -m sim.services.serve --spec SPEC.json`.
+"""Run a list of services in one asyncio loop: `python -m lzr_sim.services.serve --spec SPEC.json`.
 
 The spec is JSON, from a file (`--spec PATH`, `-` for stdin) or inline (`--spec-json TEXT`):
 
@@ -12,7 +12,7 @@ The spec is JSON, from a file (`--spec PATH`, `-` for stdin) or inline (`--spec-
 Entry fields (only `port` is required; a bare list of entries is accepted too):
   address             bind address, default "0.0.0.0" ("::" for IPv6)
   port                TCP port; 0 picks a free one (the READY line says which)
-  protocol            a label of sim.services.SERVICES; required in mode "normal"
+  protocol            a label of lzr_sim.services.SERVICES; required in mode "normal"
   mode                "normal" (default): the protocol's server;
                       "silent": accept, read and discard everything, never answer;
                       "reset": accept, then abort the connection with a RST at once
@@ -20,7 +20,7 @@ Entry fields (only `port` is required; a bare list of entries is accepted too):
   connection_timeout  seconds a connection may last, default 60
   options             keyword options of the service (each service module lists its own)
   daemon              true: run the real Debian daemon for `protocol` instead of the
-                      synthetic service (sim.services.daemons; needs a non-zero port); it
+                      synthetic service (lzr_sim.services.daemons; needs a non-zero port); it
                       counts as bound once its port accepts connections
 
 When every listener is bound the runner prints exactly one line on stdout and flushes it:
@@ -52,9 +52,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.services import SERVICES
-from sim.services.base import ProtocolError, Service
-from sim.services.daemons import DAEMONS
+from lzr_sim.services import SERVICES
+from lzr_sim.services.base import ProtocolError, Service
+from lzr_sim.services.daemons import DAEMONS
 
 MODES = ("normal", "silent", "reset")
 DAEMON_READY_TIMEOUT = 20.0
@@ -243,7 +243,7 @@ async def run(listeners: list[Listener]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sim.services.serve", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m lzr_sim.services.serve", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--spec", help="JSON spec file, - for stdin")

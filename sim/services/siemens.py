@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import ProtocolError, Service, send
-from sim.services.tpkt import (DT_TPDU, connection_confirm, parse_connection_request, read_tpkt,
+from lzr_sim.services.base import ProtocolError, Service, send
+from lzr_sim.services.tpkt import (DT_TPDU, connection_confirm, parse_connection_request, read_tpkt,
                                tpkt)
 
 CPU_REFERENCE = 0x0001

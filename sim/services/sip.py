@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 
-from sim.services.base import Service, send
-from sim.services.httpmsg import BadRequest, read_request, response
+from lzr_sim.services.base import Service, send
+from lzr_sim.services.httpmsg import BadRequest, read_request, response
 
 ALLOW = ("OPTIONS, REGISTER, SUBSCRIBE, NOTIFY, PUBLISH, INVITE, ACK, BYE, CANCEL, UPDATE, PRACK, "
          "MESSAGE, REFER")

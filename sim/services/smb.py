@@ -21,7 +21,7 @@ import struct
 import time
 import uuid
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 SMB1_MAGIC, SMB2_MAGIC = b"\xffSMB", b"\xfeSMB"
 SMB_COM_NEGOTIATE, SMB2_NEGOTIATE = 0x72, 0x0000

@@ -9,7 +9,7 @@ Options: `hostname` (default "mail.sim.test").
 """
 from __future__ import annotations
 
-from sim.services.base import Service, read_line, send
+from lzr_sim.services.base import Service, read_line, send
 
 MAX_ERRORS = 10
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 NO_AUTH, USERNAME_PASSWORD, NO_ACCEPTABLE = 0x00, 0x02, 0xFF
 NOT_ALLOWED_BY_RULESET = 0x02

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, read_line, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_line, send
 
 KEX = ("sntrup761x25519-sha512@openssh.com,curve25519-sha256,curve25519-sha256@libssh.org,"
        "ecdh-sha2-nistp256,diffie-hellman-group16-sha512,diffie-hellman-group14-sha256")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from sim.services.base import ProtocolError, Service, send
+from lzr_sim.services.base import ProtocolError, Service, send
 
 VERSIONS = ("1.0", "1.1", "1.2")
 MAX_FRAME = 64 * 1024

@@ -12,7 +12,7 @@ Options: `hostname` (shown in the prompt, default "sim").
 """
 from __future__ import annotations
 
-from sim.services.base import Service, send
+from lzr_sim.services.base import Service, send
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 ECHO, SUPPRESS_GO_AHEAD = 1, 3

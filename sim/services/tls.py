@@ -13,10 +13,10 @@ Options: `common_name` of the certificate (default "localhost"), plus the http s
 from __future__ import annotations
 
 
-from sim.services import certs
-from sim.services.http import HttpService, serve_http
-from sim.services.httpmsg import http_date
-from sim.services.tlsconn import serve_tls
+from lzr_sim.services import certs
+from lzr_sim.services.http import HttpService, serve_http
+from lzr_sim.services.httpmsg import http_date
+from lzr_sim.services.tlsconn import serve_tls
 
 
 def nginx_plain_http_answer(server: str) -> bytes:

@@ -14,7 +14,7 @@ import contextlib
 import ssl
 from typing import Awaitable, Callable
 
-from sim.services.base import ProtocolError
+from lzr_sim.services.base import ProtocolError
 
 HTTP_METHODS = (b"GET ", b"HEAD ", b"POST ", b"PUT ", b"DELETE ", b"OPTIONS ", b"PATCH ", b"CONNECT ",
                 b"TRACE ", b"PRI ")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from sim.services.base import ProtocolError, read_exactly
+from lzr_sim.services.base import ProtocolError, read_exactly
 
 TPKT_VERSION = 3
 CR_TPDU, CC_TPDU, DT_TPDU = 0xE0, 0xD0, 0xF0

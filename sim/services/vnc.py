@@ -11,7 +11,7 @@ import os
 import re
 import struct
 
-from sim.services.base import Service, read_exactly, send
+from lzr_sim.services.base import Service, read_exactly, send
 
 VERSION = b"RFB 003.008\n"
 VERSION_PATTERN = re.compile(rb"RFB \d{3}\.\d{3}\n")

@@ -8,14 +8,14 @@ error host-unknown and the closing tag, as Prosody answers a client that connect
 address. Input that is not an XML stream header gets the header followed by the
 not-well-formed stream error (§4.9.3.13). Either error ends the connection.
 
-Options: `domain` (default "sim.test").
+Options: `domain` (default "lzr_sim.test").
 """
 from __future__ import annotations
 
 import os
 import re
 
-from sim.services.base import Service, send
+from lzr_sim.services.base import Service, send
 
 STREAMS = "http://etherx.jabber.org/streams"
 TO_ATTRIBUTE = re.compile(rb"""\bto=(['"])([^'"]*)\1""")
@@ -36,7 +36,7 @@ class XmppService(Service):
     label = "xmpp"
 
     async def serve(self, reader, writer):
-        domain = self.options.get("domain", "sim.test")
+        domain = self.options.get("domain", "lzr_sim.test")
         received = b""
         while not has_stream_header(received):
             chunk = await reader.read(1024)

@@ -18,7 +18,7 @@ import itertools
 import os
 import struct
 
-from sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
 
 FOUR_LETTER_WORDS = {b"conf", b"cons", b"crst", b"dump", b"envi", b"ruok", b"srst", b"srvr", b"stat",
                      b"wchs", b"wchc", b"wchp", b"mntr", b"isro", b"hash", b"dirs"}

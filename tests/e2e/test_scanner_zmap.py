@@ -16,8 +16,8 @@ import tempfile
 
 import pytest
 
-from sim.demo import HTTP_PORT, SSH_PORT, TLS_PORT, TargetServices
-from sim.netns import NetnsLab
+from lzr_sim.demo import HTTP_PORT, SSH_PORT, TLS_PORT, TargetServices
+from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 
@@ -43,7 +43,7 @@ def test_zmap_output_piped_into_lzr_labels_the_services(output_module):
             f"--output-filter='success = 1 && repeat = 0' -f '{ZMAP_FIELDS}' -O {output_module} "
             f"10.234.2.2/32"
             for port in (HTTP_PORT, TLS_PORT, SSH_PORT))
-        # Each zmap run prints its own CSV header: lzr reports the repeats as malformed lines.
+        # Each zmap run prints its own CSV header: lzr takes each repeat as a header again.
         lzr = (f"{sys.executable} -m lzr.cli -handshakes http,tls -f - -t 1 -rt 1 -c 1 -w 2 "
                f"--allow-reserved -sendInterface {scan_if} -gatewayMac {router_mac}")
         # lzr announces itself on stderr once its guard and processes are up; ZMap waits for it.

@@ -1,4 +1,4 @@
-"""`lzr` through the emulated network: a small `lzr-sim run`, and the accuracy gate (issue 6).
+"""`lzr` through the emulated network: a small `lzr-sim run`, and the accuracy gate.
 
 The gate: a 50-host `unexpected` population with hard cases, scanned with wait,http,tls plus
 the handshakes the population needs; recall >= 99% and precision 100% over identifiable
@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from sim.cli import default_handshakes
-from sim.population import generate
+from lzr_sim.flags import default_handshakes
+from lzr_sim.population import generate
 
 pytestmark = pytest.mark.mininet
 
@@ -25,7 +25,7 @@ def gate_flags(manifest):
 @pytest.mark.parametrize("topology", ["routed", "sparse"])
 def test_lzr_sim_run_names_every_service_of_a_small_population(tmp_path, topology):
     result = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "run", "--hosts", "4", "--seed", "2", "--no-hard-cases",
+        [sys.executable, "-m", "lzr_sim.cli", "run", "--hosts", "4", "--seed", "2", "--no-hard-cases",
          "--topology", topology, "--png", str(tmp_path / "plots")],
         capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -61,7 +61,7 @@ def test_accuracy_gate_with_three_percent_loss(sim_network, gate_manifest):
 
 
 def test_shunning_host_answers_the_first_scan_only(sim_network):
-    from sim.manifest import from_dict
+    from lzr_sim.manifest import from_dict
     manifest = from_dict({"version": 1, "topology": "routed", "hosts": [
         {"name": "h1", "address": "198.18.0.10", "node": "h1", "behaviour": "shun", "services": [
             {"port": 2222, "protocol": "ssh", "identifiable": False, "expect": None}]}]})

@@ -1,12 +1,12 @@
 """Every synthetic service, scanned through the emulated network with its own handshake only,
 gets its own label: each probe of the scanner elicits, from its matching service, a response
-its rule labels (issue 6)."""
+its rule labels."""
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from lzr.handshakes import REGISTRY
-from sim.population import PROTOCOLS, catalogue
+from lzr_sim.population import PROTOCOLS, catalogue
 
 pytestmark = pytest.mark.mininet
 

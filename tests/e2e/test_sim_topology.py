@@ -12,8 +12,11 @@ import time
 
 import pytest
 
-from sim.harness import HarnessError, SimNetwork, list_runs, process_alive, run_links, run_root
-from sim.manifest import from_dict
+from lzr_sim.errors import HarnessError
+from lzr_sim.network import SimNetwork
+from lzr_sim.processes import process_alive
+from lzr_sim.runs import list_runs, run_links, run_root
+from lzr_sim.manifest import from_dict
 
 pytestmark = pytest.mark.mininet
 
@@ -83,7 +86,7 @@ def test_exception_inside_the_context_still_tears_down():
 def run_in_child(body: str) -> tuple[subprocess.Popen, str, dict]:
     """A Python child that brings up two bare hosts with `body` and prints the run id:
     (the child, its run id, the run's state.json)."""
-    script = ("import sys, time; from sim.harness import SimNetwork; from sim.manifest import Manifest\n"
+    script = ("import sys, time; from lzr_sim.network import SimNetwork; from lzr_sim.manifest import Manifest\n"
               + body)
     process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                text=True)
@@ -159,7 +162,7 @@ def test_a_service_that_cannot_start_fails_up_and_leaves_nothing():
 def test_cli_up_exec_down(tmp_path):
     manifest = tmp_path / "manifest.json"
     bare(2).save(manifest)
-    lzr_sim = [sys.executable, "-m", "sim.cli"]
+    lzr_sim = [sys.executable, "-m", "lzr_sim.cli"]
     up = subprocess.Popen([*lzr_sim, "up", "--manifest", str(manifest)], stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True)
     try:

@@ -1,6 +1,6 @@
 """A fake network for driving the engine: a fake clock and scripted TCP peers.
 
-    net = FakeNet(EngineConfig(handshakes=("http",)))
+    net = FakeNet(settings(handshakes=("http",)))
     net.peer(TARGET, 8080, Peer(answer=reply(b"HTTP/1.1 200 OK\\r\\n")))
     net.zmap(TARGET, 8080)              # ZMap saw a SYN-ACK: the engine sends its probe
     net.run()                           # deliver, answer and fire timers until all is quiet
@@ -16,13 +16,19 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Callable
 
-from lzr.engine import Engine, EngineConfig, Send
+from lzr.config import EngineConfig, ScanConfig
+from lzr.engine import Engine, Send
 from lzr.wire.segment import ACK, PSH, RST, SYN, Segment
 
 SCANNER = 0x05060708    # 5.6.7.8
 TARGET = 0x01020304     # 1.2.3.4
 LOCAL_PORTS = range(32768, 61000)
 MOD32 = 0xFFFFFFFF
+
+
+def settings(**values) -> EngineConfig:
+    """The engine's settings for a scan with these ScanConfig values, the rest defaults."""
+    return ScanConfig(workers=1, **values).validate().engine_config()
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,7 @@ class FakeNet:
         self._arrivals: list = []       # heap of (time, n, segment)
         self._n = itertools.count()
         self._open_ports: dict[int, int] = {}   # address -> more ports that will SYN-ACK
+        self._refusing: set[int] = set()        # addresses whose other ports answer RST
 
     def peer(self, addr: int, port: int, peer: Peer) -> Peer:
         self.peers[addr, port] = peer
@@ -125,6 +132,11 @@ class FakeNet:
         """The address SYN-ACKs the next `count` SYNs to ports without a peer (an ACKing
         firewall answers them all)."""
         self._open_ports[addr] = count
+
+    def refuse_other_ports(self, addr: int) -> None:
+        """SYNs to the address's ports without a peer get a RST, as from an ordinary host
+        (without this they get nothing, as from a host that drops them)."""
+        self._refusing.add(addr)
 
     def zmap(self, addr: int, port: int, lport: int = 40000, isn_s: int = 2000,
              window: int | None = None, ttl: int = 0) -> None:
@@ -167,6 +179,8 @@ class FakeNet:
             if peer is None and s.flags == SYN and self._open_ports.get(s.daddr, 0) > 0:
                 self._open_ports[s.daddr] -= 1
                 peer = self.peer(s.daddr, s.dport, Peer(answer=silent_acker))
+            elif peer is None and s.flags == SYN and s.daddr in self._refusing:
+                peer = Peer(syn="rst")
             if peer is not None:
                 for segment in peer.on_segment(s, s.daddr, s.dport):
                     self.inject(segment, self.rtt)

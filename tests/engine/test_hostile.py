@@ -1,9 +1,8 @@
 """Peers that send what they should not: the engine ignores it, or ends the target in bounded
 time, and never writes more than one final record."""
-from lzr.engine import EngineConfig
 from lzr.wire.segment import ACK, PSH, RST, SYN, Segment
 
-from .peers import SCANNER, TARGET, Answer, FakeNet, Peer, silent_acker
+from .peers import SCANNER, TARGET, Answer, FakeNet, Peer, settings, silent_acker
 
 HTTP_OK = b"HTTP/1.1 200 OK\r\n\r\n"
 GET_LEN = 193
@@ -14,7 +13,7 @@ def segment(seq, ack, flags, payload=b"", lport=40000, sport=80, saddr=TARGET, w
 
 
 def zmap_net(**kw) -> FakeNet:
-    net = FakeNet(EngineConfig(**kw))
+    net = FakeNet(settings(**kw))
     net.peer(TARGET, 80, Peer(answer=None))
     net.zmap(TARGET, 80)
     return net
@@ -42,7 +41,7 @@ def test_data_on_another_local_port_is_ignored():
 
 
 def test_rst_flood_ends_one_connection_once():
-    net = FakeNet(EngineConfig(compat=True, handshakes=("http", "tls")))
+    net = FakeNet(settings(compat=True, handshakes=("http", "tls")))
     net.peer(TARGET, 80, Peer(answer=None, syn="none"))
     net.zmap(TARGET, 80)
     for i in range(1000):
@@ -55,7 +54,7 @@ def test_rst_flood_ends_one_connection_once():
 
 
 def test_peer_answering_every_segment_is_bounded():
-    net = FakeNet(EngineConfig(compat=True))
+    net = FakeNet(settings(compat=True))
 
     def chatty(payload, conn):
         return Answer(ack=True)
@@ -82,7 +81,7 @@ def test_repeated_synacks_are_ignored():
 
 
 def test_same_target_fed_twice_is_one_flow():
-    net = FakeNet(EngineConfig())
+    net = FakeNet(settings())
     net.peer(TARGET, 80, Peer(answer=lambda p, c: Answer(data=HTTP_OK)))
     net.zmap(TARGET, 80)
     net.engine.add_synack(TARGET, 80, 40001, 5000, 7001, 29200, 0, 0.0)
@@ -93,7 +92,7 @@ def test_same_target_fed_twice_is_one_flow():
 
 
 def test_segments_for_unknown_flows_are_ignored():
-    net = FakeNet(EngineConfig())
+    net = FakeNet(settings())
     for seg in [segment(1, 2, SYN | ACK), segment(1, 2, RST), segment(1, 2, PSH | ACK, b"x"),
                 segment(1, 2, ACK, saddr=SCANNER), Segment(6, TARGET, SCANNER, 80, 40000, 1,
                                                              2, ACK, 1, 1, b"")]:
@@ -110,7 +109,7 @@ def test_version_mismatch_does_not_reach_a_live_flow():
 
 
 def test_late_segments_after_the_record_are_ignored():
-    net = FakeNet(EngineConfig())
+    net = FakeNet(settings())
     net.peer(TARGET, 80, Peer(answer=lambda p, c: Answer(data=HTTP_OK)))
     net.zmap(TARGET, 80)
     net.run()
@@ -122,7 +121,7 @@ def test_late_segments_after_the_record_are_ignored():
 
 
 def test_owns_tracks_live_connections_only():
-    net = FakeNet(EngineConfig(handshakes=("http", "tls"), parallel=2))
+    net = FakeNet(settings(handshakes=("http", "tls"), parallel=2))
     net.peer(TARGET, 80, Peer(answer=silent_acker))
     net.zmap(TARGET, 80)
     syn = next(s for _, s in net.sent if s.flags == SYN)
@@ -133,8 +132,9 @@ def test_owns_tracks_live_connections_only():
 
 
 def test_stale_timer_of_an_earlier_handshake_does_nothing():
-    # LZR §7.3-6: SYN0's timer must not resend SYN0 once handshake 1 has its own SYN.
-    net = FakeNet(EngineConfig(compat=True, handshakes=("http", "tls")))
+    # docs/lzr-reference.md §7.3-6: SYN0's timer must not resend SYN0 once handshake 1
+    # has its own SYN.
+    net = FakeNet(settings(compat=True, handshakes=("http", "tls")))
     peer = net.peer(TARGET, 80, Peer(answer=lambda p, c: Answer(ack=False, close=RST)))
     net.syn(TARGET, 80)
     net.run(until=0.015)     # SYN0 answered; the probe is on its way and will be reset

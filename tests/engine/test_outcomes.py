@@ -1,19 +1,21 @@
-"""Which packet each outcome records (reference §4.3), timer schedules (§2.7) and the options
+"""Which packet each outcome records (docs/lzr-reference.md §4.3), timer schedules (§2.7) and the options
 -forceAllHandshakes, -pushDataOnly, -haf and server-first handshakes, all with compat=True."""
 import pytest
 
-from lzr.engine import EngineConfig, Send
+from lzr.config import EngineConfig
+from lzr.engine import Send
 from lzr.handshakes import get
+from lzr.output.record import Outcome
 from lzr.wire.segment import ACK, FIN, PSH, RST, SYN, Segment
 
-from .peers import SCANNER, TARGET, Answer, FakeNet, Peer, silent_acker
+from .peers import SCANNER, TARGET, Answer, FakeNet, Peer, settings, silent_acker
 
 GET = get("http").probe("1.2.3.4")
 HTTP_OK = b"HTTP/1.1 200 OK\r\n\r\n"
 
 
 def compat(**kw) -> EngineConfig:
-    return EngineConfig(compat=True, **kw)
+    return settings(compat=True, **kw)
 
 
 def outcome(peer: Peer, cfg: EngineConfig | None = None, syn: bool = False):
@@ -38,6 +40,7 @@ def fields(record):
 def test_row_data_received():
     net, r = outcome(Peer(answer=lambda p, c: Answer(data=HTTP_OK)))
     assert fields(r) == ("data", 0, 0) and r.data == HTTP_OK and r.push and r.ack
+    assert r.outcome == Outcome.IDENTIFIED
     assert net.sent[-1][1] == Send(TARGET, 40000, 80, r.acknum, 0, RST, 0, b"")
 
 
@@ -52,6 +55,7 @@ def test_row_rst_received(with_ack):
     net.run()
     [r] = net.records
     assert fields(r) == ("", 0, 0) and r.rst and r.ack == with_ack and r.ttl == 50
+    assert r.outcome == Outcome.RST
     assert r.acked == with_ack
     rsts = [s for _, s in net.sent if s.flags == RST]
     assert len(rsts) == (1 if with_ack else 0)   # no RST in reply to a bare RST
@@ -59,13 +63,13 @@ def test_row_rst_received(with_ack):
 
 def test_row_fin_received():
     net, r = outcome(Peer(answer=lambda p, c: Answer(ack=False, close=FIN)))
-    assert fields(r) == ("", 0, 0) and r.fin and not r.rst
+    assert fields(r) == ("", 0, 0) and r.fin and not r.rst and r.outcome == Outcome.FIN
     assert net.sent[-1][1].flags == RST
 
 
 def test_row_probe_unanswered():
     net, r = outcome(Peer(answer=None))
-    assert fields(r) == ("ack", 0, 1)
+    assert fields(r) == ("ack", 0, 1) and r.outcome == Outcome.ACKED_NO_DATA
     assert (r.seqnum, r.acknum, r.window, r.syn, r.ack, r.acked) == (1000, 2001, 29200, True,
                                                                      True, False)
     assert r.timestamp_ns == 1_000_000_000      # the reference was last sent at 1 s
@@ -74,7 +78,7 @@ def test_row_probe_unanswered():
 
 def test_row_probe_acked_no_data():
     net, r = outcome(Peer(answer=silent_acker))
-    assert fields(r) == ("data", 0, 1)
+    assert fields(r) == ("data", 0, 1) and r.outcome == Outcome.ACKED_NO_DATA
     assert (r.seqnum, r.acknum, r.syn, r.ack, r.acked) == (1001, 2001 + len(GET), False, True,
                                                            True)
     assert net.sent[-1] == (10.01, Send(TARGET, 40000, 80, 2001 + len(GET), 0, RST, 0, b""))
@@ -83,6 +87,7 @@ def test_row_probe_acked_no_data():
 def test_row_our_syn_unanswered():
     net, r = outcome(Peer(syn="none"), syn=True)
     assert fields(r) == ("sa", 0, 1) and r.syn and not r.ack and r.acknum == 0
+    assert r.outcome == Outcome.NO_SYNACK
     assert not [s for _, s in net.sent if s.flags == RST]
 
 
@@ -92,11 +97,13 @@ def test_row_zero_window_zmap():
     [r] = net.records
     assert fields(r) == ("", 0, 0) and r.window == 0 and r.syn and r.ack and not r.acked
     assert r.timestamp_ns is None and net.sent == [] and net.engine.in_flight == 0
+    assert r.outcome == Outcome.ZERO_WINDOW
 
 
 def test_row_zero_window_on_our_syn_ends_the_target():
     net, r = outcome(Peer(syn="zero"), syn=True)
     assert fields(r) == ("", 0, 0) and r.window == 0 and r.syn
+    assert r.outcome == Outcome.ZERO_WINDOW
     assert [s.flags for _, s in net.sent] == [SYN]      # no probe, no SYN retransmission
 
 
@@ -112,7 +119,7 @@ def test_row_zero_window_on_a_later_handshake_keeps_its_index():
 
 def test_row_rst_answering_our_syn_is_recorded_at_once():
     net, r = outcome(Peer(syn="rst"), cfg=compat(handshakes=("http", "tls")), syn=True)
-    assert fields(r) == ("", 0, 0) and r.rst and not r.acked
+    assert fields(r) == ("", 0, 0) and r.rst and not r.acked and r.outcome == Outcome.CLOSED
     assert r.timestamp_ns == 10_000_000         # one round trip, not (rn+1)*t
     assert [s.flags for _, s in net.sent] == [SYN]
 
@@ -262,6 +269,7 @@ def haf_scan(answered: int, probes: int = 4, threshold: float = 1.0):
 def test_haf_flags_a_host_answering_every_port():
     r = haf_scan(answered=4)
     assert r.acking_firewall and r.handshake_num == 1 and r.fingerprint == "unknown"
+    assert r.outcome == Outcome.ACKING_FIREWALL
     # The first parent packet after the probes' answers (here the ACK of the TLS probe).
     assert r.ack and not r.data and r.expected_r_to_lzr == ""
 
@@ -300,11 +308,12 @@ def test_answer_after_a_retransmission_from_probe_acked_is_accepted():
 def test_haf_answers_after_the_last_parent_packet_still_flag(compat_mode):
     # The firewall SYN-ACKs every port and ACKs nothing: the parent's SYN-ACKs arrive no later
     # than the probes' answers, and nothing of the parent's comes after them.
-    net = FakeNet(EngineConfig(compat=compat_mode, handshakes=("http", "tls"), haf=3))
+    net = FakeNet(settings(compat=compat_mode, handshakes=("http", "tls"), haf=3))
     net.peer(TARGET, 80, Peer(answer=None))
     net.answer_any_port(TARGET)
     net.zmap(TARGET, 80)
     net.run()
     [r] = net.records
     assert r.acking_firewall and not r.data and net.engine.in_flight == 0
+    assert r.outcome == Outcome.ACKING_FIREWALL
 

@@ -6,10 +6,10 @@ from collections import defaultdict
 
 import pytest
 
-from lzr.engine import EngineConfig
+from lzr.config import EngineConfig
 from lzr.wire.segment import ACK, FIN, PSH, RST, SYN, Segment
 
-from .peers import SCANNER, Answer, FakeNet, Peer, reply, silent_acker
+from .peers import SCANNER, Answer, FakeNet, Peer, reply, settings, silent_acker
 
 TARGETS = 100_000
 TLS_HELLO = bytes.fromhex("160303005d020000")
@@ -33,11 +33,11 @@ SYNS = ["synack"] * 6 + ["none", "rst", "zero"]
 FLAGS = [ACK, RST, RST | ACK, FIN | ACK, PSH | ACK, SYN | ACK, 0]
 
 CONFIGS = [
-    EngineConfig(compat=True, handshakes=("http", "tls")),
-    EngineConfig(handshakes=("wait", "http", "tls"), parallel=2, per_host_limit=3),
-    EngineConfig(compat=True, handshakes=("http", "tls", "wait"), force_all=True),
-    EngineConfig(handshakes=("http", "tls", "wait", "http"), haf=2, retries=2),
-    EngineConfig(handshakes=("http", "tls", "wait"), force_all=True, parallel=3,
+    settings(compat=True, handshakes=("http", "tls")),
+    settings(handshakes=("wait", "http", "tls"), parallel=2, per_host_limit=3),
+    settings(compat=True, handshakes=("http", "tls", "wait"), force_all=True),
+    settings(handshakes=("http", "tls", "wait", "http"), haf=2, retries=2),
+    settings(handshakes=("http", "tls", "wait"), force_all=True, parallel=3,
                  per_host_limit=2),
 ]
 
@@ -81,7 +81,8 @@ def test_every_target_ends_with_its_records(cfg):
             assert len(records) == (len(with_data) or 1)
         else:
             assert len(records) == 1
+        assert all(r.outcome is not None for r in records)
     engine = net.engine
     assert engine.in_flight == 0 and engine.next_deadline() is None
-    assert not engine._targets and not engine._probes
-    assert not engine._hosts and not engine._haf_answers
+    assert not engine._targets
+    assert not engine._hosts and not engine._firewall

@@ -1,18 +1,19 @@
-"""The worked traces of reference lzr-behaviour.md §2.16, segment by segment, with compat=True."""
+"""The worked traces of docs/lzr-reference.md §2.16, segment by segment, with compat=True."""
 from dataclasses import asdict
 
-from lzr.engine import EngineConfig, Send
+from lzr.config import EngineConfig
+from lzr.engine import Send
 from lzr.handshakes import get
 from lzr.wire.segment import ACK, PSH, RST, SYN
 
-from .peers import LOCAL_PORTS, TARGET, Answer, FakeNet, Peer
+from .peers import LOCAL_PORTS, TARGET, Answer, FakeNet, Peer, settings
 
 GET = get("http").probe("1.2.3.4")
 HTTP_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
 
 
 def compat(**kw) -> EngineConfig:
-    return EngineConfig(compat=True, **kw)
+    return settings(compat=True, **kw)
 
 
 def test_trace_a_zmap_http():
@@ -33,7 +34,8 @@ def test_trace_a_zmap_http():
         fin=False, push=True, handshake_num=0, fingerprint="http",
         timestamp_ns=10_000_000, expected_r_to_lzr="data", data=HTTP_OK,
         acking_firewall=False, handshake="http", handshakes_tried=1,
-        identify_seconds=None)      # timed only for --extended output
+        identify_seconds=None,      # timed only for --extended output
+        outcome="identified")
     assert net.engine.in_flight == 0
 
 
@@ -91,7 +93,7 @@ def test_trace_d_sendsyns_no_answer():
         acknum=0, window=65535, ttl=0, counter=1, ack=False, acked=False, syn=True,
         rst=False, fin=False, push=False, handshake_num=0, fingerprint="unknown",
         timestamp_ns=5_000_000_000, expected_r_to_lzr="sa", data=b"", acking_firewall=False,
-        handshake="", handshakes_tried=1, identify_seconds=None)
+        handshake="", handshakes_tried=1, identify_seconds=None, outcome="no-synack")
     assert net.engine.in_flight == 0 and net.engine.next_deadline() is None
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from lzr.runtime.netns import inside_netns
 from lzr.wire.checksum import tcp_checksum
-from sim.behaviours import ResetAfterHandshake, ZeroWindow, applied
+from lzr_sim.behaviours import ResetAfterHandshake, ZeroWindow, applied
 
 pytestmark = pytest.mark.mininet
 
@@ -20,8 +20,8 @@ def lan():
     from mininet.net import Mininet
     from mininet.nodelib import LinuxBridge
 
-    from topologies.base import new_run_id
-    from topologies.lan import LanTopo
+    from lzr_sim.topologies.base import new_run_id
+    from lzr_sim.topologies.lan import LanTopo
 
     setLogLevel("error")
     run_id = new_run_id()
@@ -40,7 +40,7 @@ def lan():
 def test_behaviours_on_a_mininet_host(lan):
     scanner, target = lan
     spec = json.dumps([{"port": 8080, "protocol": "http"}])
-    runner = target.popen(sys.executable, "-m", "sim.services.serve", "--spec-json", spec,
+    runner = target.popen(sys.executable, "-m", "lzr_sim.services.serve", "--spec-json", spec,
                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         assert runner.stdout.readline().startswith("READY")

@@ -10,7 +10,7 @@ from scapy.packet import Raw
 from lzr.runtime.packet_socket import PacketSocket, run_in_netns
 from lzr.wire import ACK, PSH, RST, SYN, FrameBuilder, parse_addr, parse_frame
 from lzr.wire.bpf import capture_program
-from sim.netns import NetnsLab
+from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 

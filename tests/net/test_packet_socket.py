@@ -5,10 +5,11 @@ import socket
 
 import pytest
 
+from lzr.runtime.kernel_tables import interface_index, interface_mac
 from lzr.runtime.packet_socket import (PACKET_IGNORE_OUTGOING, SOL_PACKET, PacketSocket, SendError,
-                                       interface_index, interface_mac, run_in_netns)
+                                       run_in_netns)
 from lzr.wire import ACK, PSH, FrameBuilder, parse_addr, parse_frame
-from sim.netns import NetnsLab
+from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 

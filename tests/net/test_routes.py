@@ -5,15 +5,15 @@ import textwrap
 
 import pytest
 
-from sim.netns import NetnsLab
+from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 
 
 def in_namespace(host, *parts: str):
-    """Run code `parts` (the last sets `result`) with lzr.runtime.routes imported, in `host`'s namespace."""
+    """Run code `parts` (the last sets `result`) with lzr.runtime.kernel_tables imported, in `host`'s namespace."""
     body = "\n".join(textwrap.dedent(part) for part in parts)
-    code = f"import json\nfrom lzr.runtime.routes import *\n{body}\nprint(json.dumps(result))"
+    code = f"import json\nfrom lzr.runtime.kernel_tables import *\n{body}\nprint(json.dumps(result))"
     return json.loads(host.cmd(sys.executable, "-c", code).stdout)
 
 

@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 
-from sim.netns import NetnsLab
+from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 
@@ -27,7 +27,7 @@ PROBE = textwrap.dedent("""
     import contextlib, ipaddress, json, os, sys, time
     from scapy.all import IP, IPv6, TCP, Ether, conf, srp1
     from lzr.runtime.flow_announce import FlowAnnouncer
-    from lzr.runtime.routes import resolve_neighbour, resolve_route
+    from lzr.runtime.kernel_tables import resolve_neighbour, resolve_route
     from lzr.runtime.rstguard import RstGuard
     conf.verb = 0
     spec = json.loads(sys.argv[1])

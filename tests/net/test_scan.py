@@ -1,7 +1,7 @@
 """The scanner as users run it (`lzr ...`), in namespaces each test makes and removes.
 
 A scanner namespace is linked only to a target namespace (and, for ZMap, a router between
-them) that runs real services from sim.demo: HTTP on 8081, TLS on 8443, an SSH banner on
+them) that runs real services from lzr_sim.demo: HTTP on 8081, TLS on 8443, an SSH banner on
 2222, a closed port and a silent (iptables DROP) port. Timers are short (-t 1 -rt 1 -c 1).
 """
 from __future__ import annotations
@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from sim.demo import CLOSED_PORT, HTTP_PORT, SILENT_PORT, SSH_PORT, TLS_PORT, TargetServices
-from sim.netns import NetnsLab
+from lzr_sim.demo import CLOSED_PORT, HTTP_PORT, SILENT_PORT, SSH_PORT, TLS_PORT, TargetServices
+from lzr_sim.lab import NetnsLab
 
 FAST = ["-t", "1", "-rt", "1", "-c", "1", "--quiet", "--allow-reserved"]
 PORTS = (HTTP_PORT, TLS_PORT, SSH_PORT, CLOSED_PORT, SILENT_PORT)

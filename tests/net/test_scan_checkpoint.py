@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from sim.netns import NetnsLab
+from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 

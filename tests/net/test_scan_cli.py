@@ -21,7 +21,7 @@ def test_go_flag_forms_and_lzr_defaults():
                       "-gatewayMac", "02:00:00:00:00:01", "-forceAllHandshakes", "-haf", "3"])
     assert cfg.handshakes == ("wait", "http") and cfg.mode == SYNS
     assert (cfg.timeout, cfg.retransmit_after, cfg.retries, cfg.cooldown) == (2.5, 1.0, 1, 8.0)
-    assert (cfg.haf, cfg.haf_threshold) == (0, 0.0)     # force mode turns HAF off, as LZR does
+    assert cfg.engine_config().haf == 0     # force mode turns HAF off, as LZR does
     assert parse_args([]).mode == ZMAP
     assert (parse_args([]).host_rate, parse_args(["--host-rate", "0"]).host_rate) == (20.0, 0.0)
     assert parse_args(["-dryrun"]).mode == DRYRUN
@@ -45,6 +45,9 @@ def test_go_flag_forms_and_lzr_defaults():
     (["-feedZGrab", "-f", "-"], "-feedZGrab"),
     (["-sendSYNs=perhaps"], "-sendSYNs"),
     (["--host-rate", "-1"], "--host-rate"),
+    (["--feed-zgrab-unknown"], "--feed-zgrab-unknown"),
+    (["--metadata-file", "no-such-directory/scan.meta.json"], "--metadata-file"),
+    (["--status-updates-file", "no-such-directory/scan.csv"], "--status-updates-file"),
 ])
 def test_bad_values_are_usage_errors_naming_the_flag(args, flag):
     with pytest.raises(UsageError) as raised:
@@ -81,3 +84,10 @@ def test_print_targets_reports_and_counts_bad_lines_and_blocked_targets():
     assert "line 2" in result.stderr and "line 3" in result.stderr and "line 5" in result.stderr
     allowed = run("-sendSYNs", "--print-targets", "--allow-reserved", stdin=stdin)
     assert allowed.stdout.split() == ["192.0.2.1;80", "10.1.2.3;22"]
+
+
+def test_the_zgrab_feed_keeps_unknown_only_when_asked_or_as_lzr():
+    assert not parse_args(["-feedZGrab"]).feed_zgrab_unknown
+    assert parse_args(["-feedZGrab", "--feed-zgrab-unknown"]).feed_zgrab_unknown
+    assert parse_args(["-feedZGrab", "--compat"]).feed_zgrab_unknown
+    assert not parse_args(["--compat"]).feed_zgrab_unknown

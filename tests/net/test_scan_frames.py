@@ -3,8 +3,9 @@ import itertools
 
 import pytest
 
-from lzr.output.record import Record
+from lzr.output.record import Outcome, Record
 from lzr.runtime import frames
+from lzr.targets.types import SynAck
 from lzr.wire.segment import Segment
 
 
@@ -16,7 +17,8 @@ def test_records_round_trip_every_flag_and_optional_field():
                handshake_num=2, fingerprint="smtp-ftp", timestamp_ns=None if bits[6] else 10**18,
                expected_r_to_lzr="data" if bits[0] else "", data=b"\x00\xff<html>" * bits[1],
                acking_firewall=bits[6], handshake="http" if bits[2] else "",
-               handshakes_tried=bits[3] * 4, identify_seconds=None if bits[4] else 0.25)
+               handshakes_tried=bits[3] * 4, identify_seconds=None if bits[4] else 0.25,
+               outcome=None if bits[5] else list(Outcome)[sum(bits) % len(Outcome)])
         for bits in itertools.product((False, True), repeat=7)]
     assert frames.unpack_records(frames.pack_records(records)) == records
 
@@ -29,7 +31,7 @@ def test_segments_targets_and_stats_round_trip():
     assert frames.unpack_segments(frames.pack_segments((), float("-inf"))) == ([], float("-inf"))
     targets = [(1 << 127, 5), (0x0A000001, 65535)]
     assert frames.unpack_targets(frames.pack_targets(targets)) == targets
-    synacks = [frames.SynAck(0x0A000001, 8080, 40000, 2**32 - 1, 1, 0, 64)]
+    synacks = [SynAck(6, (1 << 128) - 1, 5, 8080, 40000, 2**32 - 1, 1, 0, 64)]
     assert frames.unpack_synacks(frames.pack_synacks(synacks)) == synacks
     for stats in (frames.WorkerStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12.25, True),
                   frames.SenderStats(2, 10**12, 2 * 10**12, False), frames.SynsDone(1, 3.5),

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from sim.demo import HTTP_PORT, SILENT_PORT, TargetServices
-from sim.netns import NetnsLab
+from lzr_sim.demo import HTTP_PORT, SILENT_PORT, TargetServices
+from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
 

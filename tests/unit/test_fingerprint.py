@@ -1,7 +1,10 @@
-"""Fingerprinting: LZR's §3.2 vectors, each tie-break step on its own, bounded input."""
+"""Fingerprinting: the vectors of docs/lzr-reference.md §3.2, each tie-break step on its
+own, bounded input."""
 import pytest
 
-from lzr.fingerprint import FIXED_TIE_BREAKS, INSPECT_LIMIT, fingerprint, labels, resolve
+from lzr.fingerprint import (
+    FIXED_TIE_BREAKS, INSPECT_LIMIT, fingerprint, labels, resolve, sure_labels,
+)
 from lzr.handshakes import LZR_NAMES, REGISTRY
 from lzr.handshakes.base import never
 
@@ -12,7 +15,7 @@ IPP_REPLY = (
 )
 KUBERNETES_REPLY = b'HTTP/1.1 200 OK\r\n\r\n{"kind":"Status","message":"kubernetes"}'
 
-# (data, requested handshakes, label) from reference lzr-behaviour.md §3.2.
+# (data, requested handshakes, label) from docs/lzr-reference.md §3.2.
 LZR_VECTORS = [
     (b"", ["http"], "unknown"),
     (b"", ["tls", "ftp"], "unknown"),
@@ -134,3 +137,20 @@ def test_rules_called_directly_on_a_changing_bytearray():
     assert REGISTRY["ssh"].match(data) == "ssh"
     data[:] = b"HTTP/1.1 200 OK\r\n"
     assert REGISTRY["ssh"].match(data) is None
+
+
+# ---- sure and provisional labels ----------------------------------------------------------
+
+REDIS_ERR_TO_GET = b"-ERR wrong number of arguments for 'get' command\r\n"
+
+
+@pytest.mark.parametrize("data, sent, sure", [
+    (REDIS_ERR_TO_GET, "http", []),                 # only the generic pop3 rule claims it
+    (REDIS_ERR_TO_GET, "wait", ["pop3"]),            # unprompted: a banner names it
+    (b"+OK POP3 ready\r\n", "pop3", ["pop3"]),
+    (bytes.fromhex("15030000020228"), "tls", []),    # ssl is not even the tls probe's own
+    (bytes.fromhex("160303005d0200"), "kubernetes", ["tls"]),   # the same ClientHello
+    (b"SSH-2.0-OpenSSH_9.2\r\n", "tls", ["ssh"]),    # a distinctive label, whatever the probe
+])
+def test_sure_labels(data, sent, sure):
+    assert sure_labels(labels(data), REGISTRY[sent]) == sure

@@ -1,7 +1,8 @@
 """The rule index (fingerprint.candidates) against running every rule in name order.
 
 A rule left out by its `needs` test must be one that would have returned None; these tests
-run every rule on each response, as LZR does, and compare. Responses: LZR's §3.2 vectors,
+run every rule on each response, as LZR does, and compare. Responses: the vectors of
+docs/lzr-reference.md §3.2,
 the corpus, corpus responses mutated at random (bytes changed, case flipped, substrings
 that rules look for inserted, cut, spliced) and hypothesis data built from the same pieces.
 """

@@ -1,4 +1,6 @@
-"""LZR's probes byte-exact with reference lzr-behaviour.md §3.3, and the registry's API."""
+"""LZR's probes byte-exact with docs/lzr-reference.md §3.3, and the registry's API."""
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,7 +14,7 @@ UA = (
     "(KHTML, like Gecko) Chrome/129.0.0.0 Safari/537.3"
 )
 
-# Hex of §3.3's "remaining probes" table, copied from the reference.
+# Hex of the "other probes" of docs/lzr-reference.md §3.3.
 LZR_PROBES_HEX = {
     "amqp": "414d515000010000",
     "bgp": "0a0a",
@@ -34,7 +36,7 @@ LZR_PROBES_HEX = {
     "redis": "2a310d0a24340d0a50494e470d0a",
     "rtsp": "4f5054494f4e53202f20525453502f312e300d0a0d0a",
     "siemens": "0300001611e00000000400c1020100c2020200c0010a",
-    # §3.3 says "+ 23 zero bytes" but its total (43) and NetBIOS length (39) need 20.
+    # 20 zero bytes: the total (43) and the NetBIOS length (39) both say so.
     "smb": "00000027ff534d4272" + "00" * 20 + "0e00024e54204c4d20302e313200",
     "smtp": "45484c4f0d0a",
     "ssh": "5353482d322e302d476f0d0a",
@@ -111,6 +113,27 @@ def test_tls_random_changes_per_probe():
 
 def test_kubernetes_sends_the_tls_hello():
     assert mask_random(get("kubernetes").probe("x")) == mask_random(get("tls").probe("x"))
+
+
+def test_tls_random_comes_from_the_scans_source():
+    first, second = (get("tls").probe("x", random.Random(7)) for _ in range(2))
+    assert first == second != get("tls").probe("x", random.Random(8))
+
+
+def test_handshakes_sharing_a_probe_say_so():
+    # fingerprint.sure_labels trusts an answer to a probe for the rules of every handshake
+    # that sends it: a handshake sending another's bytes must declare it, and only then.
+    def sent(hs):
+        return hs.probe("192.0.2.1", random.Random(1))
+
+    for hs in REGISTRY.values():
+        if hs.server_first:
+            continue
+        same = {other.name for other in REGISTRY.values()
+                if other is not hs and not other.server_first and sent(other) == sent(hs)}
+        declared = {other.name for other in REGISTRY.values() if other is not hs and (
+            (other.same_probe_as or other.name) == (hs.same_probe_as or hs.name))}
+        assert same == declared, hs.name
 
 
 def test_dnp3_frames_and_crc():

@@ -1,4 +1,4 @@
-"""LZR's rules as reference §3.1 words them, against ours on generated responses.
+"""LZR's rules as docs/lzr-reference.md §3.1 words them, against ours on generated responses.
 
 Our rules are written for speed (fixed bytes before searching, `find` instead of `in`, one
 case fold per response); these transcriptions follow the table's wording line by line, so

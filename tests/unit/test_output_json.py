@@ -1,4 +1,6 @@
-"""Record serialisation: Go encoding/json string rules (§4.2) and LZR's field table (§4.1)."""
+"""Record serialisation: Go encoding/json string rules and LZR's field table
+(docs/lzr-reference.md §4.2, §4.1)."""
+import base64
 import dataclasses
 import json
 
@@ -8,7 +10,7 @@ from hypothesis import strategies as st
 
 from lzr.output import EncodeError, Record, RecordEncoder, encode_record
 from lzr.output.gojson import quote_bytes, quote_text
-from lzr.output.record import EXTENDED_FIELDS, FIELDS
+from lzr.output.record import EXTENDED_FIELDS, FIELDS, Outcome
 
 
 def go_quote(raw: bytes) -> bytes:
@@ -208,12 +210,19 @@ def test_timestamp_zone_is_the_encoders():
 
 
 def test_extended_fields_follow_lzr_fields():
-    record = make_record(handshake="http", handshakes_tried=2, identify_seconds=0.25)
+    record = make_record(handshake="http", handshakes_tried=2, identify_seconds=0.25,
+                         outcome=Outcome.ACKING_FIREWALL)
     line = encode_record(record, extended=True)
     assert line.endswith(b'"ackingFirewall":true,"handshake":"http","handshakesTried":2,'
-                         b'"identifySeconds":0.25}\n')
+                         b'"identifySeconds":0.25,"outcome":"acking-firewall",'
+                         b'"dataBase64":"SFRUUC8xLjEgMjAwIE9LDQo="}\n')
     assert list(json.loads(line)) == [name for _, name, _ in FIELDS + EXTENDED_FIELDS]
     assert b"handshake" not in encode_record(record).replace(b"HandshakeNum", b"")
+    assert b"outcome" not in encode_record(record)
+
+
+def test_a_record_without_an_outcome_has_no_outcome_field():
+    assert b"outcome" not in encode_record(make_record(), extended=True)
 
 
 @pytest.mark.parametrize("seconds, text", [
@@ -222,8 +231,16 @@ def test_extended_fields_follow_lzr_fields():
 ])
 def test_identify_seconds_number_like_go(seconds, text):
     line = encode_record(make_record(identify_seconds=seconds), extended=True)
-    assert line.endswith(f'"identifySeconds":{text}}}\n'.encode())
+    assert f'"identifySeconds":{text},"dataBase64":'.encode() in line
     assert json.loads(line)["identifySeconds"] == seconds
+
+
+def test_data_base64_is_the_exact_payload_and_only_with_data():
+    payload = bytes(range(256))       # no UTF-8 reading keeps these
+    line = encode_record(make_record(data=payload), extended=True)
+    assert base64.b64decode(json.loads(line)["dataBase64"], validate=True) == payload
+    assert b"dataBase64" not in encode_record(make_record(data=b""), extended=True)
+    assert b"dataBase64" not in encode_record(make_record(data=payload))
 
 
 def test_identify_seconds_none_is_omitted():

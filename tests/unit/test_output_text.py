@@ -1,11 +1,12 @@
-"""Timestamps, Go durations, the ZGrab feed line and the summary (§4.1 Timestamp, §4.4, §4.5)."""
+"""Timestamps, Go durations, the ZGrab feed line and the summary
+(docs/lzr-reference.md §4.1 Timestamp, §4.4, §4.5)."""
 import dataclasses
 import json
 
 import pytest
 
 from lzr.output import go_duration, zgrab_feed_line
-from lzr.output.record import Record
+from lzr.output.record import Outcome, Record
 from lzr.output.summary import LZR_COUNTERS, Summary
 from lzr.output.timestamps import GO_ZERO_TIME, TimestampFormatter, zone_suffix
 
@@ -136,3 +137,15 @@ def test_summary_merge():
     assert first.counters["TotalResponses"] == 2 and first.counters["Blocked"] == 1
     assert first.counters["Data"] == 1 and first.counters["Rst"] == 1
     assert first.labels["ssh"] == 2
+
+
+def test_summary_counts_outcomes_in_their_order():
+    summary, other = Summary(), Summary()
+    for outcome in (Outcome.RST, Outcome.IDENTIFIED, Outcome.IDENTIFIED):
+        summary.count(record(outcome=outcome))
+    other.count(record(outcome=Outcome.ACKING_FIREWALL))
+    other.count(record())          # a record without an outcome is not counted there
+    summary.merge(other)
+    lines = summary.format(1.0).splitlines()
+    assert lines[2] == 'Outcomes: {"identified":2,"rst":1,"acking-firewall":1}'
+    assert summary.counters["TotalResponses"] == 5

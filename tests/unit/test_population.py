@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from sim.manifest import Manifest, ManifestError, from_dict
-from sim.population import (IANA_PORTS, PROTOCOLS, Options, catalogue, generate, needed_handshakes)
+from lzr_sim.manifest import Manifest, ManifestError, from_dict
+from lzr_sim.population import (IANA_PORTS, PROTOCOLS, Options, catalogue, generate, needed_handshakes)
 
 
 def test_same_seed_same_manifest_and_other_seed_differs():
@@ -163,3 +163,24 @@ def test_catalogue_has_each_protocol_off_its_port():
     assert catalogue(["http", "ssh", "redis", "mqtt"], copies=2, seed=3, per_host=3) == manifest
     with pytest.raises(ValueError, match="gopher"):
         catalogue(["gopher"])
+
+
+def test_the_manifest_takes_its_behaviour_names_from_the_registry():
+    from lzr_sim.behaviours import BEHAVIOURS, HOST_BEHAVIOURS, PORT_BEHAVIOURS
+    assert set(HOST_BEHAVIOURS) | set(PORT_BEHAVIOURS) == {"normal"} | {
+        name for name, cls in BEHAVIOURS.items() if cls.scope in ("host", "port")}
+    for name in ("loss", "delay", "reset"):
+        with pytest.raises(ManifestError, match="behaviour must be one of"):
+            from_dict({"version": 1, "topology": "routed", "hosts": [
+                {"name": "h1", "address": "198.18.0.10", "node": "h1", "services": [
+                    {"port": 80, "protocol": None, "behaviour": name, "identifiable": False}]}]})
+
+
+def test_every_generated_expectation_comes_from_the_registry():
+    from lzr_sim.behaviours import expected_record
+    manifest = generate("unexpected", hosts=50, seed=6)
+    for host in manifest.hosts:
+        for service in host.services:
+            case = host.behaviour if host.behaviour != "normal" else service.behaviour
+            assert service.expect == expected_record(case, service.protocol)
+            assert service.identifiable == (service.expect == {"fingerprint": service.protocol})

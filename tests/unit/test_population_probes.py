@@ -1,18 +1,18 @@
-"""The protocol table of sim.population agrees with the synthetic services: it lists every
+"""The protocol table of lzr_sim.population agrees with the synthetic services: it lists every
 service, says which speak first, and `Protocol.misread_by_web_probes` tells the truth.
 
 Every synthetic service that does not speak first gets the scanner's HTTP GET and TLS
 ClientHello over loopback; a protocol is misread when the first answer to either is labelled
 as another protocol. That decides whether its own probe must go before http,tls
-(sim.population.needed_handshakes).
+(lzr_sim.population.needed_handshakes).
 """
 import asyncio
 import json
 
 from lzr.fingerprint import fingerprint
 from lzr.handshakes import REGISTRY
-from sim.population import LAYERED_ON_HTTP_OR_TLS, PROTOCOLS
-from sim.services.serve import Runner, parse_spec
+from lzr_sim.population import LAYERED_ON_HTTP_OR_TLS, PROTOCOLS
+from lzr_sim.services.serve import Runner, parse_spec
 
 LOOPBACK = "127.0.0.1"
 ANSWER_TIMEOUT = 1.5
@@ -58,7 +58,7 @@ def test_misread_flags_match_what_the_services_answer():
 
 
 def test_the_protocol_table_covers_every_service():
-    from sim.services import SERVICES
-    assert set(PROTOCOLS) == set(SERVICES), "add new services to sim.population.PROTOCOLS"
+    from lzr_sim.services import SERVICES
+    assert set(PROTOCOLS) == set(SERVICES), "add new services to lzr_sim.population.PROTOCOLS"
     assert {name for name, p in PROTOCOLS.items() if p.server_first} == \
         {name for name, service in SERVICES.items() if service.speaks_first}

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from sim.manifest import from_dict
-from sim.report import MISSING, draw, evaluate, load_records
+from lzr_sim.manifest import from_dict
+from lzr_sim.report import MISSING, draw, evaluate, load_records
 
 A, B, C = "198.18.0.10", "198.18.0.11", "198.18.0.12"
 
@@ -109,3 +109,11 @@ def test_draw_writes_three_plots(manifest, tmp_path):
     paths = draw(report, tmp_path / "plots")
     assert sorted(p.name for p in paths) == ["confusion.png", "coverage.png", "per-protocol.png"]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in paths)
+
+
+def test_outcomes_are_read_from_the_records(manifest):
+    records = [record(A, 2222, "ssh", outcome="identified"), record(B, 1234, RST=True, outcome="rst"),
+               record(A, 8080, "http", outcome="identified"), record(C, 80, window=0)]
+    report = evaluate(manifest, records, ["wait", "http"])
+    assert report.outcomes == {"identified": 2, "rst": 1}
+    assert "- records: 4, identified 2, rst 1" in report.markdown()

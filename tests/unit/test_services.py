@@ -13,16 +13,15 @@ import subprocess
 import ssl
 import sys
 import tempfile
-import time
 
 import pytest
 
 from lzr.fingerprint import fingerprint
 from lzr.handshakes import REGISTRY
 from lzr.handshakes.base import never
-from sim.services import SERVICES, Service
-from sim.services.daemons import DAEMONS
-from sim.services.serve import Runner, SpecError, parse_spec
+from lzr_sim.services import SERVICES, Service
+from lzr_sim.services.daemons import DAEMONS
+from lzr_sim.services.serve import Runner, SpecError, parse_spec
 
 LOOPBACK = "127.0.0.1"
 # LZR's own SYNs carry no MSS option, so targets send it at most 536-byte segments: the
@@ -31,7 +30,7 @@ DEFAULT_MSS = 536
 
 
 def start_runner(spec: list[dict], stderr) -> tuple[subprocess.Popen, list[int]]:
-    proc = subprocess.Popen([sys.executable, "-m", "sim.services.serve", "--spec-json", json.dumps(spec)],
+    proc = subprocess.Popen([sys.executable, "-m", "lzr_sim.services.serve", "--spec-json", json.dumps(spec)],
                             stdout=subprocess.PIPE, stderr=stderr, text=True)
     line = proc.stdout.readline().split()
     if not line or line[0] != "READY":
@@ -226,7 +225,7 @@ def test_bind_failure_reports_failed():
         taken.listen()
         port = taken.getsockname()[1]
         spec = json.dumps([{"address": LOOPBACK, "port": port, "protocol": "http"}])
-        result = subprocess.run([sys.executable, "-m", "sim.services.serve", "--spec-json", spec],
+        result = subprocess.run([sys.executable, "-m", "lzr_sim.services.serve", "--spec-json", spec],
                                 capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert result.stdout.startswith("FAILED ")
@@ -324,12 +323,14 @@ def test_a_close_notify_inside_an_open_connection_does_not_stall_the_runner(runn
             except ssl.SSLWantReadError:
                 raw.sendall(outgoing.read())
                 incoming.write(raw.recv(65536))
-        raw.sendall(outgoing.read())        # our Finished: the server's handshake is done
-        time.sleep(0.2)
+        raw.sendall(outgoing.read())        # our Finished: the server's handshake is done ...
+        assert tls.version() == "TLSv1.3"
+        incoming.write(raw.recv(65536))     # ... when its session tickets arrive
         with contextlib.suppress(ssl.SSLWantReadError):
             tls.unwrap()
-        raw.sendall(outgoing.read())        # close_notify; the TCP connection stays open
-        time.sleep(0.2)
+        raw.sendall(outgoing.read())        # close_notify; our side of the connection stays open
+        while raw.recv(65536):              # the server ends the session and closes
+            pass
         answer = first_answer(ports["http"], REGISTRY["http"].probe(LOOPBACK), timeout=5)
     assert fingerprint(answer, ["http"]) == "http"
     assert proc.poll() is None

@@ -10,7 +10,7 @@ import tempfile
 
 import pytest
 
-from sim.services.dnp3 import crc16_dnp
+from lzr_sim.services.dnp3 import crc16_dnp
 
 LOOPBACK = "127.0.0.1"
 SPEC = [
@@ -30,7 +30,7 @@ SPEC = [
 def ports():
     spec = [dict(entry, address=LOOPBACK, port=0) for entry in SPEC]
     with tempfile.TemporaryFile("w+") as errors:
-        proc = subprocess.Popen([sys.executable, "-m", "sim.services.serve", "--spec-json", json.dumps(spec)],
+        proc = subprocess.Popen([sys.executable, "-m", "lzr_sim.services.serve", "--spec-json", json.dumps(spec)],
                                 stdout=subprocess.PIPE, stderr=errors, text=True)
         try:
             ready = proc.stdout.readline().split()

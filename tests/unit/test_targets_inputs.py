@@ -7,9 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lzr.targets import (
-    LineError, SynAckTarget, Target, parse_target_list, parse_zmap_csv, parse_zmap_dryrun,
+    LineError, SynAck, Target, parse_target_list, parse_zmap, parse_zmap_csv, parse_zmap_dryrun,
     parse_zmap_json,
 )
+from lzr.targets.lines import OverlongLine
 
 
 def v4(text: str) -> int:
@@ -22,7 +23,7 @@ def v6(text: str) -> int:
 
 ZMAP_LINE = ('{"saddr":"192.0.2.7","daddr":"198.51.100.1","sport":8080,"dport":40000,'
              '"seqnum":-559038737,"acknum":305419897,"window":65535}')
-ZMAP_TARGET = SynAckTarget(4, v4("192.0.2.7"), v4("198.51.100.1"), 8080, 40000,
+ZMAP_TARGET = SynAck(4, v4("192.0.2.7"), v4("198.51.100.1"), 8080, 40000,
                            0xDEADBEEF, 305419897, 65535, 0)
 
 
@@ -59,7 +60,11 @@ def test_zmap_json_ipv6_is_normalised():
     (ZMAP_LINE.replace('"sport":8080', '"sport":"8080"'), "sport is not an integer"),
     (ZMAP_LINE.replace('"sport":8080', '"sport":8080.0'), "sport is not an integer"),
     (ZMAP_LINE.replace('"sport":8080', '"sport":true'), "sport is not an integer"),
-    (ZMAP_LINE.replace('"sport":8080', '"sport":70000'), "sport 70000 outside 0..65535"),
+    (ZMAP_LINE.replace('"sport":8080', '"sport":70000'), "sport 70000 outside 1..65535"),
+    (ZMAP_LINE.replace('"sport":8080', '"sport":0'), "sport 0 outside 1..65535"),
+    (ZMAP_LINE.replace('"dport":40000', '"dport":0'), "dport 0 outside 1..65535"),
+    (ZMAP_LINE.replace('"sport":8080', '"sport":' + "9" * 4000), "sport of 4,000 digits outside"),
+    (ZMAP_LINE.replace('"sport":8080', '"sport":' + "9" * 4301), "not valid JSON"),
     (ZMAP_LINE.replace("-559038737", "4294967296"), "seqnum 4294967296 outside"),
     (ZMAP_LINE.replace("-559038737", "-2147483649"), "seqnum -2147483649 outside"),
     (ZMAP_LINE.replace("192.0.2.7", "192.0.2.300"), "saddr is not an IP address"),
@@ -115,8 +120,14 @@ def test_zmap_csv_without_header_reports_every_line():
     lines = ZMAP_CSV[1:2] * 3
     errors = list(parse_zmap_csv(lines))
     assert [e.line_number for e in errors] == [1, 2, 3]
-    assert errors[0].reason.startswith("CSV header lacks saddr")
-    assert errors[1].reason.startswith("no usable CSV header")
+    assert all(e.reason.startswith("no ZMap CSV header before this line") for e in errors)
+
+
+def test_zmap_csv_junk_before_the_header_and_repeated_headers():
+    lines = ["zmap: some log line\n"] + ZMAP_CSV + ZMAP_CSV
+    results = list(parse_zmap_csv(lines))
+    assert results[0].line_number == 1 and isinstance(results[0], LineError)
+    assert results[1:] == [ZMAP_TARGET] * 4
 
 
 def test_target_list_forms():
@@ -204,6 +215,57 @@ def test_dryrun_incomplete_block_is_an_error_at_its_first_line():
     ]
 
 
+HUGE = "1" * 4301          # one digit past Python's limit for converting decimal text
+
+
+def test_a_4301_digit_port_is_a_malformed_line_in_every_format():
+    good = "192.0.2.7;80"
+    assert list(parse_target_list([f"192.0.2.7;{HUGE}", good])) == [
+        LineError(1, f"192.0.2.7;{HUGE}", "port of 4,301 digits is out of range"),
+        Target(4, v4("192.0.2.7"), 80)]
+    csv_rows = [ZMAP_CSV[0], ZMAP_CSV[1].replace("8080", HUGE), ZMAP_CSV[1]]
+    first, second = parse_zmap_csv(csv_rows)
+    assert first.line_number == 2 and first.reason == "sport of 4,301 digits is out of range"
+    assert second == ZMAP_TARGET
+    dryrun = DRYRUN_TCP_FIRST.replace("dest: 80 ", f"dest: {HUGE} ")
+    first, second = parse_zmap_dryrun(dryrun.splitlines())
+    assert first.line_number == 1 and first.reason == "port of 4,301 digits is out of range"
+    assert second == Target(4, v4("192.0.2.8"), 443)
+    # Leading zeros are no reason to refuse a number.
+    assert list(parse_target_list(["192.0.2.7;" + "0" * 5000 + "80"])) == [
+        Target(4, v4("192.0.2.7"), 80)]
+
+
+def test_error_messages_quote_at_most_100_characters():
+    [error] = parse_target_list(["x" * 100_000])
+    assert len(str(error)) < 250 and "100,000 characters" in str(error)
+
+
+def test_an_overlong_line_is_a_numbered_error_in_every_parser():
+    overlong = OverlongLine(1 << 26, "7777")
+    for parser, good, expected in (
+            (parse_target_list, "192.0.2.7;80", Target(4, v4("192.0.2.7"), 80)),
+            (parse_zmap_json, ZMAP_LINE, ZMAP_TARGET),
+            (parse_zmap, ZMAP_LINE, ZMAP_TARGET)):
+        assert list(parser([overlong, good])) == [LineError(1, "7777", overlong.reason), expected]
+    assert list(parse_zmap_csv([ZMAP_CSV[0], overlong, ZMAP_CSV[1]])) == [
+        LineError(2, "7777", overlong.reason), ZMAP_TARGET]
+    lines = DRYRUN_TCP_FIRST.splitlines()
+    assert list(parse_zmap_dryrun(lines[:1] + [overlong] + lines[1:]))[:2] == [
+        LineError(2, "7777", overlong.reason), Target(4, v4("192.0.2.7"), 80)]
+
+
+def test_zmap_format_is_decided_per_line():
+    junk_first = ["this is not zmap output"] + [ZMAP_LINE] * 100
+    results = list(parse_zmap(junk_first))
+    assert [type(r) for r in results] == [LineError] + [SynAck] * 100
+    assert results[0].line_number == 1
+    mixed = [ZMAP_LINE, ZMAP_CSV[0], ZMAP_CSV[1], "{broken", ZMAP_LINE]
+    results = list(parse_zmap(mixed))
+    assert results[:2] == [ZMAP_TARGET, ZMAP_TARGET] and results[3] == ZMAP_TARGET
+    assert results[2].line_number == 4 and results[2].reason == "not valid JSON"
+
+
 line_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=80)
 zmapish = st.lists(st.sampled_from(
     ['{', '}', '"saddr"', '"sport"', ':', ',', '"192.0.2.1"', '-1', '65535', '4294967295',
@@ -216,7 +278,7 @@ zmapish = st.lists(st.sampled_from(
 def test_parsers_never_raise(lines):
     for parser in (parse_zmap_json, parse_zmap_csv, parse_target_list, parse_zmap_dryrun):
         for result in parser(lines):
-            assert isinstance(result, (Target, SynAckTarget, LineError))
+            assert isinstance(result, (Target, SynAck, LineError))
             if isinstance(result, LineError):
                 assert 1 <= result.line_number <= len(lines)
 
@@ -225,7 +287,7 @@ def test_parsers_never_raise(lines):
 @given(st.lists(st.one_of(line_text, zmapish), max_size=8))
 def test_csv_rows_under_a_valid_header_never_raise(rows):
     for result in parse_zmap_csv([ZMAP_CSV[0]] + rows):
-        assert isinstance(result, (SynAckTarget, LineError))
+        assert isinstance(result, (SynAck, LineError))
 
 
 zmap_key = st.sampled_from(["saddr", "daddr", "sport", "dport", "seqnum", "acknum", "window",
@@ -239,7 +301,7 @@ json_value = st.one_of(st.integers(-2**33, 2**33), st.booleans(), st.none(), st.
 @given(st.dictionaries(zmap_key, json_value, max_size=10))
 def test_zmap_json_objects_give_in_range_targets_or_errors(document):
     [result] = parse_zmap_json([json.dumps(document)])
-    if isinstance(result, SynAckTarget):
+    if isinstance(result, SynAck):
         assert 0 <= result.seq < 2**32 and 0 <= result.ack < 2**32
         assert 0 <= result.sport < 65536 and 0 <= result.window < 65536 and 0 <= result.ttl < 256
     else:

@@ -285,9 +285,48 @@ def test_policy_matches_a_naive_model(blocks, allows, use_allowlist):
 
 def test_list_file_lines():
     lines = ["# ZMap style\n", "192.0.2.0/24\n", "198.51.100.7  # one host\r\n", "\n",
-             "2001:db8::/32\n", "not-a-network\n", "192.0.2.1/24\n"]
+             "2001:db8::/32\n", "not-a-network\n", "192.0.2.0/24 198.51.100.0/24\n"]
     results = list(parse_network_lines(lines))
     assert results[:3] == [parse_network("192.0.2.0/24"), parse_network("198.51.100.7"),
                            parse_network("2001:db8::/32")]
     assert [(e.line_number, type(e)) for e in results[3:]] == [(6, LineError), (7, LineError)]
     assert results[3].reason == "not an IP address: 'not-a-network'"
+    assert results[4].reason.startswith("text after the network")
+
+
+@pytest.mark.parametrize("line, network", [
+    ("1.2.3.1/30", "1.2.3.0/30"),                   # host bits set: the network holding it
+    ("192.0.2.77/24\n", "192.0.2.0/24"),
+    ("\t 192.0.2.0/24   \r\n", "192.0.2.0/24"),     # whitespace around the entry
+    ("192.0.2.0/24# no space before the comment", "192.0.2.0/24"),
+    ("192.0.2.9/032", "192.0.2.9/32"),               # leading zeros in the length
+    ("192.0.2.9/0", "0.0.0.0/0"),
+    ("2001:db8::1/64", "2001:db8::/64"),
+])
+def test_list_files_are_read_as_zmap_reads_them(line, network):
+    expected = ipaddress.ip_network(network)
+    [result] = parse_network_lines([line])
+    assert result == (expected.version, int(expected.network_address),
+                      int(expected.network_address) + expected.num_addresses)
+
+
+@pytest.mark.parametrize("line, reason", [
+    ("192.0.2.0/33", "bad prefix length"),
+    ("192.0.2.0/+24", "bad prefix length"),
+    ("192.0.2.0/" + "1" * 4301, "bad prefix length"),
+    ("192.0.2.0/" + "0" * 5000 + "24", None),       # leading zeros only: still /24
+    ("10.1/8", "not an IP address"),                 # inet_aton's short form: not guessed
+    ("host.example", "not an IP address"),           # no name resolution
+])
+def test_list_file_entries_zmap_would_guess_at_are_errors(line, reason):
+    [result] = parse_network_lines([line])
+    if reason is None:
+        assert result == parse_network("192.0.2.0/24")
+    else:
+        assert isinstance(result, LineError) and result.reason.startswith(reason)
+        assert len(str(result)) < 300, "the message quotes at most 100 characters of the line"
+
+
+def test_targets_still_refuse_host_bits():
+    with pytest.raises(TargetSpecError, match="host bits set"):
+        parse_network("192.0.2.1/24")

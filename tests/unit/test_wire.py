@@ -33,7 +33,8 @@ def builder(version: int) -> FrameBuilder:
 
 
 def scapy_frame(version, sport, dport, seq, ack, flags, window, payload=b"", dst_mac=DST_MAC, dst=None):
-    """What the scanner must send, as scapy builds it (LZR's header values, §6.2)."""
+    """What the scanner must send, as scapy builds it (LZR's header values,
+    docs/lzr-reference.md §6.2)."""
     src, dst = ADDRESSES[version][0], dst or ADDRESSES[version][1]
     ip = IP(src=src, dst=dst, id=0, flags=0, ttl=64) if version == 4 else IPv6(src=src, dst=dst, hlim=64)
     tcp_flags = "".join(name for bit, name in FLAG_NAMES.items() if flags & bit)

@@ -10,7 +10,6 @@ import pytest
 from lzr.config import ScanConfig
 from lzr.engine import Engine
 from lzr.runtime.validation import Validation
-from lzr.runtime.worker import engine_config
 from lzr.runtime.worker_core import WorkerCore
 from lzr.wire.segment import ACK, PSH, RST, SYN, Segment
 
@@ -22,7 +21,7 @@ VALIDATION = Validation(bytes(range(16)), 4, range(40000, 41000))
 
 
 def make_core(cfg: ScanConfig = LIST, senders: int = 0) -> WorkerCore:
-    engine = Engine(engine_config(cfg), cfg.version, SCANNER, range(50000, 50100), seed=1)
+    engine = Engine(cfg.engine_config(), cfg.version, SCANNER, range(50000, 50100), seed=1)
     validation = Validation(bytes(range(16)), cfg.version, range(40000, 41000))
     return WorkerCore(cfg, engine, validation, senders, now=0.0)
 

@@ -6,10 +6,13 @@ import argparse
 import sys
 from typing import Sequence
 
+from lzr.argparsing import ExactArgumentParser
 from lzr.fingerprint import fingerprint
 from lzr.handshakes import LZR_NAMES, REGISTRY, UnknownHandshake, get, parse_list
+from lzr.relabel import relabel_records
 
 USAGE_ERROR = 2
+SUBCOMMANDS = ("probe", "fingerprint", "handshakes")
 
 
 def _flag(parser: argparse.ArgumentParser, name: str, **options) -> None:
@@ -17,14 +20,14 @@ def _flag(parser: argparse.ArgumentParser, name: str, **options) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="lzr", allow_abbrev=False,
+    parser = ExactArgumentParser(
+        prog="lzr",
         description="Look at LZR's handshakes and rules without scanning.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     probe = commands.add_parser(
-        "probe", allow_abbrev=False, help="write a handshake's probe bytes to stdout",
+        "probe", help="write a handshake's probe bytes to stdout",
         description="Write the raw bytes a handshake sends with its ACK to stdout "
         "(empty for server-first handshakes). Example: lzr probe http --target 1.2.3.4 | xxd",
     )
@@ -33,18 +36,25 @@ def _parser() -> argparse.ArgumentParser:
           help="target address for probes that name it, e.g. HTTP's Host (default 127.0.0.1)")
 
     label = commands.add_parser(
-        "fingerprint", allow_abbrev=False, help="name one response read from stdin",
+        "fingerprint", help="name one response read from stdin, or relabel records",
         description="Read one response from stdin and print the label LZR's rules give it. "
-        "Example: printf 'SSH-2.0-OpenSSH_9.2\\r\\n' | lzr fingerprint",
+        "Example: printf 'SSH-2.0-OpenSSH_9.2\\r\\n' | lzr fingerprint (prints ssh). "
+        "With --records, relabel LZR records (ours or LZR's, plain or gzip) with today's rules: "
+        "each record goes to stdout with its new label, the old one in fingerprintBefore when "
+        "they differ; a summary of the changes goes to stderr. Example: "
+        "lzr fingerprint --records scan.json.gz -handshakes http,tls | gzip > relabelled.json.gz",
     )
     _flag(label, "handshakes", default="http", metavar="LIST",
           help="the handshakes the scan would request, which break ties (default http)")
     _flag(label, "priorityFingerprint", default="", metavar="LIST",
           help="names that break ties first; replaces -handshakes for that when given")
     _flag(label, "hex", action="store_true", help="stdin is hex text (spaces and newlines ignored)")
+    _flag(label, "records", metavar="FILE",
+          help="relabel the LZR records of FILE ('-' is stdin): dataBase64 when a record has it "
+               "(--extended), else the lossy data string")
 
     commands.add_parser(
-        "handshakes", allow_abbrev=False, help="list every handshake",
+        "handshakes", help="list every handshake",
         description="List every handshake: name, who speaks first, origin, description.",
     )
     return parser
@@ -66,12 +76,28 @@ def _read_response(as_hex: bool) -> bytes:
 def _fingerprint(args: argparse.Namespace) -> int:
     requested = parse_list(args.handshakes)
     priority = parse_list(args.priorityFingerprint) if args.priorityFingerprint else requested
+    if args.records is not None:
+        return _relabel(args, priority)
     try:
         data = _read_response(args.hex)
     except ValueError as error:
         print(f"lzr fingerprint: stdin is not hex: {error}", file=sys.stderr)
         return USAGE_ERROR
     print(fingerprint(data, priority))
+    return 0
+
+
+def _relabel(args: argparse.Namespace, priority: Sequence[str]) -> int:
+    if args.hex:
+        print("lzr fingerprint: -hex reads one response; --records reads JSON lines", file=sys.stderr)
+        return USAGE_ERROR
+    try:
+        counts = relabel_records(args.records, priority, sys.stdout.buffer)
+    except (OSError, EOFError) as error:     # unreadable file, or gzip cut short
+        print(f"lzr fingerprint: {args.records}: {getattr(error, 'strerror', None) or error}",
+              file=sys.stderr)
+        return 1
+    print(counts.format(), file=sys.stderr, end="")
     return 0
 
 

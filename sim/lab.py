@@ -17,6 +17,8 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+from lzr_sim.processes import stop_process
+
 PREFIX_ROOT = "lzt"
 _PREFIX_RE = re.compile(rf"^{PREFIX_ROOT}(\d+)x")
 _counter = itertools.count()
@@ -63,17 +65,6 @@ def cleanup_stale() -> list[str]:
             _run("ip", "link", "del", ifname, check=False)
             removed.append(ifname)
     return removed
-
-
-def stop_process(proc: subprocess.Popen, grace: float = 3.0) -> None:
-    """SIGTERM, then SIGKILL if it is still running after `grace` seconds; always reaped."""
-    if proc.poll() is None:
-        proc.terminate()
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def _wait_active(host: "Host", ifname: str, timeout: float = 10.0) -> None:

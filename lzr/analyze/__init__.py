@@ -1,0 +1,12 @@
+"""`lzr analyze`: LZR datasets (ours or LZR's JSON lines, plain or gzip) into the LZR paper's
+tables and plots.
+
+Layout: `sources` turns inputs into line-aligned chunks of plain text, inflating gzip on
+reader threads; `ingest` parses the chunks with DuckDB into a table of services and counters;
+`tables` builds the report from it; `render` and `plots` write it out; `cli` is the command;
+`synth` generates realistic datasets with a known truth for tests and benchmarks; `ports`
+holds each protocol's primary IANA port.
+
+DuckDB and matplotlib are imported only by the modules that need them, so the scanner runs
+without them and `lzr analyze` says what to install when they are missing.
+"""

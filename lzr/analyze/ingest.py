@@ -1,0 +1,213 @@
+"""Parsing chunks of LZR records with DuckDB into a small table of services and counters.
+
+Each batch of chunks is one DuckDB query. It reads only the fields the report needs, decides
+for every line whether it is a well-formed record, and groups: real services (data present,
+`RST` false) become one row each (address, port, label), every other record only adds to the
+counters of one shared row. The `staged` table therefore grows with the services found, not
+with the records read, and no record ever becomes a Python object.
+
+A line is malformed when it is not a JSON object holding any of LZR's fields (`not_json`),
+lacks one of the fields every LZR record has (`missing_fields`), or holds one with the wrong
+type (`wrong_types`: `sport` as a string, a port above 65535, `RST` as a number, ...).
+Well-formed records are `records`; blank lines are neither.
+
+The JSON names come from the record schema in `lzr.output.record`. Fields that only
+`--extended` writes are used when present: `dataBase64` (the exact payload) counts as data,
+`outcome` decides zero-window and ACKing-firewall records. Without it, a zero-window record is
+the SYN-ACK recorded as it came, with window 0 (resets also carry window 0, so LZR's own
+ZeroWindow counter, which looks at the window alone, counts them too).
+"""
+import os
+from dataclasses import dataclass
+
+import duckdb
+
+from lzr.output.record import FIELDS
+from lzr.analyze.sources import Chunk, Source
+
+_JSON_NAME = {attribute: json_name for attribute, json_name, _ in FIELDS}
+
+# Read as raw JSON text (so a number and a string can be told apart) or as text.
+_AS_JSON = ("saddr", "sport", "window", "syn", "rst", "fingerprint", "acking_firewall")
+_AS_TEXT = ("data",)
+EXTENDED_DATA = "dataBase64"
+EXTENDED_OUTCOME = "outcome"
+ZERO_WINDOW_OUTCOME = "zero-window"
+ACKING_FIREWALL_OUTCOME = "acking-firewall"
+
+COLUMNS = {
+    **{_JSON_NAME[attribute]: "JSON" for attribute in _AS_JSON},
+    **{_JSON_NAME[attribute]: "VARCHAR" for attribute in _AS_TEXT},
+    EXTENDED_DATA: "VARCHAR",
+    EXTENDED_OUTCOME: "VARCHAR",
+}
+
+PROBLEMS = ("not_json", "missing_fields", "wrong_types")
+COUNTERS = ("records", "zero_window_records", "acking_firewall_records") + PROBLEMS
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _source(paths: list[str]) -> str:
+    columns = ", ".join(f"{_quoted(name)}: '{kind}'" for name, kind in COLUMNS.items())
+    files = ", ".join("'" + path.replace("'", "''") + "'" for path in paths)
+    return (f"read_json([{files}], format = 'newline_delimited', records = true, "
+            f"ignore_errors = true, filename = true, columns = {{{columns}}})")
+
+
+def _classified(paths: list[str]) -> str:
+    """One row per non-blank line: its problem (0 = well-formed) and what the report needs.
+
+    JSON-typed columns hold the value's JSON text, so strings keep their quotes (which the
+    integer casts refuse) and DuckDB writes every non-integer number with a '.'.
+    """
+    name = {attribute: _quoted(json_name) for attribute, json_name in _JSON_NAME.items()}
+    return f"""
+    SELECT filename,
+           CASE
+             WHEN s IS NULL AND p IS NULL AND w IS NULL AND y IS NULL AND r IS NULL AND f IS NULL
+               THEN 1
+             WHEN s IS NULL OR p IS NULL OR w IS NULL OR y IS NULL OR r IS NULL OR f IS NULL THEN 2
+             WHEN NOT coalesce(starts_with(s, '"') AND starts_with(f, '"')
+                               AND try_cast(p AS USMALLINT) IS NOT NULL AND NOT contains(p, '.')
+                               AND try_cast(w AS UINTEGER) IS NOT NULL AND NOT contains(w, '.')
+                               AND r IN ('true', 'false') AND y IN ('true', 'false')
+                               AND (af IS NULL OR af IN ('true', 'false')), false) THEN 3
+             ELSE 0
+           END AS problem,
+           s[2:-2] AS saddr,
+           try_cast(p AS USMALLINT) AS sport,
+           f[2:-2] AS label,
+           (coalesce(payload, '') <> '' OR coalesce(payload_b64, '') <> '') AND r = 'false'
+             AS service,
+           CASE WHEN outcome IS NOT NULL THEN outcome = '{ZERO_WINDOW_OUTCOME}'
+                ELSE w = '0' AND y = 'true' AND af IS DISTINCT FROM 'true' END AS zero_window,
+           af = 'true' OR outcome = '{ACKING_FIREWALL_OUTCOME}' AS acking_firewall
+    FROM (SELECT filename,
+                 {name['saddr']}::VARCHAR AS s, {name['sport']}::VARCHAR AS p,
+                 {name['window']}::VARCHAR AS w, {name['syn']}::VARCHAR AS y,
+                 {name['rst']}::VARCHAR AS r,
+                 {name['fingerprint']}::VARCHAR AS f, {name['acking_firewall']}::VARCHAR AS af,
+                 {name['data']} AS payload, {_quoted(EXTENDED_DATA)} AS payload_b64,
+                 {_quoted(EXTENDED_OUTCOME)} AS outcome
+          FROM {_source(paths)})
+    """
+
+
+def _grouped(paths: list[str]) -> str:
+    return f"""
+    SELECT CASE WHEN problem = 0 AND service THEN saddr END AS saddr,
+           CASE WHEN problem = 0 AND service THEN sport END AS sport,
+           CASE WHEN problem = 0 AND service THEN label END AS label,
+           CASE WHEN problem > 0 THEN filename END AS bad_file,
+           count(*) FILTER (problem = 0) AS records,
+           count(*) FILTER (problem = 0 AND zero_window) AS zero_window_records,
+           count(*) FILTER (problem = 0 AND acking_firewall) AS acking_firewall_records,
+           count(*) FILTER (problem = 1) AS not_json,
+           count(*) FILTER (problem = 2) AS missing_fields,
+           count(*) FILTER (problem = 3) AS wrong_types
+    FROM ({_classified(paths)})
+    GROUP BY ALL
+    """
+
+
+@dataclass(frozen=True)
+class MalformedLine:
+    source: int      # index of its Source
+    line: int        # 1-based
+    problem: str     # one of PROBLEMS
+    text: str        # the line, shortened and made printable
+
+
+def connect(threads: int, memory_limit: str, spill_directory: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that uses `threads` cores and spills past `memory_limit`."""
+    connection = duckdb.connect(config={
+        "threads": threads,
+        "memory_limit": memory_limit,
+        "temp_directory": spill_directory,
+        "preserve_insertion_order": False,
+        "autoinstall_known_extensions": False,
+    })
+    connection.execute("SET enable_progress_bar = false")
+    connection.execute(
+        "CREATE TEMP TABLE staged (saddr VARCHAR, sport USMALLINT, label VARCHAR, "
+        + ", ".join(f"{counter} BIGINT" for counter in COUNTERS) + ")")
+    return connection
+
+
+class Ingest:
+    """Feeds batches of chunks into `staged` and finds the first malformed line."""
+
+    def __init__(self, connection: duckdb.DuckDBPyConnection, sources: list[Source],
+                 probe_directory: str):
+        self._connection = connection
+        self._sources = sources
+        self._probe_directory = probe_directory
+        self.first_malformed: MalformedLine | None = None
+
+    def add(self, batch: list[Chunk]) -> None:
+        by_path = {chunk.path: chunk for chunk in batch}
+        connection = self._connection
+        connection.execute(f"CREATE OR REPLACE TEMP TABLE batch AS {_grouped(list(by_path))}")
+        bad_files = [row[0] for row in connection.execute(
+            "SELECT DISTINCT bad_file FROM batch WHERE bad_file IS NOT NULL").fetchall()]
+        connection.execute(
+            f"INSERT INTO staged SELECT saddr, sport, label, {', '.join(COUNTERS)} FROM batch")
+        for chunk in sorted((by_path[path] for path in bad_files),
+                            key=lambda chunk: (chunk.source, chunk.first_line)):
+            if self._could_come_first(chunk):
+                self._locate_first_malformed(chunk)
+
+    def _could_come_first(self, chunk: Chunk) -> bool:
+        first = self.first_malformed
+        return first is None or (chunk.source, chunk.first_line) < (first.source, first.line)
+
+    def _problems(self, path: str) -> list[int]:
+        return [row[0] for row in self._connection.execute(
+            f"SELECT problem FROM ({_classified([path])}) WHERE problem > 0").fetchall()]
+
+    def _locate_first_malformed(self, chunk: Chunk) -> None:
+        """Halves the chunk's lines, re-parsing each half with the same query, down to one line."""
+        with open(chunk.path, "rb") as spooled:
+            text = spooled.read()
+        starts = [0]
+        position = text.find(b"\n")
+        while position != -1 and position + 1 < len(text):
+            starts.append(position + 1)
+            position = text.find(b"\n", position + 1)
+        starts.append(len(text))
+        probe = os.path.join(self._probe_directory, "probe.json")
+
+        def problems_in(first: int, stop: int) -> list[int]:
+            with open(probe, "wb") as out:
+                out.write(memoryview(text)[starts[first]:starts[stop]])
+            return self._problems(probe)
+
+        low, high = 0, len(starts) - 1      # the lines [low, high) hold a malformed one
+        while high - low > 1:
+            middle = (low + high) // 2
+            if problems_in(low, middle):
+                high = middle
+            else:
+                low = middle
+        problems = problems_in(low, high)
+        os.unlink(probe)
+        line = text[starts[low]:starts[low + 1]].rstrip(b"\r\n")
+        self.first_malformed = MalformedLine(chunk.source, chunk.first_line + low,
+                                             PROBLEMS[problems[0] - 1], _printable(line))
+
+
+def _printable(line: bytes, limit: int = 120) -> str:
+    text = line[:limit].decode("utf-8", "backslashreplace")
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text + ("..." if len(line) > limit else "")
+
+
+def totals(connection: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The counters summed over everything added."""
+    row = connection.execute(
+        "SELECT " + ", ".join(f"coalesce(sum({counter}), 0)::BIGINT" for counter in COUNTERS)
+        + " FROM staged").fetchone()
+    return dict(zip(COUNTERS, row))

@@ -1,0 +1,174 @@
+"""Bad input for `lzr analyze`: counted and reported, never a traceback; damaged gzip keeps what was read."""
+import gzip
+import json
+import zlib
+
+import pytest
+
+from lzr.analyze import cli
+from lzr.analyze.run import Options, analyze
+from lzr.analyze.synth import Generator
+from lzr.analyze.sources import InputError, expand
+
+
+def _record(**fields) -> str:
+    record = {"saddr": "192.0.2.1", "daddr": "198.51.100.7", "sport": 8080, "dport": 40000,
+              "seqnum": 1, "acknum": 2, "window": 29200, "ttl": 50, "Counter": 0, "ACK": True,
+              "ACKed": True, "SYN": False, "RST": False, "FIN": False, "PUSH": True,
+              "HandshakeNum": 1, "fingerprint": "http", "Timestamp": "2020-08-12T10:00:00Z",
+              "expectedRToLZR": "data", "data": "HTTP/1.1 200 OK\r\n\r\n"}
+    for name, value in fields.items():
+        if value is None:
+            record.pop(name)
+        else:
+            record[name] = value
+    return json.dumps(record, separators=(",", ":"))
+
+
+GOOD = _record()
+LINES = [
+    (GOOD, None),
+    ("not json at all", "not_json"),
+    (_record(sport="8081"), "wrong_types"),                    # sport as a string
+    (_record(sport=70000), "wrong_types"),                     # not a port
+    (_record(sport=80.5), "wrong_types"),
+    (_record(RST=0), "wrong_types"),
+    (_record(SYN="true"), "wrong_types"),
+    (_record(saddr=3232235777), "wrong_types"),                # an address as a number
+    (_record(fingerprint=["http"]), "wrong_types"),
+    (_record(window=-1), "wrong_types"),
+    (_record(ackingFirewall="yes"), "wrong_types"),
+    (_record(sport=None), "missing_fields"),
+    (_record(RST=None, window=None), "missing_fields"),
+    (_record(window=None).replace('"ttl"', '"window":null,"ttl"'), "missing_fields"),
+    (_record(saddr="192.0.2.2")[:-20], "not_json"),            # cut short
+    ("[1, 2, 3]", "not_json"),
+    ("{}", "not_json"),
+    ('"just a string"', "not_json"),
+    ("", None),                                                # blank lines are not records
+    ("   ", None),
+    (_record(saddr="192.0.2.3", sport=9000), None),
+]
+
+
+def _write(path, lines, compress=False):
+    data = "".join(line + "\n" for line in lines).encode()
+    path.write_bytes(gzip.compress(data) if compress else data)
+
+
+def test_each_kind_of_bad_line_is_counted(tmp_path):
+    path = tmp_path / "mixed.json"
+    _write(path, [line for line, _ in LINES])
+    summary = analyze([str(path)]).summary
+    expected = {"not_json": 0, "missing_fields": 0, "wrong_types": 0}
+    for _, problem in LINES:
+        if problem:
+            expected[problem] += 1
+    assert {kind: summary["malformed"][kind] for kind in expected} == expected
+    assert summary["malformed_lines"] == sum(expected.values())
+    assert summary["records"] == 2
+    assert summary["services"] == 2
+    assert summary["malformed"]["first"] == {"file": str(path), "line": 2, "problem": "not_json",
+                                             "text": "not json at all"}
+
+
+@pytest.mark.parametrize("index", [index for index, (_, problem) in enumerate(LINES) if problem])
+def test_the_first_bad_line_is_found_wherever_it_is(tmp_path, index):
+    line, problem = LINES[index]
+    good = [_record(saddr=f"192.0.2.{n % 250}", sport=1000 + n) for n in range(2000)]
+    at = 1234
+    path = tmp_path / "one.json"
+    _write(path, good[:at] + [line] + good[at:] + [line])
+    summary = analyze([str(path)], Options(chunk_bytes=8 << 10)).summary
+    assert summary["malformed"][problem] == 2
+    first = summary["malformed"]["first"]
+    assert (first["line"], first["problem"]) == (at + 1, problem)
+    assert summary["records"] == 2000
+
+
+def test_invalid_utf8_and_crlf(tmp_path):
+    path = tmp_path / "bytes.json"
+    path.write_bytes(GOOD.encode() + b"\r\n" + GOOD.replace("192.0.2.1", "192.0.2.\xff").encode("latin-1")
+                     + b"\n" + GOOD.encode())
+    summary = analyze([str(path)]).summary
+    assert (summary["records"], summary["malformed"]["not_json"]) == (2, 1)
+    assert summary["malformed"]["first"]["line"] == 2
+    assert "\\xff" in summary["malformed"]["first"]["text"]
+
+
+def test_outcome_and_data_base64_are_used_when_present(tmp_path):
+    path = tmp_path / "extended.json"
+    _write(path, [
+        _record(data=None, dataBase64="AAECAw==", sport=1),            # data only in base64
+        _record(data=None, window=0, SYN=True, sport=2),               # a zero-window SYN-ACK
+        _record(data=None, window=0, SYN=True, outcome="rst", sport=3),
+        _record(data=None, window=9, outcome="zero-window", sport=4),
+        _record(data=None, outcome="acking-firewall", sport=5),
+        _record(data=None, ackingFirewall=True, window=0, SYN=True, sport=6),
+        _record(RST=True, sport=7),                                    # data, but reset
+    ])
+    summary = analyze([str(path)]).summary
+    assert summary["records"] == 7
+    assert summary["services"] == 1
+    assert summary["zero_window_records"] == 2
+    assert summary["acking_firewall_records"] == 2
+
+
+def _generated_gzip(tmp_path, records=3000):
+    plain = tmp_path / "full.json"
+    with open(plain, "wb") as out:
+        generator = Generator(out, seed=5, ports_per_everywhere_host=30)
+        generator.write_records(records)
+    data = plain.read_bytes()
+    return data, gzip.compress(data)
+
+
+def test_truncated_gzip_keeps_what_was_read_and_exits_1(tmp_path, capsys):
+    data, packed = _generated_gzip(tmp_path)
+    cut = tmp_path / "cut.json.gz"
+    cut.write_bytes(packed[:len(packed) // 2])
+    readable = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(packed[:len(packed) // 2])
+    complete_lines = readable.count(b"\n")
+    report = analyze([str(cut)], Options(chunk_bytes=16 << 10))
+    summary = report.summary
+    assert "truncated" in summary["files"][0]["damage"]
+    partial = 0 if readable.endswith(b"\n") else 1
+    assert summary["records"] + summary["malformed_lines"] == complete_lines + partial
+    assert summary["records"] >= complete_lines - 1 and summary["records"] > 1000
+
+    status = cli.main([str(cut), "--quiet"])
+    captured = capsys.readouterr()
+    assert status == cli.EXIT_DAMAGED
+    assert "Traceback" not in captured.err
+    assert "truncated" in captured.err and f"{summary['records']:,} records" in captured.err
+    assert "| records |" in captured.out
+
+
+def test_corrupt_gzip_is_damage_not_a_crash(tmp_path, capsys):
+    _, packed = _generated_gzip(tmp_path)
+    broken = bytearray(packed)
+    middle = len(broken) // 2
+    broken[middle:middle + 64] = bytes(64)
+    path = tmp_path / "corrupt.json.gz"
+    path.write_bytes(bytes(broken))
+    assert cli.main([str(path), "--quiet", "--format", "json"]) == cli.EXIT_DAMAGED
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert "corrupt gzip data" in summary["files"][0]["damage"]
+    assert summary["records"] > 100
+    assert "Traceback" not in captured.err
+
+
+def test_expand_globs_and_refuses_what_is_not_a_file(tmp_path):
+    for name in ("b.json", "a.json", "c.txt"):
+        (tmp_path / name).write_text(GOOD + "\n")
+    assert expand([str(tmp_path / "*.json"), "-"]) == [
+        str(tmp_path / "a.json"), str(tmp_path / "b.json"), "-"]
+    with pytest.raises(InputError, match="no file matches"):
+        expand([str(tmp_path / "*.gz")])
+    with pytest.raises(InputError, match="no such file"):
+        expand([str(tmp_path / "missing.json")])
+    with pytest.raises(InputError, match="is a directory"):
+        expand([str(tmp_path)])
+    with pytest.raises(InputError, match="twice"):
+        expand(["-", "-"])
