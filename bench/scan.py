@@ -62,7 +62,7 @@ def scan(scanner, target, scan_if: str, target_if: str, prefix: str, rate: int, 
     env = dict(os.environ, PYTHONPATH=lzr_source) if lzr_source else None
     cpu_before, started = children_cpu(), time.monotonic()
     result = subprocess.run(["ip", "netns", "exec", scanner.netns, *command], env=env,
-                            capture_output=True, text=True, timeout=900)
+                            cwd=lzr_source, capture_output=True, text=True, timeout=900)
     wall, cpu = time.monotonic() - started, children_cpu() - cpu_before
     if result.returncode != 0:
         raise RuntimeError(f"lzr -rate {rate} ended with {result.returncode}:\n{result.stderr}")

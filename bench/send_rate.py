@@ -162,7 +162,7 @@ def lzr(scanner, sink: Sink, scan_if: str, sink_mac: str, name: str, extra: list
         "-f", "/dev/null", "--quiet", "--allow-reserved", "-sendInterface", scan_if,
         "-sourceIP", SCANNER_IP, "-gatewayMac", sink_mac, *extra,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        env=dict(os.environ, PYTHONPATH=source) if source else None)
+        env=dict(os.environ, PYTHONPATH=source) if source else None, cwd=source)
     return measure(name, sink, proc, track_rss=True)
 
 
@@ -189,7 +189,7 @@ def report(runs: dict[str, Run]) -> None:
          one.median >= zmap1.median),
         ("two senders / zmap -T 2", ratio(two.median, zmap2.median), "(for reference)", True),
         ("two senders / one sender", ratio(two.median, one.median), ">= 1.80",
-         two.median >= 1.8 * one.median),
+         0 < 1.8 * one.median <= two.median),
         ("one sender, slowest steady second / median", one.worst, ">= 0.80", one.worst >= 0.8),
         ("two senders, slowest steady second / median", two.worst, ">= 0.80", two.worst >= 0.8),
     ]
