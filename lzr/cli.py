@@ -125,6 +125,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seconds to wait for late SYN-ACKs after ZMap's input ends "
                              f"(default {_default('cooldown')}); when lzr sends the SYNs each "
                              "waits -t x (-rn + 1) for its own, so only --compat waits this too")
+    timing.add_argument(*_names("--target-timeout"), dest="target_timeout", type=float,
+                        metavar="S", help="end a target S seconds after its first packet, "
+                                          "whatever it is doing (like nmap's --host-timeout; "
+                                          f"default {_default('target_timeout')} = none)")
+    timing.add_argument(*_names("--silent-probes"), dest="silent_probes", type=int, metavar="N",
+                        help="stop a target once N probes were ACKed and never answered and a "
+                             "banner was waited for: faster on silent ports, but misses "
+                             "services silent to other protocols' probes "
+                             f"(default {_default('silent_probes')} = never)")
     timing.add_argument(*_names("rate"), type=int, metavar="N",
                         help=f"new targets per second when sending SYNs (default {_default('rate')})")
     timing.add_argument(*_names("w", "--workers"), dest="workers", type=int, metavar="K",

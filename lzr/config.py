@@ -97,6 +97,12 @@ class ScanConfig:
     host_rate: float = 20.0               # extra connections per second to one address, like
                                           # ZGrab2's per-IP limit; 0: no cap
     extended: bool = False
+    # Silent ports (docs/identification.md, "Silent ports", measured by bench/silent_ports.py);
+    # --compat keeps LZR's timing.
+    target_timeout: float = 0.0           # a target's budget in seconds; 0: none
+    silent_probes: int = 0                # stop after N probes ACKed and never answered; 0: never
+    answer_rtts: float = 8.0              # after the first round an ACKed probe's answer
+    answer_floor: float = 0.5             # waits 8 round trips, at least 0.5 s, at most -t
     metadata_file: str | None = None
     status_updates_file: str | None = None
     command_line: tuple[str, ...] = ()    # the flags as given, for the metadata file
@@ -148,6 +154,12 @@ class ScanConfig:
             parallel=1 if self.compat else self.parallel,
             per_host_limit=None if self.compat else self.per_host_limit or self.parallel,
             host_rate=0.0 if self.compat else self.host_rate,
+            acked_retries=self.retries if self.compat else 0,
+            answer_rtts=0.0 if self.compat else self.answer_rtts,
+            answer_floor=0.0 if self.compat else self.answer_floor,
+            silent_probes=0 if self.compat else self.silent_probes,
+            skip_banner_waits=not self.compat,
+            target_timeout=0.0 if self.compat else self.target_timeout,
             haf=haf, haf_needed=needed,
             # LZR's probes wait -t; ours decide before the second round of handshakes.
             haf_timeout=self.timeout if self.compat else self.retransmit_after,
@@ -200,6 +212,8 @@ class ScanConfig:
         if self.per_host_limit is not None:
             _positive("--per-host-limit", self.per_host_limit)
         _at_least("--host-rate", self.host_rate, 0)
+        _at_least("--target-timeout", self.target_timeout, 0)
+        _at_least("--silent-probes", self.silent_probes, 0)
         if not self.handshakes:
             raise UsageError("-handshakes", "needs at least one handshake")
         if self.gateway_mac is not None and not _MAC_RE.match(self.gateway_mac):
@@ -307,6 +321,13 @@ class EngineConfig:
     parallel: int                   # 1 with compat
     per_host_limit: int | None      # None: no cap (compat)
     host_rate: float                # 0: no limit
+    acked_retries: int              # retransmissions of a probe the target ACKed
+    answer_rtts: float              # wait for an ACKed probe's answer this many round trips,
+    answer_floor: float             # ... at least this long (0: always -t)
+    silent_probes: int              # stop after this many ACKed, unanswered client-first
+                                    # probes and a silent server-first window; 0: never
+    skip_banner_waits: bool         # no server-first handshake after a silent banner window
+    target_timeout: float           # a target's budget in seconds; 0: none
     haf: int                        # ACKing-firewall probes; 0: none
     haf_needed: int                 # probe answers that make the verdict
     haf_timeout: float              # how long a probe waits for its answer

@@ -58,29 +58,27 @@ def _source(paths: list[str]) -> str:
 
 
 def _classified(paths: list[str]) -> str:
-    """One row per non-blank line: its problem (0 = well-formed) and what the report needs.
+    """One row per non-blank line: its problem (0 = well-formed), whether it is a service, and
+    the raw JSON text of the fields the report needs.
 
     JSON-typed columns hold the value's JSON text, so strings keep their quotes (which the
     integer casts refuse) and DuckDB writes every non-integer number with a '.'.
     """
     name = {attribute: _quoted(json_name) for attribute, json_name in _JSON_NAME.items()}
     return f"""
-    SELECT filename,
+    SELECT filename, s, p, f,
            CASE
              WHEN s IS NULL AND p IS NULL AND w IS NULL AND y IS NULL AND r IS NULL AND f IS NULL
                THEN 1
              WHEN s IS NULL OR p IS NULL OR w IS NULL OR y IS NULL OR r IS NULL OR f IS NULL THEN 2
-             WHEN NOT coalesce(starts_with(s, '"') AND starts_with(f, '"')
-                               AND try_cast(p AS USMALLINT) IS NOT NULL AND NOT contains(p, '.')
-                               AND try_cast(w AS UINTEGER) IS NOT NULL AND NOT contains(w, '.')
-                               AND r IN ('true', 'false') AND y IN ('true', 'false')
-                               AND (af IS NULL OR af IN ('true', 'false')), false) THEN 3
-             ELSE 0
+             WHEN r IN ('true', 'false') AND y IN ('true', 'false')
+                  AND (af IS NULL OR af IN ('true', 'false'))
+                  AND starts_with(s, '"') AND starts_with(f, '"')
+                  AND NOT contains(p, '.') AND try_cast(p AS USMALLINT) IS NOT NULL
+                  AND NOT contains(w, '.') AND try_cast(w AS UINTEGER) IS NOT NULL THEN 0
+             ELSE 3
            END AS problem,
-           s[2:-2] AS saddr,
-           try_cast(p AS USMALLINT) AS sport,
-           f[2:-2] AS label,
-           (coalesce(payload, '') <> '' OR coalesce(payload_b64, '') <> '') AND r = 'false'
+           r = 'false' AND (coalesce(payload, '') <> '' OR coalesce(payload_b64, '') <> '')
              AS service,
            CASE WHEN outcome IS NOT NULL THEN outcome = '{ZERO_WINDOW_OUTCOME}'
                 ELSE w = '0' AND y = 'true' AND af IS DISTINCT FROM 'true' END AS zero_window,
@@ -97,10 +95,12 @@ def _classified(paths: list[str]) -> str:
 
 
 def _grouped(paths: list[str]) -> str:
+    """Services one row each, every other line into the counters; only services pay for
+    unquoting their address and label."""
     return f"""
-    SELECT CASE WHEN problem = 0 AND service THEN saddr END AS saddr,
-           CASE WHEN problem = 0 AND service THEN sport END AS sport,
-           CASE WHEN problem = 0 AND service THEN label END AS label,
+    SELECT CASE WHEN kept THEN s[2:-2] END AS saddr,
+           CASE WHEN kept THEN p::USMALLINT END AS sport,
+           CASE WHEN kept THEN f[2:-2] END AS label,
            CASE WHEN problem > 0 THEN filename END AS bad_file,
            count(*) FILTER (problem = 0) AS records,
            count(*) FILTER (problem = 0 AND zero_window) AS zero_window_records,
@@ -108,7 +108,7 @@ def _grouped(paths: list[str]) -> str:
            count(*) FILTER (problem = 1) AS not_json,
            count(*) FILTER (problem = 2) AS missing_fields,
            count(*) FILTER (problem = 3) AS wrong_types
-    FROM ({_classified(paths)})
+    FROM (SELECT *, problem = 0 AND service AS kept FROM ({_classified(paths)}))
     GROUP BY ALL
     """
 

@@ -6,7 +6,8 @@ thread. Here reader threads (one per input file, up to the number of cores) infl
 which releases the GIL, cut the text at line ends into chunks of about CHUNK_BYTES, and write
 each chunk to a spool directory in memory (/dev/shm where there is one). DuckDB parses chunk
 n while chunk n+1 is being inflated, so the data is read once, and inflating and parsing
-overlap on different cores.
+overlap on different cores. Where python-isal is installed, its inflate (ISA-L, the same
+interface) replaces zlib's and leaves more of the machine to the parser.
 
 A chunk knows its source and the line number its first line has there, so a malformed line
 can be reported as `file:line`. Gzip is recognised by its magic bytes, not by the file name;
@@ -26,9 +27,15 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Iterator
 
+try:
+    # ISA-L's inflate: zlib's interface at about three times its speed (the `analyze` extra).
+    from isal import isal_zlib as INFLATE
+except ImportError:
+    INFLATE = zlib
+
 CHUNK_BYTES = 32 << 20
 READ_BYTES = 1 << 20
-INFLATE_STEP = 16 << 10
+INFLATE_STEP = 64 << 10
 GZIP_MAGIC = b"\x1f\x8b"
 STDIN = "-"
 _GLOB_CHARACTERS = frozenset("*?[")
@@ -95,7 +102,7 @@ def _inflate(raw: Iterator[bytes], source: Source) -> Iterator[bytes]:
     The inflater gets INFLATE_STEP bytes at a time: when it meets corrupt data it raises and
     returns nothing of that call, so small steps lose little of the text before the damage.
     """
-    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    inflater = INFLATE.decompressobj(zlib.MAX_WBITS | 16)
     for pending in raw:
         view, offset = memoryview(pending), 0
         while offset < len(view):
@@ -103,7 +110,7 @@ def _inflate(raw: Iterator[bytes], source: Source) -> Iterator[bytes]:
             offset += len(step)
             try:
                 block = inflater.decompress(step)
-            except zlib.error as error:
+            except INFLATE.error as error:
                 source.damage = f"corrupt gzip data ({error})"
                 return
             if block:
@@ -111,7 +118,7 @@ def _inflate(raw: Iterator[bytes], source: Source) -> Iterator[bytes]:
             if inflater.eof:
                 # The end of one member; what follows may be the next one.
                 rest = inflater.unused_data + view[offset:]
-                inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+                inflater = INFLATE.decompressobj(zlib.MAX_WBITS | 16)
                 if not rest:
                     rest = next(raw, b"")
                     if not rest:

@@ -15,7 +15,8 @@ The shapes follow the LZR paper's all-port scans of a random sample of IPv4:
   ones), then SSH, Telnet, mail, FTP, databases and ICS protocols, and `unknown` data.
 
 Records are written as LZR writes them (field order, omissions, Go's string escapes through
-`lzr.output.gojson`), interleaved as a scan's answers arrive. Malformed lines of each kind can
+`lzr.output.gojson`), interleaved as a scan's answers arrive: the next record comes from a
+host drawn at random among POOL_HOSTS hosts under way. Malformed lines of each kind can
 be mixed in at random places. `Truth` holds the counts the analysis must report, tracked as
 the records are written (no record is kept), so any size costs the same memory.
 
@@ -28,7 +29,7 @@ import random
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator
 
 from lzr.argparsing import ExactArgumentParser
 from lzr.analyze.ports import PRIMARY_PORTS
@@ -155,6 +156,11 @@ WINDOWS = (29200, 65160, 64240, 14600, 5840, 8192, 65535, 28960, 4380)
 TTLS = (44, 50, 52, 55, 58, 110, 113, 116, 240, 244)
 
 MALFORMED_KINDS = ("not_json", "missing_fields", "wrong_types")
+EVERYWHERE_OUTCOME = {"acking_firewall": "acking_firewall", "zero_window_everywhere": "zero_window",
+                      "reset_everywhere": "reset", "silent_everywhere": "silent"}
+# Hosts answering at the same time: their records interleave as a scan's answers do.
+POOL_HOSTS = 32
+WRITE_LINES = 4096
 
 
 def _counter_dict() -> dict:
@@ -222,19 +228,22 @@ class Generator:
     """
 
     def __init__(self, out: BinaryIO, *, seed: int = 1, ports_per_everywhere_host: int = ALL_PORTS,
-                 extended: bool = False, malformed_share: float = 0.0, shuffle_window: int = 4096):
+                 extended: bool = False, malformed_share: float = 0.0):
         self._out = out
         self._rng = random.Random(seed)
         self._everywhere_ports = max(PSEUDO_SERVICE_PORTS + 1, min(ALL_PORTS, ports_per_everywhere_host))
         self._extended = extended
         self._malformed_share = malformed_share
-        self._window = shuffle_window
         self._pending: list[str] = []
-        self._lines_written = 0
+        self._pool: list[Iterator[tuple]] = []
+        self._without_services: set[Iterator[tuple]] = set()
+        self._lines = 0
         self._time_ns = START_NS
         self._timestamps = TimestampFormatter(ZONE_SECONDS)
         self._next_host = 0
         self._pickers: dict[str, _PortPicker] = {}
+        self._payloads = {label: [(quote_bytes(t if isinstance(t, bytes) else t.encode()), t)
+                                  for t in templates] for label, templates in PAYLOADS.items()}
         self.truth = Truth()
         kinds = list(RECORD_SHARES)
         per_host = {kind: self._everywhere_ports for kind in kinds}
@@ -252,19 +261,37 @@ class Generator:
     # ---- public ---------------------------------------------------------------------------
 
     def write_records(self, records: int) -> None:
-        """Writes hosts until at least `records` records were made, then flushes."""
-        while self.truth.records < records:
-            self._host()
-        self.flush()
+        """Writes until at least `records` records were made; hosts under way are finished."""
+        self.write_until(lambda: self.truth.records >= records)
 
     def write_until(self, done: Callable[[], bool]) -> None:
-        """Writes hosts until `done()` is true (it is asked after every host)."""
-        while not done():
-            self._host()
-        self.flush()
-
-    def flush(self) -> None:
-        self._emit(len(self._pending))
+        """Writes until `done()` is true (asked every few records), then finishes the hosts
+        under way that have services, so that the truth stays exact. (Hosts that answer every
+        port without data just stop: their records are counted as they are written.)"""
+        pool = self._pool
+        random = self._rng.random
+        while True:
+            for _ in range(256):
+                while len(pool) < POOL_HOSTS:
+                    pool.append(self._host())
+                index = int(random() * len(pool))
+                answer = next(pool[index], None)
+                if answer is None:
+                    self._without_services.discard(pool[index])
+                    pool[index] = pool[-1]
+                    pool.pop()
+                else:
+                    self._record(*answer)
+            if done():
+                break
+        for host in pool:
+            if host not in self._without_services:
+                for answer in host:
+                    self._record(*answer)
+        pool.clear()
+        self._without_services.clear()
+        self._out.write("".join(self._pending).encode("utf-8"))
+        self._pending.clear()
 
     # ---- hosts ----------------------------------------------------------------------------
 
@@ -277,45 +304,46 @@ class Generator:
         first = 1 + (number >> 24) % 223
         return f"{first}.{mixed >> 16}.{(mixed >> 8) & 255}.{mixed & 255}"
 
+    def _choice(self, items):
+        return items[int(self._rng.random() * len(items))]
+
     def _pick(self, cumulative: list[float], names: list):
         return names[min(bisect.bisect_right(cumulative, self._rng.random()), len(names) - 1)]
 
-    def _host(self) -> None:
+    def _host(self) -> Iterator[tuple]:
+        """A new host: its truth is counted now, its answers (record arguments) come later."""
         kind = self._pick(self._host_cumulative, self._host_kinds)
         address = self._address()
-        host = (address, self._rng.choice(WINDOWS), self._rng.choice(TTLS))
+        host = (address, self._choice(WINDOWS), self._choice(TTLS))
         if kind == "few_ports":
             used: set[int] = set()
-            services = []
+            answers, services = [], []
             for _ in range(self._pick(self._open_cumulative, self._open_counts)):
                 outcome = self._pick(self._outcome_cumulative, self._outcomes)
                 label = "unknown"
                 if outcome == "service":
                     label = self._pick(self._label_cumulative, self._label_names)
                     port = self._picker(label).pick()
-                    if port in used:
-                        continue
-                    services.append((port, label))
                 else:
-                    port = self._rng.randrange(1, ALL_PORTS + 1)
-                    if port in used:
-                        continue
+                    port = 1 + int(self._rng.random() * ALL_PORTS)
+                if port in used:
+                    continue
                 used.add(port)
-                self._record(host, port, outcome, label)
+                if outcome == "service":
+                    services.append((port, label))
+                answers.append((host, port, outcome, label))
             self._count_services(address, services)
-            return
+            return iter(answers)
         count = self._rng.randint(int(0.92 * self._everywhere_ports), self._everywhere_ports)
         ports = self._rng.sample(range(1, ALL_PORTS + 1), count)
         if kind == "pseudo_service":
-            label = self._rng.choice(("http", "tls", "unknown"))
-            for port in ports:
-                self._record(host, port, "service", label)
+            label = self._choice(("http", "tls", "unknown"))
             self._count_services(address, [(port, label) for port in ports])
-            return
-        outcome = {"acking_firewall": "acking_firewall", "zero_window_everywhere": "zero_window",
-                   "reset_everywhere": "reset", "silent_everywhere": "silent"}[kind]
-        for port in ports:
-            self._record(host, port, outcome, "unknown")
+            return ((host, port, "service", label) for port in ports)
+        outcome = EVERYWHERE_OUTCOME[kind]
+        answers = ((host, port, outcome, "unknown") for port in ports)
+        self._without_services.add(answers)
+        return answers
 
     def _picker(self, label: str) -> _PortPicker:
         picker = self._pickers.get(label)
@@ -351,19 +379,20 @@ class Generator:
     def _record(self, host: tuple[str, int, int], port: int, outcome: str, label: str) -> None:
         address, window, ttl = host
         rng = self._rng
-        self._time_ns += rng.randrange(20_000, 400_000)
+        random = rng.random
+        self._time_ns += 20_000 + int(random() * 380_000)
         seq, ack = rng.getrandbits(32), rng.getrandbits(32)
-        dport = rng.randrange(32768, 61000)
+        dport = 32768 + int(random() * 28232)
         syn = rst = fin = push = acked = False
         handshake = 0
-        expected = ""
+        expected = quoted = ""
         payload = b""
         acking_firewall = False
         counter = 0
         if outcome in ("service", "data_with_reset"):
             if outcome == "data_with_reset":   # an HTTP error page sent with RST set
                 label = "http"
-            payload = self._payload(label)
+            quoted, payload = self._payload(label)
             acked, push, expected = True, True, "data"
             handshake = 1 if label == "http" else 0
             rst = outcome == "data_with_reset"
@@ -373,7 +402,7 @@ class Generator:
             syn, window = True, 0
             self.truth.zero_window_records += 1
         elif outcome == "reset":
-            rst, window, acked = True, 0, rng.random() < 0.5
+            rst, window, acked = True, 0, random() < 0.5
         elif outcome == "fin":
             fin, acked = True, True
         elif outcome == "acked_no_data":
@@ -393,18 +422,24 @@ class Generator:
                 f'"fingerprint":"{label}","Timestamp":{self._timestamps.quoted(self._time_ns)}')
         if expected:
             line += f',"expectedRToLZR":"{expected}"'
-        if payload:
-            line += f',"data":{quote_bytes(payload)}'
+        if quoted:
+            line += f',"data":{quoted}'
         if acking_firewall:
             line += ',"ackingFirewall":true'
         if self._extended:
             line += self._extended_fields(outcome, label, payload, handshake)
-        self._pending.append(line + "}\n")
+        pending = self._pending
+        pending.append(line + "}\n")
         self.truth.records += 1
-        if self._malformed_share and rng.random() < self._malformed_share:
-            self._pending.append(_Malformed(self._malformed()))
-        if len(self._pending) >= 2 * self._window:
-            self._emit(self._window)
+        self._lines += 1
+        if self._malformed_share and random() < self._malformed_share:
+            pending.append(self._malformed())
+            self._lines += 1
+            if self.truth.first_malformed_line is None:
+                self.truth.first_malformed_line = self._lines
+        if len(pending) >= WRITE_LINES:
+            self._out.write("".join(pending).encode("utf-8"))
+            pending.clear()
 
     def _extended_fields(self, outcome: str, label: str, payload: bytes, handshake: int) -> str:
         name = {"service": "identified" if label != "unknown" else "unknown-data",
@@ -418,20 +453,24 @@ class Generator:
             fields += f',"dataBase64":"{base64.b64encode(payload).decode()}"'
         return fields + f',"outcome":"{name}"'
 
-    def _payload(self, label: str) -> bytes:
-        template = self._rng.choice(PAYLOADS[label])
+    def _payload(self, label: str) -> tuple[str, bytes]:
+        """A first segment for `label`: as LZR's JSON string (quoted once per template, the
+        date and nonce filled in afterwards: they need no escapes) and, for --extended, its bytes."""
+        quoted, template = self._choice(self._payloads[label])
         if isinstance(template, bytes):
-            return template
+            return quoted, template
         seconds = self._time_ns // 1_000_000_000
-        date = _HTTP_DATE.format(h=seconds // 3600 % 24, m=seconds // 60 % 60, s=seconds % 60)
-        return template.format(date=date, nonce=f"{self._rng.getrandbits(64):016x}").encode()
+        values = {"date": _HTTP_DATE.format(h=seconds // 3600 % 24, m=seconds // 60 % 60,
+                                            s=seconds % 60),
+                  "nonce": f"{self._rng.getrandbits(64):016x}"}
+        return quoted.format(**values), (template.format(**values).encode() if self._extended else b"")
 
     def _malformed(self) -> str:
-        kind = self._rng.choice(MALFORMED_KINDS)
+        kind = self._choice(MALFORMED_KINDS)
         self.truth.malformed[kind] += 1
-        port = self._rng.randrange(1, ALL_PORTS + 1)
+        port = 1 + int(self._rng.random() * ALL_PORTS)
         if kind == "not_json":
-            return self._rng.choice((
+            return self._choice((
                 '{"saddr":"203.0.113.9","daddr":"198.51.100.7","sport":80,"dpo\n',
                 "not a record\n",
                 '[1, 2, 3]\n'))
@@ -440,25 +479,6 @@ class Generator:
                     f'"SYN":true,"RST":false,"fingerprint":"unknown","port":{port}}}\n')
         return (f'{{"saddr":"203.0.113.9","daddr":"{SCANNER}","sport":"{port}","window":512,'
                 f'"SYN":false,"RST":false,"fingerprint":"http","data":"HTTP/1.1 200 OK"}}\n')
-
-    def _emit(self, count: int) -> None:
-        """Writes `count` pending lines, picked at random, as a scan's answers interleave."""
-        pending = self._pending
-        if count < len(pending):
-            self._rng.shuffle(pending)
-        lines, self._pending = pending[:count], pending[count:]
-        if self.truth.first_malformed_line is None:
-            for number, line in enumerate(lines, start=self._lines_written + 1):
-                if isinstance(line, _Malformed):
-                    self.truth.first_malformed_line = number
-                    break
-        self._lines_written += len(lines)
-        self._out.write("".join(lines).encode("utf-8"))
-
-
-class _Malformed(str):
-    """A pending line that is malformed on purpose (so its line number can be known)."""
-
 
 def _cumulative(weights: list[float]) -> list[float]:
     total = sum(weights)

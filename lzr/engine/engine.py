@@ -43,7 +43,7 @@ from lzr.engine.ports import LocalPorts
 from lzr.engine.records import SYN_WINDOW, Recorder, fallback, keep_if_better
 from lzr.engine.send import Send
 from lzr.engine.state import Conn, InFlight
-from lzr.engine.timers import TimerQueue
+from lzr.engine.timers import BudgetQueue, TimerQueue
 from lzr.engine.transitions import (
     IDLE, MOD32, PROBE_ACKED, PROBE_SENT, PURE_ACK, REFUSED, SYN_SENT, SYNACK, TIMER,
     TRANSITIONS, accept,
@@ -54,6 +54,14 @@ from lzr.wire.segment import ACK, PSH, RST, SYN
 
 if TYPE_CHECKING:
     from lzr.config import EngineConfig
+
+def answer_waits(cfg: EngineConfig) -> tuple[float, ...]:
+    """The waits for an ACKed probe's answer shorter than -t: from the floor, doubling."""
+    waits, wait = [], cfg.answer_floor
+    while cfg.answer_rtts and 0 < wait < cfg.timeout:
+        waits.append(wait)
+        wait *= 2
+    return tuple(waits)
 
 # Ports and windows are 16-bit; taking them from one shared table instead of keeping the int
 # objects that came with each input saves two objects per target in flight.
@@ -80,11 +88,15 @@ class Engine:
             *probes, parallel=cfg.parallel, on_verdict=self._on_verdict)
         self._first_probe_timer = TimerQueue(cfg.retransmit_after)
         self._timer = TimerQueue(cfg.timeout)
-        # Earliest first on a tie: a first-probe timer, a connection's, a host's, a probe's.
-        self._timers = ((self._first_probe_timer, self._on_conn_timer),
-                        (self._timer, self._on_conn_timer),
-                        (self._hosts.timer, self._hosts.on_timer),
-                        (self._firewall.timer, self._firewall.on_timer))
+        # Waits for the answer to an ACKed probe shorter than -t, from the host's round trip.
+        self._answer_timers = tuple(TimerQueue(wait) for wait in answer_waits(cfg))
+        self._budget = BudgetQueue(cfg.target_timeout) if cfg.target_timeout else None
+        conn_timers = (self._first_probe_timer, self._timer) + self._answer_timers
+        # Earliest first on a tie: a connection's, a host's, a probe's, a target's budget.
+        self._timers = tuple((queue, self._conn_timer(queue.delay)) for queue in conn_timers) + (
+            (self._hosts.timer, self._hosts.on_timer),
+            (self._firewall.timer, self._firewall.on_timer),
+        ) + (((self._budget, self._on_budget_spent),) if self._budget is not None else ())
         self._handlers = {state: {event: getattr(self, "_on_" + name)
                                   for event, name in events.items()}
                           for state, events in TRANSITIONS.items()}
@@ -251,39 +263,81 @@ class Engine:
         conn.state = PROBE_ACKED
         conn.seq, conn.ack, conn.window, conn.ttl, conn.flags = (
             seg.seq, seg.ack, SIXTEEN_BITS[seg.window], seg.ttl, seg.flags)
+        sent_at = conn.deadline - self._first_probe_timer.delay
         conn.sent = 0
         conn.counter = 0
-        self._timer.arm(conn, now)
+        self._answer_timer(conn, now - sent_at).arm(conn, now)
 
-    def _on_conn_timer(self, conn, now: float) -> None:
-        if self._firewall.stops(conn.target):
-            self._end_as_firewall(conn.target, now)
-        else:
-            self._handlers[conn.state][TIMER](conn, now)
+    def _answer_timer(self, conn, rtt: float) -> TimerQueue:
+        """How long to wait for the answer to the probe the target just ACKed: -t in the
+        first round (slow HTTP pages, TLS handshakes), then a few round trips: a server
+        answers a probe it understands at once (docs/identification.md, "Silent ports").
+        An ACK of a retransmission says nothing of the round trip."""
+        if conn.counter == 0 and conn.hs >= self.cfg.parallel and (
+                not self._handshakes[conn.hs].server_first):
+            for queue in self._answer_timers:
+                if queue.delay >= self.cfg.answer_rtts * rtt:
+                    return queue
+        return self._timer
 
-    def _on_syn_timer(self, conn, now: float) -> None:
+    def _conn_timer(self, waited: float):
+        """The handler of a connection timer queue whose timers run `waited` seconds."""
+        def fire(conn, now: float) -> None:
+            if self._firewall.stops(conn.target):
+                self._end_as_firewall(conn.target, now)
+            else:
+                self._handlers[conn.state][TIMER](conn, now, waited)
+        return fire
+
+    def _on_budget_spent(self, target: InFlight, now: float) -> None:
+        """--target-timeout: the target ends now with what it has."""
+        conns = target.live_conns()
+        if conns and (target.fallback is None or not target.fallback.data):
+            target.fallback = self._recorder.of_reference(conns[0], now, sent_at=now)
+        self._finish(target, None, now)
+
+    def _on_syn_timer(self, conn, now: float, waited: float) -> None:
         if conn.counter < self.cfg.retries:
             conn.counter += 1
             self._send_syn(conn)
             self._timer.arm(conn, now)
             return
         # No SYN-ACK: the port stopped answering; LZR ends the target here (§2.8).
-        record = self._recorder.of_reference(conn, now, sent_at=conn.deadline - self._timer.delay)
+        record = self._recorder.of_reference(conn, now, sent_at=conn.deadline - waited)
         conn.target.stopped = not self.cfg.force_all
         self._end_conn(conn, record, now)
 
-    def _on_probe_timer(self, conn, now: float) -> None:
-        # The first probe waits -rt; a retransmission, and an ACKed probe, -t (§2.7).
-        first = conn.state == PROBE_SENT and not conn.counter
-        waited = (self._first_probe_timer if first else self._timer).delay
-        if conn.counter < self.cfg.retries:
+    def _on_probe_timer(self, conn, now: float, waited: float) -> None:
+        acked = conn.state == PROBE_ACKED
+        if conn.counter < (self.cfg.acked_retries if acked else self.cfg.retries):
             conn.counter += 1
             self._retransmit_probe(conn)
             self._timer.arm(conn, now)
             return
         record = self._recorder.of_reference(conn, now, sent_at=conn.deadline - waited)
         self._send_rst(conn, conn.ack)
+        target = conn.target
+        if self._handshakes[conn.hs].server_first:
+            target.banner_waited = True
+        elif acked:
+            target.silent += 1
+            # It takes probes and never speaks: start nothing more. A banner still has the
+            # server-first handshake's window (open, or over) to come in.
+            if self.cfg.silent_probes and target.silent >= self.cfg.silent_probes and (
+                    target.banner_asked):
+                self._stop_asking(target, conn)
         self._end_conn(conn, record, now)
+
+    def _stop_asking(self, target: InFlight, ending) -> None:
+        """The target takes probes and never speaks: start nothing more, and end its other
+        client-first connections; a banner still has the server-first handshakes' windows
+        (open, or over) to come in."""
+        target.stopped = True
+        for conn in target.live_conns():
+            if conn is not ending and not self._handshakes[conn.hs].server_first:
+                if conn.state != SYN_SENT:
+                    self._send_rst(conn, conn.ack)
+                self._close_conn(conn)
 
     def _on_acking_firewall(self, conn, seg, now: float) -> None:
         record = replace(self._recorder.of_segment(conn, seg, now, Outcome.ACKING_FIREWALL),
@@ -312,6 +366,8 @@ class Engine:
 
     def _new_target(self, key: int, now: float) -> InFlight:
         target = self._targets[key] = InFlight(key, now if self.cfg.extended else None)
+        if self._budget is not None:
+            self._budget.arm(target, now)
         return target
 
     def _start_handshakes(self, target: InFlight, now: float) -> None:
@@ -332,6 +388,11 @@ class Engine:
             self._finish(target, None, now)
 
     def _wants_conn(self, target: InFlight) -> bool:
+        if target.banner_waited and self.cfg.skip_banner_waits:
+            # A banner window passed in silence: the same empty probe again gets nothing.
+            while target.next_hs < len(self._handshakes) and (
+                    self._handshakes[target.next_hs].server_first):
+                target.next_hs += 1
         return (target.next_hs < len(self._handshakes) and not target.stopped
                 and len(target.live_conns()) < self.cfg.parallel)
 
@@ -390,6 +451,7 @@ class Engine:
                 self._send_rst(conn, conn.ack)
             self._close_conn(conn)
         del self._targets[target.key]
+        target.budget = None
         if self.cfg.force_all and target.fallback is not None and target.fallback.data:
             pass    # its data records are written: no trailing record (§2.11)
         elif record is not None:
@@ -429,6 +491,8 @@ class Engine:
         """Complete the handshake with an ACK carrying the probe; PSH only on retransmissions
         (§2.3). The SYN-ACK becomes the connection's reference packet."""
         conn.state = PROBE_SENT
+        if self._handshakes[conn.hs].server_first:
+            conn.target.banner_asked = True     # its window for a banner opens now
         conn.seq, conn.ack, conn.ttl, conn.flags = seq, ack, ttl, flags
         conn.window = SIXTEEN_BITS[window]
         conn.counter = 0

@@ -59,6 +59,8 @@ class InFlight(_Connection):
         "more",         # further live connections (list of Conn) or None
         "fallback",     # the record to write if nothing identifies the service
         "started",      # when we first sent to the target (only for --extended output)
+        "silent",       # client-first probes it ACKed and never answered
+        "budget",       # its --target-timeout deadline object (timers.BudgetQueue), or None
         "marks",        # the bits behind the yes/no properties below
     )
 
@@ -66,6 +68,8 @@ class InFlight(_Connection):
     stopped = _mark(2)      # start no more handshakes (the port stopped answering SYNs)
     waiting = _mark(4)      # queued for a per-host connection slot
     held = _mark(8)         # waiting for its address's ACKing-firewall verdict
+    banner_asked = _mark(16)    # a server-first handshake has started (its window is open or over)
+    banner_waited = _mark(32)   # a server-first handshake's window passed without a banner
 
     def __init__(self, key: int, started: float | None) -> None:
         self.key = key
@@ -75,6 +79,8 @@ class InFlight(_Connection):
         self.more = None
         self.fallback = None
         self.started = started
+        self.silent = 0
+        self.budget = None
         self.marks = 0
 
     @property

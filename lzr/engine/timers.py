@@ -37,3 +37,20 @@ class TimerQueue:
 
     def __len__(self) -> int:
         return len(self._deadlines)
+
+
+class BudgetQueue(TimerQueue):
+    """The same for targets' budgets (--target-timeout): a target's own `deadline` is its
+    first connection's, so its budget's is kept in `budget`."""
+
+    __slots__ = ()
+
+    def arm(self, target, now: float) -> None:
+        target.budget = deadline = now + self.delay
+        self._deadlines.append(deadline)
+        self._conns.append(target)
+
+    def pop(self):
+        deadline = self._deadlines.popleft()
+        target = self._conns.popleft()
+        return target if target.budget is deadline else None

@@ -25,6 +25,7 @@ LZR_COUNTERS = (
     "HyperACKtive",
 )
 OWN_COUNTERS = ("MalformedInput", "Blocked", "Unanswered")
+OUTCOMES_PREFIX = "Outcomes: "
 
 
 class Summary:
@@ -86,7 +87,23 @@ class Summary:
         ]
         if self.outcomes:
             seen = {str(o): self.outcomes[o] for o in Outcome if self.outcomes[o]}
-            lines.append("Outcomes: " + json.dumps(seen, separators=(",", ":")))
+            lines.append(OUTCOMES_PREFIX + json.dumps(seen, separators=(",", ":")))
         by_count = sorted(self.labels.items(), key=lambda item: (-item[1], item[0]))
         lines.extend(f"{label}: {count}" for label, count in by_count)
         return "\n".join(lines) + "\n"
+
+    @classmethod
+    def parse(cls, text: str) -> "Summary":
+        """The counts back from `format`'s text: the writer process sends the summary as text,
+        and the metadata file wants the numbers."""
+        summary = cls()
+        for line in text.splitlines()[1:]:
+            if line.startswith("{"):
+                summary.counters.update(json.loads(line))
+            elif line.startswith(OUTCOMES_PREFIX):
+                outcomes = json.loads(line[len(OUTCOMES_PREFIX):])
+                summary.outcomes.update({Outcome(name): count for name, count in outcomes.items()})
+            else:
+                label, _, count = line.rpartition(": ")
+                summary.labels[label] = int(count)
+        return summary

@@ -3,7 +3,7 @@
 * The progress line on stderr, once a second, and `--status-updates-file FILE`, a CSV file with
   one row per second, carry the same fields, measured once by `ProgressMeter`.
 * `--metadata-file FILE`: one JSON object written at the end: lzr's version and the flags,
-  start and end times, the summary's counts (every counter of the summary's JSON object, the
+  start and end times, the summary's counts (LZR's counters and ours, the outcomes, the
   labels), rates, and the interface, source address and gateway MAC the scan used.
 
 The coordinator (runtime.scan) owns the clock and the statistics of its processes; this module
@@ -21,6 +21,7 @@ from typing import Iterable
 
 from lzr import __version__
 from lzr.config import ScanConfig
+from lzr.output import Summary
 from lzr.runtime import frames
 from lzr.wire import format_addr
 
@@ -112,19 +113,6 @@ def iso_time(unix_seconds: float) -> str:
             + f".{millis:03d}{sign}{hours:02d}:{minutes:02d}")
 
 
-def summary_counts(summary_text: str) -> tuple[dict[str, int], dict[str, int]]:
-    """(counters, labels) of the summary the writer formats (lzr.output.Summary.format)."""
-    lines = summary_text.splitlines()
-    counters = json.loads(lines[1]) if len(lines) > 1 else {}
-    labels = {}
-    for line in lines[2:]:
-        if line.startswith("Outcomes: "):   # the outcomes line, not a label
-            continue
-        label, _, count = line.rpartition(": ")
-        labels[label] = int(count)
-    return counters, labels
-
-
 class RunFiles:
     """The status file while the scan runs, the metadata file at its end (each only if asked)."""
 
@@ -159,7 +147,7 @@ class RunFiles:
         self.close()
         if not self.cfg.metadata_file:
             return
-        counters, labels = summary_counts(summary_text or "")
+        summary = Summary.parse(summary_text or "")
         started_at = self.started_at
         duration = max(ended_at - started_at, 1e-9)
         cfg = self.cfg
@@ -176,8 +164,9 @@ class RunFiles:
             "interface": interface,
             "source_address": format_addr(cfg.version, source_addr),
             "gateway_mac": gateway_mac.hex(":") if gateway_mac else None,
-            "summary": counters,
-            "labels": labels,
+            "summary": summary.counters,
+            "outcomes": {str(outcome): count for outcome, count in summary.outcomes.items()},
+            "labels": dict(summary.labels),
             "packets_sent": progress.sent,
             "targets": progress.targets,
             "answered": progress.answered,

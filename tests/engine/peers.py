@@ -38,6 +38,7 @@ class Answer:
     ack: bool = True            # ACK the probe first, in its own segment
     data: bytes = b""           # then send this
     close: int = 0              # then RST or FIN (flag), or 0
+    delay: float = 0.0          # data and close come this much later than the ACK
 
 
 def reply(data: bytes, ack: bool = True) -> Callable:
@@ -69,7 +70,8 @@ class Peer:
     isn: int = 1000
     conns: dict = field(default_factory=dict)    # our local port -> PeerConn, never removed
 
-    def on_segment(self, s: Send, addr: int, port: int) -> list[Segment]:
+    def on_segment(self, s: Send, addr: int, port: int) -> list[tuple[float, Segment]]:
+        """What the peer sends in answer to `s`: (seconds after the ACK, segment)."""
         def seg(seq, ack, flags, payload=b"", window=self.window):
             return Segment(4, addr, SCANNER, port, s.sport, seq & MOD32, ack & MOD32, flags,
                            window, self.ttl, payload)
@@ -82,10 +84,11 @@ class Peer:
             if self.syn == "none":
                 return []
             if self.syn == "rst":
-                return [seg(0, s.seq + 1, RST | ACK, window=0)]
+                return [(0.0, seg(0, s.seq + 1, RST | ACK, window=0))]
             isn = self.isn + 1000 * len(self.conns)
             self.conns[s.sport] = PeerConn(isn, (s.seq + 1) & MOD32)
-            return [seg(isn, s.seq + 1, SYN | ACK, window=0 if self.syn == "zero" else self.window)]
+            window = 0 if self.syn == "zero" else self.window
+            return [(0.0, seg(isn, s.seq + 1, SYN | ACK, window=window))]
         conn = self.conns.get(s.sport)
         if conn is None or conn.closed or self.answer is None:
             return []
@@ -100,12 +103,13 @@ class Peer:
         if what is None:
             return []
         out = []
-        if what.ack:
-            out.append(seg(conn.isn + 1, conn.rcv_nxt, ACK))
+        if what.ack and s.payload:      # an empty segment has nothing to acknowledge
+            out.append((0.0, seg(conn.isn + 1, conn.rcv_nxt, ACK)))
         if what.data:
-            out.append(seg(conn.isn + 1, conn.rcv_nxt, PSH | ACK, what.data))
+            out.append((what.delay, seg(conn.isn + 1, conn.rcv_nxt, PSH | ACK, what.data)))
         if what.close:
-            out.append(seg(conn.isn + 1 + len(what.data), conn.rcv_nxt, what.close | ACK))
+            out.append((what.delay, seg(conn.isn + 1 + len(what.data), conn.rcv_nxt,
+                                        what.close | ACK)))
         return out
 
 
@@ -182,8 +186,8 @@ class FakeNet:
             elif peer is None and s.flags == SYN and s.daddr in self._refusing:
                 peer = Peer(syn="rst")
             if peer is not None:
-                for segment in peer.on_segment(s, s.daddr, s.dport):
-                    self.inject(segment, self.rtt)
+                for later, segment in peer.on_segment(s, s.daddr, s.dport):
+                    self.inject(segment, self.rtt + later)
         self.records.extend(self.engine.take_records())
 
     def sends(self, flags: int | None = None) -> list[tuple[float, Send]]:

@@ -82,23 +82,32 @@ def test_identified_handshake_cancels_the_others():
     assert max(t for t, _ in net.sent) < 0.1        # no timer ran out
 
 
-@pytest.mark.parametrize("retries, per_round", [(0, 5.0), (1, 10.0)])
-def test_parallel_handshakes_cost_about_one_timeout_per_round(retries, per_round):
-    names = ("http", "tls", "rdp", "smb", "ssh", "mssql", "mysql", "redis", "dns", "pptp",
-             "oracle", "wait")
+# Outside --compat a probe the target ACKed is not sent again: in the first round it waits
+# -t once, whatever -rn; later, 8 round trips (at least 0.5 s). A round of silent handshakes
+# also takes a round trip for the SYN-ACK and one for the ACK of the probe.
+@pytest.mark.parametrize("retries", [0, 1])
+@pytest.mark.parametrize("parallel, rounds", [(4, 3), (1, 12)])
+def test_parallel_handshakes_cost_one_timeout_then_a_few_round_trips(retries, parallel, rounds):
+    names = ("http", "tls", "rdp", "smb", "ssh", "mssql", "mongodb", "redis", "dns", "pptp",
+             "oracle", "mqtt")
+    net = FakeNet(settings(handshakes=names, parallel=parallel, retries=retries, haf=0))
+    net.peer(TARGET, 9999, Peer(answer=silent_acker))
+    net.syn(TARGET, 9999)
+    net.run()
+    [r] = net.records
+    assert r.handshakes_tried == 12 and r.expected_r_to_lzr == "data"
+    last = max(t for t, _ in net.sent)
+    assert last == pytest.approx(5.0 + (rounds - 1) * 0.5 + rounds * 2 * net.rtt)
 
-    def finish(parallel):
-        cfg = settings(handshakes=names, parallel=parallel, retries=retries)
-        net = FakeNet(cfg)
-        net.peer(TARGET, 9999, Peer(answer=silent_acker))
-        net.syn(TARGET, 9999)
-        net.run()
-        [r] = net.records
-        assert r.handshakes_tried == 12 and r.expected_r_to_lzr == "data"
-        return net.now
 
-    assert finish(4) == pytest.approx(3 * per_round, abs=0.1)
-    assert finish(1) == pytest.approx(12 * per_round, abs=0.5)
+def test_later_answer_waits_follow_the_round_trip():
+    net = FakeNet(settings(handshakes=("http", "tls"), parallel=1), rtt=0.2)
+    net.peer(TARGET, 9999, Peer(answer=silent_acker))
+    net.syn(TARGET, 9999)
+    net.run()
+    resets = [t for t, s in net.sent if s.flags == RST and s.dport == 9999]
+    # http: ACKed at 0.4, -t; tls: SYN at 5.4, ACKed at 5.8, 8 x 0.2 s -> the 2 s wait.
+    assert resets == [pytest.approx(5.4), pytest.approx(7.8)]
 
 
 def test_every_handshake_gets_its_own_fresh_port():
@@ -196,8 +205,9 @@ def test_one_host_all_ports_scan_is_not_throttled_by_the_cap():
 
 
 def test_targets_of_one_address_take_freed_slots_in_turn():
-    # Port 1000 holds the address's three slots with silent handshakes (10 s each); port 2000
-    # queues for one. The first slot freed must go to port 2000, not back to port 1000.
+    # Port 1000 holds the address's three slots with silent handshakes (5 s each: an ACKed
+    # probe waits -t once); port 2000 queues for one. The first slot freed must go to port
+    # 2000, not back to port 1000.
     names = ("http", "tls", "rdp", "smb", "ssh", "mssql", "mysql", "redis", "dns")
     net = FakeNet(settings(handshakes=names, parallel=4, per_host_limit=3))
     net.peer(TARGET, 1000, Peer(answer=silent_acker))
@@ -206,7 +216,7 @@ def test_targets_of_one_address_take_freed_slots_in_turn():
     net.zmap(TARGET, 2000, lport=40001)
     net.run(until=15.0)
     first_syn_2000 = min(t for t, s in net.sent if s.flags == SYN and s.dport == 2000)
-    assert first_syn_2000 == pytest.approx(10.0, abs=0.1)
+    assert first_syn_2000 == pytest.approx(5.0, abs=0.1)
 
 
 def extra_syn_times(net: FakeNet) -> list[float]:

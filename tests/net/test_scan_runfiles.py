@@ -60,6 +60,8 @@ def test_metadata_and_status_files_of_a_scan():
     assert metadata["summary"] == summary_counters(result.stderr)
     assert metadata["summary"]["TotalResponses"] == len(PORTS)
     assert metadata["labels"] == {"http": 1, "tls": 1, "ssh": 1, "unknown": 2}
+    # How each target ended: the closed port's RST answers our SYN; the silent one never does.
+    assert metadata["outcomes"] == {"identified": 3, "closed": 1, "no-synack": 1}
     assert metadata["records_written"] == len(PORTS) and metadata["targets"] == len(PORTS)
     assert metadata["packets_sent"] >= len(PORTS) and metadata["identified"] == 3
     assert metadata["input"] == {"lines": len(PORTS), "targets": len(PORTS), "malformed": 0,

@@ -11,6 +11,7 @@ import pytest
 
 import lzr
 from lzr import cli, subcommands
+from lzr.analyze import cli as analyze_cli
 from lzr_sim import cli as sim_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +31,7 @@ def _parsers():
     yield "lzr", cli.build_parser(), []
     for name, sub in _subparsers(subcommands._parser()).items():
         yield f"lzr {name}", sub, ["http"] if name == "probe" else []
+    yield "lzr analyze", analyze_cli.build_parser(), ["scan.json"]
     top = sim_cli._parser()
     yield "lzr-sim", top, ["list"]
     for name, sub in _subparsers(top).items():
@@ -64,6 +66,7 @@ def test_no_option_is_taken_by_a_prefix_of_its_name(command, parser, positionals
     ["lzr", "-b", "list.txt"],              # -blocklist
     ["lzr", "--print-t"],                   # --print-targets
     ["lzr", "fingerprint", "-hex", "-handsh", "http"],
+    ["lzr", "analyze", "-", "--form", "json"],  # --format
     ["lzr-sim", "up", "--host", "3"],       # --hosts
 ])
 def test_abbreviations_are_usage_errors(argv):

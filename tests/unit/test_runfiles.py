@@ -1,5 +1,5 @@
 """The progress fields (one measurement for the progress line and the status file) and the
-summary's counts as the metadata file reads them."""
+summary's counts as the metadata file reads them back from the summary's text."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,7 +9,7 @@ from lzr.config import ScanConfig
 from lzr.output import Record, Summary
 from lzr.output.record import Outcome
 from lzr.runtime.frames import FeederStats, WorkerStats
-from lzr.runtime.runfiles import ProgressMeter, iso_time, summary_counts
+from lzr.runtime.runfiles import ProgressMeter, iso_time
 
 
 def worker(index: int, sent: int, admitted: int, in_flight: int) -> WorkerStats:
@@ -35,19 +35,21 @@ def test_the_meter_sums_workers_and_measures_the_rate_over_the_last_interval():
                              "identified 75; in flight 1; written 290; ETA 0:00:05")
 
 
-def test_summary_counts_read_back_what_the_summary_prints():
+def test_the_summary_parses_back_from_what_it_prints():
     summary = Summary()
     base = Record("192.0.2.1", "192.0.2.9", 80, 40000, 1, 2, 3, 64, 0, True, True, False,
                   False, False, True, 0, "http", 0, "data", b"HTTP/1.1 200 OK",
                   outcome=Outcome.IDENTIFIED)
     for label in ("http", "http", "ssh"):
         summary.count(dataclasses.replace(base, fingerprint=label))
-    summary.count(dataclasses.replace(base, fingerprint="unknown", data=b"", rst=True))
+    summary.count(dataclasses.replace(base, fingerprint="unknown", data=b"", rst=True,
+                                      outcome=Outcome.RST))
     summary.count_malformed_input(2)
-    assert "Outcomes: " in summary.format(3.5)
-    counters, labels = summary_counts(summary.format(3.5))
-    assert counters == summary.counters
-    assert labels == {"http": 2, "ssh": 1, "unknown": 1}
+    parsed = Summary.parse(summary.format(3.5))
+    assert parsed.counters == summary.counters and parsed.counters["MalformedInput"] == 2
+    assert parsed.outcomes == {Outcome.IDENTIFIED: 3, Outcome.RST: 1}
+    assert parsed.labels == {"http": 2, "ssh": 1, "unknown": 1}
+    assert Summary.parse(Summary().format(0)).counters == Summary().counters
 
 
 def test_iso_time_has_the_zone_and_milliseconds():

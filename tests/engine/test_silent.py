@@ -1,0 +1,93 @@
+"""Silent ports outside --compat: a port that accepts and never speaks costs about one timeout
+in total, not one per handshake; --target-timeout bounds a target; slow banners are still
+caught; --compat keeps LZR's timing."""
+import pytest
+
+from lzr.handshakes import DEFAULT_ORDER, REGISTRY
+from lzr.output.record import Outcome
+from lzr.wire.segment import ACK, FIN, RST, SYN
+
+from .peers import TARGET, Answer, FakeNet, Peer, settings, silent_acker
+
+PORT = 9999
+SERVER_FIRST = {name for name, hs in REGISTRY.items() if hs.server_first}
+SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"
+
+
+def scan(cfg, answer, zmap: bool = False) -> FakeNet:
+    net = FakeNet(cfg)
+    net.peer(TARGET, PORT, Peer(answer=answer))
+    if zmap:
+        net.zmap(TARGET, PORT)
+    else:
+        net.syn(TARGET, PORT)
+    net.run()
+    assert net.engine.in_flight == 0 and net.engine.next_deadline() is None
+    return net
+
+
+def ended_at(net: FakeNet) -> float:
+    [r] = net.records
+    return max(t for t, s in net.sent if s.dport == PORT)
+
+
+@pytest.mark.parametrize("zmap", [True, False])
+def test_a_silent_port_costs_about_one_timeout(zmap):
+    # -t 5 -rt 1 -rn 1: LZR spends -t x (-rn + 1) = 10 s on each silent handshake. Here the
+    # first round waits -t for answers and -rt + -t for a banner; every later probe waits
+    # 8 round trips (at least 0.5 s), and no banner is waited for again.
+    net = scan(settings(handshakes=DEFAULT_ORDER), silent_acker, zmap)
+    [r] = net.records
+    assert r.outcome == Outcome.ACKED_NO_DATA
+    assert ended_at(net) <= 12.0
+    server_first = [name for name in DEFAULT_ORDER[1:] if name in SERVER_FIRST]
+    banners = [s for _, s in net.sent if s.dport == PORT and s.flags == ACK and not s.payload]
+    assert len(banners) == 1 and server_first       # wait's window, none of the others'
+
+
+def test_silent_probes_stop_a_silent_port_sooner():
+    net = scan(settings(handshakes=DEFAULT_ORDER, silent_probes=3), silent_acker)
+    [r] = net.records
+    assert r.handshakes_tried <= 6 and ended_at(net) <= 6.1     # wait's window
+
+
+def test_a_silent_port_ends_within_the_budget():
+    net = scan(settings(handshakes=DEFAULT_ORDER, target_timeout=3.0), silent_acker)
+    [r] = net.records
+    assert r.outcome == Outcome.ACKED_NO_DATA and r.timestamp_ns == 3_000_000_000
+    assert ended_at(net) == pytest.approx(3.0)
+    resets = {s.sport for t, s in net.sent if s.flags == RST and t == pytest.approx(3.0)}
+    assert len(resets) == 4                  # every connection still open was reset
+
+
+@pytest.mark.parametrize("delay", [0.5, 4.0])
+def test_a_slow_banner_is_still_caught(delay):
+    # An SSH server that greets after `delay` seconds, on every connection, and closes on
+    # anything it does not understand once it has greeted.
+    net = scan(settings(handshakes=DEFAULT_ORDER),
+               lambda p, c: Answer(ack=bool(p), data=SSH_BANNER, delay=delay))
+    [r] = net.records
+    assert (r.fingerprint, r.outcome) == ("ssh", Outcome.IDENTIFIED)
+
+
+def test_a_port_that_closes_every_wrong_probe_still_walks_the_list():
+    # Not silent: a server closing on every probe but its own is reached however deep.
+    own = DEFAULT_ORDER.index("ajp13")
+
+    def answer(payload, conn):
+        if payload == b"\x12\x34\x00\x01\x0a":
+            return Answer(data=b"AB\x00\x01\x09")
+        return Answer(close=FIN) if payload else None
+
+    net = scan(settings(handshakes=DEFAULT_ORDER), answer)
+    [r] = net.records
+    assert (r.fingerprint, r.handshake_num) == ("ajp13", own)
+
+
+def test_compat_keeps_lzrs_timing_on_a_silent_port():
+    # One handshake at a time; wait: -rt + -t; http: ACKed after 2 rtt, then -t twice.
+    net = scan(settings(compat=True, handshakes=("wait", "http")), silent_acker, zmap=True)
+    syns = [t for t, s in net.sent if s.flags == SYN]
+    assert syns == [6.0]
+    [r] = net.records
+    assert r.handshakes_tried == 2 and ended_at(net) == pytest.approx(16.02)
