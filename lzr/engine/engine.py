@@ -100,6 +100,7 @@ class Engine:
         self._handlers = {state: {event: getattr(self, "_on_" + name)
                                   for event, name in events.items()}
                           for state, events in TRANSITIONS.items()}
+        self._draining = False
 
     # ---- public interface -------------------------------------------------------------
 
@@ -143,12 +144,42 @@ class Engine:
         self._on_refused(target, seg, now)
 
     def add_unanswered(self, addr: int, port: int, lport: int, isn: int, retransmissions: int,
-                       last_sent: float, first_sent: float, now: float) -> None:
+                       last_sent: float, first_sent: float, now: float,
+                       interrupted: bool = False) -> None:
         """A target whose SYNs, sent without engine state, got no answer: its final record is
-        the one a SYN that timed out gives (expectedRToLZR "sa", §2.8)."""
-        self._records.append(self._recorder.of_unanswered(
+        the one a SYN that timed out gives (expectedRToLZR "sa", §2.8); `interrupted`: the
+        scan ended before its time was up."""
+        record = self._recorder.of_unanswered(
             addr, port, lport, isn=isn, retransmissions=retransmissions, sent_at=last_sent,
-            started=first_sent if self.cfg.extended else None, now=now))
+            started=first_sent if self.cfg.extended else None, now=now)
+        self._records.append(replace(record, outcome=Outcome.INTERRUPTED) if interrupted
+                             else record)
+
+    def drain(self, now: float) -> None:
+        """No new connection from now on: each target ends when its open connections do, so
+        all are over within one connection's lifetime (a scan's first Ctrl-C)."""
+        self._draining = True
+        for target in list(self._targets.values()):
+            if self._targets.get(target.key) is target:
+                self._start_handshakes(target, now)
+
+    def interrupt(self, now: float) -> None:
+        """Every target ends now, with the record it has (its best so far, or its first open
+        connection's reference packet) and the outcome `interrupted` (a second Ctrl-C)."""
+        self._draining = True
+        for target in list(self._targets.values()):
+            conns = target.live_conns()
+            if conns and (target.fallback is None or not target.fallback.data):
+                record = self._recorder.of_reference(conns[0], now, sent_at=now)
+            else:
+                record = fallback(target, now, self._firewall.flagged(target))
+            self._finish(target, replace(record, outcome=Outcome.INTERRUPTED), now)
+
+    def backlog_seconds(self) -> float:
+        """How long the connections queued at their addresses will take to start at the host
+        rate, for the longest queue (an ETA's part the sending does not show)."""
+        return self._hosts.backlog_seconds(
+            lambda target: len(self._handshakes) - target.next_hs)
 
     def active(self, addr: int, port: int) -> bool:
         """Is the target in flight (state held, final record not yet emitted)?"""
@@ -383,7 +414,8 @@ class Engine:
                     self._hosts.queue(target, now)
                     break
             self._open_conn(target, now)
-        left_to_try = target.next_hs < len(self._handshakes) and not target.stopped
+        left_to_try = (target.next_hs < len(self._handshakes) and not target.stopped
+                       and not self._draining)
         if not left_to_try and not target.has_live_conns():
             self._finish(target, None, now)
 
@@ -394,7 +426,7 @@ class Engine:
                     self._handshakes[target.next_hs].server_first):
                 target.next_hs += 1
         return (target.next_hs < len(self._handshakes) and not target.stopped
-                and len(target.live_conns()) < self.cfg.parallel)
+                and not self._draining and len(target.live_conns()) < self.cfg.parallel)
 
     def _wants_queued_conn(self, target: InFlight) -> bool:
         """Does a target queued at its address (hosts.py) still want a connection?"""

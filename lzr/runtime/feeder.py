@@ -256,7 +256,7 @@ class Feeder:
             if kind == frames.CREDIT:
                 credit = frames.unpack_stats(frame)
                 self.taken[credit.worker] = credit.taken
-            elif kind == frames.STOP:
+            elif kind in (frames.STOP, frames.INTERRUPT):
                 self.stopped = True
 
     def _report(self, finished: bool) -> None:

@@ -41,6 +41,9 @@ CREDIT = 17        # worker -> feeder: how many of the targets it was given it h
 FLOWS = 18         # worker -> RST guard (nfqueue mode): flows opened and closed
 SENDER_STATS = 19  # sender -> coordinator
 SYNS_DONE = 20     # sender -> worker: this sender sends no more SYNs; when it sent the last
+INTERRUPT = 21     # coordinator -> worker/sender/feeder: end everything now, records written
+HOLD = 22          # worker -> sender: its targets in flight are at the cap, or below it again
+WATERMARK = 23     # worker -> writer: every answer captured before this has its record sent
 
 _HEADER = struct.Struct("<BB")
 _COUNT = struct.Struct("<I")
@@ -246,6 +249,7 @@ class WorkerStats(NamedTuple):
     pending: int         # targets received but not yet SYNed
     unanswered_held: int  # SYNed targets waiting for an answer (lists)
     finished_before: float  # every answer captured before this (monotonic) time has its record
+    backlog: float       # seconds the connections queued at their addresses need to start
     done: bool
 
 
@@ -292,6 +296,7 @@ READY_RECEIVER = 0xFFFF
 class WriterStats(NamedTuple):
     written: int
     counted: int
+    finished_before: float  # every answer captured before this has its record in the output
 
 
 class ReceiverStats(NamedTuple):
@@ -299,6 +304,8 @@ class ReceiverStats(NamedTuple):
     routed: int
     dropped: int         # not ours, or from blocked sources
     forged: int          # claimed to answer our SYNs and did not validate
+    capture_drops: int   # frames the kernel dropped for lack of room (PACKET_STATISTICS)
+    final: bool          # the capture is over: these counts are the scan's
 
 
 class SynsDone(NamedTuple):
@@ -306,17 +313,29 @@ class SynsDone(NamedTuple):
     last_syn_at: float   # monotonic time the sender's last SYN went out
 
 
+class Hold(NamedTuple):
+    worker: int
+    holding: bool        # at the cap of targets in flight: send no new targets
+
+
+class Watermark(NamedTuple):
+    worker: int
+    finished_before: float
+
+
 _STATS = {
-    WORKER_STATS: (WorkerStats, struct.Struct("<H10Qd?")),
+    WORKER_STATS: (WorkerStats, struct.Struct("<H10Qdd?")),
     WORKER_DONE: (WorkerDone, struct.Struct("<H2Q")),
     SENDER_STATS: (SenderStats, struct.Struct("<H2Q?")),
     FEEDER_STATS: (FeederStats, struct.Struct("<5Q?")),
-    WRITER_STATS: (WriterStats, struct.Struct("<2Q")),
-    RECEIVER_STATS: (ReceiverStats, struct.Struct("<4Q")),
+    WRITER_STATS: (WriterStats, struct.Struct("<2Qd")),
+    RECEIVER_STATS: (ReceiverStats, struct.Struct("<5Q?")),
     INPUT_COUNTS: (InputCounts, struct.Struct("<3Q")),
     READY: (Ready, struct.Struct("<H")),
     CREDIT: (Credit, struct.Struct("<HQ")),
     SYNS_DONE: (SynsDone, struct.Struct("<Hd")),
+    HOLD: (Hold, struct.Struct("<H?")),
+    WATERMARK: (Watermark, struct.Struct("<Hd")),
 }
 _STATS_KIND = {cls: kind for kind, (cls, _) in _STATS.items()}
 

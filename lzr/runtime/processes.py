@@ -54,6 +54,10 @@ class Endpoints:
         return self._ipc(f"sender{index}-control")
 
     @property
+    def receiver_control(self) -> str:
+        return self._ipc("receiver-control")
+
+    @property
     def rst_guard_announce(self) -> str:
         """Where the workers announce their flows to the nfqueue RST guard."""
         return self._ipc("rstguard-announce")

@@ -13,6 +13,11 @@ Segments travel to workers in batches, one frame per worker per capture burst. E
 and a tick to every worker at least every TICK_INTERVAL, carries the watermark: the time up
 to which the capture has been read. A worker gives an unanswered SYN up only once the
 watermark has passed the SYN's deadline, so an answer in transit is never overtaken.
+
+The kernel counts the frames it had no room for in the capture socket (PACKET_STATISTICS);
+they are read with the other counters and reported (`capture_drops`), since a dropped SYN-ACK
+is a service missed. When the coordinator says the scan's workers are done (STOP), the
+receiver sends its final counters, to the coordinator and the writer, and ends.
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ import zmq
 from lzr.runtime import frames
 from lzr.runtime.owners import owner_of
 from lzr.runtime.packet_socket import PacketSocket
-from lzr.runtime.processes import Endpoints, push
+from lzr.runtime.processes import Endpoints, pull, push
 from lzr.runtime.validation import ANSWER, FORGED, Validation
 from lzr.wire import MalformedPacket, parse_frame
 from lzr.wire.bpf import capture_program
@@ -42,9 +47,11 @@ def run_receiver(interface: str, version: int, scanner_addr: int, local_ports: r
     ctx = zmq.Context()
     to_worker = [push(ctx, endpoints.worker_packets(i)) for i in range(workers)]
     coordinator = push(ctx, endpoints.coordinator)
+    writer = push(ctx, endpoints.writer)
+    control = pull(ctx, endpoints.receiver_control)
     sock = PacketSocket(interface, program=capture_program(version, scanner_addr, local_ports))
     coordinator.send(frames.pack_stats(frames.Ready(frames.READY_RECEIVER)))
-    received = routed = dropped = forged = 0
+    received = routed = dropped = forged = capture_drops = 0
     watermark = time.monotonic()
     next_stats = next_tick = 0.0
     classify = validation.classify if validation else None
@@ -81,7 +88,18 @@ def run_receiver(interface: str, version: int, scanner_addr: int, local_ports: r
                 sock_out.send(frames.pack_segments((), watermark))
         if tick:
             next_tick = now + TICK_INTERVAL
-        if now >= next_stats:
-            coordinator.send(frames.pack_stats(frames.ReceiverStats(received, routed, dropped,
-                                                                    forged)))
+        final = control.poll(0) and frames.kind_of(control.recv()) == frames.STOP
+        if now >= next_stats or final:
+            capture_drops += sock.statistics()[1]
+            stats = frames.pack_stats(frames.ReceiverStats(received, routed, dropped, forged,
+                                                           capture_drops, final))
+            coordinator.send(stats)
             next_stats = now + STATS_INTERVAL
+            if final:
+                writer.send(stats)
+                break
+    sock.close()
+    for sock_out in (coordinator, writer, *to_worker):
+        sock_out.close()
+    control.close(linger=0)
+    ctx.term()

@@ -40,6 +40,7 @@ class Progress:
     identified: int
     in_flight: int
     written: int            # records written
+    drops: int              # captured frames the kernel dropped for lack of room
     remaining: float | None  # estimated seconds to the end; None while unknown
 
     def line(self) -> str:
@@ -47,15 +48,14 @@ class Progress:
         eta = "?" if self.remaining is None else clock(self.remaining)
         return (f"{clock(self.elapsed)} sent {self.sent} ({self.send_rate:,.0f} pps); "
                 f"targets {self.targets}; answered {self.answered}; SYN-ACKs {self.synacks}; "
-                f"data {self.data}; "
-                f"identified {self.identified}; in flight {self.in_flight}; "
-                f"written {self.written}; ETA {eta}")
+                f"data {self.data}; identified {self.identified}; in flight {self.in_flight}; "
+                f"written {self.written}; drops {self.drops}; ETA {eta}")
 
 
 # The status file's columns (ZMap's style of names), in the order of Progress's fields.
 STATUS_COLUMNS = ("real-time", "time-elapsed", "sent-total", "sent-last-one-sec", "targets",
                   "answered", "synacks", "data", "identified", "in-flight", "written",
-                  "time-remaining")
+                  "capture-drops", "time-remaining")
 
 
 def clock(seconds: float) -> str:
@@ -73,7 +73,7 @@ class ProgressMeter:
 
     def sample(self, now: float, worker_stats: Iterable[frames.WorkerStats],
                feeder: frames.FeederStats | None, written: int,
-               sender_stats: Iterable[frames.SenderStats] = ()) -> Progress:
+               sender_stats: Iterable[frames.SenderStats] = (), drops: int = 0) -> Progress:
         stats, senders = list(worker_stats), list(sender_stats)
         sent = sum(s.sent for s in stats) + sum(s.packets for s in senders)
         targets = sum(s.admitted for s in stats) + sum(s.targets for s in senders)
@@ -83,13 +83,16 @@ class ProgressMeter:
         elapsed = now - self.started_at
         return Progress(
             elapsed=elapsed, sent=sent, send_rate=rate, targets=targets,
-            answered=sum(s.answered for s in stats), synacks=sum(s.synacks for s in stats), data=sum(s.data for s in stats),
-            identified=sum(s.identified for s in stats),
-            in_flight=sum(s.in_flight for s in stats), written=written,
-            remaining=self._remaining(feeder, targets, elapsed))
+            answered=sum(s.answered for s in stats), synacks=sum(s.synacks for s in stats),
+            data=sum(s.data for s in stats), identified=sum(s.identified for s in stats),
+            in_flight=sum(s.in_flight for s in stats), written=written, drops=drops,
+            remaining=self._remaining(feeder, targets, elapsed,
+                                      max((s.backlog for s in stats), default=0.0)))
 
-    def _remaining(self, feeder: frames.FeederStats | None, targets: int,
-                   elapsed: float) -> float | None:
+    def _remaining(self, feeder: frames.FeederStats | None, targets: int, elapsed: float,
+                   backlog: float) -> float | None:
+        """The targets left at the pace so far, then the longest of the connections queued
+        at their addresses (`backlog`) and the last SYNs' wait."""
         if feeder is None or not (feeder.total or feeder.finished):
             return None
         cfg = self.cfg
@@ -98,7 +101,7 @@ class ProgressMeter:
         if pace <= 0:
             return None
         cooldown = cfg.cooldown if cfg.waits_cooldown else 0.0
-        tail = cfg.timeout * (cfg.retries + 1) + cooldown
+        tail = max(cfg.timeout * (cfg.retries + 1) + cooldown, backlog)
         return max(0, total - targets) / pace + tail
 
 
@@ -135,7 +138,8 @@ class RunFiles:
         self._rows.writerow((
             iso_time(self.started_at + progress.elapsed), round(progress.elapsed, 3), progress.sent,
             round(progress.send_rate, 1), progress.targets, progress.answered, progress.synacks,
-            progress.data, progress.identified, progress.in_flight, progress.written, remaining))
+            progress.data, progress.identified, progress.in_flight, progress.written,
+            progress.drops, remaining))
         self._status.flush()
 
     def finish(self, *, ended_at: float, exit_status: int,

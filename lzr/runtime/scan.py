@@ -44,13 +44,68 @@ EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 START_TIMEOUT = 15.0
 PROGRESS_INTERVAL = 1.0
 STOP_GRACE = 3.0
+INTERRUPT_GRACE = 10.0      # the longest an interrupted scan waits for its last records
+TARGET_BYTES = 2048         # memory a target in flight may take, with its connections
+MIN_IN_FLIGHT = 10_000
 
 
 class ScanFailed(RuntimeError):
     """A process reported an error, or died; the scan stops."""
 
 
+class Interrupted(Exception):
+    """SIGINT or SIGTERM before the scan could act on it calmly: unwind, clean up, exit 130."""
+
+
+STARTING, RUNNING, ENDING = "starting", "running", "ending"
+
+
+class Signals:
+    """SIGINT and SIGTERM, from the first moment of a scan to its last.
+
+    The handler is installed before anything that needs cleaning up exists. While the scan
+    starts, a signal unwinds it (`Interrupted`): every `finally` on the way runs, the RST
+    guard's removal included. Once the coordinator runs, signals are only counted and it acts
+    on them: the first Ctrl-C stops the sending, a second one or SIGTERM interrupts, a third
+    exits at once. While the scan ends, signals are counted and nothing is cut short.
+    """
+
+    def __init__(self) -> None:
+        self.phase = STARTING
+        self.interrupts = 0         # SIGINTs
+        self.terminated = False     # SIGTERM
+
+    def install(self) -> dict:
+        return {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def _on_signal(self, signum, _frame) -> None:
+        if signum == signal.SIGTERM:
+            self.terminated = True
+        else:
+            self.interrupts += 1
+        if self.phase == STARTING:
+            self.phase = ENDING
+            raise Interrupted
+
+    @property
+    def stop(self) -> bool:
+        """Stop sending and drain (the first Ctrl-C)."""
+        return self.interrupts > 0 or self.terminated
+
+    @property
+    def interrupt(self) -> bool:
+        """End every target now with a record that says so (a second Ctrl-C, or SIGTERM)."""
+        return self.interrupts > 1 or self.terminated
+
+    @property
+    def exit_now(self) -> bool:
+        """Exit without waiting for anything (a third Ctrl-C, or one after SIGTERM)."""
+        return self.interrupts > 2 or (self.terminated and self.interrupts > 0)
+
+
 def run(cfg: ScanConfig) -> int:
+    signals = Signals()
+    previous = signals.install()
     try:
         if cfg.print_targets:
             print_targets(cfg)
@@ -58,13 +113,20 @@ def run(cfg: ScanConfig) -> int:
         if os.geteuid() != 0:
             raise ScanFailed("raw sockets and the RST guard need root: run lzr as root (sudo lzr ...)")
         path = netpath.resolve(cfg)
-        return _run_with_guard(cfg, path)
+        return _run_with_guard(cfg, path, signals)
+    except Interrupted:
+        print("lzr: interrupted while starting; nothing was left behind", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except UsageError as err:
         print(f"lzr: {err}", file=sys.stderr)
         return EXIT_USAGE
     except (ScanFailed, InputError, RstGuardError, RouteError, netpath.PathError, OSError) as err:
         print(f"lzr: {err}", file=sys.stderr)
         return EXIT_RUNTIME
+    finally:
+        signals.phase = ENDING
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 @dataclass
@@ -76,6 +138,7 @@ class Plan:
     worker_ports: list[range]             # each worker's ports for its engine's connections
     validation: Validation | None
     max_sent: int                         # the most bytes a first connection sends (receiver)
+    max_in_flight: int                    # targets with engine state, all workers together
     scan: RangeScan | None = None         # range scans: this run's walk
     total: int = 0                        # range scans: targets in this run's slice
     blocked: int = 0                      # range scans: targets the do-not-scan rules left out
@@ -87,7 +150,8 @@ def make_plan(cfg: ScanConfig, path: SendPath) -> Plan:
     validation = Validation.fresh(cfg.version, syn_ports) if syn_ports else None
     widest = format_addr(cfg.version, (1 << (32 if cfg.version == 4 else 128)) - 1)
     max_sent = max(len(handshakes.get(name).probe(widest)) for name in cfg.handshakes)
-    plan = Plan(path, syn_ports, worker_ports, validation, max_sent)
+    plan = Plan(path, syn_ports, worker_ports, validation, max_sent,
+                cfg.max_in_flight or default_max_in_flight())
     if cfg.mode == RANGES:
         stream = TargetStream(cfg, address_policy(cfg), path.scanner_addr)
         plan.scan = range_scan(cfg, stream)
@@ -95,7 +159,15 @@ def make_plan(cfg: ScanConfig, path: SendPath) -> Plan:
     return plan
 
 
-def _run_with_guard(cfg: ScanConfig, path: SendPath) -> int:
+def default_max_in_flight() -> int:
+    """A quarter of the memory available, at TARGET_BYTES a target in flight."""
+    with open("/proc/meminfo") as fh:
+        fields = dict(line.split(":", 1) for line in fh)
+    available = int(fields["MemAvailable"].split()[0]) * 1024
+    return max(MIN_IN_FLIGHT, available // 4 // TARGET_BYTES)
+
+
+def _run_with_guard(cfg: ScanConfig, path: SendPath, signals: Signals) -> int:
     # A bad list file, checkpoint or unwritable output fails here, before any rule or process.
     address_policy(cfg)
     plan = make_plan(cfg, path)
@@ -117,30 +189,32 @@ def _run_with_guard(cfg: ScanConfig, path: SendPath) -> int:
         try:
             if guard:
                 guard.install()
-            return Coordinator(cfg, plan, endpoints,
-                               guard.announce_endpoint if guard else None).run()
+            coordinator = Coordinator(cfg, plan, endpoints,
+                                      guard.announce_endpoint if guard else None, signals)
+            signals.phase = RUNNING
+            return coordinator.run()
         finally:
+            signals.phase = ENDING
             if guard:
                 guard.remove()
 
 
 class Coordinator:
     def __init__(self, cfg: ScanConfig, plan: Plan, endpoints: Endpoints,
-                 announce_endpoint: str | None) -> None:
+                 announce_endpoint: str | None, signals: Signals) -> None:
         self.cfg = cfg
         self.plan = plan
         self.path = plan.path
         self.endpoints = endpoints
         self.announce_endpoint = announce_endpoint
         self.started_at = time.time()
-        self.interrupts = 0
-        self.terminated = False
+        self.signals = signals
         self.senders = cfg.senders if cfg.mode == RANGES else 0
         self.worker_stats: dict[int, frames.WorkerStats] = {}
         self.sender_stats: dict[int, frames.SenderStats] = {}
         self.feeder_stats: frames.FeederStats | None = None
-        self.writer_stats = frames.WriterStats(0, 0)
-        self.receiver_stats = frames.ReceiverStats(0, 0, 0, 0)
+        self.writer_stats = frames.WriterStats(0, 0, float("-inf"))
+        self.receiver_stats = frames.ReceiverStats(0, 0, 0, 0, 0, False)
         self.summary: str | None = None
         self.marks = None
         if plan.scan is not None and cfg.checkpoint:
@@ -156,7 +230,6 @@ class Coordinator:
     def run(self) -> int:
         self.ctx = zmq.Context()
         self.inbox = pull(self.ctx, self.endpoints.coordinator)
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             self._start_workers()
             self._announce()        # after the guard and the capture are up: scripts may wait for it
@@ -165,8 +238,6 @@ class Coordinator:
             self._finish_run_files(status)
             return status
         finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
             self._stop_all()
             self.run_files.close()
             self.inbox.close(linger=0)
@@ -186,7 +257,8 @@ class Coordinator:
         self._spawn("writer", run_writer, cfg, self.endpoints, self.started_at, self.senders or 1)
         for index, ports in enumerate(plan.worker_ports):
             self._spawn(f"worker{index}", run_worker, cfg, index, ports, self.endpoints, self.path,
-                        self.announce_endpoint, plan.validation, self.senders)
+                        self.announce_endpoint, plan.validation, self.senders,
+                        -(-plan.max_in_flight // cfg.workers))
         policy = address_policy(cfg)
         # In ZMap mode the first handshake uses ZMap's source port, which can be any.
         accepted_ports = None if cfg.mode == ZMAP else range(low, high + 1)
@@ -199,8 +271,8 @@ class Coordinator:
         while waiting:
             if time.monotonic() > deadline:
                 raise ScanFailed("processes did not start in time")
-            if self.terminated:
-                raise ScanFailed("interrupted while starting")
+            if self.signals.stop:
+                raise Interrupted
             for frame in self._receive(0.2):
                 if frames.kind_of(frame) == frames.READY:
                     waiting.discard(frames.unpack_stats(frame).role)
@@ -222,37 +294,57 @@ class Coordinator:
             os.close(stdin_fd)
 
     def _supervise(self) -> int:
+        signals = self.signals
         next_progress = time.monotonic() + PROGRESS_INTERVAL
-        stop_sent = False
+        stop_sent = interrupt_sent = capture_stopped = False
+        give_up_at = float("inf")
         while True:
             self._receive(0.2)
             self._check_children()
-            if self.interrupts and not stop_sent:
-                self._send_stop()
+            now = time.monotonic()
+            if signals.stop and not stop_sent:
+                self._tell_all(frames.STOP, "stopping: nothing new is sent; the targets in flight "
+                               "end with their open connections (Ctrl-C again: end them now)")
                 stop_sent = True
-            if self.terminated:
-                # No checkpoint now: records on their way to the writer would be counted as
-                # written. The last one saved (a second ago at most) stays.
+            if signals.interrupt and not interrupt_sent:
+                self._tell_all(frames.INTERRUPT, "interrupted: every target in flight ends now "
+                               "with a record that says so (Ctrl-C again: exit at once)")
+                interrupt_sent = True
+                give_up_at = now + INTERRUPT_GRACE
+            if signals.exit_now or now > give_up_at:
+                # No checkpoint now: records on their way to the writer are not written yet.
+                # The last one saved (a second ago at most) stays.
                 self._clear_progress()
                 print("lzr: exiting now; the records written so far are complete", file=sys.stderr)
                 return EXIT_INTERRUPTED
-            now = time.monotonic()
             if now >= next_progress:
                 self._progress()
-                self._save_checkpoint()
+                if not interrupt_sent:
+                    self._save_checkpoint()
                 next_progress = now + PROGRESS_INTERVAL
+            if not capture_stopped and self._workers_done():
+                self._tell(self.endpoints.receiver_control, frames.STOP)   # its last counters
+                capture_stopped = True
             if self._writer_done():
                 break
         self._clear_progress()
-        self._save_checkpoint()
+        if not interrupt_sent:
+            self._save_checkpoint()
+        r = self.receiver_stats
         if self.cfg.debug:
-            r = self.receiver_stats
             print(f"lzr: receiver: {r.frames} frames captured, {r.routed} passed to workers, "
                   f"{r.dropped} dropped (not ours, or from blocked sources), {r.forged} forged "
-                  "answers dropped", file=sys.stderr)
+                  f"answers dropped, {r.capture_drops} dropped by the kernel", file=sys.stderr)
         if self.summary:
             print(self.summary, file=sys.stderr, end="" if self.summary.endswith("\n") else "\n")
-        return EXIT_INTERRUPTED if self.interrupts else EXIT_OK
+        if r.capture_drops:
+            print(f"lzr: warning: the kernel dropped {r.capture_drops} captured frames for lack "
+                  "of room: answers may be missing; lower -rate", file=sys.stderr)
+        return EXIT_INTERRUPTED if signals.stop else EXIT_OK
+
+    def _workers_done(self) -> bool:
+        return len(self.worker_stats) == self.cfg.workers and all(
+            stats.done for stats in self.worker_stats.values())
 
     def _writer_done(self) -> bool:
         writer = self.processes["writer"]
@@ -313,11 +405,10 @@ class Coordinator:
                 others.append(frame)
 
     def _save_checkpoint(self) -> None:
-        """Write the newest checkpoint whose targets all have their final records."""
-        if self.marks is None or len(self.worker_stats) < self.cfg.workers:
+        """Write the newest checkpoint whose targets all have their final records written."""
+        if self.marks is None:
             return
-        finished_before = min(stats.finished_before for stats in self.worker_stats.values())
-        checkpoint = self.marks.newest(finished_before)
+        checkpoint = self.marks.newest(self.writer_stats.finished_before)
         if checkpoint is not None:
             write_atomically(self.cfg.checkpoint, checkpoint.to_json() + "\n")
 
@@ -327,24 +418,21 @@ class Coordinator:
                 self._receive(0.5)   # its FAILED message, if it managed to send one
                 raise ScanFailed(f"the {role} process ended with status {process.exitcode}")
 
-    def _on_signal(self, signum, _frame) -> None:
-        if signum == signal.SIGTERM or self.interrupts:
-            self.terminated = True
-        else:
-            self.interrupts += 1
-
-    def _send_stop(self) -> None:
+    def _tell_all(self, kind: int, message: str) -> None:
+        """STOP or INTERRUPT to every process that sends or holds targets."""
         self._clear_progress()
-        print("lzr: stopping: no new targets; finishing those in flight (Ctrl-C again to exit now)",
-              file=sys.stderr, flush=True)
+        print(f"lzr: {message}", file=sys.stderr, flush=True)
         endpoints = [self.endpoints.sender_control(i) for i in range(self.senders)] + [
             self.endpoints.worker_control(i) for i in range(self.cfg.workers)]
         if self.cfg.mode != RANGES:
             endpoints.append(self.endpoints.feeder_control)
         for endpoint in endpoints:
-            sock = push(self.ctx, endpoint)
-            sock.send(frames.empty(frames.STOP))
-            sock.close(linger=1000)
+            self._tell(endpoint, kind)
+
+    def _tell(self, endpoint: str, kind: int) -> None:
+        sock = push(self.ctx, endpoint)
+        sock.send(frames.empty(kind))
+        sock.close(linger=1000)
 
     # -- what the user sees -----------------------------------------------------------------------
 
@@ -373,7 +461,8 @@ class Coordinator:
     def _progress(self) -> None:
         """The progress line's fields now: on stderr (unless --quiet) and in the status file."""
         progress = self.meter.sample(time.time(), self.worker_stats.values(), self._input_stats(),
-                                     self.writer_stats.written, self.sender_stats.values())
+                                     self.writer_stats.written, self.sender_stats.values(),
+                                     self.receiver_stats.capture_drops)
         self.run_files.status(progress)
         if not self.cfg.quiet:
             end = "\r" if sys.stderr.isatty() else "\n"
@@ -382,7 +471,8 @@ class Coordinator:
 
     def _finish_run_files(self, status: int) -> None:
         final = self.meter.sample(time.time(), self.worker_stats.values(), self._input_stats(),
-                                  self.writer_stats.written, self.sender_stats.values())
+                                  self.writer_stats.written, self.sender_stats.values(),
+                                  self.receiver_stats.capture_drops)
         self.run_files.finish(
             ended_at=time.time(), exit_status=status, progress=final, summary_text=self.summary,
             interface=self.path.interface, source_addr=self.path.scanner_addr,

@@ -16,8 +16,11 @@ they could draw has had its time. Answers go to the workers through the receiver
 never hears of them.
 
 Ctrl-C (STOP) ends the sending at once; with --checkpoint the retransmission passes of chunks
-already sent still run, so every target the last checkpoint covers got all its SYNs. At the
-end each worker hears when the last SYN left (`SYNS_DONE`): it waits -t after it for answers.
+already sent still run, so every target the last checkpoint covers got all its SYNs (a second
+Ctrl-C, INTERRUPT, ends those too). A worker at its cap of targets in flight (--max-in-flight)
+asks the senders to hold (HOLD): no new chunk goes out until every worker is below it again,
+retransmissions go on. At the end each worker hears when the last SYN left (`SYNS_DONE`): it
+waits -t after it for answers.
 """
 from __future__ import annotations
 
@@ -46,7 +49,7 @@ from lzr.wire import FrameBuilder
 
 CHUNK_SECONDS = 0.005     # a chunk is about this much of the sender's share of -rate
 MAX_CHUNK = 4096
-BURST_SECONDS = 0.05      # the token bucket's burst, in seconds of rate
+BURST_SECONDS = 0.2       # the token bucket's burst, in seconds of rate: a stall is made up
 STATS_INTERVAL = 0.25
 MARKS_INTERVAL = 0.1
 MAX_WAIT = 0.1            # the longest sleep: control messages are looked at this often
@@ -84,6 +87,7 @@ class Sender:
         self.targets = self.packets = 0
         self.last_syn_at = float("-inf")
         self.marks: list[frames.SenderMark] = []
+        self.holding: set[int] = set()      # workers at their cap of targets in flight
 
     def run(self) -> None:
         cfg, walk = self.cfg, self.walk
@@ -114,10 +118,11 @@ class Sender:
         while True:
             now = time.monotonic()
             if control.poll(0):
-                if _stopped(control):
+                stop, interrupt = self._take_control(control)
+                if stop or interrupt:
                     stopped = True
                     upcoming = None
-                    retransmitting = cfg.checkpoint is not None
+                    retransmitting = retransmitting and cfg.checkpoint is not None and not interrupt
                     if not retransmitting:
                         passes.clear()
             while passes and passes[0].due <= now and retransmitting:
@@ -130,7 +135,7 @@ class Sender:
                     passes.append(item._replace(due=now + cfg.timeout, passes=item.passes + 1))
                 else:
                     self._mark(item, now, exhausted and item.chunk + 1 == next_chunk)
-            if not exhausted and not stopped:
+            if not exhausted and not stopped and not self.holding:
                 if upcoming is None:
                     addrs, ports = walk.targets(next_chunk)
                     if self.allowance is not None:
@@ -164,7 +169,7 @@ class Sender:
             if sending_over and not (self.neighbours and self.neighbours.waiting):
                 break
             wait = self._wait(now, passes if retransmitting else None, upcoming, bucket,
-                              exhausted or stopped)
+                              exhausted or stopped or bool(self.holding))
             if wait > 0 and control.poll(wait * 1000):
                 continue
         if self.marks:
@@ -182,6 +187,21 @@ class Sender:
         for sock in (coordinator, writer, *workers):
             sock.close()
         ctx.term()
+
+    def _take_control(self, control: zmq.Socket) -> tuple[bool, bool]:
+        """(STOP came, INTERRUPT came); HOLD frames update `holding`."""
+        stop = interrupt = False
+        while True:
+            try:
+                frame = control.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                return stop, interrupt
+            kind = frames.kind_of(frame)
+            if kind == frames.HOLD:
+                hold = frames.unpack_stats(frame)
+                (self.holding.add if hold.holding else self.holding.discard)(hold.worker)
+            stop = stop or kind == frames.STOP
+            interrupt = interrupt or kind == frames.INTERRUPT
 
     def _exhausted(self, next_chunk: int) -> bool:
         return next_chunk >= self.walk.chunks or (
@@ -254,16 +274,6 @@ class Sender:
                 print(f"lzr: sender{self.index}: {error}", file=sys.stderr, flush=True)
             self.packets += len(frames_out)
             self.last_syn_at = time.monotonic()
-
-
-def _stopped(control: zmq.Socket) -> bool:
-    stop = False
-    while True:
-        try:
-            frame = control.recv(zmq.NOBLOCK)
-        except zmq.Again:
-            return stop
-        stop = stop or frames.kind_of(frame) == frames.STOP
 
 
 def run_sender(cfg: ScanConfig, index: int, senders: int, endpoints: Endpoints, path: SendPath,

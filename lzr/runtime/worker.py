@@ -48,7 +48,7 @@ _FLAG_NAMES = ((SYN, "S"), (FIN, "F"), (RST, "R"), (PSH, "P"), (ACK, "A"))
 class Worker:
     def __init__(self, cfg: ScanConfig, index: int, local_ports: range, endpoints: Endpoints,
                  path: SendPath, announce_endpoint: str | None, validation: Validation | None,
-                 senders: int) -> None:
+                 senders: int, max_in_flight: int) -> None:
         self.cfg = cfg
         self.index = index
         self.endpoints = endpoints
@@ -57,6 +57,7 @@ class Worker:
         self.local_ports = local_ports
         self.validation = validation
         self.senders = senders
+        self.max_in_flight = max_in_flight
         self.sent = 0
         self.unsent: list = []        # final records not yet passed to the writer
         self.next_ship = 0.0
@@ -70,6 +71,7 @@ class Worker:
         records_out = push(ctx, self.endpoints.writer)
         coordinator = push(ctx, self.endpoints.coordinator)
         feeder = push(ctx, self.endpoints.feeder_control) if cfg.mode != RANGES else None
+        senders = [push(ctx, self.endpoints.sender_control(i)) for i in range(self.senders)]
         self.announcer = (FlowAnnouncer(self.announce_endpoint, ctx)
                           if self.announce_endpoint else None)
         # Protocol 0: this socket only sends, the kernel queues nothing for it to read.
@@ -87,7 +89,8 @@ class Worker:
         engine = Engine(cfg.engine_config(), version=cfg.version,
                         scanner_addr=self.path.scanner_addr, local_ports=self.local_ports,
                         seed=seed)
-        core = self.core = WorkerCore(cfg, engine, self.validation, self.senders, time.monotonic())
+        core = self.core = WorkerCore(cfg, engine, self.validation, self.senders,
+                                      self.max_in_flight, time.monotonic())
         coordinator.send(frames.pack_stats(frames.Ready(self.index)))
 
         poller = zmq.Poller()
@@ -107,7 +110,7 @@ class Worker:
             if packets_in in ready:
                 self._take_segments(packets_in, now)
             if control_in in ready:
-                self._take_control(control_in)
+                self._take_control(control_in, now)
             if targets_in in ready:
                 self._take_targets(targets_in, now)
             core.advance(now)
@@ -115,13 +118,23 @@ class Worker:
             if feeder is not None and core.taken != credited and now >= next_credit:
                 feeder.send(frames.pack_stats(frames.Credit(self.index, core.taken)))
                 credited, next_credit = core.taken, now + CREDIT_INTERVAL
+            hold = core.hold_changed()
+            if hold is not None:
+                for sender in senders:
+                    sender.send(frames.pack_stats(frames.Hold(self.index, hold)))
             if now >= next_stats:
+                # What was taken from the engine goes out first: the watermark vouches for it.
+                if self.unsent:
+                    self._ship(records_out)
+                records_out.send(frames.pack_stats(frames.Watermark(self.index,
+                                                                    core.finished_before)))
                 coordinator.send(frames.pack_stats(self._stats(False)))
                 next_stats = now + STATS_INTERVAL
             if core.finished(now):
                 break
         if self.unsent:
             self._ship(records_out)
+        records_out.send(frames.pack_stats(frames.Watermark(self.index, core.finished_before)))
         records_out.send(frames.pack_stats(frames.WorkerDone(self.index, core.syned,
                                                              core.answers)))
         coordinator.send(frames.pack_stats(self._stats(True)))
@@ -134,6 +147,8 @@ class Worker:
             sock.close(linger=0)
         if feeder is not None:
             feeder.close(linger=0)
+        for sender in senders:
+            sender.close(linger=0)
         records_out.close()
         coordinator.close()
         ctx.term()
@@ -153,14 +168,17 @@ class Worker:
                                 s.ack, s.flags, s.window, len(s.payload))
             self.core.segments(items, watermark, now)
 
-    def _take_control(self, sock: zmq.Socket) -> None:
+    def _take_control(self, sock: zmq.Socket, now: float) -> None:
         while True:
             try:
                 frame = sock.recv(zmq.NOBLOCK)
             except zmq.Again:
                 return
-            if frames.kind_of(frame) == frames.STOP:
-                self.core.stop()
+            kind = frames.kind_of(frame)
+            if kind == frames.STOP and not self.core.stopped:
+                self.core.stop(now)
+            elif kind == frames.INTERRUPT and not self.core.interrupted:
+                self.core.interrupt(now)
 
     def _take_targets(self, sock: zmq.Socket, now: float) -> None:
         while True:
@@ -330,7 +348,7 @@ class Worker:
         return frames.WorkerStats(
             self.index, self.sent, core.synacks, core.data, core.admitted, core.answers,
             core.records, core.identified, core.engine.in_flight, len(core.pending),
-            core.unanswered_held, core.finished_before, done)
+            core.unanswered_held, core.finished_before, core.engine.backlog_seconds(), done)
 
 
 def _with_mac(frame: bytes, mac: bytes) -> bytes:
@@ -340,6 +358,6 @@ def _with_mac(frame: bytes, mac: bytes) -> bytes:
 
 def run_worker(cfg: ScanConfig, index: int, local_ports: range, endpoints: Endpoints,
                path: SendPath, announce_endpoint: str | None, validation: Validation | None,
-               senders: int) -> None:
-    Worker(cfg, index, local_ports, endpoints, path, announce_endpoint, validation,
-           senders).run()
+               senders: int, max_in_flight: int) -> None:
+    Worker(cfg, index, local_ports, endpoints, path, announce_endpoint, validation, senders,
+           max_in_flight).run()

@@ -10,14 +10,18 @@ state of its targets. Its loop reads sockets and a monotonic clock, hands every 
   target counts: the retransmitted SYN draws a second SYN-ACK, which gets a RST and nothing
   more. Other segments go to the engine, which ignores those of no live connection.
 * **Admission (list input).** Targets from the feeder wait in `pending` and are SYNed at the
-  worker's share of -rate. Each goes into the `SynLedger` until it is answered or its time is
-  up: no engine state for a target that never answers.
+  worker's share of -rate, while the engine holds fewer targets than the worker's share of
+  --max-in-flight. Each goes into the `SynLedger` until it is answered or its time is up: no
+  engine state for a target that never answers. Range scans have the cap too: the worker
+  tells the senders to hold (`hold_changed`) when it is reached.
 * **Credits.** How many of the feeder's targets have been taken up, so the feeder gives only a
   moment's worth ahead.
 * **Checkpoints.** `finished_before`: every answer captured before that time has its final
   record (range scans).
 * **The end.** `finished`: no input left, nothing waiting, nothing in flight, and no answer
-  still able to come for a SYN that was sent.
+  still able to come for a SYN that was sent. `stop` (Ctrl-C) sends nothing new and lets the
+  targets in flight end with their open connections; `interrupt` (a second Ctrl-C) ends every
+  target now, each with a record whose outcome says it was interrupted.
 
 Times are monotonic seconds from the caller; the receiver's watermark (`segments`) says up to
 when the capture has been read, so an unanswered target is given up only once its answer
@@ -106,7 +110,8 @@ class SynLedger:
         return blocks
 
     def expired(self, watermark: float) -> list[_Block]:
-        """Blocks whose answers, if any, have all been captured and read by `watermark`."""
+        """Blocks whose answers, if any, have all been captured and read by `watermark`
+        (every block for a watermark of +inf)."""
         blocks = []
         while self.to_expire and self.to_expire[0].expires <= watermark:
             block = self.to_expire.popleft()
@@ -152,7 +157,7 @@ def key_arrays(version: int, targets: list[tuple[int, int]]) -> tuple[np.ndarray
 
 class WorkerCore:
     def __init__(self, cfg: ScanConfig, engine: Engine, validation: Validation | None,
-                 senders: int, now: float) -> None:
+                 senders: int, max_in_flight: int, now: float) -> None:
         self.cfg = cfg
         self.engine = engine
         self.validation = validation
@@ -173,7 +178,9 @@ class WorkerCore:
         self.senders_left = senders if cfg.mode == RANGES else 0
         self.last_syn_at = float("-inf")
         self.input_over = cfg.mode == RANGES and senders == 0
-        self.stopped = False
+        self.stopped = self.interrupted = False
+        self.max_in_flight = max_in_flight
+        self.holding = False
         self.last_admit = now
         self.received = 0           # targets the feeder gave
         self.syned = self.synacks = self.data = self.admitted = self.answers = 0
@@ -243,17 +250,40 @@ class WorkerCore:
         if self.senders_left <= 0:
             self.input_over = True
 
-    def stop(self) -> None:
-        """Ctrl-C: nothing new is SYNed or retransmitted; targets in flight finish."""
+    def stop(self, now: float) -> None:
+        """Ctrl-C: nothing new is SYNed or retransmitted and no target starts another
+        handshake; each ends when its open connections do."""
         self.stopped = True
         self.pending.clear()
         if self.ledger:
             self.ledger.stop_retransmitting()
+        self.engine.drain(now)
+
+    def interrupt(self, now: float) -> None:
+        """A second Ctrl-C: every target ends now, its record saying it was interrupted."""
+        self.stop(now)
+        self.interrupted = self.input_over = True
+        self.engine.interrupt(now)
+        if self.ledger:
+            for block in self.ledger.expired(float("inf")):
+                self._give_up(block, now, interrupted=True)
+
+    def hold_changed(self) -> bool | None:
+        """The hold on new targets (range scans' senders) if it changed: on at the cap of
+        targets in flight, off again below nine tenths of it."""
+        in_flight = self.engine.in_flight
+        if not self.holding and in_flight >= self.max_in_flight:
+            self.holding = True
+            return True
+        if self.holding and in_flight < 0.9 * self.max_in_flight:
+            self.holding = False
+            return False
+        return None
 
     # -- the clock ---------------------------------------------------------------------------
 
     def advance(self, now: float) -> None:
-        if self.pending:
+        if self.pending and self.engine.in_flight < self.max_in_flight:
             self._admit(self.bucket.take(len(self.pending), now), now)
         if self.ledger:
             for block in self.ledger.due(now):
@@ -288,7 +318,7 @@ class WorkerCore:
         lports, isns = self.validation.expect_many(addrs, ports)
         self.syns.append(SynTargets(addrs, ports, lports, isns))
 
-    def _give_up(self, block: _Block, now: float) -> None:
+    def _give_up(self, block: _Block, now: float, interrupted: bool = False) -> None:
         keys = target_keys(self.version, block.addrs, block.ports)
         unanswered = [index for index, key in enumerate(keys) if key not in self.answered]
         if not unanswered:
@@ -299,7 +329,7 @@ class WorkerCore:
         for position, index in enumerate(unanswered):
             key = keys[index]
             add(key >> 16, key & 0xFFFF, int(lports[position]), int(isns[position]),
-                block.retransmissions, block.last_sent, block.first_sent, now)
+                block.retransmissions, block.last_sent, block.first_sent, now, interrupted)
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -360,6 +390,8 @@ class WorkerCore:
         return wake
 
     def finished(self, now: float) -> bool:
+        if self.interrupted:
+            return not self.engine.in_flight
         if not self.input_over or self.pending or self.engine.in_flight:
             return False
         if self.ledger and len(self.ledger):

@@ -33,10 +33,11 @@ def test_segments_targets_and_stats_round_trip():
     assert frames.unpack_targets(frames.pack_targets(targets)) == targets
     synacks = [SynAck(6, (1 << 128) - 1, 5, 8080, 40000, 2**32 - 1, 1, 0, 64)]
     assert frames.unpack_synacks(frames.pack_synacks(synacks)) == synacks
-    for stats in (frames.WorkerStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12.25, True),
+    for stats in (frames.WorkerStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12.25, 3.5, True),
                   frames.SenderStats(2, 10**12, 2 * 10**12, False), frames.SynsDone(1, 3.5),
                   frames.WorkerDone(0, 7, 3), frames.InputCounts(1, 2, 3),
-                  frames.ReceiverStats(1, 2, 3, 4)):
+                  frames.ReceiverStats(1, 2, 3, 4, 5, True), frames.Hold(2, True),
+                  frames.Watermark(1, 7.25), frames.WriterStats(1, 2, float("-inf"))):
         assert frames.unpack_stats(frames.pack_stats(stats)) == stats
     marks = [frames.SenderMark(3, 900, 10.5, False), frames.SenderMark(4, 1000, 11.0, True)]
     assert frames.unpack_sender_marks(frames.pack_sender_marks(1, marks)) == (1, marks)

@@ -22,7 +22,7 @@ VALID = [
     frames.pack_segments([Segment(4, 1, 2, 80, 40000, 5, 6, 0x12, 65535, 64, b"payload")], 1.5,
                          [True]),
     frames.pack_records([RECORD]),
-    frames.pack_stats(frames.WorkerStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12.5, True)),
+    frames.pack_stats(frames.WorkerStats(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12.5, 0.5, True)),
     frames.pack_stats(frames.SynsDone(0, 3.25)),
     frames.pack_stats(frames.Credit(1, 2)),
     frames.pack_text(frames.FAILED, "worker0: boom \u00e9"),

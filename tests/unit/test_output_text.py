@@ -122,7 +122,8 @@ def test_summary_totals_and_labels():
     text = summary.format(62.5)
     lines = text.splitlines()
     assert lines[0] == "Runtime: 1m2.5s"
-    assert list(json.loads(lines[1])) == list(LZR_COUNTERS) + ["MalformedInput", "Blocked", "Unanswered"]
+    assert list(json.loads(lines[1])) == list(LZR_COUNTERS) + [
+        "MalformedInput", "Blocked", "Unanswered", "CaptureDrops"]
     assert lines[1].startswith('{"TotalResponses":4,"ZeroWindow":0,')
     assert lines[2:] == ["http: 2", "tls: 1", "unknown: 1"]
     assert text.endswith("\n")

@@ -20,10 +20,10 @@ RANGE = ScanConfig(targets=("10.0.0.0/24",), ports=(80,), timeout=1.0, retries=1
 VALIDATION = Validation(bytes(range(16)), 4, range(40000, 41000))
 
 
-def make_core(cfg: ScanConfig = LIST, senders: int = 0) -> WorkerCore:
+def make_core(cfg: ScanConfig = LIST, senders: int = 0, max_in_flight: int = 1000) -> WorkerCore:
     engine = Engine(cfg.engine_config(), cfg.version, SCANNER, range(50000, 50100), seed=1)
     validation = Validation(bytes(range(16)), cfg.version, range(40000, 41000))
-    return WorkerCore(cfg, engine, validation, senders, now=0.0)
+    return WorkerCore(cfg, engine, validation, senders, max_in_flight, now=0.0)
 
 
 def synack(addr: int, port: int, ack_offset: int = 1, isn_target: int = 5000) -> Segment:
@@ -185,7 +185,7 @@ def test_after_ctrl_c_nothing_is_syned_or_retransmitted():
     core.advance(0.01)
     core.take_syns()
     core.targets([(T2, 80)])
-    core.stop()
+    core.stop(0.02)
     core.input_ended()
     core.advance(1.5)
     assert core.take_syns() == []
@@ -195,3 +195,47 @@ def test_after_ctrl_c_nothing_is_syned_or_retransmitted():
     (record,) = core.take_records()
     assert record.expected_r_to_lzr == "sa" and record.counter == 0
     assert core.finished(2.1)
+
+
+def test_ctrl_c_starts_no_handshake_and_a_second_one_ends_every_target_now():
+    cfg = ScanConfig(send_syns=True, timeout=1.0, retries=1, rate=1000, workers=1,
+                     handshakes=("http", "tls", "ssh"), parallel=1)
+    core = make_core(cfg)
+    core.targets([(T1, 80), (T2, 80)])
+    core.advance(0.01)
+    core.take_syns()
+    core.segments([(synack(T1, 80), True)], watermark=0.02, now=0.03)
+    core.take_sends()
+    core.stop(0.05)
+    for now in (1.1, 2.2):  # T1's probe is given up (-rt, then -t): no second handshake starts
+        core.advance(now)
+    sends = core.take_sends()
+    assert all(s.flags != SYN for s in sends)
+    assert core.engine.in_flight == 0
+    (first,) = core.take_records()
+    assert first.sport == 80 and first.saddr == "10.0.0.2" and first.outcome != "interrupted"
+
+    core = make_core(cfg)
+    core.targets([(T1, 80), (T2, 80)])
+    core.advance(0.01)
+    core.take_syns()
+    core.segments([(synack(T1, 80), True)], watermark=0.02, now=0.03)
+    core.interrupt(0.04)
+    records = {r.saddr: r for r in core.take_records()}
+    assert {r.outcome for r in records.values()} == {"interrupted"}
+    assert records["10.0.0.3"].expected_r_to_lzr == "sa"      # SYNed, unanswered so far
+    assert core.engine.in_flight == 0 and core.finished(0.04)
+
+
+def test_new_targets_wait_at_the_cap_of_targets_in_flight():
+    core = make_core(max_in_flight=1)
+    core.targets([(T1, 80), (T2, 80)])
+    core.advance(0.01)
+    assert len(syned(core)) == 2                        # nothing in the engine yet
+    core.segments([(synack(T1, 80), True)], watermark=0.02, now=0.03)
+    core.targets([(0x0A000004, 80)])
+    core.advance(0.04)
+    assert syned(core) == [] and core.pending           # the engine is full
+    assert core.hold_changed() is True and core.hold_changed() is None
+    core.interrupt(0.05)
+    assert core.hold_changed() is False
