@@ -111,3 +111,34 @@ def test_sigkill_leaves_no_process_and_the_next_run_removes_the_rule():
         assert again.returncode == 0, again.stderr
         assert guard_rules(scanner) == []               # ... the next run removes its rule
         assert not any(os.path.exists(path) for path in sockets)    # ... and its sockets
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL],
+                         ids=["sigterm", "sigint", "sigkill"])
+def test_a_signal_at_any_moment_of_the_start_leaves_no_rule(sig):
+    """0 to 300 ms after the command starts: before the handlers, while the guard goes in,
+    while the processes start. SIGKILL cannot be handled; the next run removes its rule."""
+    with NetnsLab() as lab:
+        scanner, target = lab.add_host("early"), lab.add_host("earlyt")
+        scan_if, _ = lab.link(scanner, target, "10.235.2.1/24", "10.235.2.2/24")
+        for delay in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3):
+            scan = start_scan(scanner, scan_if, "30")
+            try:
+                time.sleep(delay)
+                scan.send_signal(sig)
+                _, err = scan.communicate(timeout=30)
+            finally:
+                if scan.poll() is None:
+                    scan.kill()
+            if sig == signal.SIGKILL:
+                again = subprocess.run(
+                    ["ip", "netns", "exec", scanner.netns, sys.executable, "-m", "lzr.cli",
+                     "-sendSYNs", "-f", "-", "-t", "1", "--quiet", "--allow-reserved",
+                     "-sendInterface", scan_if], input="", capture_output=True, text=True,
+                    timeout=60)
+                assert again.returncode == 0, again.stderr
+            else:
+                # An interrupt lzr's handler saw exits 130; one that came before Python ran
+                # any of lzr ended the process before anything needed cleaning up.
+                assert scan.returncode in (130, -sig), (delay, scan.returncode, err)
+            assert guard_rules(scanner) == [], (delay, err)

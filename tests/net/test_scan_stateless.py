@@ -11,9 +11,10 @@ import sys
 import tempfile
 import time
 
+import numpy as np
 import pytest
 
-from lzr.runtime.packet_socket import PacketSocket, run_in_netns
+from lzr.runtime.packet_socket import PacketSocket, RowSender, SendError, run_in_netns
 from lzr.wire import ACK, RST, SYN, FrameBuilder, parse_addr
 from lzr_sim.demo import CLOSED_PORT, HTTP_PORT, SILENT_PORT, SSH_PORT, TargetServices
 from lzr_sim.lab import NetnsLab
@@ -118,3 +119,48 @@ def test_an_ipv6_range_scan_finds_the_services_and_counts_the_silent():
     assert found[mine, CLOSED_PORT]["RST"]
     # ::0 and ::3 are nobody's; ::1 is the scanner itself, which its kernel leaves unanswered
     assert summary_counters(result.stderr)["Unanswered"] == 3 * 3
+
+
+def test_a_flood_the_capture_cannot_keep_up_with_is_reported():
+    with NetnsLab() as lab, tempfile.TemporaryDirectory() as tmp:
+        scanner, target = lab.add_host("flood"), lab.add_host("floodt")
+        scan_if, target_if = lab.link(scanner, target, "10.243.0.1/24", "10.243.0.2/24")
+        target.cmd("iptables", "-A", "INPUT", "-p", "tcp", "--dport", str(SILENT_PORT), "-j", "DROP")
+        metadata = os.path.join(tmp, "meta.json")
+        scan = subprocess.Popen(
+            ["ip", "netns", "exec", scanner.netns, sys.executable, "-m", "lzr.cli", "-sendSYNs",
+             "-f", "-", "-t", "3", "-rn", "0", "--allow-reserved", "-sendInterface", scan_if,
+             "--metadata-file", metadata],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            for line in scan.stderr:
+                if line.startswith("++RST guard"):
+                    break
+            scan.stdin.write(f"10.243.0.2;{SILENT_PORT}\n")
+            scan.stdin.flush()
+            # Segments that pass the capture filter, far faster than Python can look at them.
+            with run_in_netns(target.netns, lambda: PacketSocket(target_if, protocol=0,
+                                                                  program=None)) as sock:
+                builder = FrameBuilder(sock.mac, bytes.fromhex(scanner.mac(scan_if).replace(":", "")),
+                                       parse_addr("10.243.0.2")[1], 4)
+                frame = builder.segment(parse_addr("10.243.0.1")[1], 80, SYN_PORTS.start, 1, 2,
+                                        ACK, 512)
+                rows = np.tile(np.frombuffer(frame, np.uint8), (1024, 1))
+                sender = RowSender(sock, rows)
+                deadline = time.monotonic() + 2.0
+                while time.monotonic() < deadline:
+                    try:
+                        sender.send(0, len(rows))
+                    except SendError:       # the device queue is full for a moment
+                        pass
+            out, err = scan.communicate(timeout=60)
+        finally:
+            if scan.poll() is None:
+                scan.kill()
+        assert scan.returncode == 0, err
+        with open(metadata) as fh:
+            meta = json.load(fh)
+    drops = summary_counters(err)["CaptureDrops"]
+    assert drops > 0 and meta["receiver"]["capture_drops"] == drops
+    assert meta["summary"]["CaptureDrops"] == drops
+    assert f"the kernel dropped {drops} captured frames" in err

@@ -47,3 +47,18 @@ def test_the_file_is_replaced_whole(tmp_path):
     write_atomically(str(path), "second\n")
     assert path.read_text() == "second\n"
     assert os.listdir(tmp_path) == ["scan.checkpoint"]
+
+
+def test_links_planted_where_the_file_goes_are_not_followed(tmp_path):
+    """A link at the old predictable temporary name, and one at the checkpoint's own name: the
+    files they point at stay as they were; the checkpoint becomes a file of its own."""
+    victim, other = tmp_path / "victim", tmp_path / "other"
+    victim.write_text("precious\n")
+    other.write_text("also precious\n")
+    path = tmp_path / "scan.checkpoint"
+    (tmp_path / "scan.checkpoint.tmp").symlink_to(victim)
+    path.symlink_to(other)
+    write_atomically(str(path), '{"lzr_checkpoint":1}\n')
+    assert victim.read_text() == "precious\n" and other.read_text() == "also precious\n"
+    assert not path.is_symlink() and path.read_text() == '{"lzr_checkpoint":1}\n'
+    assert os.stat(path).st_mode & 0o777 == 0o600       # mkstemp's mode: not the umask's
