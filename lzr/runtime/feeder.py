@@ -22,7 +22,7 @@ import zmq
 
 from lzr.config import DRYRUN, RANGES, SYNS, ZMAP, ScanConfig
 from lzr.runtime import frames
-from lzr.runtime.processes import Endpoints, pull, push
+from lzr.runtime.processes import Endpoints, pull, push, waiting
 from lzr.runtime.owners import owner_of
 from lzr.targets import inputs, ranges
 from lzr.targets.blocklist import AddressPolicy, parse_network, parse_network_lines
@@ -247,11 +247,7 @@ class Feeder:
         self._report(finished=False)
 
     def _poll_control(self) -> None:
-        while True:
-            try:
-                frame = self.control.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                return
+        for frame in waiting(self.control):
             kind = frames.kind_of(frame)
             if kind == frames.CREDIT:
                 credit = frames.unpack_stats(frame)

@@ -17,6 +17,7 @@ import select
 import socket
 import struct
 import threading
+import time
 from typing import Callable, Sequence, TypeVar
 
 import numpy as np
@@ -261,7 +262,6 @@ class RowSender:
             header = self.messages[index].msg_hdr
             header.msg_iov = ctypes.pointer(self.iovecs[index])
             header.msg_iovlen = 1
-        self._message_size = ctypes.sizeof(_Mmsghdr)
         self._base = ctypes.addressof(self.messages)
 
     def send(self, first: int, count: int) -> int:
@@ -276,17 +276,24 @@ class RowSender:
                     raise SendError(error.errno, sent) from None
                 sent += 1
             return sent
-        done = 0
+        return _send_messages(self.fd, self._base + first * ctypes.sizeof(_Mmsghdr), count)
+
+    def send_waiting(self, count: int, patience: float | None = None) -> int:
+        """Send rows [0, count), waiting while the device queue is full (ENOBUFS), for
+        `patience` seconds at most (None: as long as it takes); returns how many went out."""
+        deadline = None if patience is None else time.monotonic() + patience
+        pause, done = 0.0002, 0
         while done < count:
-            pointer = ctypes.cast(self._base + (first + done) * self._message_size,
-                                  ctypes.POINTER(_Mmsghdr))
-            result = _sendmmsg(self.fd, pointer, count - done, 0)
-            if result < 0:
-                error = ctypes.get_errno()
-                if error == errno.EINTR:
-                    continue
-                raise SendError(error, done)
-            done += result
+            try:
+                done += self.send(done, count - done)
+            except SendError as error:
+                if error.errno not in (errno.ENOBUFS, errno.EAGAIN):
+                    raise
+                done += error.sent
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                time.sleep(pause)
+                pause = min(pause * 2, 0.01)
         return done
 
 
@@ -326,17 +333,23 @@ class _SendBatch:
         if lengths != self.lengths[:len(lengths)] or len(data) > ctypes.sizeof(self.buffer):
             self._layout(lengths, len(data))
         ctypes.memmove(self.buffer, data, len(data))
-        done = 0
-        while done < len(frames):
-            result = _sendmmsg(fd, ctypes.byref(self.messages[done]) if done else self.messages,
-                               len(frames) - done, 0)
-            if result < 0:
-                error = ctypes.get_errno()
-                if error == errno.EINTR:
-                    continue
-                raise SendError(error, done)
-            done += result
-        return done
+        return _send_messages(fd, ctypes.addressof(self.messages), len(frames))
+
+
+def _send_messages(fd: int, address: int, count: int) -> int:
+    """sendmmsg the `count` messages of an array at `address`, resuming after a partial send
+    or EINTR; SendError (with how many went out) on any other error."""
+    size, done = ctypes.sizeof(_Mmsghdr), 0
+    while done < count:
+        pointer = ctypes.cast(address + done * size, ctypes.POINTER(_Mmsghdr))
+        result = _sendmmsg(fd, pointer, count - done, 0)
+        if result < 0:
+            error = ctypes.get_errno()
+            if error == errno.EINTR:
+                continue
+            raise SendError(error, done)
+        done += result
+    return done
 
 
 class _ReceiveBatch:

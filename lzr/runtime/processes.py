@@ -84,6 +84,15 @@ def pull(ctx: zmq.Context, endpoint: str, hwm: int = 0) -> zmq.Socket:
     return sock
 
 
+def waiting(sock: zmq.Socket):
+    """Every frame already queued on `sock`, without blocking."""
+    while True:
+        try:
+            yield sock.recv(zmq.NOBLOCK)
+        except zmq.Again:
+            return
+
+
 def _exit_on_signal(signum, _frame) -> None:
     raise SystemExit(0)
 

@@ -24,7 +24,6 @@ waits -t after it for answers.
 """
 from __future__ import annotations
 
-import errno
 import sys
 import time
 from collections import deque
@@ -39,10 +38,9 @@ from lzr.runtime import frames
 from lzr.runtime.neighbours import NeighbourCache
 from lzr.runtime.netpath import SendPath
 from lzr.runtime.packet_socket import PacketSocket, RowSender, SendError
-from lzr.runtime.processes import Endpoints, pull, push
-from lzr.runtime.syn_batch import SynBatch
+from lzr.runtime.processes import Endpoints, pull, push, waiting
+from lzr.runtime.syn_batch import SynBatch, with_next_hops
 from lzr.runtime.validation import Validation
-from lzr.runtime.worker_core import target_keys
 from lzr.targets.ranges import RangeScan
 from lzr.targets.walk import StreamWalk
 from lzr.wire import FrameBuilder
@@ -53,7 +51,6 @@ BURST_SECONDS = 0.2       # the token bucket's burst, in seconds of rate: a stal
 STATS_INTERVAL = 0.25
 MARKS_INTERVAL = 0.1
 MAX_WAIT = 0.1            # the longest sleep: control messages are looked at this often
-SEND_PAUSE = 0.0002       # first pause when the device queue is full, doubled up to 10 ms
 
 
 def chunk_size(rate: int, senders: int) -> int:
@@ -191,17 +188,14 @@ class Sender:
     def _take_control(self, control: zmq.Socket) -> tuple[bool, bool]:
         """(STOP came, INTERRUPT came); HOLD frames update `holding`."""
         stop = interrupt = False
-        while True:
-            try:
-                frame = control.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                return stop, interrupt
+        for frame in waiting(control):
             kind = frames.kind_of(frame)
             if kind == frames.HOLD:
                 hold = frames.unpack_stats(frame)
                 (self.holding.add if hold.holding else self.holding.discard)(hold.worker)
             stop = stop or kind == frames.STOP
             interrupt = interrupt or kind == frames.INTERRUPT
+        return stop, interrupt
 
     def _exhausted(self, next_chunk: int) -> bool:
         return next_chunk >= self.walk.chunks or (
@@ -229,40 +223,15 @@ class Sender:
         lports, isns = self.validation.expect_many(addrs, ports)
         macs = None
         if self.neighbours:
-            addrs, ports, lports, isns, macs = self._resolved(addrs, ports, lports, isns)
+            addrs, ports, lports, isns, macs = with_next_hops(
+                self.neighbours, self.builder, self.cfg.version, addrs, ports, lports, isns)
         count = len(self.batch.build(addrs, ports, lports, isns, macs))
         self._send_rows(count)
 
     def _send_rows(self, count: int) -> None:
         """Every row; a full device queue (ENOBUFS) makes the sender wait, not drop."""
-        pause, done = SEND_PAUSE, 0
-        while done < count:
-            try:
-                done += self.rows.send(done, count - done)
-            except SendError as error:
-                if error.errno not in (errno.ENOBUFS, errno.EAGAIN):
-                    raise
-                done += error.sent
-                time.sleep(pause)
-                pause = min(pause * 2, 0.01)
-        self.packets += count
+        self.packets += self.rows.send_waiting(count)
         self.last_syn_at = time.monotonic()
-
-    def _resolved(self, addrs, ports, lports, isns):
-        """Directly connected targets: SYNs to known next hops go now, with their MACs; the
-        others wait for theirs (neighbours.py), or are dropped if it does not resolve."""
-        known, keep, macs = self.neighbours.known, [], []
-        for index, key in enumerate(target_keys(self.cfg.version, addrs, ports)):
-            addr = key >> 16
-            mac = known.get(addr)
-            if mac is None:
-                self.neighbours.hold(addr, self.builder.syn(
-                    addr, int(lports[index]), key & 0xFFFF, int(isns[index])))
-            else:
-                keep.append(index)
-                macs.append(np.frombuffer(mac, np.uint8))
-        return (addrs[keep], ports[keep], lports[keep], isns[keep],
-                np.array(macs, np.uint8).reshape(-1, 6))
 
     def _send_resolved(self) -> None:
         frames_out = [mac + frame[6:] for _, mac, held in self.neighbours.resolved()

@@ -99,3 +99,41 @@ class SynBatch:
         if macs is not None:
             fields["mac"] = macs
         return self.buffer[:count]
+
+
+def target_keys(version: int, addrs: np.ndarray, ports: np.ndarray) -> list[int]:
+    """Engine keys (address << 16 | port) of targets given as arrays."""
+    if version == 4:
+        values = (addrs.astype(np.uint64) << np.uint64(16)) | ports.astype(np.uint64)
+        return values.tolist()
+    return [(high << 64 | low) << 16 | port
+            for (high, low), port in zip(addrs.tolist(), ports.tolist())]
+
+
+def key_arrays(version: int, targets: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """(addresses, ports) arrays of (address, port) pairs, in the form SynBatch takes."""
+    ports = np.array([port for _, port in targets], np.uint16)
+    if version == 4:
+        return np.array([addr for addr, _ in targets], np.uint32), ports
+    addrs = np.array([(addr >> 64, addr & 0xFFFFFFFFFFFFFFFF) for addr, _ in targets],
+                     np.uint64).reshape(-1, 2)
+    return addrs, ports
+
+
+def with_next_hops(neighbours, builder, version: int, addrs: np.ndarray, ports: np.ndarray,
+                   lports: np.ndarray, isns: np.ndarray):
+    """Directly connected targets (no gateway): (addrs, ports, lports, isns, macs) of the SYNs
+    whose next hop's MAC `neighbours` (neighbours.NeighbourCache) knows, `macs` an (N, 6)
+    array; each other SYN waits there for its MAC as a whole frame from `builder`."""
+    known, keep, macs = neighbours.known, [], []
+    for index, key in enumerate(target_keys(version, addrs, ports)):
+        addr = key >> 16
+        mac = known.get(addr)
+        if mac is None:
+            neighbours.hold(addr, builder.syn(addr, int(lports[index]), key & 0xFFFF,
+                                              int(isns[index])))
+        else:
+            keep.append(index)
+            macs.append(np.frombuffer(mac, np.uint8))
+    return (addrs[keep], ports[keep], lports[keep], isns[keep],
+            np.array(macs, np.uint8).reshape(-1, 6))

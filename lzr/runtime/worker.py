@@ -20,7 +20,6 @@ import secrets
 import sys
 import time
 
-import numpy as np
 import zmq
 
 from lzr.config import RANGES, ScanConfig
@@ -30,10 +29,10 @@ from lzr.runtime.flow_announce import FlowAnnouncer
 from lzr.runtime.neighbours import NeighbourCache
 from lzr.runtime.netpath import SendPath
 from lzr.runtime.packet_socket import PacketSocket, RowSender, SendError
-from lzr.runtime.processes import Endpoints, pull, push
-from lzr.runtime.syn_batch import SynBatch
+from lzr.runtime.processes import Endpoints, pull, push, waiting
+from lzr.runtime.syn_batch import SynBatch, target_keys, with_next_hops
 from lzr.runtime.validation import Validation
-from lzr.runtime.worker_core import WorkerCore, target_keys
+from lzr.runtime.worker_core import WorkerCore
 from lzr.wire import ACK, FIN, PSH, RST, SYN, FrameBuilder, format_addr, parse_addr
 
 STATS_INTERVAL = 0.25
@@ -156,11 +155,7 @@ class Worker:
     # -- inputs -------------------------------------------------------------------------------
 
     def _take_segments(self, sock: zmq.Socket, now: float) -> None:
-        while True:
-            try:
-                frame = sock.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                return
+        for frame in waiting(sock):
             items, watermark = frames.unpack_segments(frame)
             if self.cfg.debug:
                 for s, answer in items:
@@ -169,11 +164,7 @@ class Worker:
             self.core.segments(items, watermark, now)
 
     def _take_control(self, sock: zmq.Socket, now: float) -> None:
-        while True:
-            try:
-                frame = sock.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                return
+        for frame in waiting(sock):
             kind = frames.kind_of(frame)
             if kind == frames.STOP and not self.core.stopped:
                 self.core.stop(now)
@@ -181,11 +172,7 @@ class Worker:
                 self.core.interrupt(now)
 
     def _take_targets(self, sock: zmq.Socket, now: float) -> None:
-        while True:
-            try:
-                frame = sock.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                return
+        for frame in waiting(sock):
             kind = frames.kind_of(frame)
             if kind == frames.INPUT_END:
                 self.core.input_ended()
@@ -236,25 +223,10 @@ class Worker:
                                            lports.tolist(), isns.tolist()):
                     self._debug(">", key >> 16, key & 0xFFFF, lport, isn, 0, SYN, 65535, 0)
             if self.neighbours:
-                addrs, ports, lports, isns, macs = self._resolved(addrs, ports, lports, isns)
+                addrs, ports, lports, isns, macs = with_next_hops(
+                    self.neighbours, self.builder, self.cfg.version, addrs, ports, lports, isns)
             rows = self.syn_batch.build(addrs, ports, lports, isns, macs)
             self._send_rows(len(rows))
-
-    def _resolved(self, addrs, ports, lports, isns):
-        """The SYNs whose next hop is known, with their MACs; the others wait for it."""
-        known, keep, macs = self.neighbours.known, [], []
-        keys = target_keys(self.cfg.version, addrs, ports)
-        for index, key in enumerate(keys):
-            addr = key >> 16
-            mac = known.get(addr)
-            if mac is None:
-                self.neighbours.hold(addr, self.builder.syn(
-                    addr, int(lports[index]), key & 0xFFFF, int(isns[index])))
-            else:
-                keep.append(index)
-                macs.append(np.frombuffer(mac, np.uint8))
-        macs_array = np.array(macs, np.uint8).reshape(-1, 6)
-        return addrs[keep], ports[keep], lports[keep], isns[keep], macs_array
 
     def _send(self, sends) -> None:
         build, announcer, neighbours = self.builder.segment, self.announcer, self.neighbours
@@ -317,22 +289,11 @@ class Worker:
 
     def _send_rows(self, count: int) -> None:
         """The first `count` rows of the SYN batch, like _send_all."""
-        deadline = time.monotonic() + SEND_RETRY_SECONDS
-        pause, done = 0.0002, 0
-        while done < count:
-            try:
-                done += self.rows.send(done, count - done)
-            except SendError as error:
-                if error.errno not in (errno.ENOBUFS, errno.EAGAIN):
-                    raise
-                done += error.sent
-                if time.monotonic() > deadline:
-                    print(f"lzr: worker{self.index}: the device queue stayed full; "
-                          f"{count - done} SYNs dropped (lower -rate)", file=sys.stderr, flush=True)
-                    break
-                time.sleep(pause)
-                pause = min(pause * 2, 0.01)
-        self.sent += done
+        sent = self.rows.send_waiting(count, SEND_RETRY_SECONDS)
+        if sent < count:
+            print(f"lzr: worker{self.index}: the device queue stayed full; {count - sent} SYNs "
+                  "dropped (lower -rate)", file=sys.stderr, flush=True)
+        self.sent += sent
 
     def _debug(self, direction: str, addr: int, port: int, local_port: int, seq: int, ack: int,
                flags: int, window: int, length: int) -> None:

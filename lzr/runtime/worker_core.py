@@ -37,6 +37,7 @@ import numpy as np
 from lzr.config import RANGES, ScanConfig
 from lzr.engine import Engine, Send
 from lzr.pacing import TokenBucket
+from lzr.runtime.syn_batch import key_arrays, target_keys
 from lzr.runtime.validation import Validation
 from lzr.wire import ACK, RST, SYN, parse_addr
 
@@ -134,25 +135,6 @@ class SynLedger:
 
     def __len__(self) -> int:
         return len(self.to_expire)
-
-
-def target_keys(version: int, addrs: np.ndarray, ports: np.ndarray) -> list[int]:
-    """Engine keys (address << 16 | port) of targets given as arrays."""
-    if version == 4:
-        values = (addrs.astype(np.uint64) << np.uint64(16)) | ports.astype(np.uint64)
-        return values.tolist()
-    return [(high << 64 | low) << 16 | port
-            for (high, low), port in zip(addrs.tolist(), ports.tolist())]
-
-
-def key_arrays(version: int, targets: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
-    """(addresses, ports) arrays of (address, port) pairs, in the form SynBatch takes."""
-    ports = np.array([port for _, port in targets], np.uint16)
-    if version == 4:
-        return np.array([addr for addr, _ in targets], np.uint32), ports
-    addrs = np.array([(addr >> 64, addr & 0xFFFFFFFFFFFFFFFF) for addr, _ in targets],
-                     np.uint64).reshape(-1, 2)
-    return addrs, ports
 
 
 class WorkerCore:

@@ -21,6 +21,7 @@ import time
 
 import pytest
 
+from accepting import accept_every_port
 from lzr_sim.lab import NetnsLab
 
 pytestmark = pytest.mark.netns
@@ -28,14 +29,6 @@ pytestmark = pytest.mark.netns
 SPACE = "10.242.0.0/28"
 PORTS = "1-100"
 TARGETS = 16 * 100
-LISTENER_PORT = 9
-SILENT_LISTENER = """
-import socket, sys
-server = socket.create_server(("0.0.0.0", int(sys.argv[1])), backlog=4096)
-held = []
-while True:
-    held.append(server.accept()[0])
-"""
 GRACE = 3.0
 
 
@@ -50,11 +43,7 @@ def scan_silent_hosts(tmp: str, *flags: str):
 def _scan(lab, tmp: str, flags):
     scanner, target = lab.add_host("bnd"), lab.add_host("bndt")
     scan_if, target_if = lab.link(scanner, target, "10.242.1.1/24", "10.242.1.2/24")
-    target.cmd("ip", "route", "add", "local", SPACE, "dev", "lo")
-    target.cmd("iptables", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "-d", SPACE,
-               "-j", "REDIRECT", "--to-ports", str(LISTENER_PORT))
-    target.popen(sys.executable, "-c", SILENT_LISTENER, str(LISTENER_PORT))
-    time.sleep(0.5)
+    accept_every_port(target, SPACE)
     output, status = os.path.join(tmp, "out.json"), os.path.join(tmp, "status.csv")
     scan = subprocess.Popen(
         ["ip", "netns", "exec", scanner.netns, sys.executable, "-m", "lzr.cli", "--targets",
@@ -68,6 +57,17 @@ def _scan(lab, tmp: str, flags):
     finally:
         if scan.poll() is None:
             scan.kill()
+
+
+def interrupt(scan: subprocess.Popen, count: int) -> tuple[str, float]:
+    """Ctrl-C `count` times; (stderr, seconds from the last Ctrl-C to the end)."""
+    for number in range(count):
+        if number:
+            time.sleep(0.2)
+        scan.send_signal(signal.SIGINT)
+    signalled = time.monotonic()
+    _, err = scan.communicate(timeout=60)
+    return err, time.monotonic() - signalled
 
 
 def records_of(path: str) -> list[dict]:
@@ -84,10 +84,7 @@ def test_ctrl_c_ends_within_the_bound_the_eta_counts_queues_and_the_cap_holds():
     with tempfile.TemporaryDirectory() as tmp:
         with scan_silent_hosts(tmp, "--max-in-flight", "400") as (scan, output, status):
             time.sleep(6)
-            scan.send_signal(signal.SIGINT)
-            signalled = time.monotonic()
-            _, err = scan.communicate(timeout=60)
-            took = time.monotonic() - signalled
+            err, took = interrupt(scan, 1)
         assert scan.returncode == 130, err
         records, rows = records_of(output), status_rows(status)
     assert took < 1 * (1 + 1) + GRACE, took
@@ -104,12 +101,7 @@ def test_a_second_ctrl_c_ends_every_started_target_at_once_with_a_record():
     with tempfile.TemporaryDirectory() as tmp:
         with scan_silent_hosts(tmp) as (scan, output, status):
             time.sleep(5)
-            scan.send_signal(signal.SIGINT)
-            time.sleep(0.2)
-            scan.send_signal(signal.SIGINT)
-            signalled = time.monotonic()
-            _, err = scan.communicate(timeout=60)
-            took = time.monotonic() - signalled
+            err, took = interrupt(scan, 2)
         assert scan.returncode == 130, err
         records, rows = records_of(output), status_rows(status)
     assert took < GRACE, took

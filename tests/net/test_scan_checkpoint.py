@@ -17,6 +17,7 @@ import pytest
 from lzr.targets.blocklist import AddressPolicy, parse_network
 from lzr.targets.ranges import Checkpoint, RangeScan, TargetSpace
 from lzr_sim.lab import NetnsLab
+from accepting import accept_every_port
 from test_scan import capture
 
 pytestmark = pytest.mark.netns
@@ -64,17 +65,6 @@ def test_checkpoint_resumes_without_repeating_or_skipping():
     assert all(r["RST"] for r in records), "every target refused its SYN"
 
 
-LISTENER_PORT = 9
-# Accepts every connection and keeps it open without a word.
-SILENT_LISTENER = """
-import socket, sys, time
-server = socket.create_server(("0.0.0.0", int(sys.argv[1])), backlog=4096)
-held = []
-while True:
-    held.append(server.accept()[0])
-"""
-
-
 def syns_seen(path: str) -> list[tuple[float, str, int]]:
     """(time, target address, target port) of every bare SYN in a capture."""
     out = subprocess.run(["tcpdump", "-r", path, "-n", "-tt", "tcp[tcpflags] == tcp-syn"],
@@ -104,10 +94,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing_before_the_
         # Every target accepts (the target's kernel, through a redirect to one listener) and
         # never answers the probe: with --compat each waits -t for an answer, so a kill finds
         # a few seconds of targets in flight.
-        target.cmd("ip", "route", "add", "local", SPACE, "dev", "lo")
-        target.cmd("iptables", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "-d", SPACE,
-                   "-j", "REDIRECT", "--to-ports", str(LISTENER_PORT))
-        target.popen(sys.executable, "-c", SILENT_LISTENER, str(LISTENER_PORT))
+        accept_every_port(target, SPACE)
         dump = os.path.join(tmp, "syns.pcap")
         tcpdump = capture(target, target_if, dump)
         checkpoint, output = os.path.join(tmp, "scan.checkpoint"), os.path.join(tmp, "out.json")

@@ -3,6 +3,7 @@ scan never sends to a blocked address and writes records only for answers, IPv6 
 All in namespaces each test makes and removes."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -25,10 +26,15 @@ FAST = ["-t", "1", "-rt", "1", "--quiet", "--allow-reserved"]
 SYN_PORTS = range(32768, 46884)        # the lower half of the default --source-ports
 
 
-def test_forged_syn_acks_and_rsts_are_dropped_and_counted():
-    with NetnsLab() as lab, tempfile.TemporaryDirectory() as tmp:
-        scanner, target = lab.add_host("forge"), lab.add_host("forget")
-        scan_if, target_if = lab.link(scanner, target, "10.239.0.1/24", "10.239.0.2/24")
+@contextlib.contextmanager
+def silent_target_under_fire(name: str, subnet: str, tmp: str):
+    """A list scan of one silent target whose capture is up, and a raw socket in the target
+    namespace to fire frames at the scanner with; yields (scan, its metadata file, socket,
+    FrameBuilder from the target to the scanner, the scanner's address)."""
+    scanner_ip, target_ip = f"{subnet}.1", f"{subnet}.2"
+    with NetnsLab() as lab:
+        scanner, target = lab.add_host(name), lab.add_host(f"{name}t")
+        scan_if, target_if = lab.link(scanner, target, f"{scanner_ip}/24", f"{target_ip}/24")
         target.cmd("iptables", "-A", "INPUT", "-p", "tcp", "--dport", str(SILENT_PORT), "-j", "DROP")
         metadata = os.path.join(tmp, "meta.json")
         scan = subprocess.Popen(
@@ -40,26 +46,29 @@ def test_forged_syn_acks_and_rsts_are_dropped_and_counted():
             for line in scan.stderr:
                 if line.startswith("++RST guard"):     # the capture is up
                     break
-            scan.stdin.write(f"10.239.0.2;{SILENT_PORT}\n")
+            scan.stdin.write(f"{target_ip};{SILENT_PORT}\n")
             scan.stdin.flush()
-            # From the target, answers that claim to be ours: SYN-ACKs and RSTs to ports of
-            # the SYN range with acknowledgement numbers that are not ours.
-            rng = random.Random(1)
-            forged = []
             with run_in_netns(target.netns, lambda: PacketSocket(target_if, protocol=0,
                                                                   program=None)) as sock:
                 builder = FrameBuilder(sock.mac, bytes.fromhex(scanner.mac(scan_if).replace(":", "")),
-                                       parse_addr("10.239.0.2")[1], 4)
-                for flags in (SYN | ACK, RST | ACK):
-                    for _ in range(50):
-                        forged.append(builder.segment(
-                            parse_addr("10.239.0.1")[1], SILENT_PORT, rng.choice(SYN_PORTS),
-                            rng.getrandbits(32), rng.getrandbits(32), flags, 29200))
-                sock.send_batch(forged)
-            out, err = scan.communicate(timeout=60)      # ends the input
+                                       parse_addr(target_ip)[1], 4)
+                yield scan, metadata, sock, builder, parse_addr(scanner_ip)[1]
         finally:
             if scan.poll() is None:
                 scan.kill()
+
+
+def test_forged_syn_acks_and_rsts_are_dropped_and_counted():
+    with tempfile.TemporaryDirectory() as tmp, silent_target_under_fire(
+            "forge", "10.239.0", tmp) as (scan, metadata, sock, builder, scanner_addr):
+        # Answers that claim to be ours: SYN-ACKs and RSTs to ports of the SYN range with
+        # acknowledgement numbers that are not ours.
+        rng = random.Random(1)
+        forged = [builder.segment(scanner_addr, SILENT_PORT, rng.choice(SYN_PORTS),
+                                  rng.getrandbits(32), rng.getrandbits(32), flags, 29200)
+                  for flags in (SYN | ACK, RST | ACK) for _ in range(50)]
+        sock.send_batch(forged)
+        out, err = scan.communicate(timeout=60)      # ends the input
         assert scan.returncode == 0, err
         with open(metadata) as fh:
             receiver = json.load(fh)["receiver"]
@@ -122,45 +131,23 @@ def test_an_ipv6_range_scan_finds_the_services_and_counts_the_silent():
 
 
 def test_a_flood_the_capture_cannot_keep_up_with_is_reported():
-    with NetnsLab() as lab, tempfile.TemporaryDirectory() as tmp:
-        scanner, target = lab.add_host("flood"), lab.add_host("floodt")
-        scan_if, target_if = lab.link(scanner, target, "10.243.0.1/24", "10.243.0.2/24")
-        target.cmd("iptables", "-A", "INPUT", "-p", "tcp", "--dport", str(SILENT_PORT), "-j", "DROP")
-        metadata = os.path.join(tmp, "meta.json")
-        scan = subprocess.Popen(
-            ["ip", "netns", "exec", scanner.netns, sys.executable, "-m", "lzr.cli", "-sendSYNs",
-             "-f", "-", "-t", "3", "-rn", "0", "--allow-reserved", "-sendInterface", scan_if,
-             "--metadata-file", metadata],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            for line in scan.stderr:
-                if line.startswith("++RST guard"):
-                    break
-            scan.stdin.write(f"10.243.0.2;{SILENT_PORT}\n")
-            scan.stdin.flush()
-            # Segments that pass the capture filter, far faster than Python can look at them.
-            with run_in_netns(target.netns, lambda: PacketSocket(target_if, protocol=0,
-                                                                  program=None)) as sock:
-                builder = FrameBuilder(sock.mac, bytes.fromhex(scanner.mac(scan_if).replace(":", "")),
-                                       parse_addr("10.243.0.2")[1], 4)
-                frame = builder.segment(parse_addr("10.243.0.1")[1], 80, SYN_PORTS.start, 1, 2,
-                                        ACK, 512)
-                rows = np.tile(np.frombuffer(frame, np.uint8), (1024, 1))
-                sender = RowSender(sock, rows)
-                deadline = time.monotonic() + 2.0
-                while time.monotonic() < deadline:
-                    try:
-                        sender.send(0, len(rows))
-                    except SendError:       # the device queue is full for a moment
-                        pass
-            out, err = scan.communicate(timeout=60)
-        finally:
-            if scan.poll() is None:
-                scan.kill()
+    with tempfile.TemporaryDirectory() as tmp, silent_target_under_fire(
+            "flood", "10.243.0", tmp) as (scan, metadata, sock, builder, scanner_addr):
+        # Full-size segments that pass the capture filter, faster than Python looks at them.
+        frame = builder.segment(scanner_addr, 80, SYN_PORTS.start, 1, 2, ACK, 512, bytes(1400))
+        rows = np.tile(np.frombuffer(frame, np.uint8), (1024, 1))
+        sender = RowSender(sock, rows)
+        deadline = time.monotonic() + 5.0      # the input stays open meanwhile
+        while time.monotonic() < deadline:
+            try:
+                sender.send(0, len(rows))
+            except SendError:       # the device queue is full for a moment
+                pass
+        _, err = scan.communicate(timeout=60)
         assert scan.returncode == 0, err
         with open(metadata) as fh:
             meta = json.load(fh)
     drops = summary_counters(err)["CaptureDrops"]
-    assert drops > 0 and meta["receiver"]["capture_drops"] == drops
+    assert drops > 0 and meta["receiver"]["capture_drops"] == drops, meta["receiver"]
     assert meta["summary"]["CaptureDrops"] == drops
     assert f"the kernel dropped {drops} captured frames" in err
