@@ -58,14 +58,19 @@ class Sink:
     def __init__(self, sink, ifname: str) -> None:
         self.ifname = ifname
         self.probe = sink.popen("sleep", "infinity")     # its /proc/PID/net is the sink's
+        deadline = time.monotonic() + 10
+        while not self._line():     # until the probe has entered the sink's namespace
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{ifname} not in the sink's /proc/net/dev")
+            time.sleep(0.01)
+
+    def _line(self) -> str | None:
+        with open(f"/proc/{self.probe.pid}/net/dev") as fh:
+            return next((line for line in fh if line.partition(":")[0].strip() == self.ifname),
+                        None)
 
     def received(self) -> int:
-        with open(f"/proc/{self.probe.pid}/net/dev") as fh:
-            for line in fh:
-                name, _, counters = line.partition(":")
-                if name.strip() == self.ifname:
-                    return int(counters.split()[1])
-        raise RuntimeError(f"{self.ifname} not in the sink's /proc/net/dev")
+        return int(self._line().partition(":")[2].split()[1])
 
 
 def process_tree(root: int) -> list[int]:
