@@ -100,7 +100,7 @@ def main() -> int:
                 sys.exit(f"bench: lzr analyze counted {report['records']:,} records, "
                          f"the generator wrote {records:,}")
             ratio = wall / zcat_wall
-            rows.append((zcat_wall, wall, ratio, rss))
+            rows.append((zcat_wall, wall, ratio, rss, zcat_cpu, cpu))
             print(f"run {run}: zcat {zcat_wall:6.2f} s (cpu {zcat_cpu:5.2f} s) | lzr analyze "
                   f"{wall:6.2f} s (cpu {cpu:5.2f} s, peak RSS {rss / 2**20:5.0f} MiB, "
                   f"{report['records']:,} records, {report['services']:,} services) | "
@@ -117,6 +117,14 @@ def main() -> int:
           f"{size / best_wall / 1e6:.0f} MB/s of gzip")
     print(f"estimated time for the 7.9 GB LZR dataset on this machine: {estimate / 60:.1f} min "
           f"({estimate:.0f} s; zcat: {min(row[0] for row in rows) * LZR_DATASET_BYTES / size:.0f} s)")
+    # What the same work takes where nothing else runs: CPU time spread over the cores, against
+    # zcat's CPU time on its one core.
+    cpu = min(row[5] for row in rows)
+    zcat_cpu = min(row[4] for row in rows)
+    cores = os.cpu_count() or 1
+    print(f"CPU time: lzr analyze {cpu:.1f} s, zcat {zcat_cpu:.1f} s; on {cores} idle cores "
+          f"lzr analyze would take at least {cpu / cores:.1f} s, ratio {cpu / cores / zcat_cpu:.2f}, "
+          f"7.9 GB in {cpu / cores * LZR_DATASET_BYTES / size / 60:.1f} min")
     return 0
 
 

@@ -1,6 +1,7 @@
 """What a silent port costs, and what stopping early costs in services named.
 
     .venv/bin/python bench/silent_ports.py [--wait 3] [--table FILE] [--no-daemons]
+                                           [--write-answers tests/data/answers/debian-daemons.json]
 
 1. Measure: every synthetic service of lzr_sim (and every real Debian daemon that is
    installed, `"daemon": true`; root) runs on loopback; each is sent the probe of every
@@ -47,7 +48,7 @@ PREFIX = 11     # the probes of -handshakes all differ in their first 11 bytes (
 
 def start_services(daemons: bool) -> tuple[subprocess.Popen, list[tuple[str, int]]]:
     from lzr_sim.services import SERVICES
-    from lzr_sim.services.daemons import DAEMONS
+    from lzr_sim.daemons import DAEMONS
     spec = [{"address": LOOPBACK, "port": 0, "protocol": label} for label in sorted(SERVICES)]
     if daemons and os.geteuid() == 0:
         spec += [{"address": LOOPBACK, "port": 41000 + i, "protocol": label, "daemon": True}
@@ -168,12 +169,31 @@ def candidates() -> list[tuple[str, object]]:
     return rows
 
 
+def write_answers(table: dict, path: Path, source: str) -> None:
+    """The real daemons' answers in the form of tests/data/answers: per daemon, each distinct
+    answer (hex, at most 1024 bytes) with the handshakes that drew it."""
+    daemons = {}
+    for service, answers in sorted(table.items()):
+        if service.startswith("daemon "):
+            by_data: dict[str, list[str]] = {}
+            for name, event in answers.items():
+                if event["kind"] == "data":
+                    by_data.setdefault(event["data"][:2048], []).append(name)
+            daemons[service.removeprefix("daemon ")] = [
+                {"handshakes": names, "data": data} for data, names in by_data.items()]
+    path.write_text(json.dumps({"source": source, "daemons": daemons}, indent=1) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--wait", type=float, default=3.0, help="seconds a probe waits for a first answer")
     parser.add_argument("--table", type=Path, help="read the measured table from FILE, or write it there")
     parser.add_argument("--no-daemons", action="store_true", help="synthetic services only")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the services each setting misses")
+    parser.add_argument("--write-answers", type=Path, metavar="FILE",
+                        help="also write the real daemons' answers for the fingerprint tests")
+    parser.add_argument("--source", default="captured from Debian daemons on loopback by "
+                        "bench/silent_ports.py", help="the `source` line of --write-answers")
     args = parser.parse_args()
     if args.table and args.table.exists():
         table = json.loads(args.table.read_text())
@@ -186,6 +206,8 @@ def main() -> None:
             proc.wait()
         if args.table:
             args.table.write_text(json.dumps(table))
+    if args.write_answers:
+        write_answers(table, args.write_answers, args.source)
     own = sum(fingerprint(bytes.fromhex(a[s.removeprefix("daemon ")]["data"]),
                           [s.removeprefix("daemon ")]) == s.removeprefix("daemon ")
               for s, a in table.items() if a.get(s.removeprefix("daemon "), {}).get("kind") == "data")

@@ -1,7 +1,8 @@
 """How long the emulated network takes: `lzr-sim up` of 100 hosts (~300 services), its
-teardown, and `make demo` end to end. Prints the figures; never fails on time.
+teardown, the real-daemon tier's `up` and `down`, and `make demo` end to end. Prints the
+figures; never fails on time.
 
-    .venv/bin/python bench/sim_up.py [--hosts 100] [--no-demo]
+    .venv/bin/python bench/sim_up.py [--hosts 100] [--no-daemons] [--no-demo]
 
 Targets: up <= 30 s, `make demo` <= 2 minutes.
 """
@@ -16,11 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def time_up_and_down(hosts: int, seed: int) -> None:
-    from lzr_sim.population import generate
-    services = len(generate("unexpected", hosts, seed).targets())
+def time_up_and_down(population: list[str], title: str) -> None:
+    """`lzr-sim up POPULATION` until it prints what runs where, then `lzr-sim down`."""
     started = time.monotonic()
-    up = subprocess.Popen([sys.executable, "-m", "lzr_sim.cli", "up", "--hosts", str(hosts), "--seed", str(seed)],
+    up = subprocess.Popen([sys.executable, "-m", "lzr_sim.cli", "up", *population],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     run_id = None
     for line in up.stdout:
@@ -38,7 +38,7 @@ def time_up_and_down(hosts: int, seed: int) -> None:
                    capture_output=True, cwd=ROOT)
     up.wait(timeout=60)
     down_seconds = time.monotonic() - started
-    print(f"lzr-sim up: {hosts} hosts, {services} services: {up_seconds:.1f} s (target <= 30 s)")
+    print(f"lzr-sim up: {title}: {up_seconds:.1f} s")
     print(f"lzr-sim down: {down_seconds:.1f} s")
 
 
@@ -60,9 +60,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hosts", type=int, default=100)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--no-daemons", action="store_true", help="skip timing the real-daemon tier")
     parser.add_argument("--no-demo", action="store_true", help="skip timing `make demo`")
     args = parser.parse_args()
-    time_up_and_down(args.hosts, args.seed)
+    from lzr_sim.population import daemon_tier, generate
+    services = len(generate("unexpected", args.hosts, args.seed).targets())
+    time_up_and_down(["--hosts", str(args.hosts), "--seed", str(args.seed)],
+                     f"{args.hosts} hosts, {services} services (target <= 30 s)")
+    if not args.no_daemons:
+        tier = daemon_tier(args.seed)
+        daemons = sum(service.daemon for _, _, service in tier.targets())
+        time_up_and_down(["--profile", "daemons", "--seed", str(args.seed)],
+                         f"the real-daemon tier, {daemons} Debian daemons on {len(tier.hosts)} hosts")
     if not args.no_demo:
         time_demo()
 

@@ -193,6 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help=f"local ports of our connections (default {low}-{high})")
     net.add_argument(*_names("--rst-guard"), dest="rst_guard", choices=config_module.RST_GUARD_MODES,
                      help="how the kernel's RSTs are suppressed (default source-ports)")
+    net.add_argument(*_names("--user"), dest="user", metavar="USER",
+                     help="after setup, the processes that parse packets and input run as USER "
+                          "with no capabilities (default nobody; root keeps them privileged)")
 
     prof = p.add_argument_group("profiling")
     prof.add_argument(*_names("cpuprofile"), metavar="FILE",

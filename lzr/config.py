@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import pwd
 import re
 import time
 from dataclasses import dataclass, field
@@ -107,6 +108,7 @@ class ScanConfig:
     metadata_file: str | None = None
     status_updates_file: str | None = None
     command_line: tuple[str, ...] = ()    # the flags as given, for the metadata file
+    user: str = "nobody"                  # who the workers, receiver, feeder and writer become
 
     @classmethod
     def from_flags(cls, given: dict[str, object]) -> "ScanConfig":
@@ -228,6 +230,8 @@ class ScanConfig:
             raise UsageError("-sendInterface", f"no such interface: {self.send_interface!r}")
         if self.rst_guard is not None and self.rst_guard not in RST_GUARD_MODES:
             raise UsageError("--rst-guard", f"one of {', '.join(RST_GUARD_MODES)}")
+        if not self.print_targets:
+            _check_user(self.user)
         if self.input_format not in INPUT_FORMATS:
             raise UsageError("--input-format", f"one of {', '.join(INPUT_FORMATS)}")
         low, high = self.source_ports
@@ -335,6 +339,13 @@ class EngineConfig:
     haf_needed: int                 # probe answers that make the verdict
     haf_timeout: float              # how long a probe waits for its answer
     extended: bool
+
+
+def _check_user(user: str) -> None:
+    try:
+        pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
+    except (KeyError, OverflowError):
+        raise UsageError("--user", f"no user {user!r} on this system") from None
 
 
 def parse_ports(flag: str, text: str) -> tuple[int, ...]:

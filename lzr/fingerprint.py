@@ -50,28 +50,32 @@ EXTRA_TIE_BREAKS: tuple[tuple[tuple[str, ...], str], ...] = (
 )
 
 # Handshakes whose rule can match, in registry (ascending name) order. A set of rules is an
-# int mask: bit i stands for HANDSHAKES_WITH_RULES[i].
+# int mask: bit i stands for HANDSHAKES_WITH_RULES[i]. Where our rule differs from LZR's
+# (`Handshake.lzr_match`), --compat runs LZR's (docs/lzr-differences.md).
 HANDSHAKES_WITH_RULES = tuple(hs for hs in REGISTRY.values() if hs.match is not never)
 _RULES = tuple(hs.match for hs in HANDSHAKES_WITH_RULES)
+_LZR_RULES = tuple(hs.lzr_match or hs.match for hs in HANDSHAKES_WITH_RULES)
 
 
-def labels(data: bytes) -> list[str]:
-    """Every rule's label for `data`, in rule order (may be empty)."""
+def labels(data: bytes, compat: bool = False) -> list[str]:
+    """Every rule's label for `data`, in rule order (may be empty); LZR's rules with
+    `compat`."""
     data = bytes(data[:INSPECT_LIMIT])
+    rules = _LZR_RULES if compat else _RULES
     found = []
     mask = candidates(data)
     while mask:     # lowest bit first: name order
         lowest = mask & -mask
-        label = _RULES[lowest.bit_length() - 1](data)
+        label = rules[lowest.bit_length() - 1](data)
         if label is not None:
             found.append(label)
         mask ^= lowest
     return found
 
 
-def fingerprint(data: bytes, priority: Sequence[str] = ()) -> str:
+def fingerprint(data: bytes, priority: Sequence[str] = (), compat: bool = False) -> str:
     """The label of a response, tie-broken first by `priority` (handshake names)."""
-    return label_of(labels(data), priority) if data else UNKNOWN
+    return label_of(labels(data, compat), priority) if data else UNKNOWN
 
 
 def label_of(found: list[str], priority: Sequence[str] = ()) -> str:
@@ -98,9 +102,12 @@ def resolve(joined: str, priority: Sequence[str]) -> str:
 
 # Labels whose rules also pass the common error replies of other protocols to a probe that is
 # not theirs: Redis's "-ERR ..." to a GET passes the pop3 rule, memcached's "ERROR\r\n" the
-# memcached_binary rule, and a binary reply that starts like an SSL 3.0 record the ssl branch
-# of the tls rule (EtherNet/IP echoing a ClientHello).
-GENERIC_LABELS = frozenset({"pop3", "memcached_binary", "ssl"})
+# memcached_binary rule, a binary reply that starts like an SSL 3.0 record the ssl branch of
+# the tls rule (EtherNet/IP echoing a ClientHello), and an error that echoes our bytes or a
+# plain-HTTP error the http rule (Redis and STOMP brokers quote the h2c preface's
+# "PRI * HTTP/2.0"; nginx on a TLS port answers any probe but a ClientHello with a plain
+# "HTTP/1.1 400 Bad Request").
+GENERIC_LABELS = frozenset({"pop3", "memcached_binary", "ssl", "http"})
 
 
 @functools.cache

@@ -69,7 +69,8 @@ def response_of(record: dict) -> tuple[bytes, bool]:
     return text.encode("utf-8", "surrogatepass"), False
 
 
-def relabel_line(line: bytes, priority: Sequence[str], counts: RelabelCounts) -> bytes:
+def relabel_line(line: bytes, priority: Sequence[str], counts: RelabelCounts,
+                 compat: bool = False) -> bytes:
     """One record line, relabelled (the same bytes when the label stays)."""
     try:
         record = json.loads(line)
@@ -79,7 +80,7 @@ def relabel_line(line: bytes, priority: Sequence[str], counts: RelabelCounts) ->
         raise MalformedRecord("not a JSON object")
     response, exact = response_of(record)
     before = record.get("fingerprint")
-    after = fingerprint(response, priority)
+    after = fingerprint(response, priority, compat)
     relabelled = line
     if before != after:
         record["fingerprint"] = after
@@ -98,13 +99,13 @@ def relabel_line(line: bytes, priority: Sequence[str], counts: RelabelCounts) ->
 
 
 def relabel_lines(lines: Iterable[bytes], priority: Sequence[str], counts: RelabelCounts,
-                  report=print) -> Iterator[bytes]:
+                  report=print, compat: bool = False) -> Iterator[bytes]:
     for number, line in enumerate(lines, 1):
         if not line.strip():
             yield line
             continue
         try:
-            yield relabel_line(line, priority, counts)
+            yield relabel_line(line, priority, counts, compat)
         except ValueError as error:     # MalformedRecord, or a value JSON cannot hold
             counts.malformed += 1
             report(f"lzr fingerprint: line {number}: {error}; passed through unchanged")
@@ -119,7 +120,8 @@ def open_records(path: str) -> BinaryIO:
     return raw
 
 
-def relabel_records(path: str, priority: Sequence[str], out: BinaryIO) -> RelabelCounts:
+def relabel_records(path: str, priority: Sequence[str], out: BinaryIO,
+                    compat: bool = False) -> RelabelCounts:
     """Relabels every record of `path` onto `out`; the counts are for the summary."""
     counts = RelabelCounts()
 
@@ -127,7 +129,7 @@ def relabel_records(path: str, priority: Sequence[str], out: BinaryIO) -> Relabe
         print(message, file=sys.stderr, flush=True)
 
     with open_records(path) as records:
-        for line in relabel_lines(records, priority, counts, report):
+        for line in relabel_lines(records, priority, counts, report, compat):
             out.write(line)
     out.flush()
     return counts

@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     _flag(label, "priorityFingerprint", default="", metavar="LIST",
           help="names that break ties first; replaces -handshakes for that when given")
     _flag(label, "hex", action="store_true", help="stdin is hex text (spaces and newlines ignored)")
+    _flag(label, "compat", action="store_true",
+          help="LZR's rules where ours name more right (rdp, siemens; docs/lzr-differences.md)")
     _flag(label, "records", metavar="FILE",
           help="relabel the LZR records of FILE ('-' is stdin): dataBase64 when a record has it "
                "(--extended), else the lossy data string")
@@ -83,7 +85,7 @@ def _fingerprint(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"lzr fingerprint: stdin is not hex: {error}", file=sys.stderr)
         return USAGE_ERROR
-    print(fingerprint(data, priority))
+    print(fingerprint(data, priority, args.compat))
     return 0
 
 
@@ -92,7 +94,7 @@ def _relabel(args: argparse.Namespace, priority: Sequence[str]) -> int:
         print("lzr fingerprint: -hex reads one response; --records reads JSON lines", file=sys.stderr)
         return USAGE_ERROR
     try:
-        counts = relabel_records(args.records, priority, sys.stdout.buffer)
+        counts = relabel_records(args.records, priority, sys.stdout.buffer, args.compat)
     except (OSError, EOFError) as error:     # unreadable file, or gzip cut short
         print(f"lzr fingerprint: {args.records}: {getattr(error, 'strerror', None) or error}",
               file=sys.stderr)

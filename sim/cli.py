@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -30,12 +29,13 @@ from lzr_sim.extras import missing_extra, require
 from lzr_sim.flags import handshakes_of, lzr_flags_for
 from lzr_sim.manifest import Manifest, ManifestError
 from lzr_sim.network import SimNetwork
-from lzr_sim.population import PROFILES, Options, generate
+from lzr_sim.population import PROFILES, Options, daemon_tier, generate
 from lzr_sim.processes import in_namespace
 from lzr_sim.report import draw, evaluate, load_records
 from lzr_sim.scanner import run_scan
 
 DEFAULT_PROFILE, DEFAULT_HOSTS, DEFAULT_SEED = "unexpected", 30, 1
+DAEMON_PROFILE = "daemons"
 
 
 class CliError(Exception):
@@ -45,9 +45,13 @@ class CliError(Exception):
 def _population_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("population (or --manifest)")
     group.add_argument("--manifest", type=Path, help="build this manifest instead of generating one")
-    group.add_argument("--profile", choices=sorted(PROFILES), default=DEFAULT_PROFILE,
-                       help="; ".join(f"{name}: {p.description}" for name, p in sorted(PROFILES.items())))
-    group.add_argument("--hosts", type=int, default=DEFAULT_HOSTS)
+    group.add_argument("--profile", choices=sorted([*PROFILES, DAEMON_PROFILE]), default=DEFAULT_PROFILE,
+                       help="; ".join([*(f"{name}: {p.description}" for name, p in sorted(PROFILES.items())),
+                                       f"{DAEMON_PROFILE}: the real-daemon tier, one Debian daemon per host on a "
+                                       "random high port, and the hard cases (an ACKing firewall, silent, "
+                                       "reset, closed and filtered ports); a fixed population, so no --hosts, "
+                                       "--topology or --no-hard-cases"]))
+    group.add_argument("--hosts", type=int, help=f"number of target hosts (default {DEFAULT_HOSTS})")
     group.add_argument("--seed", type=int, default=DEFAULT_SEED)
     group.add_argument("--topology", choices=("routed", "sparse", "lan"), default="routed")
     group.add_argument("--no-hard-cases", action="store_true",
@@ -114,11 +118,19 @@ def _manifest(args) -> Manifest:
             return Manifest.load(args.manifest)
         except (OSError, ValueError, ManifestError) as error:
             raise CliError(f"--manifest {args.manifest}: {error}") from None
+    if args.profile == DAEMON_PROFILE:
+        if args.hosts is not None or args.no_hard_cases or args.topology != "routed":
+            raise CliError(f"--profile {DAEMON_PROFILE} is a fixed population: --hosts, --topology and "
+                           "--no-hard-cases do not apply")
+        manifest = daemon_tier(args.seed)
+        if args.save_manifest:
+            manifest.save(args.save_manifest)
+        return manifest
     options = Options(topology=args.topology)
     if args.no_hard_cases:
         options = Options(topology=args.topology, host_hard_cases={}, service_hard_cases={})
     try:
-        manifest = generate(args.profile, args.hosts, args.seed, options)
+        manifest = generate(args.profile, args.hosts or DEFAULT_HOSTS, args.seed, options)
     except ValueError as error:
         raise CliError(str(error)) from None
     if args.save_manifest:

@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 
 from lzr_sim.behaviours import HOST_BEHAVIOURS, PORT_BEHAVIOURS
+from lzr_sim.daemons import DAEMONS
 
 MANIFEST_VERSION = 1
 TOPOLOGIES = ("lan", "routed", "sparse")
@@ -36,6 +37,7 @@ class Service:
     # Fields the record of a correct scan carries, in LZR's JSON names (e.g. fingerprint,
     # window, RST, ackingFirewall); None: nothing definite (e.g. a host that shuns).
     expect: dict | None = None
+    daemon: bool = False          # the real Debian daemon serves it (lzr_sim.daemons)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,7 @@ class Manifest:
             "topology": self.topology, "parameters": self.parameters,
             "hosts": [
                 {**{k: v for k, v in asdict(host).items() if k != "services"},
-                 "services": [asdict(service) for service in host.services]}
+                 "services": [_service_json(service) for service in host.services]}
                 for host in self.hosts
             ],
         }
@@ -98,6 +100,13 @@ class Manifest:
     @classmethod
     def load(cls, path: str | Path) -> "Manifest":
         return cls.from_json(Path(path).read_text())
+
+
+def _service_json(service: Service) -> dict:
+    data = asdict(service)
+    if not service.daemon:
+        del data["daemon"]  # synthetic, the default: manifests without daemons read as before
+    return data
 
 
 def _require(condition: bool, where: str, what: str) -> None:
@@ -137,7 +146,11 @@ def from_dict(data: dict) -> Manifest:
                      "an identifiable service needs a protocol")
             expect = raw.get("expect")
             _require(expect is None or isinstance(expect, dict), s_where, "expect must be an object or null")
-            services.append(Service(port, protocol, s_behaviour, identifiable, expect))
+            daemon = raw.get("daemon", False)
+            _require(isinstance(daemon, bool), s_where, "daemon must be a boolean")
+            _require(not daemon or (protocol in DAEMONS and s_behaviour == "normal"), s_where,
+                     f"a daemon needs behaviour normal and a protocol with a Debian daemon: {', '.join(DAEMONS)}")
+            services.append(Service(port, protocol, s_behaviour, identifiable, expect, daemon))
         hosts.append(Host(raw_host["name"], raw_host["address"], raw_host["node"], behaviour,
                           tuple(services)))
     return Manifest(profile=str(data.get("profile", "custom")), seed=int(data.get("seed", 0)),

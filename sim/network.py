@@ -37,9 +37,11 @@ from lzr_sim import runners
 from lzr_sim.behaviours import BEHAVIOURS, NORMAL, Behaviour, Delay, Loss
 from lzr_sim.errors import HarnessError
 from lzr_sim.manifest import Manifest
-from lzr_sim.processes import in_main_thread, in_namespace, process_start, stop_processes
+from lzr_sim.processes import STOP_GRACE_SECONDS, in_main_thread, in_namespace, process_start, stop_processes
 from lzr_sim.runs import RunState, cleanup_stale, delete_links, remove_run, run_links, run_root
 from lzr_sim.scanner import run_scan
+
+DAEMON_STOP_GRACE_SECONDS = 20.0
 
 
 class SimNetwork:
@@ -172,11 +174,11 @@ class SimNetwork:
         self.state.save()
 
     def _start_services(self) -> None:
-        specs = runners.runner_specs(self.manifest)
+        specs = runners.runner_specs(self.manifest, self.directory)
         if not specs:
             return
         runners.prepare_services({entry["protocol"] for spec in specs.values() for entry in spec
-                                  if entry.get("protocol")})
+                                  if entry.get("protocol") and not entry.get("daemon")})
         forked = {}
         for node, spec in specs.items():
             pid, fd = runners.fork_runner(self.node(node).pid, spec, self.directory / f"services-{node}.log")
@@ -227,7 +229,8 @@ class SimNetwork:
                  f"scanner {scanner['address']} on {scanner['interface']}"
                  + (f", gateway MAC {scanner['gateway_mac']}" if scanner["gateway_mac"] else "")]
         for host in self.manifest.hosts:
-            services = ", ".join(f"{s.port}/{s.protocol or '-'}" + ("" if s.behaviour == NORMAL else f" ({s.behaviour})")
+            services = ", ".join(f"{s.port}/{s.protocol or '-'}" + (" (Debian daemon)" if s.daemon else "")
+                                 + ("" if s.behaviour == NORMAL else f" ({s.behaviour})")
                                  for s in host.services)
             kind = "" if host.behaviour == NORMAL else f" [{host.behaviour}]"
             lines.append(f"  {host.address:<15} {host.node:<5}{kind} {services}")
@@ -243,7 +246,9 @@ class SimNetwork:
             for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 previous[signum] = signal.signal(signum, signal.SIG_IGN)
         try:
-            stop_processes(self._runner_pids)
+            # Runners stop their real daemons first, which may take a database some seconds.
+            has_daemons = any(service.daemon for _, _, service in self.manifest.targets())
+            stop_processes(self._runner_pids, grace=DAEMON_STOP_GRACE_SECONDS if has_daemons else STOP_GRACE_SECONDS)
             self._runner_pids.clear()
             if self.net is not None:
                 with contextlib.suppress(Exception):

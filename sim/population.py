@@ -260,6 +260,44 @@ def catalogue(protocols: list[str], copies: int = 1, seed: int = 1, per_host: in
                     parameters={"protocols": list(protocols), "copies": copies, "per_host": per_host})
 
 
+# The real-daemon tier: one host per Debian daemon (lzr_sim.daemons), each on a random high
+# port, plus the hard cases a scan of the Internet meets, each recorded as a correct scanner
+# records it (lzr_sim.behaviours): a host that ACKs every port, and ports that are silent,
+# reset after the handshake, closed and filtered.
+DAEMON_TIER_LABELS = ("http", "tls", "ssh", "telnet", "rdp", "ftp", "smtp", "imap", "pop3", "mysql",
+                      "postgres", "redis", "memcached_ascii", "mqtt", "dns", "smb")
+DAEMON_TIER_HARD_PORTS = ("silent", "rst", "closed", "filtered")
+ACKING_FIREWALL_PORTS = 5
+
+
+def daemon_tier(seed: int = 1) -> Manifest:
+    """The real-daemon tier as a manifest: the same seed, the same ports."""
+    rng = random.Random(f"daemons/{seed}")
+    off_port = replace(PROFILES["unexpected"], on_assigned_port=0.0)
+    used: set[int] = set()
+
+    def port() -> int:
+        drawn = _draw_port(rng, off_port, PROTOCOLS["http"], used)
+        used.add(drawn)
+        return drawn
+
+    hosts = []
+    for label in DAEMON_TIER_LABELS:
+        service = Service(port(), label, NORMAL, True, expected_record(NORMAL, label), daemon=True)
+        hosts.append((label, NORMAL, (service,)))
+    hard = tuple(Service(port(), None, case, False, expected_record(case, None)) for case in DAEMON_TIER_HARD_PORTS)
+    hosts.append(("hard-cases", NORMAL, hard))
+    firewall = tuple(Service(port(), None, NORMAL, False, expected_record("acking-firewall", None))
+                     for _ in range(ACKING_FIREWALL_PORTS))
+    hosts.append(("acking-firewall", "acking-firewall", firewall))
+    return Manifest(
+        profile="daemons", seed=seed, topology="routed",
+        hosts=tuple(Host(name, target_address(index), f"h{index + 1}", behaviour, services)
+                    for index, (name, behaviour, services) in enumerate(hosts)),
+        parameters={"labels": list(DAEMON_TIER_LABELS), "hard_ports": list(DAEMON_TIER_HARD_PORTS),
+                    "acking_firewall_ports": ACKING_FIREWALL_PORTS})
+
+
 def needed_handshakes(manifest: Manifest, base: tuple[str, ...] = ("wait", "http", "tls"),
                       order: tuple[str, ...] = ()) -> list[str]:
     """`base` plus the handshake of every identifiable protocol that `base` cannot name.

@@ -91,14 +91,16 @@ def sim_network():
 
     from lzr_sim.network import SimNetwork
     from lzr_sim.manifest import Manifest
-    from lzr_sim.population import Options, generate
+    from lzr_sim.population import Options, daemon_tier, generate
 
     started = []
 
     def start(profile: str = "unexpected", hosts: int = 5, seed: int = 1, *, topology: str = "routed",
               hard_cases: bool = True, manifest: Manifest | str | Path | None = None,
               loss: float = 0.0, delay_ms: float = 0.0) -> Network:
-        if manifest is None:
+        if manifest is None and profile == "daemons":
+            manifest = daemon_tier(seed)  # a fixed population: hosts, topology, hard_cases do not apply
+        elif manifest is None:
             options = Options(topology=topology) if hard_cases else Options(
                 topology=topology, host_hard_cases={}, service_hard_cases={})
             manifest = generate(profile, hosts, seed, options)

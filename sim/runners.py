@@ -21,20 +21,25 @@ from lzr.runtime.netns import enter_netns
 from lzr_sim.behaviours import keeps_service, listener_entry
 from lzr_sim.errors import HarnessError
 from lzr_sim.manifest import Manifest
+from lzr_sim.runs import DAEMONS_DIRECTORY
 
-SERVICE_READY_TIMEOUT = 60.0
+SERVICE_READY_TIMEOUT = 90.0  # real daemons set up databases first
 
 
-def runner_specs(manifest: Manifest) -> dict[str, list[dict]]:
-    """The runner spec of every node with something listening: node -> entries."""
+def runner_specs(manifest: Manifest, run_directory: Path) -> dict[str, list[dict]]:
+    """The runner spec of every node with something listening: node -> entries. Real
+    daemons keep their files under <run directory>/daemons/<node>/."""
     specs: dict[str, list[dict]] = {}
     for host in manifest.hosts:
         if not keeps_service(host.behaviour):
             continue  # the whole host is the hard case; nothing of its own listens
         for service in host.services:
             entry = listener_entry(host.address, service.port, service.behaviour, service.protocol)
-            if entry is not None:
-                specs.setdefault(host.node, []).append(entry)
+            if entry is None:
+                continue
+            if service.daemon:
+                entry.update(daemon=True, state_dir=str(run_directory / DAEMONS_DIRECTORY / host.node))
+            specs.setdefault(host.node, []).append(entry)
     return specs
 
 

@@ -23,6 +23,7 @@ from lzr_sim.processes import process_alive, stop_processes
 
 RUN_ROOT_ENV = "LZR_SIM_RUN_DIR"
 STATE_FILE = "state.json"
+DAEMONS_DIRECTORY = "daemons"   # <run dir>/daemons/<node>/<protocol>-<port>/: a real daemon's files
 
 
 def run_root() -> Path:
@@ -88,11 +89,23 @@ def delete_links(run_id: str) -> None:
         subprocess.run(["ip", "link", "del", name], capture_output=True)
 
 
+def daemon_processes(directory: Path) -> list[tuple[int, int | None]]:
+    """(pid, start time) of the real daemons a run's service runners started and have not
+    stopped yet: each runner writes them into the daemon's directory (lzr_sim.daemons)."""
+    found = []
+    for pid_file in directory.glob(f"{DAEMONS_DIRECTORY}/*/*/pid"):
+        with contextlib.suppress(OSError, ValueError):
+            pid, start = pid_file.read_text().split()
+            found.append((int(pid), int(start) if start != "None" else None))
+    return found
+
+
 def remove_run(state: RunState) -> None:
     """Remove everything of a run whose owner is gone: processes, links, its state file."""
     processes = [tuple(p) for p in state.processes or []]
     if state.scanner:
         processes.append((state.scanner["pid"], state.scanner.get("start")))
+    processes += daemon_processes(Path(state.directory))
     stop_processes(processes, grace=0.5)
     delete_links(state.run_id)
     with contextlib.suppress(FileNotFoundError):

@@ -14,7 +14,7 @@ import ipaddress
 import secrets
 import string
 
-from mininet.node import Host, Node
+from mininet.node import Node
 from mininet.topo import Topo
 
 from .addresses import (ROUTER_SCANNER_IP, ROUTER_TARGET_IP, SCANNER_IP, SCANNER_NET,

@@ -1,22 +1,24 @@
 """`lzr analyze FILE...`: the command line (flags, messages, exit status).
 
 Exit status: 0 done (malformed lines are counted, never fatal); 1 an input was damaged (a
-truncated or corrupt gzip stream; everything before the damage is in the report); 2 usage
-(a flag, a file that is not there, a missing package); 130 interrupted.
+truncated or corrupt gzip stream; everything before the damage is in the report) or DuckDB
+ran out of memory; 2 usage (a flag, a file that is not there, a missing package); 130
+interrupted.
 """
 import argparse
 import importlib.util
 import os
+import re
 import sys
 from typing import Sequence
 
 from lzr.argparsing import ExactArgumentParser
 
-EXIT_DAMAGED = 1
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
-_PACKAGES = {"duckdb": "duckdb", "matplotlib": "matplotlib"}
+_PACKAGES = {"duckdb": "duckdb", "numpy": "numpy", "matplotlib": "matplotlib"}
 
 
 class _Parser(ExactArgumentParser):
@@ -34,14 +36,20 @@ def _positive(text: str) -> int:
     return value
 
 
+def _memory(text: str) -> str:
+    if not re.fullmatch(r"\d+(\.\d+)?\s*([KMGT]i?B|B)", text.strip(), re.IGNORECASE):
+        raise argparse.ArgumentTypeError(f"not a size like 1GB or 500MB: {text!r}")
+    return text.strip()
+
+
 def build_parser() -> argparse.ArgumentParser:
     from lzr.analyze.render import FORMATS
     parser = _Parser(
         prog="lzr analyze",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Read LZR records (JSON lines, ours or LZR's, plain or gzip) and print the "
-                    "LZR paper's tables: totals, per protocol (services, hosts, ports, share on "
-                    "its IANA port, top ports), per port (protocol mix, share that is what IANA "
+        description="Read LZR records (JSON lines, ours or LZR's, plain or gzip) and print the\n"
+                    "LZR paper's tables: totals, per protocol (services, hosts, ports, share on\n"
+                    "its IANA port, top ports), per port (protocol mix, share that is what IANA\n"
                     "assigns), pseudo-service hosts.",
         epilog="Examples:\n"
                "  lzr analyze scan.json\n"
@@ -49,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
                "  zcat part1.gz | lzr analyze - --format json\n"
                "A real service is a record with data and RST false; a pseudo-service host has\n"
                "real services on more than 10 ports. Exit status: 0 done, 1 an input was\n"
-               "damaged (truncated or corrupt gzip; what was read is reported), 2 usage.")
+               "damaged (truncated or corrupt gzip; what was read is reported) or DuckDB ran\n"
+               "out of memory, 2 usage.")
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="JSON-lines files, plain or gzip, or globs ('-' is stdin)")
     parser.add_argument("--format", "-format", choices=FORMATS, default="markdown",
@@ -60,11 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--exclude-pseudo", "-exclude-pseudo", action="store_true",
                         help="leave hosts with services on more than 10 ports out of every table")
     parser.add_argument("--top", "-top", type=_positive, default=10, metavar="N",
-                        help="top ports per protocol, and rows of the Markdown per-port table "
-                             "(x2) (default 10)")
+                        help="top ports listed per protocol (default 10); the Markdown "
+                             "per-port table shows twice as many ports")
     parser.add_argument("--threads", "-threads", type=_positive, default=os.cpu_count() or 1,
                         metavar="N", help="cores to use (default: all)")
-    parser.add_argument("--memory-limit", "-memory-limit", default="1GB", metavar="SIZE",
+    parser.add_argument("--memory-limit", "-memory-limit", type=_memory, default="1GB",
+                        metavar="SIZE",
                         help="DuckDB's memory before it spills to disk (default 1GB)")
     parser.add_argument("--quiet", "-quiet", "-q", action="store_true",
                         help="no progress line on stderr")
@@ -96,7 +106,7 @@ def _write_out(directory: str, report, top: int) -> list[str]:
 def main(argv: Sequence[str]) -> int:
     """`argv` starts after `analyze`."""
     args = build_parser().parse_args(list(argv))
-    problem = _missing_package("duckdb", *(("matplotlib",) if args.out else ()))
+    problem = _missing_package("duckdb", "numpy", *(("matplotlib",) if args.out else ()))
     if problem:
         print(problem, file=sys.stderr)
         return EXIT_USAGE
@@ -117,11 +127,16 @@ def main(argv: Sequence[str]) -> int:
 
     options = Options(exclude_pseudo=args.exclude_pseudo, top=args.top, threads=args.threads,
                       memory_limit=args.memory_limit)
+    import duckdb
     try:
         report = analyze(paths, options, progress=None if args.quiet else sys.stderr)
     except KeyboardInterrupt:
         print("lzr analyze: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except duckdb.OutOfMemoryException:
+        print(f"lzr analyze: DuckDB ran out of memory within --memory-limit {args.memory_limit}; "
+              "give it more (it needs a few times the 32 MB chunks at least)", file=sys.stderr)
+        return EXIT_FAILED
 
     if args.format == "json":
         text = render.as_json(report.summary)
@@ -149,4 +164,4 @@ def main(argv: Sequence[str]) -> int:
     for entry in broken:
         print(f"lzr analyze: {entry['name']}: {entry['damage']}; kept its first "
               f"{entry['lines']:,} lines ({summary['records']:,} records in all)", file=sys.stderr)
-    return EXIT_DAMAGED if broken else 0
+    return EXIT_FAILED if broken else 0

@@ -22,18 +22,17 @@ from dataclasses import dataclass
 
 import duckdb
 
-from lzr.output.record import FIELDS
+from lzr.output.record import EXTENDED_FIELDS, FIELDS, Outcome
 from lzr.analyze.sources import Chunk, Source
 
-_JSON_NAME = {attribute: json_name for attribute, json_name, _ in FIELDS}
+_JSON_NAME = {attribute: json_name for attribute, json_name, _ in FIELDS + EXTENDED_FIELDS}
 
-# Read as raw JSON text (so a number and a string can be told apart) or as text.
-_AS_JSON = ("saddr", "sport", "window", "syn", "rst", "fingerprint", "acking_firewall")
-_AS_TEXT = ("data",)
-EXTENDED_DATA = "dataBase64"
-EXTENDED_OUTCOME = "outcome"
-ZERO_WINDOW_OUTCOME = "zero-window"
-ACKING_FIREWALL_OUTCOME = "acking-firewall"
+# Numbers and booleans are read as their raw JSON text, so that "80" and 80 can be told apart;
+# strings as text (cheaper), checked for looking like an address and a label.
+_AS_JSON = ("sport", "window", "syn", "rst", "acking_firewall")
+_AS_TEXT = ("saddr", "fingerprint", "data")
+EXTENDED_DATA = _JSON_NAME["data_base64"]
+EXTENDED_OUTCOME = _JSON_NAME["outcome"]
 
 COLUMNS = {
     **{_JSON_NAME[attribute]: "JSON" for attribute in _AS_JSON},
@@ -62,7 +61,9 @@ def _classified(paths: list[str]) -> str:
     the raw JSON text of the fields the report needs.
 
     JSON-typed columns hold the value's JSON text, so strings keep their quotes (which the
-    integer casts refuse) and DuckDB writes every non-integer number with a '.'.
+    integer casts refuse) and DuckDB writes every non-integer number with a '.'. A text column
+    given a number or a list holds its JSON text: an address has a '.' or a ':', a label
+    starts with a lowercase letter.
     """
     name = {attribute: _quoted(json_name) for attribute, json_name in _JSON_NAME.items()}
     return f"""
@@ -73,34 +74,35 @@ def _classified(paths: list[str]) -> str:
              WHEN s IS NULL OR p IS NULL OR w IS NULL OR y IS NULL OR r IS NULL OR f IS NULL THEN 2
              WHEN r IN ('true', 'false') AND y IN ('true', 'false')
                   AND (af IS NULL OR af IN ('true', 'false'))
-                  AND starts_with(s, '"') AND starts_with(f, '"')
+                  AND (contains(s, '.') OR contains(s, ':')) AND f >= 'a' AND f < '{{'
                   AND NOT contains(p, '.') AND try_cast(p AS USMALLINT) IS NOT NULL
                   AND NOT contains(w, '.') AND try_cast(w AS UINTEGER) IS NOT NULL THEN 0
              ELSE 3
            END AS problem,
            r = 'false' AND (coalesce(payload, '') <> '' OR coalesce(payload_b64, '') <> '')
              AS service,
-           CASE WHEN outcome IS NOT NULL THEN outcome = '{ZERO_WINDOW_OUTCOME}'
+           CASE WHEN outcome IS NOT NULL THEN outcome = '{Outcome.ZERO_WINDOW}'
                 ELSE w = '0' AND y = 'true' AND af IS DISTINCT FROM 'true' END AS zero_window,
-           af = 'true' OR outcome = '{ACKING_FIREWALL_OUTCOME}' AS acking_firewall
+           af = 'true' OR outcome = '{Outcome.ACKING_FIREWALL}' AS acking_firewall
     FROM (SELECT filename,
-                 {name['saddr']}::VARCHAR AS s, {name['sport']}::VARCHAR AS p,
+                 {name['saddr']} AS s, {name['sport']}::VARCHAR AS p,
                  {name['window']}::VARCHAR AS w, {name['syn']}::VARCHAR AS y,
                  {name['rst']}::VARCHAR AS r,
-                 {name['fingerprint']}::VARCHAR AS f, {name['acking_firewall']}::VARCHAR AS af,
+                 {name['fingerprint']} AS f, {name['acking_firewall']}::VARCHAR AS af,
                  {name['data']} AS payload, {_quoted(EXTENDED_DATA)} AS payload_b64,
                  {_quoted(EXTENDED_OUTCOME)} AS outcome
           FROM {_source(paths)})
     """
 
 
-def _grouped(paths: list[str]) -> str:
-    """Services one row each, every other line into the counters; only services pay for
-    unquoting their address and label."""
+def _grouped(paths: list[str], batch: int) -> str:
+    """Services one row each, every other line into the counters of one row per batch (and
+    one per chunk holding malformed lines)."""
     return f"""
-    SELECT CASE WHEN kept THEN s[2:-2] END AS saddr,
+    SELECT {batch} AS batch,
+           CASE WHEN kept THEN s END AS saddr,
            CASE WHEN kept THEN p::USMALLINT END AS sport,
-           CASE WHEN kept THEN f[2:-2] END AS label,
+           CASE WHEN kept THEN f END AS label,
            CASE WHEN problem > 0 THEN filename END AS bad_file,
            count(*) FILTER (problem = 0) AS records,
            count(*) FILTER (problem = 0 AND zero_window) AS zero_window_records,
@@ -132,8 +134,8 @@ def connect(threads: int, memory_limit: str, spill_directory: str) -> duckdb.Duc
     })
     connection.execute("SET enable_progress_bar = false")
     connection.execute(
-        "CREATE TEMP TABLE staged (saddr VARCHAR, sport USMALLINT, label VARCHAR, "
-        + ", ".join(f"{counter} BIGINT" for counter in COUNTERS) + ")")
+        "CREATE TEMP TABLE staged (batch INTEGER, saddr VARCHAR, sport USMALLINT, label VARCHAR, "
+        "bad_file VARCHAR, " + ", ".join(f"{counter} BIGINT" for counter in COUNTERS) + ")")
     return connection
 
 
@@ -146,15 +148,16 @@ class Ingest:
         self._sources = sources
         self._probe_directory = probe_directory
         self.first_malformed: MalformedLine | None = None
+        self._batches = 0
 
     def add(self, batch: list[Chunk]) -> None:
         by_path = {chunk.path: chunk for chunk in batch}
+        self._batches += 1
         connection = self._connection
-        connection.execute(f"CREATE OR REPLACE TEMP TABLE batch AS {_grouped(list(by_path))}")
+        connection.execute(f"INSERT INTO staged {_grouped(list(by_path), self._batches)}")
         bad_files = [row[0] for row in connection.execute(
-            "SELECT DISTINCT bad_file FROM batch WHERE bad_file IS NOT NULL").fetchall()]
-        connection.execute(
-            f"INSERT INTO staged SELECT saddr, sport, label, {', '.join(COUNTERS)} FROM batch")
+            "SELECT DISTINCT bad_file FROM staged WHERE batch = ? AND bad_file IS NOT NULL",
+            [self._batches]).fetchall()]
         for chunk in sorted((by_path[path] for path in bad_files),
                             key=lambda chunk: (chunk.source, chunk.first_line)):
             if self._could_come_first(chunk):

@@ -41,10 +41,12 @@ def write(summary: dict, coverage: dict[str, list[int]], directory: str) -> list
     figure.savefig(coverage_path, dpi=110)
     pyplot.close(figure)
 
-    with_port = [(label, entry["share_on_iana_port"]) for label, entry in summary["protocols"].items()
+    with_port = [(label, entry["share_on_iana_port"])
+                 for label, entry in summary["protocols"].items()
                  if entry["share_on_iana_port"] is not None][:2 * PLOTTED_PROTOCOLS]
     figure, axes = pyplot.subplots(figsize=(7, 4.5))
-    axes.bar([label for label, _ in with_port], [100 * share for _, share in with_port])
+    bars = axes.bar([label for label, _ in with_port], [100 * share for _, share in with_port])
+    axes.bar_label(bars, fmt="%.1f", fontsize="small")
     axes.set_ylim(0, 100)
     axes.set_ylabel("services on the IANA port (%)")
     axes.set_title("Share of each protocol's services on its IANA port")

@@ -17,13 +17,18 @@ def _percent(share: float | None) -> str:
 
 def _table(header: list[str], rows: list[list[str]], align_right: set[int]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---:" if i in align_right else "---" for i in range(len(header))) + "|"]
+             "|" + "|".join("---:" if i in align_right else "---"
+                            for i in range(len(header))) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return lines
 
 
+def _small_percent(share: float) -> str:
+    return "<0.1%" if 0 < share < 0.0005 else _percent(share)
+
+
 def _mix(protocols: dict[str, int], services: int) -> str:
-    shown = [f"{label} {_percent(count / services)}"
+    shown = [f"{label} {_small_percent(count / services)}"
              for label, count in list(protocols.items())[:MIX_SHOWN]]
     rest = len(protocols) - MIX_SHOWN
     return ", ".join(shown) + (f", {rest} more" if rest > 0 else "")
@@ -56,15 +61,16 @@ def markdown(summary: dict, *, top_ports_rows: int) -> str:
     out += ["", "## Totals", ""]
     pseudo = (f"{_count(summary['pseudo_service_hosts'])} "
               f"({_count(summary['services_on_pseudo_service_hosts'])} services; "
-              + ("left out of every table" if excluded else "included; --exclude-pseudo leaves them out")
+              + ("left out of every table" if excluded
+                 else "included; --exclude-pseudo leaves them out")
               + ")")
     rows = [
         ["records", _count(summary["records"])],
         ["malformed lines", _malformed_text(summary)],
         ["real services (data, RST false)", _count(summary["services"])],
         ["hosts with services", _count(summary["hosts"])],
-        [f"pseudo-service hosts (services on more than {summary['pseudo_service_threshold_ports']} ports)",
-         pseudo],
+        ["pseudo-service hosts (services on more than "
+         f"{summary['pseudo_service_threshold_ports']} ports)", pseudo],
         ["zero-window records", _count(summary["zero_window_records"])],
         ["ACKing-firewall records", _count(summary["acking_firewall_records"])],
     ]
@@ -77,12 +83,13 @@ def markdown(summary: dict, *, top_ports_rows: int) -> str:
             "" if entry["iana_port_basis"] == "IANA" else "*")
         on_iana = "-" if entry["on_iana_port"] is None else _count(entry["on_iana_port"])
         top = ", ".join(f"{port} ({_count(count)})" for port, count in entry["top_ports"])
-        rows.append([label, _count(entry["services"]), _count(entry["hosts"]), _count(entry["ports"]),
-                     iana, on_iana, _percent(entry["share_on_iana_port"]),
+        rows.append([label, _count(entry["services"]), _count(entry["hosts"]),
+                     _count(entry["ports"]), iana, on_iana, _percent(entry["share_on_iana_port"]),
                      _count(entry["ports_for_90_percent"]), top])
     out += _table(["protocol", "services", "hosts", "ports", "IANA port", "on it", "share",
                    "ports for 90%", "top ports (services)"], rows, {1, 2, 3, 4, 5, 6, 7})
-    if any(entry["iana_port_basis"] not in (None, "IANA") for entry in summary["protocols"].values()):
+    bases = {entry["iana_port_basis"] for entry in summary["protocols"].values()}
+    if bases - {None, "IANA"}:
         out += ["", "\\* no IANA assignment of its own: the port its servers use by default."]
 
     ports = summary["ports"]
@@ -120,7 +127,8 @@ def csv_tables(summary: dict) -> dict[str, str]:
                for kind in ("not_json", "missing_fields", "wrong_types")]
     totals += [["first_malformed_file", first.get("file", "")],
                ["first_malformed_line", first.get("line", "")]]
-    protocols = [[label, entry["services"], entry["hosts"], entry["ports"], entry["iana_port"] or "",
+    protocols = [[label, entry["services"], entry["hosts"], entry["ports"],
+                  entry["iana_port"] or "",
                   "" if entry["on_iana_port"] is None else entry["on_iana_port"],
                   "" if entry["share_on_iana_port"] is None else entry["share_on_iana_port"],
                   entry["ports_for_90_percent"],

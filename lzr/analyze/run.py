@@ -1,5 +1,6 @@
 """One analysis: sources -> spooled chunks -> DuckDB -> the report (see the package docstring)."""
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from typing import BinaryIO, TextIO
@@ -38,11 +39,14 @@ class _Progress:
         self._next = now + self._interval
         elapsed = now - self._start
         text = sum(source.bytes_read for source in self._sources)
-        line = f"lzr analyze: {elapsed:.0f} s, {text / 1e9:.2f} GB of text read ({text / elapsed / 1e6:.0f} MB/s)"
+        line = (f"lzr analyze: {elapsed:.0f} s, {text / 1e9:.2f} GB of text read "
+                f"({text / elapsed / 1e6:.0f} MB/s)")
         if None not in self._sizes:
-            done = sum(source.raw_bytes_read for source in self._sources) / max(1, sum(self._sizes))
+            read = sum(source.raw_bytes_read for source in self._sources)
+            done = read / max(1, sum(self._sizes))
             if done > 0:
-                line += f", {100 * done:.0f}% of the input, about {elapsed * (1 - done) / done:.0f} s left"
+                line += (f", {100 * done:.0f}% of the input, "
+                         f"about {elapsed * (1 - done) / done:.0f} s left")
         end = "\r" if self._interval == 1.0 else "\n"
         self._stream.write(line + end)
         self._stream.flush()
@@ -59,9 +63,11 @@ def analyze(paths: list[str], options: Options = Options(), *, stdin: BinaryIO |
     or corrupt gzip stream) does not stop the run: the report's `files` entries say which."""
     sources = [Source(path) for path in paths]
     meter = _Progress(sources, progress)
+    # DuckDB spills to disk (the temporary directory), not to the spool's memory.
     with ChunkSpool(sources, threads=options.threads, chunk_bytes=options.chunk_bytes,
-                    stdin=stdin) as spool:
-        connection = ingest.connect(options.threads, options.memory_limit, spool.directory)
+                    stdin=stdin) as spool, \
+            tempfile.TemporaryDirectory(prefix="lzr-analyze-spill-") as spill:
+        connection = ingest.connect(options.threads, options.memory_limit, spill)
         try:
             feeder = ingest.Ingest(connection, sources, spool.directory)
             for batch in spool.batches():
@@ -71,13 +77,13 @@ def analyze(paths: list[str], options: Options = Options(), *, stdin: BinaryIO |
                 meter.update()
             meter.close()
             counted = ingest.totals(connection)
-            report = tables.build(connection, exclude_pseudo=options.exclude_pseudo,
-                                  top=options.top)
+            service_tables = tables.build(connection, exclude_pseudo=options.exclude_pseudo,
+                                          top=options.top)
         finally:
             connection.close()
     first = feeder.first_malformed
-    service_tables = report.summary
-    report.summary = {
+    coverage = service_tables.pop("coverage")
+    summary = {
         "files": [{"name": source.name, "gzip": source.gzip, "lines": source.lines,
                    "damage": source.damage} for source in sources],
         "records": counted["records"],
@@ -92,7 +98,7 @@ def analyze(paths: list[str], options: Options = Options(), *, stdin: BinaryIO |
         "acking_firewall_records": counted["acking_firewall_records"],
         **service_tables,
     }
-    return report
+    return tables.Report(summary, coverage)
 
 
 def damaged(report: tables.Report) -> list[dict]:

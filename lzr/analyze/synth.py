@@ -9,8 +9,9 @@ The shapes follow the LZR paper's all-port scans of a random sample of IPv4:
 * The other hosts have a few open ports. On a port that ACKs data, the service is spread far
   from its IANA port: 3.0% of HTTP on 80 (1.2% on 7547, 0.7% on 30005), 6.4% of TLS on 443,
   5.5% of Telnet on 23 (then 5523, 9002, 6002, 8000), 83.1% of AMQP on 5672 (3.1% on 5673);
-  the rest of each protocol falls on a Zipf-shaped tail over all ports, so that HTTP needs
-  about 25,000 ports and TLS about 40,000 for 90% coverage.
+  the rest of each protocol falls on a Zipf-Mandelbrot tail over all ports, so that HTTP
+  needs about 25,000 ports and TLS about 40,000 for 90% coverage. Of the services on 80, 93%
+  are HTTP (the rest mostly TLS); of those on 443, 89% are TLS (the rest mostly HTTP).
 * Labels by share of services: mostly HTTP and TLS (about 65% and 30% of the unexpected
   ones), then SSH, Telnet, mail, FTP, databases and ICS protocols, and `unknown` data.
 
@@ -35,6 +36,7 @@ from lzr.argparsing import ExactArgumentParser
 from lzr.analyze.ports import PRIMARY_PORTS
 from lzr.analyze.tables import PSEUDO_SERVICE_PORTS
 from lzr.output.gojson import quote_bytes
+from lzr.output.record import Outcome
 from lzr.output.timestamps import TimestampFormatter
 
 ALL_PORTS = 65535
@@ -59,30 +61,32 @@ PORT_OUTCOMES = (("service", 0.70), ("reset", 0.12), ("acked_no_data", 0.09),
 OPEN_PORTS = ((1, 0.55), (2, 0.22), (3, 0.1), (4, 0.06), (6, 0.04), (10, 0.02), (14, 0.01))
 
 # Share of services per label, and the busiest ports of each (port, share of the label).
-LABELS: dict[str, tuple[float, tuple[tuple[int, float], ...], float]] = {
-    # label: (share of services, head ports, Zipf exponent of the tail)
-    "http": (0.52, ((80, 0.030), (7547, 0.012), (30005, 0.007), (8080, 0.006), (8000, 0.004)), 0.89),
-    "tls": (0.25, ((443, 0.064), (8443, 0.01), (4433, 0.003)), 0.80),
-    "unknown": (0.08, (), 0.6),
-    "ssh": (0.05, ((22, 0.52), (2222, 0.05)), 0.9),
+LABELS: dict[str, tuple[float, tuple[tuple[int, float], ...], float, int]] = {
+    # label: (share of services, head ports, tail exponent s, tail offset q: the k-th port
+    # of the tail weighs (k + q) ** -s)
+    "http": (0.52, ((80, 0.030), (7547, 0.012), (30005, 0.007), (8080, 0.006), (8000, 0.004),
+                    (443, 0.0038)), 1.1, 100),
+    "tls": (0.25, ((443, 0.064), (8443, 0.01), (80, 0.0036), (4433, 0.003)), 0.9, 200),
+    "unknown": (0.08, (), 0.6, 20),
+    "ssh": (0.05, ((22, 0.52), (2222, 0.05)), 0.9, 20),
     "telnet": (0.02, ((23, 0.055), (5523, 0.03), (9002, 0.025), (6002, 0.02), (8000, 0.018),
-                      (2323, 0.01)), 0.9),
-    "smtp": (0.012, ((25, 0.45), (587, 0.12), (465, 0.05)), 0.9),
-    "ftp": (0.012, ((21, 0.6), (2121, 0.03)), 0.9),
-    "imap": (0.006, ((143, 0.5),), 0.9),
-    "pop3": (0.006, ((110, 0.5),), 0.9),
-    "mysql": (0.007, ((3306, 0.7),), 0.9),
-    "redis": (0.003, ((6379, 0.75),), 0.9),
-    "dns": (0.005, ((53, 0.6),), 0.9),
-    "rdp": (0.004, ((3389, 0.6),), 0.9),
-    "vnc": (0.003, ((5900, 0.55), (5901, 0.1)), 0.9),
-    "amqp": (0.002, ((5672, 0.831), (5673, 0.031)), 0.9),
-    "mongodb": (0.002, ((27017, 0.7),), 0.9),
-    "mqtt": (0.002, ((1883, 0.6),), 0.9),
-    "pptp": (0.003, ((1723, 0.8),), 0.9),
-    "siemens": (0.001, ((102, 0.04),), 0.9),
-    "modbus": (0.001, ((502, 0.09),), 0.9),
-    "ipmi": (0.001, ((623, 0.01),), 0.9),
+                      (2323, 0.01)), 0.9, 20),
+    "smtp": (0.012, ((25, 0.45), (587, 0.12), (465, 0.05)), 0.9, 20),
+    "ftp": (0.012, ((21, 0.6), (2121, 0.03)), 0.9, 20),
+    "imap": (0.006, ((143, 0.5),), 0.9, 20),
+    "pop3": (0.006, ((110, 0.5),), 0.9, 20),
+    "mysql": (0.007, ((3306, 0.7),), 0.9, 20),
+    "redis": (0.003, ((6379, 0.75),), 0.9, 20),
+    "dns": (0.005, ((53, 0.6),), 0.9, 20),
+    "rdp": (0.004, ((3389, 0.6),), 0.9, 20),
+    "vnc": (0.003, ((5900, 0.55), (5901, 0.1)), 0.9, 20),
+    "amqp": (0.002, ((5672, 0.831), (5673, 0.031)), 0.9, 20),
+    "mongodb": (0.002, ((27017, 0.7),), 0.9, 20),
+    "mqtt": (0.002, ((1883, 0.6),), 0.9, 20),
+    "pptp": (0.003, ((1723, 0.8),), 0.9, 20),
+    "siemens": (0.001, ((102, 0.04),), 0.9, 20),
+    "modbus": (0.001, ((502, 0.09),), 0.9, 20),
+    "ipmi": (0.001, ((623, 0.01),), 0.9, 20),
 }
 
 # A few first segments per label, as a server sends them (the date varies per record).
@@ -190,10 +194,11 @@ class Truth:
 
 
 class _PortPicker:
-    """Draws the port of a service of one label: its head ports, else a Zipf-shaped tail over
-    a label-specific random order of all other ports."""
+    """Draws the port of a service of one label: its head ports, else a Zipf-Mandelbrot tail
+    over a label-specific random order of all other ports."""
 
-    def __init__(self, rng: random.Random, head: tuple[tuple[int, float], ...], exponent: float):
+    def __init__(self, rng: random.Random, head: tuple[tuple[int, float], ...], exponent: float,
+                 offset: int):
         self._rng = rng
         self._head_ports = [port for port, _ in head]
         self._head_cumulative = []
@@ -206,7 +211,7 @@ class _PortPicker:
         rng.shuffle(self._tail)
         weights, running = [], 0.0
         for rank in range(1, len(self._tail) + 1):
-            running += rank ** -exponent
+            running += (rank + offset) ** -exponent
             weights.append(running)
         self._tail_cumulative = weights
 
@@ -231,7 +236,8 @@ class Generator:
                  extended: bool = False, malformed_share: float = 0.0):
         self._out = out
         self._rng = random.Random(seed)
-        self._everywhere_ports = max(PSEUDO_SERVICE_PORTS + 1, min(ALL_PORTS, ports_per_everywhere_host))
+        self._everywhere_ports = max(PSEUDO_SERVICE_PORTS + 1,
+                                     min(ALL_PORTS, ports_per_everywhere_host))
         self._extended = extended
         self._malformed_share = malformed_share
         self._pending: list[str] = []
@@ -348,8 +354,8 @@ class Generator:
     def _picker(self, label: str) -> _PortPicker:
         picker = self._pickers.get(label)
         if picker is None:
-            _, head, exponent = LABELS[label]
-            picker = self._pickers[label] = _PortPicker(self._rng, head, exponent)
+            _, head, exponent, offset = LABELS[label]
+            picker = self._pickers[label] = _PortPicker(self._rng, head, exponent, offset)
         return picker
 
     def _count_services(self, address: str, services: list[tuple[int, str]]) -> None:
@@ -442,20 +448,21 @@ class Generator:
             pending.clear()
 
     def _extended_fields(self, outcome: str, label: str, payload: bytes, handshake: int) -> str:
-        name = {"service": "identified" if label != "unknown" else "unknown-data",
-                "data_with_reset": "identified", "zero_window": "zero-window", "reset": "rst",
-                "fin": "fin", "acked_no_data": "acked-no-data", "silent": "no-synack",
-                "acking_firewall": "acking-firewall"}[outcome]
+        named = {"service": Outcome.IDENTIFIED if label != "unknown" else Outcome.UNKNOWN_DATA,
+                 "data_with_reset": Outcome.IDENTIFIED, "zero_window": Outcome.ZERO_WINDOW,
+                 "reset": Outcome.RST, "fin": Outcome.FIN, "acked_no_data": Outcome.ACKED_NO_DATA,
+                 "silent": Outcome.NO_SYNACK, "acking_firewall": Outcome.ACKING_FIREWALL}[outcome]
         tried = handshake + 1
         fields = (f',"handshake":"{("tls", "http")[handshake] if payload else ""}",'
-                  f'"handshakesTried":{tried},"identifySeconds":{0.05 * tried}')
+                  f'"handshakesTried":{tried},"identifySeconds":{0.05 * tried},"outcome":"{named}"')
         if payload:
             fields += f',"dataBase64":"{base64.b64encode(payload).decode()}"'
-        return fields + f',"outcome":"{name}"'
+        return fields
 
     def _payload(self, label: str) -> tuple[str, bytes]:
         """A first segment for `label`: as LZR's JSON string (quoted once per template, the
-        date and nonce filled in afterwards: they need no escapes) and, for --extended, its bytes."""
+        date and nonce filled in afterwards: they need no escapes) and, for --extended, its
+        bytes."""
         quoted, template = self._choice(self._payloads[label])
         if isinstance(template, bytes):
             return quoted, template
@@ -463,7 +470,8 @@ class Generator:
         values = {"date": _HTTP_DATE.format(h=seconds // 3600 % 24, m=seconds // 60 % 60,
                                             s=seconds % 60),
                   "nonce": f"{self._rng.getrandbits(64):016x}"}
-        return quoted.format(**values), (template.format(**values).encode() if self._extended else b"")
+        raw = template.format(**values).encode() if self._extended else b""
+        return quoted.format(**values), raw
 
     def _malformed(self) -> str:
         kind = self._choice(MALFORMED_KINDS)
@@ -498,7 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     size = parser.add_mutually_exclusive_group(required=True)
     size.add_argument("--records", type=int, metavar="N", help="write at least N records")
     size.add_argument("--bytes", type=float, metavar="B",
-                      help="write until FILE holds at least B bytes (compressed, for .gz), e.g. 5e8")
+                      help="write until FILE holds at least B bytes (compressed for .gz), "
+                           "e.g. 5e8")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--everywhere-ports", type=int, default=ALL_PORTS, metavar="N",
                         help="ports a host that answers everywhere answers on (default 65535)")

@@ -40,64 +40,83 @@ def ports_for_share(per_port_descending: list[int], target: float = COVERAGE_TAR
     return 0
 
 
-def build(connection: duckdb.DuckDBPyConnection, *, exclude_pseudo: bool, top: int) -> Report:
-    """Tables from `staged` (see lzr.analyze.ingest); totals of the input are added by the caller."""
+def build(connection: duckdb.DuckDBPyConnection, *, exclude_pseudo: bool, top: int) -> dict:
+    """The service tables from `staged` (see lzr.analyze.ingest), with `coverage` for the plots
+    under the key "coverage"; the input's totals are added by the caller.
+
+    Three passes over the services: per host, per (label, port), per label for its hosts.
+    The per-port table comes from the (label, port) counts, unless some service carries two
+    labels, when one more pass counts each service once.
+    """
     run = connection.execute
     run("CREATE OR REPLACE TEMP TABLE services AS "
-        "SELECT DISTINCT saddr, sport, label FROM staged WHERE saddr IS NOT NULL")
-    run("CREATE OR REPLACE TEMP TABLE pseudo_hosts AS SELECT saddr, count(DISTINCT sport) AS ports "
-        f"FROM services GROUP BY saddr HAVING count(DISTINCT sport) > {PSEUDO_SERVICE_PORTS}")
-    kept = ("(SELECT * FROM services WHERE saddr NOT IN (SELECT saddr FROM pseudo_hosts))"
+        "SELECT saddr, sport, label FROM staged WHERE saddr IS NOT NULL GROUP BY ALL")
+    run("CREATE OR REPLACE TEMP TABLE host_ports AS "
+        "SELECT saddr, count(DISTINCT sport) AS ports FROM services GROUP BY saddr")
+    pseudo_hosts, pseudo_services, hosts, services = run(
+        f"""SELECT count(*) FILTER (ports > {PSEUDO_SERVICE_PORTS}),
+                   coalesce(sum(ports) FILTER (ports > {PSEUDO_SERVICE_PORTS}), 0)::BIGINT,
+                   count(*) FILTER (NOT $exclude OR ports <= {PSEUDO_SERVICE_PORTS}),
+                   coalesce(sum(ports) FILTER (NOT $exclude OR ports <= {PSEUDO_SERVICE_PORTS}),
+                            0)::BIGINT
+            FROM host_ports""", {"exclude": exclude_pseudo}).fetchone()
+    kept = (f"(SELECT * FROM services WHERE saddr NOT IN "
+            f"(SELECT saddr FROM host_ports WHERE ports > {PSEUDO_SERVICE_PORTS}))"
             if exclude_pseudo else "services")
-    run("CREATE OR REPLACE TEMP TABLE primary_ports (label VARCHAR, port INTEGER)")
-    connection.executemany("INSERT INTO primary_ports VALUES (?, ?)",
-                           [(label, primary.port) for label, primary in PRIMARY_PORTS.items()])
 
-    pseudo_hosts, pseudo_services = run(
-        "SELECT count(*), coalesce(sum(ports), 0)::BIGINT FROM pseudo_hosts").fetchone()
-    services, hosts = run(
-        f"SELECT count(*), count(DISTINCT saddr) FROM (SELECT DISTINCT saddr, sport FROM {kept})"
-    ).fetchone()
-
-    per_label_port = run(
-        f"SELECT label, sport, count(*) AS n FROM {kept} GROUP BY ALL "
-        "ORDER BY label, n DESC, sport").fetchall()
     coverage: dict[str, list[int]] = {}
     top_ports: dict[str, list[list[int]]] = {}
     mix: dict[int, dict[str, int]] = {}
-    for label, port, count in per_label_port:
+    on_primary: dict[str, int] = {}
+    for label, port, count in run(
+            f"SELECT label, sport, count(*) AS n FROM {kept} GROUP BY ALL "
+            "ORDER BY label, n DESC, sport").fetchall():
         coverage.setdefault(label, []).append(count)
         ranked = top_ports.setdefault(label, [])
         if len(ranked) < top:
             ranked.append([port, count])
         mix.setdefault(port, {})[label] = count
+        primary = PRIMARY_PORTS.get(label)
+        if primary is not None and primary.port == port:
+            on_primary[label] = count
+    label_hosts = dict(run(f"SELECT label, count(DISTINCT saddr) FROM {kept} GROUP BY label")
+                       .fetchall())
 
     protocols = {}
-    for label, label_services, label_hosts, label_ports, on_primary in run(
-            f"""SELECT k.label, count(*) AS n, count(DISTINCT k.saddr), count(DISTINCT k.sport),
-                       count(*) FILTER (k.sport = p.port)
-                FROM {kept} k LEFT JOIN primary_ports p USING (label)
-                GROUP BY k.label ORDER BY n DESC, k.label""").fetchall():
+    for label in sorted(coverage, key=lambda label: (-sum(coverage[label]), label)):
+        label_services = sum(coverage[label])
         primary = PRIMARY_PORTS.get(label)
         protocols[label] = {
             "services": label_services,
-            "hosts": label_hosts,
-            "ports": label_ports,
+            "hosts": label_hosts[label],
+            "ports": len(coverage[label]),
             "iana_port": primary.port if primary else None,
             "iana_port_basis": primary.basis if primary else None,
-            "on_iana_port": on_primary if primary else None,
-            "share_on_iana_port": _share(on_primary, label_services) if primary else None,
+            "on_iana_port": on_primary.get(label, 0) if primary else None,
+            "share_on_iana_port": (_share(on_primary.get(label, 0), label_services)
+                                   if primary else None),
             "ports_for_90_percent": ports_for_share(coverage[label]),
             "top_ports": top_ports[label],
         }
 
     assigned = labels_of_port()
-    ports = {}
-    for port, port_services, own in run(
-            f"""SELECT k.sport, count(DISTINCT k.saddr) AS n,
+    if services == sum(sum(per_port) for per_port in coverage.values()):
+        # Every service has one label: the (label, port) counts are the per-port counts.
+        per_port = [(port, sum(labels.values()),
+                     sum(count for label, count in labels.items()
+                         if label in assigned.get(port, ())))
+                    for port, labels in mix.items()]
+    else:
+        run("CREATE OR REPLACE TEMP TABLE primary_ports (label VARCHAR, port INTEGER)")
+        connection.executemany("INSERT INTO primary_ports VALUES (?, ?)",
+                               [(label, primary.port) for label, primary in PRIMARY_PORTS.items()])
+        per_port = run(
+            f"""SELECT k.sport, count(DISTINCT k.saddr),
                        count(DISTINCT k.saddr) FILTER (p.label IS NOT NULL)
                 FROM {kept} k LEFT JOIN primary_ports p ON p.port = k.sport AND p.label = k.label
-                GROUP BY k.sport ORDER BY n DESC, k.sport""").fetchall():
+                GROUP BY k.sport""").fetchall()
+    ports = {}
+    for port, port_services, own in sorted(per_port, key=lambda row: (-row[1], row[0])):
         iana_labels = list(assigned.get(port, ()))
         ports[str(port)] = {
             "services": port_services,
@@ -106,7 +125,7 @@ def build(connection: duckdb.DuckDBPyConnection, *, exclude_pseudo: bool, top: i
             "share_iana": _share(own, port_services) if iana_labels else None,
         }
 
-    summary = {
+    return {
         "services": services,
         "hosts": hosts,
         "pseudo_service_hosts": pseudo_hosts,
@@ -115,5 +134,5 @@ def build(connection: duckdb.DuckDBPyConnection, *, exclude_pseudo: bool, top: i
         "exclude_pseudo": exclude_pseudo,
         "protocols": protocols,
         "ports": ports,
+        "coverage": coverage,
     }
-    return Report(summary, coverage)

@@ -2,8 +2,9 @@
 
 Inputs are events: a target ZMap (or the runtime's stateless SYN) already has a SYN-ACK for
 (`add_synack`), a RST refusing such a SYN (`add_refused`), a target to SYN (`add_target`), a
-TCP segment from a target (`receive`) and the time (`advance`); a stateless SYN that nothing
-answered only needs its record (`add_unanswered`). Outputs are collected until taken:
+TCP segment from a target (`receive`) and the time (`advance`); a stateless SYN nothing
+answered only needs its record (`add_unanswered`). The scan's end: `drain` (no new
+handshakes) and `interrupt` (every target ends now). Outputs are collected until taken:
 segments to send (`take_sends`), final records (`take_records`), and when to call `advance`
 next (`next_deadline`). The clock is whatever the caller says.
 
@@ -19,16 +20,10 @@ Invariants
  6. A connection's lifetime is bounded whatever the target sends: only timers and the first
     of each kind of answer move it, and retries are counted per connection.
 
-transitions.py holds the state machine as a table: for each state, the handler each event
-runs. The side concerns have their own modules: the per-host cap and rate (hosts.py), the
-ACKing-firewall probes (firewall.py), records (records.py), and which labels are sure
-(lzr.fingerprint.sure_labels).
-
-When a connection ends without naming the service, the target starts its next handshake on
-a fresh local port, or, when there is none left and no other connection is live, writes its
-final record (§2.10). With `compat` a target runs one handshake at a time and its first data
-ends it; otherwise up to `parallel` run at once, data that names nothing for sure lets the
-others go on, and a target's extra connections (beyond its first) are capped per address.
+transitions.py holds the state machine as a table: the handler each event of each state
+runs. When a connection ends without naming the service, the target starts its next
+handshake on a fresh local port, or, with none left and no connection live, writes its final
+record (§2.10). The side concerns have their own modules (docs/engine.md).
 """
 from __future__ import annotations
 
@@ -40,28 +35,23 @@ from lzr import handshakes
 from lzr.engine.firewall import AddressVerdicts, TargetProbes
 from lzr.engine.hosts import HostLimits
 from lzr.engine.ports import LocalPorts
-from lzr.engine.records import SYN_WINDOW, Recorder, fallback, keep_if_better
-from lzr.engine.send import Send
-from lzr.engine.state import Conn, InFlight
-from lzr.engine.timers import BudgetQueue, TimerQueue
+from lzr.engine import send
+from lzr.engine.records import Recorder, fallback, keep_if_better
+from lzr.engine.send import SYN_WINDOW, Send
+from lzr.engine.state import InFlight
+from lzr.engine.timers import Timers
+from lzr.engine.timing import Timing
 from lzr.engine.transitions import (
     IDLE, MOD32, PROBE_ACKED, PROBE_SENT, PURE_ACK, REFUSED, SYN_SENT, SYNACK, TIMER,
     TRANSITIONS, accept,
 )
 from lzr.fingerprint import label_of, labels, sure_labels
 from lzr.output.record import Outcome, Record
-from lzr.wire.segment import ACK, PSH, RST, SYN
+from lzr.wire.segment import ACK, RST, SYN
 
 if TYPE_CHECKING:
     from lzr.config import EngineConfig
 
-def answer_waits(cfg: EngineConfig) -> tuple[float, ...]:
-    """The waits for an ACKed probe's answer shorter than -t: from the floor, doubling."""
-    waits, wait = [], cfg.answer_floor
-    while cfg.answer_rtts and 0 < wait < cfg.timeout:
-        waits.append(wait)
-        wait *= 2
-    return tuple(waits)
 
 # Ports and windows are 16-bit; taking them from one shared table instead of keeping the int
 # objects that came with each input saves two objects per target in flight.
@@ -80,23 +70,21 @@ class Engine:
         self._sends: list[Send] = []
         self._records: list[Record] = []
         self._recorder = Recorder(version, scanner_addr, cfg.handshakes)
-        self._hosts = HostLimits(cfg.per_host_limit, cfg.host_rate, self._wants_queued_conn,
-                                 self._open_queued_conn)
+        self._hosts = HostLimits(  # a queued target may have ended meanwhile
+            cfg.per_host_limit, cfg.host_rate,
+            lambda t: self._targets.get(t.key) is t and self._wants_conn(t), self._open_queued_conn)
         probes = (cfg.haf, cfg.haf_needed, cfg.haf_timeout, self._ports, self._rng,
                   self._targets, self._sends)
         self._firewall = TargetProbes(*probes) if cfg.compat else AddressVerdicts(
             *probes, parallel=cfg.parallel, on_verdict=self._on_verdict)
-        self._first_probe_timer = TimerQueue(cfg.retransmit_after)
-        self._timer = TimerQueue(cfg.timeout)
-        # Waits for the answer to an ACKed probe shorter than -t, from the host's round trip.
-        self._answer_timers = tuple(TimerQueue(wait) for wait in answer_waits(cfg))
-        self._budget = BudgetQueue(cfg.target_timeout) if cfg.target_timeout else None
-        conn_timers = (self._first_probe_timer, self._timer) + self._answer_timers
+        timing = self._timing = Timing(cfg)
+        self._timer = timing.timeout
         # Earliest first on a tie: a connection's, a host's, a probe's, a target's budget.
-        self._timers = tuple((queue, self._conn_timer(queue.delay)) for queue in conn_timers) + (
+        self._timers = Timers([(queue, self._conn_timer(queue.delay))
+                               for queue in timing.conn_queues] + [
             (self._hosts.timer, self._hosts.on_timer),
             (self._firewall.timer, self._firewall.on_timer),
-        ) + (((self._budget, self._on_budget_spent),) if self._budget is not None else ())
+        ] + ([(timing.budget, self._end_now)] if timing.budget is not None else []))
         self._handlers = {state: {event: getattr(self, "_on_" + name)
                                   for event, name in events.items()}
                           for state, events in TRANSITIONS.items()}
@@ -134,9 +122,7 @@ class Engine:
             self.receive(seg, now)
             return
         target = self._new_target(key, now)
-        target.next_hs = 1
-        target.lport = SIXTEEN_BITS[seg.dport]
-        target.hs = 0
+        target.next_hs, target.lport, target.hs = 1, SIXTEEN_BITS[seg.dport], 0
         target.state = SYN_SENT
         target.seq, target.ack, target.window, target.ttl, target.flags = (
             (seg.ack - 1) & MOD32, 0, SYN_WINDOW, 0, SYN)
@@ -154,6 +140,10 @@ class Engine:
             started=first_sent if self.cfg.extended else None, now=now)
         self._records.append(replace(record, outcome=Outcome.INTERRUPTED) if interrupted
                              else record)
+
+    def active(self, addr: int, port: int) -> bool:
+        """Is the target in flight (state held, final record not yet emitted)?"""
+        return (addr << 16 | port) in self._targets
 
     def drain(self, now: float) -> None:
         """No new connection from now on: each target ends when its open connections do, so
@@ -176,14 +166,10 @@ class Engine:
             self._finish(target, replace(record, outcome=Outcome.INTERRUPTED), now)
 
     def backlog_seconds(self) -> float:
-        """How long the connections queued at their addresses will take to start at the host
+        """How long the connections queued at their addresses take to start at the host
         rate, for the longest queue (an ETA's part the sending does not show)."""
         return self._hosts.backlog_seconds(
             lambda target: len(self._handshakes) - target.next_hs)
-
-    def active(self, addr: int, port: int) -> bool:
-        """Is the target in flight (state held, final record not yet emitted)?"""
-        return (addr << 16 | port) in self._targets
 
     def add_target(self, addr: int, port: int, now: float) -> None:
         """A target to SYN ourselves (-sendSYNs): handshake 0 starts with our SYN."""
@@ -213,21 +199,10 @@ class Engine:
 
     def advance(self, now: float) -> None:
         """Fire every timer due at `now`, earliest first."""
-        while True:
-            fire, queue, due = None, None, now
-            for candidate, handler in self._timers:
-                head = candidate.head()
-                if head is not None and (head < due or queue is None and head == due):
-                    fire, queue, due = handler, candidate, head
-            if queue is None:
-                return
-            item = queue.pop()
-            if item is not None:
-                fire(item, now)
+        self._timers.fire_due(now)
 
     def next_deadline(self) -> float | None:
-        heads = [d for d in (queue.head() for queue, _ in self._timers) if d is not None]
-        return min(heads) if heads else None
+        return self._timers.next_deadline()
 
     def take_sends(self) -> list[Send]:
         sends = self._sends[:]
@@ -265,7 +240,7 @@ class Engine:
 
     def _on_data(self, conn, seg, now: float) -> None:
         target = conn.target
-        found = labels(seg.payload)
+        found = labels(seg.payload, self.cfg.compat)
         sure = found if self.cfg.compat else sure_labels(found, self._handshakes[conn.hs])
         record = self._recorder.of_data(conn, seg, now,
                                         label=label_of(sure or found, self.cfg.priority))
@@ -294,43 +269,23 @@ class Engine:
         conn.state = PROBE_ACKED
         conn.seq, conn.ack, conn.window, conn.ttl, conn.flags = (
             seg.seq, seg.ack, SIXTEEN_BITS[seg.window], seg.ttl, seg.flags)
-        sent_at = conn.deadline - self._first_probe_timer.delay
+        self._timing.answer(conn, now, self._handshakes[conn.hs].server_first).arm(conn, now)
         conn.sent = 0
         conn.counter = 0
-        self._answer_timer(conn, now - sent_at).arm(conn, now)
-
-    def _answer_timer(self, conn, rtt: float) -> TimerQueue:
-        """How long to wait for the answer to the probe the target just ACKed: -t in the
-        first round (slow HTTP pages, TLS handshakes), then a few round trips: a server
-        answers a probe it understands at once (docs/identification.md, "Silent ports").
-        An ACK of a retransmission says nothing of the round trip."""
-        if conn.counter == 0 and conn.hs >= self.cfg.parallel and (
-                not self._handshakes[conn.hs].server_first):
-            for queue in self._answer_timers:
-                if queue.delay >= self.cfg.answer_rtts * rtt:
-                    return queue
-        return self._timer
 
     def _conn_timer(self, waited: float):
         """The handler of a connection timer queue whose timers run `waited` seconds."""
         def fire(conn, now: float) -> None:
             if self._firewall.stops(conn.target):
-                self._end_as_firewall(conn.target, now)
+                self._end_now(conn.target, now, firewall=True)
             else:
                 self._handlers[conn.state][TIMER](conn, now, waited)
         return fire
 
-    def _on_budget_spent(self, target: InFlight, now: float) -> None:
-        """--target-timeout: the target ends now with what it has."""
-        conns = target.live_conns()
-        if conns and (target.fallback is None or not target.fallback.data):
-            target.fallback = self._recorder.of_reference(conns[0], now, sent_at=now)
-        self._finish(target, None, now)
-
     def _on_syn_timer(self, conn, now: float, waited: float) -> None:
         if conn.counter < self.cfg.retries:
             conn.counter += 1
-            self._send_syn(conn)
+            self._sends.append(send.syn(conn))
             self._timer.arm(conn, now)
             return
         # No SYN-ACK: the port stopped answering; LZR ends the target here (§2.8).
@@ -348,31 +303,19 @@ class Engine:
         record = self._recorder.of_reference(conn, now, sent_at=conn.deadline - waited)
         self._send_rst(conn, conn.ack)
         target = conn.target
-        if self._handshakes[conn.hs].server_first:
-            target.banner_waited = True
-        elif acked:
-            target.silent += 1
-            # It takes probes and never speaks: start nothing more. A banner still has the
-            # server-first handshake's window (open, or over) to come in.
-            if self.cfg.silent_probes and target.silent >= self.cfg.silent_probes and (
-                    target.banner_asked):
-                self._stop_asking(target, conn)
+        if self._timing.gives_up(target, self._handshakes[conn.hs].server_first, acked):
+            # It takes probes and never speaks: start nothing more, end the other
+            # client-first connections; a banner has its server-first windows to come in.
+            target.stopped = True
+            for other in target.live_conns():
+                if other is not conn and not self._handshakes[other.hs].server_first:
+                    if other.state != SYN_SENT:
+                        self._send_rst(other, other.ack)
+                    self._close_conn(other)
         self._end_conn(conn, record, now)
 
-    def _stop_asking(self, target: InFlight, ending) -> None:
-        """The target takes probes and never speaks: start nothing more, and end its other
-        client-first connections; a banner still has the server-first handshakes' windows
-        (open, or over) to come in."""
-        target.stopped = True
-        for conn in target.live_conns():
-            if conn is not ending and not self._handshakes[conn.hs].server_first:
-                if conn.state != SYN_SENT:
-                    self._send_rst(conn, conn.ack)
-                self._close_conn(conn)
-
     def _on_acking_firewall(self, conn, seg, now: float) -> None:
-        record = replace(self._recorder.of_segment(conn, seg, now, Outcome.ACKING_FIREWALL),
-                         acking_firewall=True)
+        record = self._recorder.of_segment(conn, seg, now, Outcome.ACKING_FIREWALL)
         self._send_rst(conn, seg.ack)
         self._close_conn(conn)
         self._finish(conn.target, record, now)
@@ -380,35 +323,37 @@ class Engine:
     def _on_verdict(self, target: InFlight, firewall: bool, now: float) -> None:
         """The verdict on the address of `target`, which waited for it."""
         if firewall:
-            self._end_as_firewall(target, now)
+            self._end_now(target, now, firewall=True)
         else:
             self._start_handshakes(target, now)
 
-    def _end_as_firewall(self, target: InFlight, now: float) -> None:
-        """End a target of an ACKing firewall at once, with its first live connection's
-        reference packet, or the record it would end with anyway."""
+    def _end_now(self, target: InFlight, now: float, firewall: bool = False) -> None:
+        """End the target at once (its --target-timeout, or its address is an ACKing
+        firewall): with its data if it has some, else its first live connection's reference
+        packet, else its last attempt (flagged as the firewall's by `_finish`)."""
         conns = target.live_conns()
-        if not conns or target.fallback is not None and target.fallback.data:
-            self._finish(target, None, now)     # its data, or its last attempt, flagged
+        if conns and (target.fallback is None or not target.fallback.data):
+            record = (self._recorder.of_firewall(conns[0], now) if firewall else
+                      self._recorder.of_reference(conns[0], now, sent_at=now))
+            self._finish(target, record, now)
         else:
-            self._finish(target, self._recorder.of_firewall(conns[0], now), now)
+            self._finish(target, None, now)
 
     # ---- connections and targets ------------------------------------------------------
 
     def _new_target(self, key: int, now: float) -> InFlight:
         target = self._targets[key] = InFlight(key, now if self.cfg.extended else None)
-        if self._budget is not None:
-            self._budget.arm(target, now)
+        if self._timing.budget is not None:
+            self._timing.budget.arm(target, now)
         return target
 
     def _start_handshakes(self, target: InFlight, now: float) -> None:
         """Start handshakes while the target has some left and room to run them."""
         while self._wants_conn(target):
             if target.next_hs:
-                if self._firewall.stops(target):
-                    self._end_as_firewall(target, now)
-                    return
-                if self._firewall.holds(target):
+                if not self._firewall.allows(target, now):
+                    if self._targets.get(target.key) is not target:
+                        return      # it ended as an ACKing firewall's
                     break
                 if not self._hosts.has_room(target.addr, now):
                     self._hosts.queue(target, now)
@@ -428,31 +373,18 @@ class Engine:
         return (target.next_hs < len(self._handshakes) and not target.stopped
                 and not self._draining and len(target.live_conns()) < self.cfg.parallel)
 
-    def _wants_queued_conn(self, target: InFlight) -> bool:
-        """Does a target queued at its address (hosts.py) still want a connection?"""
-        return self._targets.get(target.key) is target and self._wants_conn(target)
-
     def _open_queued_conn(self, target: InFlight, now: float) -> bool:
         """A slot at its address for a queued target: open its next connection, unless the
         address's ACKing-firewall verdict says otherwise. Did it open one?"""
-        if self._firewall.stops(target):
-            self._end_as_firewall(target, now)
-            return False
-        if self._firewall.holds(target):
+        if not self._firewall.allows(target, now):
             return False
         self._open_conn(target, now)
         return True
 
     def _open_conn(self, target: InFlight, now: float) -> None:
         """Send the SYN of the target's next handshake from a fresh local port."""
-        lport = self._fresh_port(target)
-        if target.state == IDLE:
-            conn = target
-        else:
-            conn = Conn(target)
-            if target.more is None:
-                target.more = []
-            target.more.append(conn)
+        lport = self._ports.take_unused(target)
+        conn = target.idle_conn()
         conn.lport = lport
         conn.hs = target.next_hs
         target.next_hs += 1
@@ -462,7 +394,7 @@ class Engine:
         conn.state = SYN_SENT
         if conn.hs and self._hosts.cap is not None:
             self._hosts.started(target.addr, now)
-        self._send_syn(conn)
+        self._sends.append(send.syn(conn))
         self._timer.arm(conn, now)
         if conn.hs == 1 and self._firewall.probes:
             self._firewall.extra_connection(target, now)
@@ -498,30 +430,15 @@ class Engine:
         conn.deadline = None
         conn.state = IDLE
         target = conn.target
-        if conn is not target:
-            target.more.remove(conn)
-            if not target.more:
-                target.more = None
+        target.drop(conn)
         if conn.hs and self._hosts.cap is not None:
             self._hosts.ended(target.addr)
 
-    def _fresh_port(self, target: InFlight) -> int:
-        while True:
-            port = self._ports.take()
-            if target.conn_on(port) is None:
-                return port
-
-    # ---- segments we send (§2.6) ------------------------------------------------------
-
-    def _send_syn(self, conn) -> None:
-        key = conn.target.key
-        self._sends.append(Send(key >> 16, conn.lport, key & 0xFFFF, conn.seq, 0, SYN,
-                                SYN_WINDOW, b""))
+    # ---- segments we send (send.py builds them, §2.6) ---------------------------------
 
     def _send_first_probe(self, conn, seq: int, ack: int, window: int, ttl: int, flags: int,
                           now: float) -> None:
-        """Complete the handshake with an ACK carrying the probe; PSH only on retransmissions
-        (§2.3). The SYN-ACK becomes the connection's reference packet."""
+        """Complete the handshake; the SYN-ACK becomes the connection's reference packet."""
         conn.state = PROBE_SENT
         if self._handshakes[conn.hs].server_first:
             conn.target.banner_asked = True     # its window for a banner opens now
@@ -530,27 +447,17 @@ class Engine:
         conn.counter = 0
         payload = b"" if self.cfg.push_data_only else self._probe(conn)
         conn.sent = len(payload)
-        key = conn.target.key
-        self._sends.append(Send(key >> 16, conn.lport, key & 0xFFFF, ack, (seq + 1) & MOD32,
-                                ACK, window, payload))
-        self._first_probe_timer.arm(conn, now)
+        self._sends.append(send.first_probe(conn, payload))
+        self._timing.first_probe.arm(conn, now)
 
     def _retransmit_probe(self, conn) -> None:
         payload = self._probe(conn)
         if conn.state == PROBE_SENT:
-            seq, ack = conn.ack, (conn.seq + 1) & MOD32
             conn.sent = len(payload)
-        else:
-            # The target has ACKed the probe: send it again where it was, a true duplicate.
-            # LZR sends it after itself as new data and acks one byte too far (§7.3-7).
-            seq, ack = (conn.ack - len(payload)) & MOD32, conn.seq
-        key = conn.target.key
-        self._sends.append(Send(key >> 16, conn.lport, key & 0xFFFF, seq, ack, PSH | ACK,
-                                conn.window, payload))
+        self._sends.append(send.retransmission(conn, payload))
 
     def _send_rst(self, conn, seq: int) -> None:
-        key = conn.target.key
-        self._sends.append(Send(key >> 16, conn.lport, key & 0xFFFF, seq, 0, RST, 0, b""))
+        self._sends.append(send.rst(conn, seq))
 
     def _probe(self, conn) -> bytes:
         return self._handshakes[conn.hs].probe(self._recorder.text(conn.target.addr), self._rng)

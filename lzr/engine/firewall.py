@@ -23,13 +23,12 @@ from collections import OrderedDict
 from random import Random
 
 from lzr.engine.ports import LocalPorts
-from lzr.engine.send import Send
+from lzr.engine.send import SYN_WINDOW, Send
 from lzr.engine.timers import TimerQueue
 from lzr.engine.transitions import MOD32
 from lzr.wire.segment import ACK, RST, SYN
 
 PORTS = range(32768, 61000)     # where the probes go (LZR's ephemeral range)
-SYN_WINDOW = 65535
 VERDICTS_KEPT = 65536           # decided addresses remembered, most recent first
 
 
@@ -127,11 +126,12 @@ class TargetProbes(_Prober):
         firewall (§2.5 step 4)? LZR checks handshake 1 only."""
         return hs == 1 and self.flagged(target)
 
+    def allows(self, target, now: float) -> bool:
+        """May the target start its next handshake? LZR's probes never stop one."""
+        return True
+
     def stops(self, target) -> bool:
         """Must the target end as an ACKing firewall instead of going on? Not in LZR's way."""
-        return False
-
-    def holds(self, target) -> bool:
         return False
 
     def forget(self, target) -> None:
@@ -221,7 +221,15 @@ class AddressVerdicts(_Prober):
         handshake, retransmission or timer)?"""
         return self.flagged(target)
 
-    def holds(self, target) -> bool:
+    def allows(self, target, now: float) -> bool:
+        """May the target start its next handshake? A firewall's target is ended here
+        (`on_verdict`); one that must wait for the verdict is told when it comes."""
+        if self.flagged(target):
+            self._on_verdict(target, True, now)
+            return False
+        return not self._holds(target)
+
+    def _holds(self, target) -> bool:
         """Must the target wait for its address's verdict before its next handshake? Only
         beyond its first round, and then it is told (`on_verdict`) when the verdict comes."""
         if target.next_hs < self._parallel:

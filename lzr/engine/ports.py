@@ -25,3 +25,10 @@ class LocalPorts:
         port = self._order[self._next]
         self._next = (self._next + 1) % len(self._order)
         return port
+
+    def take_unused(self, target) -> int:
+        """The next port that no live connection of `target` uses."""
+        while True:
+            port = self.take()
+            if target.conn_on(port) is None:
+                return port

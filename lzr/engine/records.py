@@ -8,13 +8,12 @@ the best of its connections' records.
 from dataclasses import replace
 from socket import inet_ntoa
 
+from lzr.engine.send import SYN_WINDOW
 from lzr.engine.transitions import EXPECTED, SYN_SENT
 from lzr.fingerprint import UNKNOWN
 from lzr.output.record import Outcome, Record
 from lzr.wire.addr import exploded_ipv6
 from lzr.wire.segment import ACK, FIN, PSH, RST, SYN
-
-SYN_WINDOW = 65535                  # the window of every SYN we send (§2.2)
 
 
 class Recorder:
@@ -40,7 +39,7 @@ class Recorder:
             target, conn, now, seq=seg.seq, ack=seg.ack, window=seg.window, ttl=seg.ttl,
             flags=seg.flags, counter=0, expected=expected, data=seg.payload, label=label,
             acked=target.acked if acked is None else acked, timestamp_ns=round(now * 1e9),
-            outcome=outcome)
+            outcome=outcome, acking_firewall=outcome == Outcome.ACKING_FIREWALL)
 
     def of_reference(self, conn, now: float, *, sent_at: float) -> Record:
         """The reference packet of a connection that timed out."""

@@ -100,6 +100,24 @@ class InFlight(_Connection):
             conns.extend(self.more)
         return conns
 
+    def idle_conn(self):
+        """A connection for the next handshake: the target itself if it is free, else a new
+        `Conn`, kept in `more` until `drop`."""
+        if self.state == IDLE:
+            return self
+        conn = Conn(self)
+        if self.more is None:
+            self.more = []
+        self.more.append(conn)
+        return conn
+
+    def drop(self, conn) -> None:
+        """`conn` (now IDLE) no longer runs a handshake."""
+        if conn is not self:
+            self.more.remove(conn)
+            if not self.more:
+                self.more = None
+
     def conn_on(self, lport: int):
         """The live connection using our local port `lport`, or None."""
         if self.state != IDLE and self.lport == lport:

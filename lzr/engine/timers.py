@@ -39,6 +39,33 @@ class TimerQueue:
         return len(self._deadlines)
 
 
+class Timers:
+    """Every timer queue of the engine, each with the handler its timers call, `(item, now)`:
+    the queues fire together, earliest first (on a tie, in the order given)."""
+
+    __slots__ = ("_queues",)
+
+    def __init__(self, queues) -> None:
+        self._queues = tuple(queues)
+
+    def fire_due(self, now: float) -> None:
+        while True:
+            fire, queue, due = None, None, now
+            for candidate, handler in self._queues:
+                head = candidate.head()
+                if head is not None and (head < due or queue is None and head == due):
+                    fire, queue, due = handler, candidate, head
+            if queue is None:
+                return
+            item = queue.pop()
+            if item is not None:
+                fire(item, now)
+
+    def next_deadline(self) -> float | None:
+        heads = [d for d in (queue.head() for queue, _ in self._queues) if d is not None]
+        return min(heads) if heads else None
+
+
 class BudgetQueue(TimerQueue):
     """The same for targets' budgets (--target-timeout): a target's own `deadline` is its
     first connection's, so its budget's is kept in `budget`."""

@@ -48,11 +48,10 @@ DEFAULT_ORDER: tuple[str, ...] = (
     # The rest of Table 2: PPTP (rank 5) and Oracle (rank 4 on ephemeral ports).
     "pptp", "oracle",
     # The paper's other binary protocols that stay silent without their own probe (§4.1).
-    # rdp goes before siemens: with `-handshakes all` this order also breaks ties, and an
-    # RDP server's reply satisfies both rules.
-    "mqtt", "postgres", "mssql", "rdp", "siemens", "smb",
-    # A well-formed SMB probe: Samba ignores LZR's malformed SMB1 one.
-    "smb2",
+    # rdp goes before siemens: with `-handshakes all` this order also breaks ties, and with
+    # --compat an RDP server's reply satisfies both rules. smb2 goes before LZR's smb: Samba
+    # and Windows answer its SMB2 NEGOTIATE, and ignore LZR's SMB1 one.
+    "mqtt", "postgres", "mssql", "rdp", "smb2", "siemens", "smb",
     # LZR's remaining client-first probes.
     "redis", "mongodb", "memcached_ascii", "memcached_binary", "amqp", "modbus",
     "dnp3", "ipmi", "fox", "rtsp", "ipp", "smtp", "ssh", "x11",

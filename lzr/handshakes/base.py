@@ -36,7 +36,8 @@ class Handshake:
     label for a response, or None; `needs` is what every response it names has. A
     server-first handshake has an empty probe: the scanner completes the handshake and waits
     for a banner. `same_probe_as` names the handshake whose probe this one sends too: a
-    response to either is an answer to both (fingerprint.sure_labels).
+    response to either is an answer to both (fingerprint.sure_labels). `lzr_match` is LZR's
+    rule where ours (`match`) names more right; --compat runs it. `needs` holds for both.
     """
 
     name: str
@@ -46,6 +47,7 @@ class Handshake:
     match: Callable[[bytes], str | None]
     needs: Needs = Needs()
     same_probe_as: str = ""
+    lzr_match: Callable[[bytes], str | None] | None = None
 
 
 def constant(payload: bytes) -> Probe:

@@ -22,7 +22,7 @@ import zmq
 
 from lzr.config import DRYRUN, RANGES, SYNS, ZMAP, ScanConfig
 from lzr.runtime import frames
-from lzr.runtime.processes import Endpoints, pull, push, waiting
+from lzr.runtime.processes import Endpoints, end_of_setup, pull, push, waiting
 from lzr.runtime.owners import owner_of
 from lzr.targets import inputs, ranges
 from lzr.targets.blocklist import AddressPolicy, parse_network, parse_network_lines
@@ -172,7 +172,9 @@ class Feeder:
     def run(self) -> None:
         stream = self.stream
         workers = self.cfg.workers
-        for item in stream.checked(stream.parse(stream.counted(self._stdin_lines()))):
+        items = stream.checked(stream.parse(stream.counted(self._stdin_lines())))
+        end_of_setup()      # the list files are read: parse input unprivileged
+        for item in items:
             if self.synacks:
                 entry = item
                 index = owner_of(item.saddr, workers)

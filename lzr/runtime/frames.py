@@ -39,11 +39,12 @@ INPUT_COUNTS = 15  # feeder/sender -> writer: input skipped as malformed, blocke
 SENDER_MARKS = 16  # sender -> coordinator: chunk rounds whose last SYN pass is over
 CREDIT = 17        # worker -> feeder: how many of the targets it was given it has taken up
 FLOWS = 18         # worker -> RST guard (nfqueue mode): flows opened and closed
-SENDER_STATS = 19  # sender -> coordinator
-SYNS_DONE = 20     # sender -> worker: this sender sends no more SYNs; when it sent the last
-INTERRUPT = 21     # coordinator -> worker/sender/feeder: end everything now, records written
-HOLD = 22          # worker -> sender: its targets in flight are at the cap, or below it again
-WATERMARK = 23     # worker -> writer: every answer captured before this has its record sent
+NEIGHBOURS = 19    # worker/sender -> coordinator: addresses whose MAC the kernel should resolve
+SENDER_STATS = 20  # sender -> coordinator
+SYNS_DONE = 21     # sender -> worker: this sender sends no more SYNs; when it sent the last
+INTERRUPT = 22     # coordinator -> worker/sender/feeder: end everything now, records written
+HOLD = 23          # worker -> sender: its targets in flight are at the cap, or below it again
+WATERMARK = 24     # worker -> writer: every answer captured before this has its record sent
 
 _HEADER = struct.Struct("<BB")
 _COUNT = struct.Struct("<I")
@@ -418,3 +419,21 @@ def unpack_flows(frame: bytes) -> list[tuple[int, int, int, int]]:
             raise FrameError(f"unknown flow operation {operation}")
         flows.append((operation, (hi << 64) | lo, target_port, local_port))
     return flows
+
+
+# --- neighbour requests (worker -> coordinator) ---------------------------------------------
+
+_ADDRESS = struct.Struct("<QQ")                  # addr hi, addr lo
+
+
+def pack_neighbours(addrs: Iterable[int]) -> bytes:
+    items = [_ADDRESS.pack(addr >> 64, addr & _LOW64) for addr in addrs]
+    return b"".join((_header(NEIGHBOURS), _COUNT.pack(len(items)), *items))
+
+
+@_refuse_malformed
+def unpack_neighbours(frame: bytes) -> list[int]:
+    (count,) = _COUNT.unpack_from(frame, 2)
+    if kind_of(frame) != NEIGHBOURS or len(frame) != 6 + count * _ADDRESS.size:
+        raise FrameError("not a neighbour request")
+    return [(hi << 64) | lo for hi, lo in _ADDRESS.iter_unpack(frame[6:])]

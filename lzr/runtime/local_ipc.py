@@ -1,15 +1,21 @@
 """Local IPC that only the scan's own processes can use.
 
 * **One private directory per scan**, `<temp dir>/lzr-scan-<pid>-<start>-<random>`, named after
-  the process that made it (its pid and start time, lzr.runtime.process_identity) and created
-  with mode 0700. Every ipc:// socket of the scan is a file in it, bound under umask 077, so
-  other users cannot reach them. A run killed with SIGKILL leaves its directory behind; the
-  next run removes every such directory whose process is gone.
-* **Peers are checked before any frame is read.** Each process that binds a socket runs a
+  the process that made it (its pid and start time, lzr.runtime.process_identity). It belongs
+  to root with mode 0700; when the children give up root (lzr.runtime.privileges) its group is
+  the --user's group and its mode 0710, so they can still reach the sockets in it but nobody
+  except root can create, remove or replace a file there. Every ipc:// socket of the scan is a
+  file in it, bound before any process gives up root, under umask 077 (mode 0770 and the
+  directory's group in the second case). Other users cannot reach the sockets. A run killed
+  with SIGKILL leaves its directory behind; the next run removes every such directory whose
+  process is gone.
+* **A bound socket checks each peer before it reads a frame.** Each process that binds runs a
   ZeroMQ ZAP handler. libzmq hands it the connecting peer's credentials (SO_PEERCRED; the ZAP
   address of an ipc:// peer is `localhost:UID:GID:PID`), and the handler admits only the
-  process that owns the socket's directory and its descendants. A refused peer's connection is
-  closed during the handshake: none of its frames is delivered, so none is parsed.
+  process that owns the socket's directory and its descendants. Anyone else, another process
+  of the same user or group or root outside the scan, is disconnected during the handshake:
+  none of its frames is delivered, so none is parsed. (Connecting sockets need no such check:
+  only root can put a socket file in the directory.)
 """
 from __future__ import annotations
 
@@ -28,6 +34,8 @@ from lzr.runtime import process_identity
 
 DIRECTORY_PREFIX = "lzr-scan-"
 PRIVATE_UMASK = 0o077
+GROUP_DIRECTORY_MODE = 0o710     # the --user's group may enter, not list, create or remove
+GROUP_SOCKET_MODE = 0o770        # ... and connect
 ZAP_ENDPOINT = "inproc://zeromq.zap.01"     # where libzmq looks for a context's ZAP handler
 ZAP_VERSION = b"1.0"
 
@@ -71,21 +79,28 @@ def remove_stale_directories(base: str | None = None) -> list[str]:
     return removed
 
 
-def make_private_directory(base: str | None = None) -> str:
-    """Remove stale directories, then create this process's own (mode 0700); returns its path."""
+def make_private_directory(base: str | None = None, group: int | None = None) -> str:
+    """Remove stale directories, then create this process's own; returns its path.
+
+    Mode 0700; with `group` (the gid of the user the children become) 0710 and that group.
+    """
     remove_stale_directories(base)
     pid, start = process_identity.own_identity()
     previous = os.umask(PRIVATE_UMASK)
     try:
-        return tempfile.mkdtemp(prefix=f"{DIRECTORY_PREFIX}{pid}-{start}-", dir=base)
+        path = tempfile.mkdtemp(prefix=f"{DIRECTORY_PREFIX}{pid}-{start}-", dir=base)
     finally:
         os.umask(previous)
+    if group is not None:
+        os.chown(path, -1, group)
+        os.chmod(path, GROUP_DIRECTORY_MODE)
+    return path
 
 
 @contextlib.contextmanager
-def private_directory(base: str | None = None) -> Iterator[str]:
+def private_directory(base: str | None = None, group: int | None = None) -> Iterator[str]:
     """A private directory for the body's sockets, removed afterwards."""
-    path = make_private_directory(base)
+    path = make_private_directory(base, group)
     try:
         yield path
     finally:
@@ -95,21 +110,31 @@ def private_directory(base: str | None = None) -> Iterator[str]:
 def bind(sock: zmq.Socket, endpoint: str) -> None:
     """Bind `sock` so that only the scan's processes may connect (see the module docstring).
 
-    The owner is the process named by the endpoint's directory when it is a private directory,
-    else the calling process.
+    The scan is the process named by the endpoint's private directory and its descendants;
+    outside a private directory, the calling process and its descendants.
     """
-    owner = None
-    if endpoint.startswith("ipc://"):
-        owner = directory_owner(os.path.dirname(endpoint[len("ipc://"):]))
-    if owner is None or owner[1] is None:
-        owner = process_identity.own_identity()
     _ensure_peer_check(sock.context)
+    owner = _owner(endpoint) or process_identity.own_identity()
     sock.zap_domain = f"lzr {owner[0]} {owner[1]}".encode()
     previous = os.umask(PRIVATE_UMASK)
     try:
         sock.bind(endpoint)
     finally:
         os.umask(previous)
+    if endpoint.startswith("ipc://"):
+        path = endpoint[len("ipc://"):]
+        directory = os.stat(os.path.dirname(path))
+        if stat.S_IMODE(directory.st_mode) == GROUP_DIRECTORY_MODE:
+            os.chown(path, -1, directory.st_gid)
+            os.chmod(path, GROUP_SOCKET_MODE)
+
+
+def _owner(endpoint: str) -> tuple[int, int] | None:
+    """The process named by the private directory an ipc:// endpoint lies in, if it does."""
+    if not endpoint.startswith("ipc://"):
+        return None
+    owner = directory_owner(os.path.dirname(endpoint[len("ipc://"):]))
+    return owner if owner is not None and owner[1] is not None else None
 
 
 def peer_allowed(domain: bytes, address: bytes) -> bool:

@@ -1,8 +1,12 @@
 """What every process of a scan shares: its ZeroMQ endpoints and how a child process starts.
 
 All endpoints are ipc:// sockets in one private directory that the coordinator creates and
-removes, and every bound socket admits only the scan's own processes (lzr.runtime.local_ipc). Children ignore SIGINT: Ctrl-C reaches the whole process group, and only the
-coordinator decides what it means (stop sending, drain, then exit).
+removes, and every bound socket admits only the scan's own processes (lzr.runtime.local_ipc). Children ignore SIGINT: Ctrl-C reaches the whole process
+group, and only the coordinator decides what it means (stop sending, drain, then exit).
+
+A child starts as root. Once it holds its raw sockets and files, and has bound its sockets (the
+directory admits no new file from --user), it calls `end_of_setup()`, and from then on runs as
+the scan's --user with no capabilities (lzr.runtime.privileges).
 """
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 
 import zmq
 
-from lzr.runtime import frames, local_ipc
+from lzr.runtime import frames, local_ipc, privileges
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,11 @@ class Endpoints:
     @property
     def receiver_control(self) -> str:
         return self._ipc("receiver-control")
+
+    @property
+    def neighbour_requests(self) -> str:
+        """Where workers ask the coordinator to resolve the MACs of directly connected targets."""
+        return self._ipc("neighbour-requests")
 
     @property
     def rst_guard_announce(self) -> str:
@@ -97,9 +106,31 @@ def _exit_on_signal(signum, _frame) -> None:
     raise SystemExit(0)
 
 
+# Set by child_main: the user this child becomes at end_of_setup(), and its parent.
+_run_as: privileges.Account | None = None
+_parent_pid = 0
+
+
+def end_of_setup() -> None:
+    """A child calls this once it holds every privileged resource it needs (raw sockets, the
+    files it was told to read or write, its bound sockets): from here on it runs as the scan's
+    --user, with no capabilities. Without a user to become (the coordinator, tests) it does
+    nothing."""
+    if _run_as is None:
+        return
+    privileges.drop_to(_run_as)
+    if os.getppid() != _parent_pid:      # the coordinator died while the death signal was off
+        os._exit(1)
+
+
 def child_main(role: str, parent_pid: int, coordinator_endpoint: str, debug: bool,
-               cpuprofile: str | None, memprofile: str | None, target, *args) -> None:
-    """Body of every child process: run `target(*args)`, report a failure to the coordinator."""
+               cpuprofile: str | None, memprofile: str | None, target, *args,
+               run_as: privileges.Account | None = None) -> None:
+    """Body of every child process: run `target(*args)`, report a failure to the coordinator.
+
+    `run_as`: the user `end_of_setup()` makes this process (None: it stays as it is)."""
+    global _run_as, _parent_pid
+    _run_as, _parent_pid = run_as, parent_pid
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # The coordinator ends the feeder and the receiver with SIGTERM; leaving through
     # SystemExit lets the profiles below be written.
@@ -128,13 +159,16 @@ def child_main(role: str, parent_pid: int, coordinator_endpoint: str, debug: boo
         if debug:
             traceback.print_exc(file=sys.stderr)
     finally:
-        if profiler:
-            profiler.disable()
-            profiler.dump_stats(f"{cpuprofile}.{role}")
-        if memprofile:
-            top = tracemalloc.take_snapshot().statistics("lineno")[:50]
-            with open(f"{memprofile}.{role}", "w") as fh:
-                fh.writelines(f"{stat}\n" for stat in top)
+        try:
+            if profiler:
+                profiler.disable()
+                profiler.dump_stats(f"{cpuprofile}.{role}")
+            if memprofile:
+                top = tracemalloc.take_snapshot().statistics("lineno")[:50]
+                with open(f"{memprofile}.{role}", "w") as fh:
+                    fh.writelines(f"{stat}\n" for stat in top)
+        except OSError as err:      # e.g. a directory the unprivileged user may not write
+            print(f"lzr: {role}: cannot write its profile: {err}", file=sys.stderr)
         # Here, not after the try: after a SIGTERM the SystemExit still holds target's frame,
         # whose ZeroMQ context would otherwise be collected and wait out its linger for peers
         # that have ended (the coordinator then killed the receiver after its stop grace).

@@ -29,7 +29,7 @@ import zmq
 from lzr.runtime import frames
 from lzr.runtime.owners import owner_of
 from lzr.runtime.packet_socket import PacketSocket
-from lzr.runtime.processes import Endpoints, pull, push
+from lzr.runtime.processes import Endpoints, end_of_setup, pull, push
 from lzr.runtime.validation import ANSWER, FORGED, Validation
 from lzr.wire import MalformedPacket, parse_frame
 from lzr.wire.bpf import capture_program
@@ -50,6 +50,7 @@ def run_receiver(interface: str, version: int, scanner_addr: int, local_ports: r
     writer = push(ctx, endpoints.writer)
     control = pull(ctx, endpoints.receiver_control)
     sock = PacketSocket(interface, program=capture_program(version, scanner_addr, local_ports))
+    end_of_setup()
     coordinator.send(frames.pack_stats(frames.Ready(frames.READY_RECEIVER)))
     received = routed = dropped = forged = capture_drops = 0
     watermark = time.monotonic()

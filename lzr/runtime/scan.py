@@ -22,11 +22,12 @@ import zmq
 
 from lzr import handshakes
 from lzr.config import RANGES, ZMAP, ScanConfig, UsageError
-from lzr.runtime import frames, local_ipc, netpath
+from lzr.runtime import frames, local_ipc, netpath, privileges
 from lzr.runtime.checkpoints import Marks, write_atomically
 from lzr.runtime.feeder import (InputError, TargetStream, address_policy, print_targets,
                                 range_scan, run_feeder)
 from lzr.runtime.kernel_tables import RouteError
+from lzr.runtime.neighbours import NeighbourResolver
 from lzr.runtime.netpath import SendPath
 from lzr.runtime.owners import port_plan
 from lzr.runtime.processes import Endpoints, child_main, pull, push
@@ -120,7 +121,8 @@ def run(cfg: ScanConfig) -> int:
     except UsageError as err:
         print(f"lzr: {err}", file=sys.stderr)
         return EXIT_USAGE
-    except (ScanFailed, InputError, RstGuardError, RouteError, netpath.PathError, OSError) as err:
+    except (ScanFailed, InputError, RstGuardError, RouteError, netpath.PathError,
+            privileges.PrivilegeError, OSError) as err:
         print(f"lzr: {err}", file=sys.stderr)
         return EXIT_RUNTIME
     finally:
@@ -178,7 +180,9 @@ def _run_with_guard(cfg: ScanConfig, path: SendPath, signals: Signals) -> int:
         except OSError as err:
             raise ScanFailed(f"-f {cfg.output}: {err.strerror}") from None
     low, high = cfg.source_ports
-    with local_ipc.private_directory() as directory:
+    # Children give up root after their setup; they must still reach the scan's sockets.
+    run_as = privileges.account(cfg.user)
+    with local_ipc.private_directory(group=None if run_as.uid == 0 else run_as.gid) as directory:
         endpoints = Endpoints(directory)
         guard = None
         if cfg.guard_mode != "none":
@@ -190,7 +194,7 @@ def _run_with_guard(cfg: ScanConfig, path: SendPath, signals: Signals) -> int:
             if guard:
                 guard.install()
             coordinator = Coordinator(cfg, plan, endpoints,
-                                      guard.announce_endpoint if guard else None, signals)
+                                      guard.announce_endpoint if guard else None, signals, run_as)
             signals.phase = RUNNING
             return coordinator.run()
         finally:
@@ -201,9 +205,11 @@ def _run_with_guard(cfg: ScanConfig, path: SendPath, signals: Signals) -> int:
 
 class Coordinator:
     def __init__(self, cfg: ScanConfig, plan: Plan, endpoints: Endpoints,
-                 announce_endpoint: str | None, signals: Signals) -> None:
+                 announce_endpoint: str | None, signals: Signals,
+                 run_as: privileges.Account | None = None) -> None:
         self.cfg = cfg
         self.plan = plan
+        self.run_as = run_as
         self.path = plan.path
         self.endpoints = endpoints
         self.announce_endpoint = announce_endpoint
@@ -230,6 +236,10 @@ class Coordinator:
     def run(self) -> int:
         self.ctx = zmq.Context()
         self.inbox = pull(self.ctx, self.endpoints.coordinator)
+        # Workers give up the privilege to ask for ARP/NDP: the coordinator asks for them.
+        resolver = (NeighbourResolver(self.path.interface, self.cfg.version,
+                                      self.endpoints.neighbour_requests)
+                    if self.path.dst_mac is None else None)
         try:
             self._start_workers()
             self._announce()        # after the guard and the capture are up: scripts may wait for it
@@ -239,6 +249,8 @@ class Coordinator:
             return status
         finally:
             self._stop_all()
+            if resolver:
+                resolver.close()
             self.run_files.close()
             self.inbox.close(linger=0)
             self.ctx.term()
@@ -247,7 +259,8 @@ class Coordinator:
         process = multiprocessing.get_context("fork").Process(
             target=child_main, name=f"lzr-{role}",
             args=(role, os.getpid(), self.endpoints.coordinator, self.cfg.debug,
-                  self.cfg.cpuprofile, self.cfg.memprofile, target, *args))
+                  self.cfg.cpuprofile, self.cfg.memprofile, target, *args),
+            kwargs={"run_as": self.run_as})
         process.start()
         self.processes[role] = process
 

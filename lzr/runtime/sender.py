@@ -35,10 +35,10 @@ import zmq
 from lzr.config import ScanConfig
 from lzr.pacing import TokenBucket
 from lzr.runtime import frames
-from lzr.runtime.neighbours import NeighbourCache
+from lzr.runtime.neighbours import NeighbourCache, NeighbourRequests
 from lzr.runtime.netpath import SendPath
 from lzr.runtime.packet_socket import PacketSocket, RowSender, SendError
-from lzr.runtime.processes import Endpoints, pull, push, waiting
+from lzr.runtime.processes import Endpoints, end_of_setup, pull, push, waiting
 from lzr.runtime.syn_batch import SynBatch, with_next_hops
 from lzr.runtime.validation import Validation
 from lzr.targets.ranges import RangeScan
@@ -98,8 +98,10 @@ class Sender:
         self.batch = SynBatch(self.path.src_mac, self.path.dst_mac, self.path.scanner_addr,
                               cfg.version, walk.chunk)
         self.rows = RowSender(self.sock, self.batch.buffer)
-        self.neighbours = (NeighbourCache(self.path.interface, cfg.version)
+        self.neighbours = (NeighbourCache(self.path.interface, cfg.version,
+                                          NeighbourRequests(self.endpoints.neighbour_requests))
                            if self.path.dst_mac is None else None)
+        end_of_setup()
         self.builder = FrameBuilder(self.path.src_mac, bytes(6), self.path.scanner_addr,
                                     cfg.version)
         now = time.monotonic()

@@ -26,10 +26,10 @@ from lzr.config import RANGES, ScanConfig
 from lzr.engine import Engine
 from lzr.runtime import frames
 from lzr.runtime.flow_announce import FlowAnnouncer
-from lzr.runtime.neighbours import NeighbourCache
+from lzr.runtime.neighbours import NeighbourCache, NeighbourRequests
 from lzr.runtime.netpath import SendPath
 from lzr.runtime.packet_socket import PacketSocket, RowSender, SendError
-from lzr.runtime.processes import Endpoints, pull, push, waiting
+from lzr.runtime.processes import Endpoints, end_of_setup, pull, push, waiting
 from lzr.runtime.syn_batch import SynBatch, target_keys, with_next_hops
 from lzr.runtime.validation import Validation
 from lzr.runtime.worker_core import WorkerCore
@@ -75,8 +75,10 @@ class Worker:
                           if self.announce_endpoint else None)
         # Protocol 0: this socket only sends, the kernel queues nothing for it to read.
         self.sock = PacketSocket(self.path.interface, protocol=0, program=None, rcvbuf=1 << 16)
-        self.neighbours = (NeighbourCache(self.path.interface, cfg.version)
+        self.neighbours = (NeighbourCache(self.path.interface, cfg.version,
+                                          NeighbourRequests(self.endpoints.neighbour_requests))
                            if self.path.dst_mac is None else None)
+        end_of_setup()
         self.builder = FrameBuilder(self.path.src_mac, self.path.dst_mac or b"\0" * 6,
                                     self.path.scanner_addr, cfg.version)
         self.syn_batch = SynBatch(self.path.src_mac, self.path.dst_mac, self.path.scanner_addr,

@@ -16,7 +16,7 @@ from lzr.config import ScanConfig
 from lzr.fingerprint import UNKNOWN
 from lzr.output import RecordEncoder, Summary, local_utc_offset_seconds, zgrab_feed_line
 from lzr.runtime import frames
-from lzr.runtime.processes import Endpoints, pull, push
+from lzr.runtime.processes import Endpoints, end_of_setup, pull, push
 
 STATS_INTERVAL = 0.5
 
@@ -39,6 +39,7 @@ def run_writer(cfg: ScanConfig, endpoints: Endpoints, started_at: float,
         out_fd = 1
     else:
         out_fd = os.open(cfg.output, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    end_of_setup()
     encoder = RecordEncoder(extended=cfg.extended,
                             utc_offset_seconds=local_utc_offset_seconds(time.time()))
     summary = Summary()

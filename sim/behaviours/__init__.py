@@ -7,7 +7,7 @@ its class:
 | scope | behaviours (lzr_sim.behaviours.hosts, .ports, .paths) |
 |---|---|
 | a whole host | zero-window, acking-firewall, shun |
-| one port | rst, no-ack, slow-banner |
+| one port | rst, no-ack, slow-banner, silent, closed, filtered |
 | the path to every target host (`--loss`, `--delay`) | loss, delay |
 
 Each class is also usable on its own, on any host that offers `popen` (lzr_sim.behaviours.base
@@ -23,17 +23,17 @@ from typing import Iterator
 from lzr_sim.behaviours.base import HOST, PATH, PORT, Behaviour, BehaviourError, HostLike, plain_listener
 from lzr_sim.behaviours.hosts import ACK_LISTENER_PORT, AckingFirewall, Shun, ZeroWindow
 from lzr_sim.behaviours.paths import Delay, Loss
-from lzr_sim.behaviours.ports import NeverAckData, ResetAfterHandshake, SlowBanner
+from lzr_sim.behaviours.ports import Closed, Filtered, NeverAckData, ResetAfterHandshake, Silent, SlowBanner
 
 __all__ = ["ACK_LISTENER_PORT", "BEHAVIOURS", "HOST_BEHAVIOURS", "NORMAL", "PATH_BEHAVIOURS", "PORT_BEHAVIOURS",
-           "AckingFirewall", "Behaviour", "BehaviourError", "Delay", "Loss", "NeverAckData", "ResetAfterHandshake",
-           "Shun", "SlowBanner", "ZeroWindow", "applied", "expected_record", "keeps_service", "listener_entry"]
+           "AckingFirewall", "Behaviour", "BehaviourError", "Closed", "Delay", "Filtered", "Loss", "NeverAckData",
+           "ResetAfterHandshake", "Shun", "Silent", "SlowBanner", "ZeroWindow", "applied", "expected_record", "keeps_service", "listener_entry"]
 
 NORMAL = "normal"
 
 BEHAVIOURS: dict[str, type[Behaviour]] = {
     cls.name: cls for cls in (ZeroWindow, AckingFirewall, Shun, ResetAfterHandshake, NeverAckData, SlowBanner,
-                              Loss, Delay)
+                              Silent, Closed, Filtered, Loss, Delay)
 }
 HOST_BEHAVIOURS = (NORMAL, *(name for name, cls in BEHAVIOURS.items() if cls.scope == HOST))
 PORT_BEHAVIOURS = (NORMAL, *(name for name, cls in BEHAVIOURS.items() if cls.scope == PORT))

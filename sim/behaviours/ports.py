@@ -10,7 +10,23 @@ MANIFEST_BANNER_DELAY = 2.0  # seconds a manifest's slow-banner port waits befor
 
 
 @dataclass
-class ResetAfterHandshake(Behaviour):
+class RunnerMode(Behaviour):
+    """Base of the ports that the services runner plays in one of its modes (`mode`)."""
+
+    scope: ClassVar[str] = PORT
+    mode: ClassVar[str]
+    port: int = 0
+
+    @classmethod
+    def listener(cls, entry, protocol):
+        return {**entry, "mode": cls.mode}
+
+    def daemon(self):
+        return services_runner({"address": "::" if self.ipv6 else "0.0.0.0", "port": self.port, "mode": self.mode})
+
+
+@dataclass
+class ResetAfterHandshake(RunnerMode):
     """The port completes the handshake and at once tears the connection down with a RST.
 
     Models the paper's post-handshake resets (§2.5, Fig. 3b): 73% (popular ports) and 34%
@@ -19,17 +35,8 @@ class ResetAfterHandshake(Behaviour):
     """
 
     name: ClassVar[str] = "rst"
-    scope: ClassVar[str] = PORT
+    mode: ClassVar[str] = "reset"
     expect: ClassVar[dict] = {"RST": True, "fingerprint": "unknown"}
-    port: int = 0
-
-    @classmethod
-    def listener(cls, entry, protocol):
-        return {**entry, "mode": "reset"}
-
-    def daemon(self):
-        return services_runner({"address": "::" if self.ipv6 else "0.0.0.0", "port": self.port,
-                                "mode": "reset"})
 
 
 @dataclass
@@ -99,3 +106,56 @@ class SlowBanner(Behaviour):
     def daemon(self):
         return services_runner({"address": "::" if self.ipv6 else "0.0.0.0", "port": self.port,
                                 "protocol": self.protocol, "banner_delay": self.delay})
+
+
+@dataclass
+class Silent(RunnerMode):
+    """The port accepts connections, reads and discards what arrives, and never sends a byte.
+
+    Models the paper's ports that complete the handshake and ACK data but never answer any
+    probe (its "unknown" services that no handshake names). The kernel ACKs every segment, so
+    a scanner sees its probe acknowledged and no data.
+    """
+
+    name: ClassVar[str] = "silent"
+    mode: ClassVar[str] = "silent"
+    expect: ClassVar[dict] = {"ACKed": True, "fingerprint": "unknown"}
+
+
+@dataclass
+class Closed(Behaviour):
+    """Nothing listens on the port: the host's kernel answers a SYN with a RST."""
+
+    name: ClassVar[str] = "closed"
+    scope: ClassVar[str] = PORT
+    expect: ClassVar[dict] = {"RST": True, "fingerprint": "unknown"}
+    port: int = 0
+
+    @classmethod
+    def listener(cls, entry, protocol):
+        return None
+
+
+@dataclass
+class Filtered(Behaviour):
+    """A firewall on the host drops every SYN to the port: no SYN-ACK, no RST, nothing.
+
+    Models the silent majority of an Internet scan. A scanner that sends its own SYNs
+    records the target as never having answered them (LZR: `expectedRToLZR` "sa").
+    """
+
+    name: ClassVar[str] = "filtered"
+    scope: ClassVar[str] = PORT
+    expect: ClassVar[dict] = {"expectedRToLZR": "sa", "fingerprint": "unknown"}
+    port: int = 0
+
+    @classmethod
+    def listener(cls, entry, protocol):
+        return None
+
+    @classmethod
+    def for_target(cls, port):
+        return cls(port=port)
+
+    def setup(self):
+        return [self.iptables("filter", "INPUT", "-p", "tcp", "--syn", "--dport", str(self.port), "-j", "DROP")]

@@ -20,8 +20,11 @@ Entry fields (only `port` is required; a bare list of entries is accepted too):
   connection_timeout  seconds a connection may last, default 60
   options             keyword options of the service (each service module lists its own)
   daemon              true: run the real Debian daemon for `protocol` instead of the
-                      synthetic service (lzr_sim.services.daemons; needs a non-zero port); it
+                      synthetic service (lzr_sim.daemons; needs a non-zero port and an
+                      IPv4 address or 0.0.0.0); it
                       counts as bound once its port accepts connections
+  state_dir           where a daemon keeps its files: <state_dir>/<protocol>-<port>/; default
+                      a temporary directory removed when the runner stops
 
 When every listener is bound the runner prints exactly one line on stdout and flushes it:
 
@@ -38,7 +41,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import shutil
 import signal
 import socket
@@ -52,9 +57,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lzr_sim.processes import process_start
 from lzr_sim.services import SERVICES
 from lzr_sim.services.base import ProtocolError, Service
-from lzr_sim.services.daemons import DAEMONS
+from lzr_sim.daemons import DAEMONS, Daemon, DaemonDirectory
 
 MODES = ("normal", "silent", "reset")
 DAEMON_READY_TIMEOUT = 20.0
@@ -77,6 +83,7 @@ class Listener:
     connection_timeout: float = 60.0
     options: dict[str, Any] = field(default_factory=dict)
     daemon: bool = False
+    state_dir: str | None = None
 
     @classmethod
     def from_dict(cls, entry: dict[str, Any]) -> "Listener":
@@ -95,8 +102,9 @@ class Listener:
         if not 0 <= int(listener.port) <= 65535:
             raise SpecError(f"port out of range: {entry!r}")
         if listener.daemon and (listener.mode != "normal" or listener.protocol not in DAEMONS
-                                or not listener.port):
-            raise SpecError(f"a daemon needs mode normal, a port and one of {', '.join(DAEMONS)}: {entry!r}")
+                                or not listener.port or ":" in listener.address):
+            raise SpecError(f"a daemon needs mode normal, a port, an IPv4 address and one of "
+                            f"{', '.join(DAEMONS)}: {entry!r}")
         return listener
 
 
@@ -136,46 +144,66 @@ class Runner:
         self.listeners = listeners
         self.servers: list[asyncio.base_events.Server] = []
         self.connections: set[asyncio.Task] = set()
-        self.daemons: list[asyncio.subprocess.Process] = []
-        self.workdirs: list[Path] = []
+        self.daemons: list[RunningDaemon] = []
+        self.temporary_dirs: list[Path] = []
 
     async def start(self) -> list[int]:
-        """Bind every listener; returns the bound ports in spec order."""
-        ports = []
+        """Bind every listener and start every daemon; returns the bound ports in spec order."""
+        ports: list[int | None] = []
         for listener in self.listeners:
-            if listener.daemon:
-                ports.append(await self._start_daemon(listener))
-                continue
-            service = SERVICES[listener.protocol](**listener.options) if listener.mode == "normal" else None
-            if service is not None and service.uses_tls:
-                service.ssl_context()  # make the certificate now, not on the first connection
-
-            async def accept(reader, writer, listener=listener, service=service):
-                task = asyncio.current_task()
-                self.connections.add(task)
-                task.add_done_callback(self.connections.discard)
-                await self._connection(listener, service, reader, writer)
-
-            server = await asyncio.start_server(accept, listener.address, listener.port, reuse_address=True)
-            self.servers.append(server)
-            ports.append(server.sockets[0].getsockname()[1])
+            ports.append(None if listener.daemon else await self._start_listener(listener))
+        # Daemons set themselves up (databases, keys) for seconds: start them side by side.
+        daemons = [(index, listener) for index, listener in enumerate(self.listeners) if listener.daemon]
+        started = await asyncio.gather(*(self._start_daemon(listener) for _, listener in daemons),
+                                       return_exceptions=True)
+        for (index, _), result in zip(daemons, started):
+            if isinstance(result, BaseException):
+                raise result
+            ports[index] = result
         return ports
+
+    async def _start_listener(self, listener: Listener) -> int:
+        service = SERVICES[listener.protocol](**listener.options) if listener.mode == "normal" else None
+        if service is not None and service.uses_tls:
+            service.ssl_context()  # make the certificate now, not on the first connection
+
+        async def accept(reader, writer):
+            task = asyncio.current_task()
+            self.connections.add(task)
+            task.add_done_callback(self.connections.discard)
+            await self._connection(listener, service, reader, writer)
+
+        server = await asyncio.start_server(accept, listener.address, listener.port, reuse_address=True)
+        self.servers.append(server)
+        return server.sockets[0].getsockname()[1]
 
     async def _start_daemon(self, listener: Listener) -> int:
         daemon = DAEMONS[listener.protocol]
-        workdir = Path(tempfile.mkdtemp(prefix=f"lzr-sim-{daemon.binary}-"))
-        self.workdirs.append(workdir)
-        argv = daemon.command(listener.address, listener.port, workdir)
-        process = await asyncio.create_subprocess_exec(*argv, stdin=asyncio.subprocess.DEVNULL,
-                                                       stdout=asyncio.subprocess.DEVNULL)
-        self.daemons.append(process)
+        if listener.state_dir is None:
+            base = Path(tempfile.mkdtemp(prefix="lzr-sim-daemon-"))
+            base.chmod(0o755)  # daemons that run as their own user (mysql, postgres) reach their files
+            self.temporary_dirs.append(base)
+        else:
+            base = Path(listener.state_dir)
+        directory = DaemonDirectory(base / f"{listener.protocol}-{listener.port}", listener.address, listener.port)
+        argv = await asyncio.to_thread(daemon.command, directory)
+        log = open(directory.log / "output.log", "ab")
+        try:
+            # Its own process group, so stopping it also stops the workers it forks.
+            process = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
+                user=daemon.user)
+        finally:
+            log.close()
+        self.daemons.append(RunningDaemon(daemon, directory, process))
+        (directory.root / "pid").write_text(f"{process.pid} {process_start(process.pid)}\n")
         # Its port accepting a connection is the daemon's readiness signal.
         wildcard_to_loopback = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
         address = wildcard_to_loopback.get(listener.address, listener.address)
         deadline = asyncio.get_running_loop().time() + DAEMON_READY_TIMEOUT
         while asyncio.get_running_loop().time() < deadline:
             if process.returncode is not None:
-                raise OSError(f"{argv[0]} exited with status {process.returncode}")
+                raise OSError(f"{argv[0]} exited with status {process.returncode} (logs in {directory.log})")
             try:
                 _, writer = await asyncio.wait_for(asyncio.open_connection(address, listener.port), 1.0)
             except (OSError, asyncio.TimeoutError):
@@ -183,7 +211,8 @@ class Runner:
                 continue
             writer.close()
             return listener.port
-        raise OSError(f"{argv[0]} did not listen on port {listener.port} within {DAEMON_READY_TIMEOUT:.0f} s")
+        raise OSError(f"{argv[0]} did not listen on port {listener.port} within {DAEMON_READY_TIMEOUT:.0f} s "
+                      f"(logs in {directory.log})")
 
     async def _connection(self, listener: Listener, service: Service | None,
                           reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -212,16 +241,34 @@ class Runner:
         await asyncio.gather(*self.connections, return_exceptions=True)
         for server in self.servers:
             await server.wait_closed()
-        for process in self.daemons:
-            if process.returncode is None:
-                process.terminate()
+        await asyncio.gather(*(running.stop() for running in self.daemons))
+        for directory in self.temporary_dirs:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+@dataclass
+class RunningDaemon:
+    daemon: Daemon
+    directory: DaemonDirectory
+    process: asyncio.subprocess.Process
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Its stop signal to its process group, SIGKILL to the group after `grace` seconds;
+        then its state goes, its configuration and logs stay."""
+        group = self.process.pid
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, self.daemon.stop_signal)
             try:
-                await asyncio.wait_for(process.wait(), 5)
+                await asyncio.wait_for(self.process.wait(), grace)
             except asyncio.TimeoutError:
-                process.kill()
-                await process.wait()
-        for workdir in self.workdirs:
-            shutil.rmtree(workdir, ignore_errors=True)
+                pass
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)  # workers the daemon left behind
+        await self.process.wait()
+        with contextlib.suppress(FileNotFoundError):
+            (self.directory.root / "pid").unlink()
+        self.directory.discard_state()
 
 
 async def run(listeners: list[Listener]) -> int:
@@ -232,9 +279,11 @@ async def run(listeners: list[Listener]) -> int:
         loop.add_signal_handler(signum, stop.set)
     try:
         ports = await runner.start()
-    except (OSError, ssl.SSLError, ValueError, subprocess.SubprocessError) as error:
+    except BaseException as error:
+        await runner.close()  # what did start is stopped before anyone hears of the failure
+        if not isinstance(error, (OSError, ssl.SSLError, ValueError, subprocess.SubprocessError)):
+            raise
         print(f"FAILED {error}", flush=True)
-        await runner.close()
         return 2
     print(f"READY {len(ports)} {' '.join(map(str, ports))}", flush=True)
     await stop.wait()

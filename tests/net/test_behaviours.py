@@ -18,8 +18,8 @@ import time
 
 import pytest
 
-from lzr_sim.behaviours import (AckingFirewall, Delay, Loss, NeverAckData, ResetAfterHandshake, Shun,
-                            SlowBanner, ZeroWindow, applied)
+from lzr_sim.behaviours import (AckingFirewall, Closed, Delay, Filtered, Loss, NeverAckData, ResetAfterHandshake,
+                                Shun, Silent, SlowBanner, ZeroWindow, applied)
 from lzr.runtime.netns import inside_netns
 from lzr_sim.lab import NetnsLab
 
@@ -155,6 +155,25 @@ def test_data_is_never_acked(pair, ipv6):
             with pytest.raises(TimeoutError):
                 conn.recv(100)
             assert unacked_bytes(conn) == len(request)
+
+
+def test_silent_port_acks_data_and_never_answers(pair):
+    client, server, _ = pair
+    with applied(server, Silent(port=7001)), inside_netns(client.netns):
+        with connect(SERVER, 7001, timeout=1.0) as conn:
+            conn.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert wait_until(lambda: unacked_bytes(conn) == 0, 3), "data was not ACKed"
+            with pytest.raises(TimeoutError):
+                conn.recv(100)
+
+
+def test_closed_port_refuses_and_filtered_port_never_answers(pair):
+    client, server, _ = pair
+    with applied(server, Closed(port=7002), Filtered(port=7003)), inside_netns(client.netns):
+        with pytest.raises(ConnectionRefusedError):
+            connect(SERVER, 7002).close()
+        with pytest.raises(TimeoutError):
+            connect(SERVER, 7003, timeout=1.5).close()
 
 
 def test_slow_banner(pair):

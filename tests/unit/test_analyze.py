@@ -151,3 +151,25 @@ def test_spool_is_removed(dataset, tmp_path, monkeypatch):
     path, _ = dataset
     analyze([str(path)], Options(chunk_bytes=SMALL_CHUNKS))
     assert os.listdir(tmp_path) == []
+
+
+def test_a_small_memory_limit_gives_the_same_report(dataset):
+    path, _ = dataset
+    assert analyze([str(path)], Options(memory_limit="200MB", threads=1)).summary == \
+        analyze([str(path)]).summary
+
+
+def test_the_progress_line_says_how_far_and_how_long(dataset, monkeypatch):
+    from lzr.analyze import run
+    from lzr.analyze.sources import Source
+    path, _ = dataset
+    source = Source(str(path))
+    source.bytes_read = 3_000_000_000
+    source.raw_bytes_read = os.path.getsize(path) // 4
+    clock = iter([100.0, 110.0])
+    monkeypatch.setattr(run.time, "monotonic", lambda: next(clock))
+    out = io.StringIO()
+    meter = run._Progress([source], out)
+    meter.update()
+    assert out.getvalue() == ("lzr analyze: 10 s, 3.00 GB of text read (300 MB/s), 25% of the "
+                              "input, about 30 s left\n")

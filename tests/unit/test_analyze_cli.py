@@ -1,5 +1,6 @@
 """`lzr analyze` as a user runs it: formats, --out, usage errors, missing packages; the shipped
 port table and the generator's record format."""
+import base64
 import csv
 import io
 import json
@@ -13,7 +14,7 @@ from lzr.analyze.synth import Generator
 from lzr.cli import main as lzr_main
 from lzr.handshakes import REGISTRY
 from lzr.output import Record, RecordEncoder
-from lzr.output.record import FIELDS
+from lzr.output.record import EXTENDED_FIELDS, FIELDS, Outcome
 
 # Labels that stand for no port of their own.
 NO_PRIMARY_PORT = {"newlines", "newlines50", "wait", "jdwp"}
@@ -84,6 +85,7 @@ def test_out_writes_the_tables_and_plots(scan, tmp_path, capsys):
     (["nothing-*.json.gz"], "no file matches"),
     (["x.json", "--top", "0"], "must be 1 or more"),
     (["x.json", "--format", "xml"], "invalid choice"),
+    (["x.json", "--memory-limit", "lots"], "not a size"),
 ])
 def test_usage_errors_exit_2_with_one_message(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -97,7 +99,8 @@ def test_usage_errors_exit_2_with_one_message(argv, message, capsys, tmp_path, m
     assert message in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize("module, flags", [("duckdb", []), ("matplotlib", ["--out", "out"])])
+@pytest.mark.parametrize("module, flags", [
+    ("duckdb", []), ("numpy", []), ("matplotlib", ["--out", "out"])])
 def test_a_missing_package_names_what_to_install(module, flags, monkeypatch, capsys, tmp_path):
     import importlib.util
     real = importlib.util.find_spec
@@ -125,27 +128,32 @@ def test_every_label_the_scanner_gives_has_a_primary_port_or_none_on_purpose():
             PRIMARY_PORTS["smtp"].port, PRIMARY_PORTS["ftp"].port) == (80, 443, 22, 25, 21)
 
 
-def test_generated_lines_are_what_the_scanners_encoder_writes():
+@pytest.mark.parametrize("extended", [False, True])
+def test_generated_lines_are_what_the_scanners_encoder_writes(extended):
     out = io.BytesIO()
-    Generator(out, seed=4, ports_per_everywhere_host=20).write_records(400)
-    encoder = RecordEncoder(utc_offset_seconds=-7 * 3600)
-    json_to_attribute = {json_name: attribute for attribute, json_name, _ in FIELDS}
+    Generator(out, seed=4, ports_per_everywhere_host=20, extended=extended).write_records(400)
+    encoder = RecordEncoder(extended=extended, utc_offset_seconds=-7 * 3600)
+    json_to_attribute = {json_name: attribute
+                         for attribute, json_name, _ in FIELDS + EXTENDED_FIELDS}
     lines = out.getvalue().splitlines(keepends=True)
     assert len(lines) >= 400
     binary = 0
     for line in lines:
         fields = json.loads(line)
         values = {json_to_attribute[name]: value for name, value in fields.items()}
-        values["data"] = values.get("data", "").encode("utf-8")
+        values["data"] = (base64.b64decode(values.pop("data_base64")) if "data_base64" in values
+                          else values.get("data", "").encode("utf-8"))
         values["timestamp_ns"] = _ns(values["timestamp_ns"])
+        if "outcome" in values:
+            values["outcome"] = Outcome(values["outcome"])
         again = encoder.encode(Record(**values))
-        if b"\\ufffd" in line:
+        if b"\\ufffd" in line and not extended:
             # Go writes each invalid byte as \ufffd; decoded, it can only come back as U+FFFD.
             binary += 1
             assert list(json.loads(again).items()) == list(fields.items())
         else:
             assert again == line
-    assert 0 < binary < len(lines)
+    assert extended or 0 < binary < len(lines)
 
 
 def _ns(text: str) -> int:
@@ -154,3 +162,16 @@ def _ns(text: str) -> int:
     seconds, digits, zone = re.fullmatch(r"(.{19})(?:\.(\d+))?(.*)", text).groups()
     moment = datetime.fromisoformat(seconds + zone)
     return int(moment.timestamp()) * 1_000_000_000 + int((digits or "").ljust(9, "0"))
+
+
+def test_interrupted_run_exits_130_and_leaves_no_spool(scan, tmp_path, monkeypatch, capsys):
+    path, _ = scan
+    monkeypatch.setattr("lzr.analyze.sources._spool_parent", lambda: str(tmp_path))
+
+    def interrupt(self, batch):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("lzr.analyze.ingest.Ingest.add", interrupt)
+    assert cli.main([str(path), "--quiet"]) == cli.EXIT_INTERRUPTED
+    assert "interrupted" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []

@@ -99,4 +99,5 @@ def test_dryrun_warns_that_it_sends_and_help_names_print_targets(capsys):
 def test_the_licence_is_the_apache_license_pyproject_names():
     text = (ROOT / "LICENSE").read_text()
     assert "Apache License" in text and "Version 2.0, January 2004" in text
-    assert 'license = { text = "Apache-2.0" }' in (ROOT / "pyproject.toml").read_text()
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'license = "Apache-2.0"' in pyproject and 'license-files = ["LICENSE"]' in pyproject

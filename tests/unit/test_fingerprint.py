@@ -49,13 +49,22 @@ LZR_VECTORS = [
 
 @pytest.mark.parametrize("data,requested,expected", LZR_VECTORS)
 def test_lzr_vectors(data, requested, expected):
-    assert fingerprint(data, requested) == expected
+    assert fingerprint(data, requested, compat=True) == expected
 
 
 def test_joined_labels_follow_name_order():
     assert labels(b"220 Welcome\r\n") == ["ftp", "smtp"]
     assert labels(b"\xff" * 16 + b"\x00\x15\x03\x06\x01") == ["bgp", "telnet"]
-    assert labels(RDP_CONFIRM) == ["rdp", "siemens"]
+    assert labels(RDP_CONFIRM, compat=True) == ["rdp", "siemens"]
+
+
+def test_an_rdp_negotiation_answer_is_rdp_whatever_the_priority():
+    # LZR's generic COTP rule also names it siemens, and with a list that puts siemens
+    # first (or neither) LZR says siemens (or rdp-siemens); ours see an RDP server.
+    assert labels(RDP_CONFIRM) == ["rdp"]
+    assert fingerprint(RDP_CONFIRM, ["siemens", "rdp"]) == "rdp"
+    assert fingerprint(RDP_CONFIRM, ["siemens", "rdp"], compat=True) == "siemens"
+    assert fingerprint(RDP_CONFIRM, ["http"], compat=True) == "rdp-siemens"
 
 
 def test_priority_is_a_substring_test_in_list_order():
@@ -154,3 +163,22 @@ REDIS_ERR_TO_GET = b"-ERR wrong number of arguments for 'get' command\r\n"
 ])
 def test_sure_labels(data, sent, sure):
     assert sure_labels(labels(data), REGISTRY[sent]) == sure
+
+
+def test_a_cotp_confirm_without_parameters_is_not_an_s7_plc():
+    # An RDP server's answer to the S7 Connection Request: a bare COTP Connection Confirm.
+    bare = bytes.fromhex("0300000b06d00004123400")
+    s7 = bytes.fromhex("0300001611d00004000100c1020100c2020200c0010a")
+    assert labels(bare) == [] and labels(bare, compat=True) == ["siemens"]
+    assert labels(s7) == labels(s7, compat=True) == ["siemens"]
+
+
+def test_http_from_another_protocols_probe_is_provisional():
+    # Redis quoting the h2c preface (LZR: http, by the -handshakes all order); nginx on a TLS
+    # port answering a DNS query with a plain HTTP error.
+    redis = b"-ERR unknown command 'PRI', with args beginning with: '*' 'HTTP/2.0' \r\n"
+    nginx = b"HTTP/1.1 400 Bad Request\r\nServer: nginx/1.22.1\r\n\r\n"
+    assert labels(redis) == ["http", "pop3", "redis"]
+    assert sure_labels(labels(redis), REGISTRY["h2c"]) == ["redis"]
+    assert sure_labels(labels(nginx), REGISTRY["dns"]) == []
+    assert sure_labels(labels(nginx), REGISTRY["http"]) == ["http"]

@@ -24,11 +24,15 @@ def load(meta_path: Path) -> tuple[dict, bytes]:
 
 @pytest.mark.parametrize("meta_path", ENTRIES, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_corpus_entry_gets_its_label(meta_path):
+    # `lzr_label`, where given, is what LZR's rules say (--compat) when ours say better.
     meta, data = load(meta_path)
-    assert set(meta) == {"handshake", "label", "source"}
+    assert {"handshake", "label", "source"} <= set(meta) <= {"handshake", "label", "source",
+                                                              "lzr_label"}
     assert meta["handshake"] in REGISTRY
     assert meta["source"].startswith(("captured from", "built from", "built after"))
     assert fingerprint(data, [meta["handshake"]]) == meta["label"]
+    lzr_label = meta.get("lzr_label", meta["label"])
+    assert fingerprint(data, [meta["handshake"]], compat=True) == lzr_label
 
 
 def test_every_rule_has_a_corpus_response():
@@ -56,5 +60,6 @@ def test_handshakes_all_names_an_rdp_server_rdp():
     # With `-handshakes all` the default order is the tie-break list; an RDP Connection
     # Confirm satisfies the siemens (COTP) rule too.
     _, data = load(CORPUS / "rdp" / "connection-confirm.json")
-    assert labels(data) == ["rdp", "siemens"]
-    assert fingerprint(data, DEFAULT_ORDER) == "rdp"
+    assert labels(data, compat=True) == ["rdp", "siemens"]
+    assert fingerprint(data, DEFAULT_ORDER, compat=True) == "rdp"
+    assert labels(data) == ["rdp"]      # outside --compat only the rdp rule names it

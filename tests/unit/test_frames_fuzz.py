@@ -11,7 +11,8 @@ from lzr.wire.segment import Segment
 
 UNPACKERS = (frames.kind_of, frames.unpack_targets, frames.unpack_synacks,
              frames.unpack_segments, frames.unpack_records, frames.unpack_stats,
-             frames.unpack_text, frames.unpack_sender_marks, frames.unpack_flows)
+             frames.unpack_text, frames.unpack_sender_marks, frames.unpack_flows,
+             frames.unpack_neighbours)
 
 RECORD = Record("192.0.2.7", "198.51.100.1", 8080, 40000, 1, 2, 65535, 64, 1, True, True, False,
                 False, False, True, 1, "http", 123, "sa", b"HTTP/1.1 200 OK\r\n", False, "http", 1,
@@ -28,6 +29,7 @@ VALID = [
     frames.pack_text(frames.FAILED, "worker0: boom \u00e9"),
     frames.pack_sender_marks(1, [frames.SenderMark(3, 900, 10.5, False)]),
     frames.pack_flows([(frames.FLOW_OPEN, 7, 80, 40001)]),
+    frames.pack_neighbours([0xC0000207, (1 << 127) | 5]),
     frames.empty(frames.STOP),
 ]
 
@@ -43,6 +45,7 @@ def read_every_way(frame: bytes) -> None:
 def test_valid_frames_read_back():
     assert frames.unpack_records(VALID[3]) == [RECORD]
     assert frames.unpack_targets(VALID[0]) == [(0xC0000207, 80), ((1 << 127) | 5, 443)]
+    assert frames.unpack_neighbours(VALID[-2]) == [0xC0000207, (1 << 127) | 5]
 
 
 @settings(deadline=None, max_examples=500)

@@ -26,6 +26,23 @@ def test_private_directory_is_0700_named_after_its_process_and_removed(tmp_path)
     assert not os.path.exists(directory)
 
 
+def test_a_directory_for_processes_that_give_up_root(tmp_path):
+    """Their group may enter and connect; only the owner may create or remove a file."""
+    group = os.getegid()
+    ctx = zmq.Context()
+    inbox = ctx.socket(zmq.PULL)
+    try:
+        with local_ipc.private_directory(str(tmp_path), group=group) as directory:
+            info = os.stat(directory)
+            assert stat.S_IMODE(info.st_mode) == 0o710 and info.st_gid == group
+            local_ipc.bind(inbox, f"ipc://{directory}/inbox")
+            info = os.stat(os.path.join(directory, "inbox"))
+            assert stat.S_IMODE(info.st_mode) == 0o770 and info.st_gid == group
+    finally:
+        inbox.close(linger=0)
+        ctx.term()
+
+
 def test_stale_directories_are_removed_and_live_ones_kept(tmp_path):
     pid, start = process_identity.own_identity()
     live = tmp_path / f"{local_ipc.DIRECTORY_PREFIX}{pid}-{start}-abc"
@@ -111,3 +128,4 @@ def test_only_the_owner_and_its_descendants_may_connect(tmp_path):
     finally:
         inbox.close(linger=0)
         ctx.term()
+

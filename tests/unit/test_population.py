@@ -184,3 +184,73 @@ def test_every_generated_expectation_comes_from_the_registry():
             case = host.behaviour if host.behaviour != "normal" else service.behaviour
             assert service.expect == expected_record(case, service.protocol)
             assert service.identifiable == (service.expect == {"fingerprint": service.protocol})
+
+
+def test_daemon_tier_is_seeded_and_runs_one_daemon_per_host_off_its_port():
+    from lzr_sim.daemons import DAEMONS
+    from lzr_sim.population import DAEMON_TIER_LABELS, daemon_tier
+    tier = daemon_tier(seed=3)
+    assert tier.to_json() == daemon_tier(seed=3).to_json() != daemon_tier(seed=4).to_json()
+    assert Manifest.from_json(tier.to_json()) == tier
+    daemons = [service for _, _, service in tier.targets() if service.daemon]
+    assert sorted(service.protocol for service in daemons) == sorted(DAEMON_TIER_LABELS)
+    assert set(DAEMON_TIER_LABELS) <= set(DAEMONS) and len({DAEMONS[label].package for label in DAEMON_TIER_LABELS}) >= 15
+    assert all(service.identifiable and service.port not in IANA_PORTS and service.port >= 1024 for service in daemons)
+    ports = [port for _, port, _ in tier.targets()]
+    assert len(ports) == len(set(ports))
+
+
+def test_daemon_tier_hard_cases_expect_what_a_correct_scanner_records():
+    from lzr_sim.population import daemon_tier
+    expected = {}
+    for host in daemon_tier().hosts:
+        for service in host.services:
+            if not service.identifiable:
+                case = host.behaviour if host.behaviour != "normal" else service.behaviour
+                expected.setdefault(case, []).append(service.expect)
+    assert expected == {
+        "silent": [{"ACKed": True, "fingerprint": "unknown"}],
+        "rst": [{"RST": True, "fingerprint": "unknown"}],
+        "closed": [{"RST": True, "fingerprint": "unknown"}],
+        "filtered": [{"expectedRToLZR": "sa", "fingerprint": "unknown"}],
+        "acking-firewall": [{"ackingFirewall": True}] * 5,
+    }
+
+
+def test_daemon_tier_listens_where_it_should():
+    from pathlib import Path
+
+    from lzr_sim.network import node_behaviours
+    from lzr_sim.population import daemon_tier
+    from lzr_sim.runners import runner_specs
+    tier = daemon_tier()
+    specs = runner_specs(tier, Path("/run-dir"))
+    by_port = {entry["port"]: entry for entries in specs.values() for entry in entries}
+    for host in tier.hosts:
+        for service in host.services:
+            entry = by_port.get(service.port)
+            if service.daemon:
+                assert entry["daemon"] and entry["state_dir"] == f"/run-dir/daemons/{host.node}"
+            elif host.behaviour == "acking-firewall" or service.behaviour in ("closed", "filtered"):
+                assert entry is None
+            else:
+                assert entry["mode"] == {"silent": "silent", "rst": "reset"}[service.behaviour]
+    installed = {node: [type(b).__name__ for b in behaviours] for node, behaviours in node_behaviours(tier).items()}
+    assert sorted(installed.values()) == [["AckingFirewall"], ["Filtered"]]
+
+
+@pytest.mark.parametrize("service, message", [
+    ({"port": 80, "protocol": "http", "daemon": "yes"}, "daemon must be a boolean"),
+    ({"port": 80, "protocol": "ajp13", "daemon": True}, "a daemon needs"),
+    ({"port": 80, "protocol": "http", "behaviour": "slow-banner", "daemon": True}, "a daemon needs"),
+])
+def test_schema_checks_daemon_services(service, message):
+    with pytest.raises(ManifestError, match=message):
+        from_dict({"version": 1, "topology": "routed", "hosts": [
+            {"name": "h1", "address": "198.18.0.10", "node": "h1", "services": [service]}]})
+
+
+def test_manifests_without_daemons_read_and_write_as_before():
+    manifest = from_dict({"version": 1, "topology": "routed", "hosts": [
+        {"name": "h1", "address": "198.18.0.10", "node": "h1", "services": [{"port": 80, "protocol": "http"}]}]})
+    assert "daemon" not in manifest.to_json()

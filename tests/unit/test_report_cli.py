@@ -2,6 +2,8 @@
 import subprocess
 import sys
 
+import pytest
+
 from lzr_sim.cli import _lzr_flags, _parser
 from lzr_sim.flags import handshakes_of
 from lzr_sim.population import Options, generate
@@ -74,3 +76,15 @@ def test_up_without_mininet_says_which_extra_to_install(tmp_path):
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "lzr-sim up: needs the Python package mininet, which the `sim` extra installs: pip install 'lzr[sim]'"]
+
+
+def test_the_daemon_profile_is_the_tier_and_takes_no_population_size(tmp_path):
+    from lzr_sim.cli import CliError, _manifest
+    from lzr_sim.population import daemon_tier
+    args = _parser().parse_args(["run", "--profile", "daemons", "--seed", "2",
+                                 "--save-manifest", str(tmp_path / "m.json")])
+    assert _manifest(args) == daemon_tier(2)
+    assert (tmp_path / "m.json").read_text() == daemon_tier(2).to_json()
+    for extra in (["--hosts", "5"], ["--no-hard-cases"], ["--topology", "lan"]):
+        with pytest.raises(CliError, match="fixed population"):
+            _manifest(_parser().parse_args(["run", "--profile", "daemons", *extra]))

@@ -127,3 +127,10 @@ def test_probe_prints_a_client_hello(name, capsysbinary):
     assert cli.main(["probe", name]) == 0
     hello = capsysbinary.readouterr().out
     assert len(hello) == 122 and hello[:5] == bytes.fromhex("1603010075")
+
+
+@pytest.mark.parametrize("flags, expected", [([], "rdp"), (["--compat"], "siemens")])
+def test_fingerprint_compat_runs_lzrs_rules(flags, expected, monkeypatch, capsys):
+    xrdp = "0300 0013 0ed0 0000 1234 0002 0108 0001 0000 00"
+    assert run(["fingerprint", "--hex", *flags], xrdp.encode(), monkeypatch) == 0
+    assert capsys.readouterr().out == f"{expected}\n"

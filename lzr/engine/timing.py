@@ -1,0 +1,64 @@
+"""How long a connection waits for what: the engine's connection timers and their policy.
+
+LZR's (docs/lzr-reference.md §2.7): a first probe waits -rt, then every retransmission and
+every answer -t, a SYN -t. Outside --compat (docs/identification.md, "Silent ports") the
+answer to a probe the target ACKed waits -t in the first round of handshakes and, after
+it, a few round trips of that connection: `answer_rtts` times the time the ACK took, at
+least `answer_floor`, at most -t, rounded up to a queue of the ladder floor, 2 x floor, ...
+(every queue holds timers of one delay, timers.py). A --target-timeout budget has its own
+queue.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lzr.engine.timers import BudgetQueue, TimerQueue
+
+if TYPE_CHECKING:
+    from lzr.config import EngineConfig
+
+
+def answer_waits(cfg: EngineConfig) -> tuple[float, ...]:
+    """The waits for an ACKed probe's answer shorter than -t: from the floor, doubling."""
+    waits, wait = [], cfg.answer_floor
+    while cfg.answer_rtts and 0 < wait < cfg.timeout:
+        waits.append(wait)
+        wait *= 2
+    return tuple(waits)
+
+
+class Timing:
+    def __init__(self, cfg: EngineConfig) -> None:
+        self.first_probe = TimerQueue(cfg.retransmit_after)
+        self.timeout = TimerQueue(cfg.timeout)
+        self._answers = tuple(TimerQueue(wait) for wait in answer_waits(cfg))
+        self.budget = BudgetQueue(cfg.target_timeout) if cfg.target_timeout else None
+        self._rtts = cfg.answer_rtts
+        self._first_round = cfg.parallel
+        self._silent_probes = cfg.silent_probes
+
+    @property
+    def conn_queues(self) -> tuple[TimerQueue, ...]:
+        return (self.first_probe, self.timeout) + self._answers
+
+    def answer(self, conn, now: float, server_first: bool) -> TimerQueue:
+        """The timer for the answer to the probe that `conn`'s target ACKs at `now`. An ACK
+        of a retransmission says nothing of the round trip; a server-first handshake's
+        window is the banner's, not an answer's."""
+        if conn.counter == 0 and conn.hs >= self._first_round and not server_first:
+            rtt = now - (conn.deadline - self.first_probe.delay)    # since the probe left
+            for queue in self._answers:
+                if queue.delay >= self._rtts * rtt:
+                    return queue
+        return self.timeout
+
+    def gives_up(self, target, server_first: bool, acked: bool) -> bool:
+        """A probe of the target got no answer in time: a banner window passed in silence
+        (server-first), or a probe was ACKed and never answered. Should the target stop
+        asking (--silent-probes: so many silent probes, and a banner was waited for)?"""
+        if server_first:
+            target.banner_waited = True
+        elif acked:
+            target.silent += 1
+            return 0 < self._silent_probes <= target.silent and target.banner_asked
+        return False
