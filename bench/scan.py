@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -53,7 +54,7 @@ def scan(scanner, target, scan_if: str, target_if: str, prefix: str, rate: int, 
     """(records, wall seconds, CPU seconds of every lzr process) of one scan."""
     output = os.path.join(tmp, f"records-{rate}.json")
     command = [sys.executable, "-m", "lzr.cli", "--targets", prefix, "--ports", str(PORT),
-               "--seed", "1", "-handshakes", "http", "-t", "2", "-rate", str(rate),
+               "--seed", "1", "-handshakes", "http", "-t", "2", "-rate", str(rate), "--extended",
                "-w", str(workers), "-f", output, "--allow-reserved", "--quiet",
                "-sendInterface", scan_if, "-sourceIP", "10.250.0.1",
                "-gatewayMac", target.mac(target_if)]
@@ -105,7 +106,9 @@ def main() -> int:
           f"{args.workers} workers, -t 2")
     for rate, records, wall, cpu in results:
         found = {r["saddr"] for r in records if r["fingerprint"] == "http"}
-        verdict = "all" if len(found) == served else f"MISSED {served - len(found)}"
+        missed = Counter(r.get("outcome", "?") for r in records if r["fingerprint"] != "http")
+        verdict = "all" if len(found) == served else (
+            f"MISSED {served - len(found)}: " + ", ".join(f"{n} {o}" for o, n in missed.items()))
         print(f"  -rate {rate:>11,}: http {len(found)} of {served} ({verdict}); {len(records)} "
               f"records; wall {wall:.1f} s; {size / wall:,.0f} targets/s end to end; "
               f"CPU {cpu:.1f} s = {cpu / size * 1000:.3f} CPU s per 1,000 targets")
