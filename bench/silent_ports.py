@@ -158,7 +158,7 @@ def candidates() -> list[tuple[str, object]]:
     for n in (2, 3, 4, 6):
         rows.append((f"... and stop after {n} silent probes", dataclasses.replace(base, silent_probes=n)))
     for stop in (0, 3, 12, 20):
-        for rtts, floor in ((8, 0.5), (8, 1.0)):
+        for rtts, floor in ((8, 0.25), (8, 0.5), (8, 1.0)):
             rows.append((f"later answers wait {rtts} rtt >= {floor:g} s, " + (
                 f"stop after {stop}" if stop else "no stop"), dataclasses.replace(
                     base, silent_probes=stop, answer_rtts=rtts, answer_floor=floor)))

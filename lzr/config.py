@@ -104,7 +104,7 @@ class ScanConfig:
     target_timeout: float = 0.0           # a target's budget in seconds; 0: none
     silent_probes: int = 0                # stop after N probes ACKed and never answered; 0: never
     answer_rtts: float = 8.0              # after the first round an ACKed probe's answer
-    answer_floor: float = 0.5             # waits 8 round trips, at least 0.5 s, at most -t
+    answer_floor: float = 0.25            # waits 8 round trips, at least 0.25 s, at most -t
     metadata_file: str | None = None
     status_updates_file: str | None = None
     command_line: tuple[str, ...] = ()    # the flags as given, for the metadata file
@@ -157,6 +157,7 @@ class ScanConfig:
             parallel=1 if self.compat else self.parallel,
             per_host_limit=None if self.compat else self.per_host_limit or self.parallel,
             host_rate=0.0 if self.compat else self.host_rate,
+            syn_retransmit_early=not self.compat,
             acked_retries=self.retries if self.compat else 0,
             answer_rtts=0.0 if self.compat else self.answer_rtts,
             answer_floor=0.0 if self.compat else self.answer_floor,
@@ -328,6 +329,7 @@ class EngineConfig:
     parallel: int                   # 1 with compat
     per_host_limit: int | None      # None: no cap (compat)
     host_rate: float                # 0: no limit
+    syn_retransmit_early: bool      # the first SYN waits -rt (not -t) before it is sent again
     acked_retries: int              # retransmissions of a probe the target ACKed
     answer_rtts: float              # wait for an ACKed probe's answer this many round trips,
     answer_floor: float             # ... at least this long (0: always -t)

@@ -128,7 +128,7 @@ def sure_labels(found: list[str], sent: Handshake) -> list[str]:
     server-first handshake); otherwise all but the generic ones that are not the probe's
     own. An empty list leaves the answer provisional and the other handshakes go on (Redis's
     `-ERR` to a GET passes the pop3 rule alone); docs/identification.md."""
-    if sent.server_first:
+    if sent.server_first or GENERIC_LABELS.isdisjoint(found):
         return found
     own = _own_labels(sent.name)
     return [label for label in found if label in own or label not in GENERIC_LABELS]

@@ -17,6 +17,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+from lzr.runtime.process_identity import is_alive
 from lzr_sim.processes import stop_process
 
 PREFIX_ROOT = "lzt"
@@ -35,23 +36,13 @@ def _run(*cmd: str, check: bool = True, input_text: str | None = None) -> subpro
     return result
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def cleanup_stale() -> list[str]:
     """Remove namespaces and root-side links left by labs whose process is gone."""
     removed = []
     listing = _run("ip", "netns", "list", check=False).stdout.split("\n")
     for name in (line.split()[0] for line in listing if line.strip()):
         match = _PREFIX_RE.match(name)
-        if match and not _pid_alive(int(match.group(1))):
+        if match and not is_alive(int(match.group(1))):
             _run("ip", "netns", "del", name, check=False)
             removed.append(name)
     links = _run("ip", "-o", "link", "show", check=False).stdout.split("\n")
@@ -61,7 +52,7 @@ def cleanup_stale() -> list[str]:
             continue
         ifname = parts[1].split("@")[0]
         match = _PREFIX_RE.match(ifname)
-        if match and not _pid_alive(int(match.group(1))):
+        if match and not is_alive(int(match.group(1))):
             _run("ip", "link", "del", ifname, check=False)
             removed.append(ifname)
     return removed

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import itertools
-import os
 import re
 import signal
 import subprocess
@@ -37,7 +36,8 @@ from lzr_sim import runners
 from lzr_sim.behaviours import BEHAVIOURS, NORMAL, Behaviour, Delay, Loss
 from lzr_sim.errors import HarnessError
 from lzr_sim.manifest import Manifest
-from lzr_sim.processes import STOP_GRACE_SECONDS, in_main_thread, in_namespace, process_start, stop_processes
+from lzr.runtime.process_identity import own_identity, start_time
+from lzr_sim.processes import STOP_GRACE_SECONDS, in_main_thread, in_namespace, stop_processes
 from lzr_sim.runs import RunState, cleanup_stale, delete_links, remove_run, run_links, run_root
 from lzr_sim.scanner import run_scan
 
@@ -114,7 +114,7 @@ class SimNetwork:
         cleanup_stale(self.root)
         self.directory.mkdir(parents=True)
         self.manifest.save(self.directory / "manifest.json")
-        self.state = RunState(self.run_id, os.getpid(), process_start(os.getpid()), str(self.directory),
+        self.state = RunState(self.run_id, *own_identity(), str(self.directory),
                               topology=self.manifest.topology, processes=[])
         self.state.save()  # before anything exists, so a killed run is always found
 
@@ -165,11 +165,11 @@ class SimNetwork:
         scanner = self.node("sc")
         router = self.net.nameToNode.get(f"{self.run_id}rt")
         self.state.scanner = {
-            "pid": scanner.pid, "start": process_start(scanner.pid),
+            "pid": scanner.pid, "start": start_time(scanner.pid),
             "address": scanner.IP(), "interface": scanner.defaultIntf().name,
             "gateway_mac": router.intf(f"{router.name}-eth0").MAC() if router else None,
         }
-        self.state.processes = [[host.pid, process_start(host.pid)] for host in self.net.hosts]
+        self.state.processes = [[host.pid, start_time(host.pid)] for host in self.net.hosts]
         self.state.nodes = {host.name[len(self.run_id):]: host.pid for host in self.net.hosts}
         self.state.save()
 
@@ -182,7 +182,7 @@ class SimNetwork:
         forked = {}
         for node, spec in specs.items():
             pid, fd = runners.fork_runner(self.node(node).pid, spec, self.directory / f"services-{node}.log")
-            self._runner_pids.append((pid, process_start(pid)))
+            self._runner_pids.append((pid, start_time(pid)))
             forked[node] = (pid, fd)
         self.state.processes += [list(p) for p in self._runner_pids]
         self.state.save()
@@ -196,8 +196,8 @@ class SimNetwork:
                 # is stopped by pid like every other process of the run.
                 pid = behaviour.daemon_pid
                 if pid is not None:
-                    self._runner_pids.append((pid, process_start(pid)))
-                    self.state.processes.append([pid, process_start(pid)])
+                    self._runner_pids.append((pid, start_time(pid)))
+                    self.state.processes.append([pid, start_time(pid)])
         self.state.save()
 
     # -- use --

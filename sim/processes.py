@@ -1,9 +1,8 @@
-"""Processes of the emulated network: identified by (pid, start time), stopped in order, and
-commands run inside a node's network namespace.
+"""Processes of the emulated network: stopped in order, and commands run inside a node's
+network namespace.
 
-A pid alone is not an identity: once a process exits its pid can be given to another one.
-Every process a run starts is recorded with the kernel's start time, and is only signalled
-while both still match, so a recycled pid is never hit.
+Every process a run starts is recorded as (pid, start time) (lzr.runtime.process_identity)
+and is only signalled while both still match, so a recycled pid is never hit.
 """
 from __future__ import annotations
 
@@ -13,25 +12,10 @@ import signal
 import subprocess
 import threading
 import time
-from pathlib import Path
+
+from lzr.runtime.process_identity import is_alive
 
 STOP_GRACE_SECONDS = 3.0
-
-
-def process_start(pid: int) -> int | None:
-    """The kernel's start time of `pid` (clock ticks since boot), None if it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # Field 22; the command name (field 2) may contain spaces, so split after its ')'.
-    return int(stat.rsplit(")", 1)[1].split()[19])
-
-
-def process_alive(pid: int, start: int | None) -> bool:
-    """`pid` runs (not a zombie) and, when `start` is given, is still the process we recorded."""
-    current = process_start(pid)
-    return current is not None and (start is None or current == start) and not _is_zombie(pid)
 
 
 def stop_processes(processes: list[tuple[int, int | None]], grace: float = STOP_GRACE_SECONDS) -> None:
@@ -40,7 +24,7 @@ def stop_processes(processes: list[tuple[int, int | None]], grace: float = STOP_
     Each process is (pid, start time); a pid whose start time changed is someone else's now
     and is left alone.
     """
-    running = [(pid, start) for pid, start in processes if process_alive(pid, start)]
+    running = [(pid, start) for pid, start in processes if is_alive(pid, start)]
     for pid, _ in running:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
@@ -48,7 +32,7 @@ def stop_processes(processes: list[tuple[int, int | None]], grace: float = STOP_
     while running and time.monotonic() < deadline:
         for pid, _ in running:
             _reap(pid)
-        running = [(pid, start) for pid, start in running if process_alive(pid, start)]
+        running = [(pid, start) for pid, start in running if is_alive(pid, start)]
         time.sleep(0.02)
     for pid, _ in running:
         with contextlib.suppress(ProcessLookupError):
@@ -68,13 +52,6 @@ def stop_process(proc: subprocess.Popen, grace: float = STOP_GRACE_SECONDS) -> N
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return False
 
 
 def _reap(pid: int, block: bool = False) -> None:

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lzr_sim.errors import HarnessError
-from lzr_sim.processes import process_alive, stop_processes
+from lzr.runtime.process_identity import is_alive
+from lzr_sim.processes import stop_processes
 
 RUN_ROOT_ENV = "LZR_SIM_RUN_DIR"
 STATE_FILE = "state.json"
@@ -58,7 +59,7 @@ class RunState:
         return cls(**json.loads((directory / STATE_FILE).read_text()))
 
     def owner_alive(self) -> bool:
-        return process_alive(self.owner_pid, self.owner_start)
+        return is_alive(self.owner_pid, self.owner_start)
 
 
 def list_runs(root: Path | None = None) -> list[RunState]:

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from lzr_sim.errors import HarnessError
-from lzr_sim.processes import STOP_GRACE_SECONDS, in_namespace, process_start
+from lzr.runtime.process_identity import start_time
+from lzr_sim.processes import STOP_GRACE_SECONDS, in_namespace
 from lzr_sim.runs import RunState
 
 
@@ -53,7 +54,7 @@ def run_scan(scanner: dict, targets: list[tuple[str, int]], flags: list[str], ou
                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     if run_directory is not None:
         state = RunState.load(run_directory)
-        state.processes.append([process.pid, process_start(process.pid)])
+        state.processes.append([process.pid, start_time(process.pid)])
         state.save()
     try:
         _, stderr = process.communicate(stdin, timeout=timeout)

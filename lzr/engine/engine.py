@@ -73,10 +73,9 @@ class Engine:
         self._hosts = HostLimits(  # a queued target may have ended meanwhile
             cfg.per_host_limit, cfg.host_rate,
             lambda t: self._targets.get(t.key) is t and self._wants_conn(t), self._open_queued_conn)
-        probes = (cfg.haf, cfg.haf_needed, cfg.haf_timeout, self._ports, self._rng,
-                  self._targets, self._sends)
-        self._firewall = TargetProbes(*probes) if cfg.compat else AddressVerdicts(
-            *probes, parallel=cfg.parallel, on_verdict=self._on_verdict)
+        shared = (cfg, self._ports, self._rng, self._targets, self._sends)
+        self._firewall = TargetProbes(*shared) if cfg.compat else AddressVerdicts(
+            *shared, on_verdict=self._on_verdict)
         timing = self._timing = Timing(cfg)
         self._timer = timing.timeout
         # Earliest first on a tie: a connection's, a host's, a probe's, a target's budget.
@@ -205,8 +204,8 @@ class Engine:
         return self._timers.next_deadline()
 
     def take_sends(self) -> list[Send]:
-        sends = self._sends[:]
-        self._sends.clear()     # the list is shared with the firewall probes: keep it
+        sends = self._sends[:]      # the list is shared with the firewall probes: keep it
+        self._sends.clear()
         return sends
 
     def take_records(self) -> list[Record]:
@@ -216,9 +215,8 @@ class Engine:
     def owns(self, daddr: int, dport: int, sport: int) -> bool:
         """Is (target address, target port, our local port) a live connection of ours?"""
         target = self._targets.get(daddr << 16 | dport)
-        if target is not None and target.conn_on(sport) is not None:
-            return True
-        return self._firewall.owns(daddr, dport, sport)
+        return (target is not None and target.conn_on(sport) is not None
+                or self._firewall.owns(daddr, dport, sport))
 
     # ---- transitions (transitions.py says which runs when) ----------------------------
 
@@ -230,7 +228,10 @@ class Engine:
             self._close_conn(conn)
             self._finish(conn.target, record, now)
             return
+        opened = not conn.target.answered
         self._send_first_probe(conn, seg.seq, seg.ack, seg.window, seg.ttl, seg.flags, now)
+        if opened:
+            self._start_handshakes(conn.target, now)    # the rest of the first round
 
     def _on_refused(self, conn, seg, now: float) -> None:
         # The port is closed: say so now rather than after the SYN's timeouts (§7.3-9).
@@ -240,6 +241,7 @@ class Engine:
 
     def _on_data(self, conn, seg, now: float) -> None:
         target = conn.target
+        target.answered = True      # (data may come with the SYN-ACK)
         found = labels(seg.payload, self.cfg.compat)
         sure = found if self.cfg.compat else sure_labels(found, self._handshakes[conn.hs])
         record = self._recorder.of_data(conn, seg, now,
@@ -328,9 +330,8 @@ class Engine:
             self._start_handshakes(target, now)
 
     def _end_now(self, target: InFlight, now: float, firewall: bool = False) -> None:
-        """End the target at once (its --target-timeout, or its address is an ACKing
-        firewall): with its data if it has some, else its first live connection's reference
-        packet, else its last attempt (flagged as the firewall's by `_finish`)."""
+        """End the target at once (--target-timeout, or an ACKing firewall's) with its data,
+        else its first live connection's reference, else its last attempt."""
         conns = target.live_conns()
         if conns and (target.fallback is None or not target.fallback.data):
             record = (self._recorder.of_firewall(conns[0], now) if firewall else
@@ -365,17 +366,15 @@ class Engine:
             self._finish(target, None, now)
 
     def _wants_conn(self, target: InFlight) -> bool:
-        if target.banner_waited and self.cfg.skip_banner_waits:
-            # A banner window passed in silence: the same empty probe again gets nothing.
-            while target.next_hs < len(self._handshakes) and (
-                    self._handshakes[target.next_hs].server_first):
-                target.next_hs += 1
+        self._timing.skip_spent_banners(target, self._handshakes)
+        # When we send the SYNs, the first round waits for the port to answer one: a closed or
+        # filtered port (most of them) costs one SYN, not --parallel.
         return (target.next_hs < len(self._handshakes) and not target.stopped
+                and (target.answered or target.next_hs == 0 or self.cfg.force_all)
                 and not self._draining and len(target.live_conns()) < self.cfg.parallel)
 
     def _open_queued_conn(self, target: InFlight, now: float) -> bool:
-        """A slot at its address for a queued target: open its next connection, unless the
-        address's ACKing-firewall verdict says otherwise. Did it open one?"""
+        """A slot at its address for a queued target: did its next connection open?"""
         if not self._firewall.allows(target, now):
             return False
         self._open_conn(target, now)
@@ -395,7 +394,7 @@ class Engine:
         if conn.hs and self._hosts.cap is not None:
             self._hosts.started(target.addr, now)
         self._sends.append(send.syn(conn))
-        self._timer.arm(conn, now)
+        self._timing.first_syn.arm(conn, now)
         if conn.hs == 1 and self._firewall.probes:
             self._firewall.extra_connection(target, now)
 
@@ -430,7 +429,8 @@ class Engine:
         conn.deadline = None
         conn.state = IDLE
         target = conn.target
-        target.drop(conn)
+        if conn is not target:
+            target.drop(conn)
         if conn.hs and self._hosts.cap is not None:
             self._hosts.ended(target.addr)
 
@@ -440,6 +440,7 @@ class Engine:
                           now: float) -> None:
         """Complete the handshake; the SYN-ACK becomes the connection's reference packet."""
         conn.state = PROBE_SENT
+        conn.target.answered = True
         if self._handshakes[conn.hs].server_first:
             conn.target.banner_asked = True     # its window for a banner opens now
         conn.seq, conn.ack, conn.ttl, conn.flags = seq, ack, ttl, flags
@@ -452,8 +453,7 @@ class Engine:
 
     def _retransmit_probe(self, conn) -> None:
         payload = self._probe(conn)
-        if conn.state == PROBE_SENT:
-            conn.sent = len(payload)
+        conn.sent = len(payload) if conn.state == PROBE_SENT else conn.sent
         self._sends.append(send.retransmission(conn, payload))
 
     def _send_rst(self, conn, seq: int) -> None:

@@ -21,12 +21,16 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from random import Random
+from typing import TYPE_CHECKING
 
 from lzr.engine.ports import LocalPorts
 from lzr.engine.send import SYN_WINDOW, Send
 from lzr.engine.timers import TimerQueue
 from lzr.engine.transitions import MOD32
 from lzr.wire.segment import ACK, RST, SYN
+
+if TYPE_CHECKING:
+    from lzr.config import EngineConfig
 
 PORTS = range(32768, 61000)     # where the probes go (LZR's ephemeral range)
 VERDICTS_KEPT = 65536           # decided addresses remembered, most recent first
@@ -47,16 +51,16 @@ class Probe:
 class _Prober:
     """Sends probes and hands their answers to `_answered(owner, synack)`."""
 
-    def __init__(self, probes: int, needed: int, timeout: float, ports: LocalPorts, rng: Random,
-                 targets: dict, sends: list[Send]) -> None:
-        self.probes = probes            # per target or address; 0: off
-        self.needed = needed            # SYN-ACKs that make the verdict
+    def __init__(self, cfg: EngineConfig, ports: LocalPorts, rng: Random, targets: dict,
+                 sends: list[Send]) -> None:
+        self.probes = cfg.haf           # per target or address; 0: off
+        self.needed = cfg.haf_needed    # SYN-ACKs that make the verdict
         self._ports = ports
         self._rng = rng
         self._targets = targets         # the engine's targets in flight, by key
         self._sends = sends             # the engine's outbox
         self._pending: dict[int, Probe] = {}
-        self.timer = TimerQueue(timeout)
+        self.timer = TimerQueue(cfg.haf_timeout)
 
     def _send(self, addr: int, owner, now: float) -> None:
         for _ in range(self.probes):
@@ -159,9 +163,9 @@ class AddressVerdicts(_Prober):
     """Ours: one verdict per address, decided early; `on_verdict(target, firewall, now)` is
     how the engine hears of it for each target held meanwhile."""
 
-    def __init__(self, *args, parallel: int, on_verdict) -> None:
-        super().__init__(*args)
-        self._parallel = parallel
+    def __init__(self, cfg: EngineConfig, *args, on_verdict) -> None:
+        super().__init__(cfg, *args)
+        self._parallel = cfg.parallel
         self._on_verdict = on_verdict
         self._verdicts: OrderedDict[int, Verdict] = OrderedDict()
         self._decided = 0

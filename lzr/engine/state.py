@@ -70,6 +70,7 @@ class InFlight(_Connection):
     held = _mark(8)         # waiting for its address's ACKing-firewall verdict
     banner_asked = _mark(16)    # a server-first handshake has started (its window is open or over)
     banner_waited = _mark(32)   # a server-first handshake's window passed without a banner
+    answered = _mark(64)    # the port answered a SYN (ours or ZMap's): it is open
 
     def __init__(self, key: int, started: float | None) -> None:
         self.key = key
@@ -111,12 +112,11 @@ class InFlight(_Connection):
         self.more.append(conn)
         return conn
 
-    def drop(self, conn) -> None:
-        """`conn` (now IDLE) no longer runs a handshake."""
-        if conn is not self:
-            self.more.remove(conn)
-            if not self.more:
-                self.more = None
+    def drop(self, conn: Conn) -> None:
+        """`conn` (now IDLE, one of `more`) no longer runs a handshake."""
+        self.more.remove(conn)
+        if not self.more:
+            self.more = None
 
     def conn_on(self, lport: int):
         """The live connection using our local port `lport`, or None."""

@@ -1,9 +1,10 @@
 """How long a connection waits for what: the engine's connection timers and their policy.
 
 LZR's (docs/lzr-reference.md §2.7): a first probe waits -rt, then every retransmission and
-every answer -t, a SYN -t. Outside --compat (docs/identification.md, "Silent ports") the
-answer to a probe the target ACKed waits -t in the first round of handshakes and, after
-it, a few round trips of that connection: `answer_rtts` times the time the ACK took, at
+every answer -t, a SYN -t. Outside --compat a first SYN waits -rt too, as TCP's initial
+retransmission timeout (RFC 6298, 1 s): a SYN-ACK comes within a round trip. And
+(docs/identification.md, "Silent ports") the answer to a probe the target ACKed waits -t in
+the first round of handshakes and, after it, a few round trips of that connection: `answer_rtts` times the time the ACK took, at
 least `answer_floor`, at most -t, rounded up to a queue of the ladder floor, 2 x floor, ...
 (every queue holds timers of one delay, timers.py). A --target-timeout budget has its own
 queue.
@@ -31,11 +32,13 @@ class Timing:
     def __init__(self, cfg: EngineConfig) -> None:
         self.first_probe = TimerQueue(cfg.retransmit_after)
         self.timeout = TimerQueue(cfg.timeout)
+        self.first_syn = self.first_probe if cfg.syn_retransmit_early else self.timeout
         self._answers = tuple(TimerQueue(wait) for wait in answer_waits(cfg))
         self.budget = BudgetQueue(cfg.target_timeout) if cfg.target_timeout else None
         self._rtts = cfg.answer_rtts
         self._first_round = cfg.parallel
         self._silent_probes = cfg.silent_probes
+        self._one_banner_window = cfg.skip_banner_waits
 
     @property
     def conn_queues(self) -> tuple[TimerQueue, ...]:
@@ -51,6 +54,13 @@ class Timing:
                 if queue.delay >= self._rtts * rtt:
                     return queue
         return self.timeout
+
+    def skip_spent_banners(self, target, handshakes) -> None:
+        """Once a banner window passed in silence, the same empty probe again gets nothing:
+        the target's next server-first handshakes are skipped."""
+        if target.banner_waited and self._one_banner_window:
+            while target.next_hs < len(handshakes) and handshakes[target.next_hs].server_first:
+                target.next_hs += 1
 
     def gives_up(self, target, server_first: bool, acked: bool) -> bool:
         """A probe of the target got no answer in time: a banner window passed in silence

@@ -17,34 +17,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
-import struct
 import sys
 from collections import deque
 
-from lzr.wire.checksum import tcp_checksum
+from lzr.wire import MalformedPacket, parse_ip, tcp_checksum
+from lzr.wire.headers import IPV4, IPV6, TCP
 from lzr_sim.extras import missing_extra
 
-IPPROTO_TCP = 6
+_WINDOW = slice(TCP.offset("window"), TCP.offset("window") + 2)
+_CHECKSUM = slice(TCP.offset("checksum"), TCP.offset("checksum") + 2)
 
 
 def zero_window(packet: bytes) -> bytes:
-    """`packet` (an IP packet) with its TCP window set to 0 and the checksum fixed."""
-    version = packet[0] >> 4
-    if version == 4 and packet[9] == IPPROTO_TCP:
-        start = (packet[0] & 0x0F) * 4
-        end = struct.unpack_from(">H", packet, 2)[0]
-        src, dst = int.from_bytes(packet[12:16], "big"), int.from_bytes(packet[16:20], "big")
-    elif version == 6 and packet[6] == IPPROTO_TCP:
-        start, end = 40, 40 + struct.unpack_from(">H", packet, 4)[0]
-        src, dst = int.from_bytes(packet[8:24], "big"), int.from_bytes(packet[24:40], "big")
-    else:
+    """`packet` (an IP packet) with its TCP window set to 0 and the checksum fixed.
+
+    Anything that is not a TCP segment lzr.wire can read (another protocol, an IPv6 extension
+    header, bytes that break the formats) passes unchanged: the kernel judges it as it would
+    without us.
+    """
+    try:
+        segment = parse_ip(packet)
+    except MalformedPacket:
         return packet
-    segment = bytearray(packet[start:end])
-    if len(segment) < 20:
+    if segment is None:
         return packet
-    segment[14:18] = b"\x00\x00\x00\x00"  # window, then checksum zeroed for the computation
-    struct.pack_into(">H", segment, 16, tcp_checksum(src, dst, bytes(segment)))
-    return packet[:start] + bytes(segment) + packet[end:]
+    start = (packet[IPV4.offset("version_ihl")] & 0x0F) * 4 if segment.version == 4 else IPV6.size
+    header_length = (packet[start + TCP.offset("offset_reserved")] >> 4) * 4
+    end = start + header_length + len(segment.payload)
+    tcp = bytearray(packet[start:end])
+    tcp[_WINDOW] = tcp[_CHECKSUM] = b"\x00\x00"  # the checksum is computed over a zero field
+    tcp[_CHECKSUM] = tcp_checksum(segment.saddr, segment.daddr, bytes(tcp)).to_bytes(2, "big")
+    return packet[:start] + bytes(tcp) + packet[end:]
 
 
 class Delayer:

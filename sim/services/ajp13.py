@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 REQUEST_MAGIC = 0x1234
 FORWARD_REQUEST, CPING = 2, 10
@@ -37,8 +37,7 @@ class Ajp13Service(Service):
     label = "ajp13"
 
     async def serve(self, reader, writer):
-        while header := await reader.read(4):
-            header += await read_exactly(reader, 4 - len(header))
+        while header := await read_exactly_or_eof(reader, 4):
             magic, length = struct.unpack(">HH", header)
             if magic != REQUEST_MAGIC or not 1 <= length <= MAX_PACKET:
                 raise ProtocolError("not an AJP13 packet from a web server")

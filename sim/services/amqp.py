@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 PROTOCOL_HEADER = b"AMQP\x00\x00\x09\x01"
 FRAME_METHOD, FRAME_END = 1, 0xCE
@@ -50,10 +50,9 @@ class AmqpService(Service):
             return
         await send(writer, connection_start())
         while True:
-            frame_header = await reader.read(7)
+            frame_header = await read_exactly_or_eof(reader, 7)
             if not frame_header:
                 return
-            frame_header += await read_exactly(reader, 7 - len(frame_header))
             _, _, size = struct.unpack(">BHI", frame_header)
             if size > 131072:
                 raise ProtocolError("frame larger than frame_max")

@@ -81,3 +81,10 @@ async def read_exactly(reader: asyncio.StreamReader, count: int) -> bytes:
         return await reader.readexactly(count)
     except asyncio.IncompleteReadError:
         raise ProtocolError("connection closed mid-message") from None
+
+
+async def read_exactly_or_eof(reader: asyncio.StreamReader, count: int) -> bytes:
+    """The next `count` bytes (a message's fixed header, say), or b"" when the peer closed
+    before sending any of them: the end of a session between two messages."""
+    first = await reader.read(count)
+    return first + await read_exactly(reader, count - len(first)) if first else b""

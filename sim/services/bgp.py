@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 
-from lzr_sim.services.base import Service, read_exactly, send
+from lzr_sim.services.base import Service, read_exactly, read_exactly_or_eof, send
 
 MARKER = b"\xff" * 16
 OPEN, NOTIFICATION, KEEPALIVE = 1, 3, 4
@@ -48,8 +48,7 @@ class BgpService(Service):
 
     async def serve(self, reader, writer):
         await send(writer, self.open_message())
-        while header := await reader.read(19):
-            header += await read_exactly(reader, 19 - len(header))
+        while header := await read_exactly_or_eof(reader, 19):
             if header[:16] != MARKER:
                 error = bytes([MESSAGE_HEADER_ERROR, CONNECTION_NOT_SYNCHRONIZED])
                 await send(writer, message(NOTIFICATION, error))

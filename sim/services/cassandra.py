@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 HEADER = struct.Struct(">BBhBI")  # version, flags, stream, opcode, body length
 STARTUP, OPTIONS = 0x01, 0x05
@@ -47,8 +47,7 @@ class CassandraService(Service):
     label = "cassandra"
 
     async def serve(self, reader, writer):
-        while header := await reader.read(HEADER.size):
-            header += await read_exactly(reader, HEADER.size - len(header))
+        while header := await read_exactly_or_eof(reader, HEADER.size):
             version, _, stream, opcode, length = HEADER.unpack(header)
             if version not in VERSIONS:
                 message = (f"Invalid or unsupported protocol version ({version}); supported versions are "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 
-from lzr_sim.services.base import Service, read_exactly, send
+from lzr_sim.services.base import Service, read_exactly, read_exactly_or_eof, send
 
 TYPE_A, TYPE_AAAA, CLASS_IN = 1, 28, 1
 RCODE_FORMERR, RCODE_NOTIMP = 1, 4
@@ -88,9 +88,7 @@ class DnsService(Service):
         return HEADER.pack(query_id, reply_flags, 1, 1, 0, 0) + question + record
 
     async def serve(self, reader, writer):
-        while length_bytes := await reader.read(2):
-            if len(length_bytes) == 1:
-                length_bytes += await read_exactly(reader, 1)
+        while length_bytes := await read_exactly_or_eof(reader, 2):
             length, = struct.unpack(">H", length_bytes)
             message = await read_exactly(reader, length)
             if len(message) < HEADER.size:

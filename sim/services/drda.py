@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 DSS_MAGIC, REQUEST, REPLY = 0xD0, 0x01, 0x02
 EXCSAT, EXCSATRD, CMDNSPRM, SYNTAXRM = 0x1041, 0x1443, 0x1250, 0x124C
@@ -60,8 +60,7 @@ class DrdaService(Service):
                    + ddm(SRVRLSLV, ebcdic("SQL11058")))
 
     async def serve(self, reader, writer):
-        while header := await reader.read(6):
-            header += await read_exactly(reader, 6 - len(header))
+        while header := await read_exactly_or_eof(reader, 6):
             length, magic, dss_format, correlation = struct.unpack(">HBBH", header)
             if magic != DSS_MAGIC or dss_format & 0x0F != REQUEST or not 10 <= length <= 32767:
                 raise ProtocolError("not a DRDA request DSS")

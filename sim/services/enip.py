@@ -18,7 +18,7 @@ import ipaddress
 import itertools
 import struct
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 HEADER = struct.Struct("<HHII8sI")
 LIST_SERVICES, LIST_IDENTITY, REGISTER_SESSION, UNREGISTER_SESSION = 0x0004, 0x0063, 0x0065, 0x0066
@@ -42,8 +42,7 @@ class EnipService(Service):
         return struct.pack("<HHH", 1, 0x000C, len(item)) + item
 
     async def serve(self, reader, writer):
-        while header := await reader.read(HEADER.size):
-            header += await read_exactly(reader, HEADER.size - len(header))
+        while header := await read_exactly_or_eof(reader, HEADER.size):
             command, length, session, _, context, _ = HEADER.unpack(header)
             if length > 65511:
                 raise ProtocolError("impossible encapsulation length")

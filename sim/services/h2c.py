@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 
-from lzr_sim.services.base import Service, read_exactly, send
+from lzr_sim.services.base import Service, read_exactly, read_exactly_or_eof, send
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 HEADERS, SETTINGS, PING, GOAWAY = 0x1, 0x4, 0x6, 0x7
@@ -50,8 +50,7 @@ class H2cService(Service):
                                MAX_FRAME_SIZE, DEFAULT_MAX_FRAME)
         await send(writer, frame(SETTINGS, 0, 0, settings))
         last_stream = 0
-        while header := await reader.read(9):
-            header += await read_exactly(reader, 9 - len(header))
+        while header := await read_exactly_or_eof(reader, 9):
             length, kind, flags = int.from_bytes(header[:3], "big"), header[3], header[4]
             stream = struct.unpack_from(">I", header, 5)[0] & 0x7FFFFFFF
             if length > DEFAULT_MAX_FRAME:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 START = 0x68
 STARTDT_ACT, STARTDT_CON = 0x07, 0x0B
@@ -30,8 +30,7 @@ class Iec104Service(Service):
 
     async def serve(self, reader, writer):
         started, received = False, 0
-        while header := await reader.read(2):
-            header += await read_exactly(reader, 2 - len(header))
+        while header := await read_exactly_or_eof(reader, 2):
             if header[0] != START or not 4 <= header[1] <= 253:
                 raise ProtocolError("not an IEC 104 APDU")
             body = await read_exactly(reader, header[1])

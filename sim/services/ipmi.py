@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 RMCP_HEADER = bytes([0x06, 0x00, 0xFF, 0x07])
 NETFN_APP_REQUEST = 0x06
@@ -45,8 +45,7 @@ class IpmiService(Service):
         return head + bytes([checksum(head)]) + body + bytes([checksum(body)])
 
     async def serve(self, reader, writer):
-        while header := await reader.read(4):
-            header += await read_exactly(reader, 4 - len(header))
+        while header := await read_exactly_or_eof(reader, 4):
             if header != RMCP_HEADER:
                 raise ProtocolError("not RMCP/IPMI")
             auth_type, _, _, length = struct.unpack(">BIIB", await read_exactly(reader, 10))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 HANDSHAKE = b"JDWP-Handshake"
 HEADER = struct.Struct(">IIBBB")  # length, id, flags, command set, command
@@ -31,8 +31,7 @@ class JdwpService(Service):
         if await read_exactly(reader, len(HANDSHAKE)) != HANDSHAKE:
             return
         await send(writer, HANDSHAKE)
-        while header := await reader.read(HEADER.size):
-            header += await read_exactly(reader, HEADER.size - len(header))
+        while header := await read_exactly_or_eof(reader, HEADER.size):
             length, packet_id, _, command_set, command = HEADER.unpack(header)
             if not HEADER.size <= length <= 1 << 20:
                 raise ProtocolError("bad JDWP packet length")

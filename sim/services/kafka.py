@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import struct
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 API_VERSIONS = 18
 UNSUPPORTED_VERSION = 35
@@ -47,8 +47,7 @@ class KafkaService(Service):
     label = "kafka"
 
     async def serve(self, reader, writer):
-        while size_bytes := await reader.read(4):
-            size_bytes += await read_exactly(reader, 4 - len(size_bytes))
+        while size_bytes := await read_exactly_or_eof(reader, 4):
             size, = struct.unpack(">i", size_bytes)
             if not 8 <= size <= MAX_REQUEST:
                 raise ProtocolError("invalid request size")

@@ -14,7 +14,7 @@ Options: `base_dn` (default "dc=sim,dc=test").
 """
 from __future__ import annotations
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 SEQUENCE, SET, INTEGER, OCTET_STRING, ENUMERATED = 0x30, 0x31, 0x02, 0x04, 0x0A
 BIND_REQUEST, BIND_RESPONSE, UNBIND_REQUEST = 0x60, 0x61, 0x42
@@ -68,10 +68,9 @@ def result(message_id: int, operation: int, code: int, text: str = "", extra: by
 
 async def read_message(reader) -> bytes | None:
     """One LDAPMessage's content, or None at EOF; anything else raises ProtocolError."""
-    first = await reader.read(2)
+    first = await read_exactly_or_eof(reader, 2)
     if not first:
         return None
-    first += await read_exactly(reader, 2 - len(first))
     if first[0] != SEQUENCE:
         raise ProtocolError("not an LDAPMessage")
     length = first[1]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import struct
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 MBAP = struct.Struct(">HHHB")  # transaction id, protocol id, length, unit id
 READ_HOLDING_REGISTERS, READ_INPUT_REGISTERS, ENCAPSULATED_INTERFACE = 0x03, 0x04, 0x2B
@@ -51,8 +51,7 @@ class ModbusService(Service):
 
     async def serve(self, reader, writer):
         unit = self.options.get("unit")
-        while header := await reader.read(MBAP.size):
-            header += await read_exactly(reader, MBAP.size - len(header))
+        while header := await read_exactly_or_eof(reader, MBAP.size):
             transaction, protocol, length, unit_id = MBAP.unpack(header)
             if protocol != 0 or not 2 <= length <= 254:
                 raise ProtocolError("not a Modbus/TCP request")

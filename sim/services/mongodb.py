@@ -13,7 +13,7 @@ import itertools
 import struct
 import time
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 OP_REPLY, OP_QUERY, OP_MSG = 1, 2004, 2013
 MAX_MESSAGE = 48_000_000
@@ -72,10 +72,9 @@ class MongodbService(Service):
 
     async def serve(self, reader, writer):
         while True:
-            header = await reader.read(HEADER.size)
+            header = await read_exactly_or_eof(reader, HEADER.size)
             if not header:
                 return
-            header += await read_exactly(reader, HEADER.size - len(header))
             length, request_id, _, opcode = HEADER.unpack(header)
             if not HEADER.size < length <= MAX_MESSAGE or opcode not in (OP_QUERY, OP_MSG):
                 raise ProtocolError("bad message header")

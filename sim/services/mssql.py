@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 PRELOGIN, TABULAR_RESULT = 0x12, 0x04
 STATUS_EOM = 0x01
@@ -51,10 +51,9 @@ class MssqlService(Service):
     label = "mssql"
 
     async def serve(self, reader, writer):
-        header = await reader.read(HEADER.size)
+        header = await read_exactly_or_eof(reader, HEADER.size)
         if not header:
             return
-        header += await read_exactly(reader, HEADER.size - len(header))
         kind, _, length, _, _, _ = HEADER.unpack(header)
         if kind != PRELOGIN or not HEADER.size < length <= 4096:
             raise ProtocolError("not a TDS PRELOGIN")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import struct
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 HARD_RESET_CLIENT_V1, HARD_RESET_SERVER_V1 = 1, 2
 HARD_RESET_CLIENT_V2, HARD_RESET_SERVER_V2 = 7, 8
@@ -25,10 +25,9 @@ MAX_PACKET = 1600
 
 
 async def read_packet(reader) -> bytes | None:
-    size = await reader.read(2)
+    size = await read_exactly_or_eof(reader, 2)
     if not size:
         return None
-    size += await read_exactly(reader, 2 - len(size))
     length, = struct.unpack(">H", size)
     if not 1 <= length <= MAX_PACKET:
         raise ProtocolError("bad packet length")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import struct
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 CONNECT, ACCEPT, REFUSE = 1, 2, 4
 HEADER = struct.Struct(">HHBBH")  # length, packet checksum, type, flags, header checksum
@@ -45,10 +45,9 @@ class OracleService(Service):
     label = "oracle"
 
     async def serve(self, reader, writer):
-        header = await reader.read(HEADER.size)
+        header = await read_exactly_or_eof(reader, HEADER.size)
         if not header:
             return
-        header += await read_exactly(reader, HEADER.size - len(header))
         length, _, kind, _, _ = HEADER.unpack(header)
         if kind != CONNECT or not HEADER.size + 26 <= length <= 8192:
             raise ProtocolError("not a TNS CONNECT")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 MAGIC_COOKIE = 0x1A2B3C4D
 CONTROL_MESSAGE = 1
@@ -36,8 +36,7 @@ class PptpService(Service):
 
     async def serve(self, reader, writer):
         started = False
-        while header := await reader.read(HEADER.size):
-            header += await read_exactly(reader, HEADER.size - len(header))
+        while header := await read_exactly_or_eof(reader, HEADER.size):
             length, message_type, cookie, control_type, _ = HEADER.unpack(header)
             if cookie != MAGIC_COOKIE or message_type != CONTROL_MESSAGE or not HEADER.size <= length <= 1024:
                 raise ProtocolError("not a PPTP control message")

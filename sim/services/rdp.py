@@ -15,7 +15,7 @@ from __future__ import annotations
 import struct
 
 from lzr_sim.services.base import Service, send
-from lzr_sim.services.tpkt import connection_confirm, parse_connection_request, read_tpkt, tpkt
+from lzr_sim.services.tpkt import connection_confirm, read_connection_request, tpkt
 
 SERVER_REFERENCE = 0x1234
 TYPE_NEG_REQ, TYPE_NEG_RSP, TYPE_NEG_FAILURE = 0x01, 0x02, 0x03
@@ -43,10 +43,9 @@ class RdpService(Service):
     label = "rdp"
 
     async def serve(self, reader, writer):
-        payload = await read_tpkt(reader)
-        if payload is None:
+        request = await read_connection_request(reader)
+        if request is None:
             return
-        request = parse_connection_request(payload)
         answer = negotiation(request.variable_part)
         await send(writer, tpkt(connection_confirm(request, SERVER_REFERENCE, answer)))
         if answer[:1] == bytes([TYPE_NEG_FAILURE]):

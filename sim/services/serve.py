@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lzr_sim.processes import process_start
+from lzr.runtime.process_identity import start_time
 from lzr_sim.services import SERVICES
 from lzr_sim.services.base import ProtocolError, Service
 from lzr_sim.daemons import DAEMONS, Daemon, DaemonDirectory
@@ -196,7 +196,7 @@ class Runner:
         finally:
             log.close()
         self.daemons.append(RunningDaemon(daemon, directory, process))
-        (directory.root / "pid").write_text(f"{process.pid} {process_start(process.pid)}\n")
+        (directory.root / "pid").write_text(f"{process.pid} {start_time(process.pid)}\n")
         # Its port accepting a connection is the daemon's readiness signal.
         wildcard_to_loopback = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}
         address = wildcard_to_loopback.get(listener.address, listener.address)

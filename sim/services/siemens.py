@@ -13,8 +13,7 @@ from __future__ import annotations
 import struct
 
 from lzr_sim.services.base import ProtocolError, Service, send
-from lzr_sim.services.tpkt import (DT_TPDU, connection_confirm, parse_connection_request, read_tpkt,
-                               tpkt)
+from lzr_sim.services.tpkt import DT_TPDU, connection_confirm, read_connection_request, read_tpkt, tpkt
 
 CPU_REFERENCE = 0x0001
 S7_PROTOCOL_ID = 0x32
@@ -45,10 +44,9 @@ class SiemensService(Service):
     label = "siemens"
 
     async def serve(self, reader, writer):
-        payload = await read_tpkt(reader)
-        if payload is None:
+        request = await read_connection_request(reader)
+        if request is None:
             return
-        request = parse_connection_request(payload)
         await send(writer, tpkt(connection_confirm(request, CPU_REFERENCE, request.variable_part)))
         while (payload := await read_tpkt(reader)) is not None:
             # COTP DT: length indicator 2, code 0xF0, EOT flag; the S7 message follows.

@@ -21,7 +21,7 @@ import struct
 import time
 import uuid
 
-from lzr_sim.services.base import ProtocolError, Service, read_exactly, send
+from lzr_sim.services.base import ProtocolError, Service, read_exactly, read_exactly_or_eof, send
 
 SMB1_MAGIC, SMB2_MAGIC = b"\xffSMB", b"\xfeSMB"
 SMB_COM_NEGOTIATE, SMB2_NEGOTIATE = 0x72, 0x0000
@@ -106,8 +106,7 @@ class SmbService(Service):
         return self.smb2_negotiate_response(chosen, message_id)
 
     async def serve(self, reader, writer):
-        while header := await reader.read(4):
-            header += await read_exactly(reader, 4 - len(header))
+        while header := await read_exactly_or_eof(reader, 4):
             if header[0] != SESSION_MESSAGE:
                 raise ProtocolError("not a NetBIOS session message")
             length = int.from_bytes(header[1:], "big")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-from lzr_sim.services.base import ProtocolError, read_exactly
+from lzr_sim.services.base import ProtocolError, read_exactly, read_exactly_or_eof
 
 TPKT_VERSION = 3
 CR_TPDU, CC_TPDU, DT_TPDU = 0xE0, 0xD0, 0xF0
@@ -14,10 +14,9 @@ CR_TPDU, CC_TPDU, DT_TPDU = 0xE0, 0xD0, 0xF0
 
 async def read_tpkt(reader) -> bytes | None:
     """The payload of the next TPKT, or None at EOF; not a TPKT is a protocol error."""
-    header = await reader.read(4)
+    header = await read_exactly_or_eof(reader, 4)
     if not header:
         return None
-    header += await read_exactly(reader, 4 - len(header))
     version, _, length = struct.unpack(">BBH", header)
     if version != TPKT_VERSION or length < 7:
         raise ProtocolError("not a TPKT")
@@ -41,6 +40,12 @@ def parse_connection_request(payload: bytes) -> ConnectionRequest:
         raise ProtocolError("not an X.224 connection request")
     _, _, _, source, class_option = struct.unpack_from(">BBHHB", payload)
     return ConnectionRequest(source, class_option, payload[7:payload[0] + 1])
+
+
+async def read_connection_request(reader) -> ConnectionRequest | None:
+    """The client's opening X.224 CR in its TPKT, or None if it closed without sending one."""
+    payload = await read_tpkt(reader)
+    return None if payload is None else parse_connection_request(payload)
 
 
 def connection_confirm(request: ConnectionRequest, source_reference: int, variable_part: bytes) -> bytes:

@@ -13,11 +13,11 @@ import socket
 import pytest
 
 from lzr.fingerprint import fingerprint
+from lzr.runtime.process_identity import is_alive
 from lzr.runtime.netns import inside_netns
 from lzr_sim.capture import SERVER, daemons_in_a_lab, first_answer
 from lzr_sim.daemons import DAEMONS
 from lzr_sim.population import daemon_tier
-from lzr_sim.processes import process_alive
 
 # The handshake whose probe names a daemon, where it is not the label's own: Samba closes
 # the connection on LZR's malformed SMB1 negotiate and answers a well-formed SMB2 one.
@@ -57,7 +57,7 @@ def test_daemons_stop_with_their_runner_and_keep_only_configuration_and_logs(lab
     daemons = [tuple(int(field) for field in path.read_text().split()) for path in pid_files]
     runner.terminate()
     assert runner.wait(timeout=60) == 0
-    assert [pid for pid, start in daemons if process_alive(pid, start)] == []
+    assert [pid for pid, start in daemons if is_alive(pid, start)] == []
     for directory in state.iterdir():
         assert sorted(path.name for path in directory.iterdir()) == ["conf", "log"], directory
     with inside_netns(client.netns):

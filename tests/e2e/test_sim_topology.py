@@ -8,13 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
+from lzr.runtime.process_identity import is_alive
 from lzr_sim.errors import HarnessError
 from lzr_sim.network import SimNetwork
-from lzr_sim.processes import process_alive
 from lzr_sim.runs import list_runs, run_links, run_root
 from lzr_sim.manifest import from_dict
 
@@ -31,7 +30,7 @@ def bare(hosts=2, topology="routed", addresses=None):
 
 
 def leftovers(run_id, pids):
-    return run_links(run_id), [pid for pid, start in pids if process_alive(pid, start)]
+    return run_links(run_id), [pid for pid, start in pids if is_alive(pid, start)]
 
 
 def namespaces_of(pids):
@@ -51,7 +50,7 @@ def in_node(net, node, command):
 def test_up_reaches_targets_and_down_leaves_nothing():
     with SimNetwork(bare(3)) as net:
         run_id, pids = net.run_id, list(net.state.processes)
-        assert run_links(run_id) and all(process_alive(pid, start) for pid, start in pids)
+        assert run_links(run_id) and all(is_alive(pid, start) for pid, start in pids)
         namespaces = namespaces_of(pids)
         assert len(namespaces) == 5 and namespaces <= live_namespaces()  # scanner, router, 3 hosts
         assert in_node(net, "sc", "ping -c1 -W2 198.18.0.12").returncode == 0
@@ -98,7 +97,8 @@ def run_in_child(body: str) -> tuple[subprocess.Popen, str, dict]:
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_signal_tears_down(signum):
-    # The run id is printed inside the `with`, so the signal always lands in its body.
+    # The run id is printed inside the `with`, so the signal always lands in its body; the
+    # child's sleep is the time it holds the network up for the signal, not a wait for anything.
     process, run_id, state = run_in_child(
         "with SimNetwork(Manifest.from_json(sys.stdin.read())) as net:\n"
         "    print(net.run_id, flush=True)\n"
@@ -109,6 +109,7 @@ def test_signal_tears_down(signum):
 
 
 def test_killed_run_is_cleaned_by_the_next_up():
+    # The child's sleep holds the network up until the SIGKILL; 60 s only bounds a lost child.
     process, killed_run, state = run_in_child(
         "net = SimNetwork(Manifest.from_json(sys.stdin.read()))\n"
         "net.__enter__(); print(net.run_id, flush=True); time.sleep(60)\n")
@@ -126,9 +127,8 @@ def test_sparse_host_answers_only_for_live_addresses():
         # A live address refuses a closed port at once (RST); an empty one stays silent.
         refused = in_node(net, "sc", f"timeout 3 bash -c 'echo > /dev/tcp/{live}/4444' 2>&1")
         assert "refused" in refused.stdout.lower()
-        started = time.monotonic()
         silent = in_node(net, "sc", f"timeout 1 bash -c 'echo > /dev/tcp/{empty}/4444' 2>&1")
-        assert silent.returncode == 124 and time.monotonic() - started >= 0.9
+        assert silent.returncode == 124, "the connect ended before timeout stopped it"
         assert in_node(net, "sc", "ping -c1 -W2 198.19.16.5").returncode == 0
 
 

@@ -50,7 +50,7 @@ def test_an_ordinary_host_is_cleared_at_once_and_keeps_its_order():
     net.run()
     [r] = net.records
     assert (r.fingerprint, r.handshake, r.acking_firewall) == ("ssh", "ssh", False)
-    assert len(probes(net, ports=(22,))) == 3 and r.timestamp_ns < 0.1e9
+    assert len(probes(net, ports=(22,))) == 3 and r.timestamp_ns <= 0.1e9      # 10 rtt
 
 
 def test_a_host_that_drops_probes_waits_for_them_only_beyond_the_first_round():
@@ -61,7 +61,8 @@ def test_a_host_that_drops_probes_waits_for_them_only_beyond_the_first_round():
     net.syn(TARGET, 22)
     net.run()
     syns = [t for t, s in net.sent if s.flags == SYN and s.dport == 22]
-    assert syns[:3] == [0.0, 0.0, 1.0]      # the first round at once; the next waits
+    # The first round once the port answered (probes go with handshake 1); the next waits -rt.
+    assert syns[:3] == [0.0, 0.01, pytest.approx(1.01)]
     [r] = net.records
     assert not r.acking_firewall and r.handshakes_tried == 4
 

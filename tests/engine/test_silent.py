@@ -91,3 +91,17 @@ def test_compat_keeps_lzrs_timing_on_a_silent_port():
     assert syns == [6.0]
     [r] = net.records
     assert r.handshakes_tried == 2 and ended_at(net) == pytest.approx(16.02)
+
+
+def test_a_filtered_port_costs_one_syn_and_its_retransmission():
+    # The first SYN is sent again after -rt (TCP's initial RTO), then waits -t: 6 s, not
+    # LZR's -t x (-rn + 1) = 10 s; and no other handshake starts before the port answers.
+    net = FakeNet(settings(handshakes=DEFAULT_ORDER))
+    net.peer(TARGET, PORT, Peer(syn="none"))
+    net.syn(TARGET, PORT)
+    net.run()
+    [r] = net.records
+    assert [t for t, s in net.sent] == [0.0, 1.0]
+    assert (r.outcome, r.expected_r_to_lzr, r.counter) == (Outcome.NO_SYNACK, "sa", 1)
+    assert r.timestamp_ns == 1_000_000_000 and r.handshakes_tried == 1
+    assert net.engine.in_flight == 0 and net.now == pytest.approx(6.0)

@@ -22,6 +22,7 @@ from lzr_sim.behaviours import (AckingFirewall, Closed, Delay, Filtered, Loss, N
                                 Shun, Silent, SlowBanner, ZeroWindow, applied)
 from lzr.runtime.netns import inside_netns
 from lzr_sim.lab import NetnsLab
+from waiting import wait_until
 
 pytestmark = pytest.mark.netns
 
@@ -64,15 +65,6 @@ def connect(address, port, timeout=3.0, source=None):
 def unacked_bytes(conn) -> int:
     """Bytes in the send queue not yet acknowledged by the peer (SIOCOUTQ)."""
     return struct.unpack("i", fcntl.ioctl(conn.fileno(), termios.TIOCOUTQ, b"\0" * 4))[0]
-
-
-def wait_until(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
 
 
 def syn_ack_window(client_if, port, server=SERVER) -> int:

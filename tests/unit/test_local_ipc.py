@@ -7,6 +7,7 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from lzr.runtime import local_ipc, process_identity
+from waiting import wait_until
 
 
 def dead_pid() -> int:
@@ -101,9 +102,10 @@ def run_peer(endpoint: str, orphaned: bool) -> str:
             connect_and_send(endpoint, write_fd)
         parent = os.getpid()
         if os.fork() == 0:
-            while os.getppid() == parent:       # until our parent has exited
-                os.sched_yield()
-            connect_and_send(endpoint, write_fd)
+            if wait_until(lambda: os.getppid() != parent, timeout=10):   # our parent has exited
+                connect_and_send(endpoint, write_fd)
+            os.write(write_fd, b"still a descendant")
+            os._exit(0)
         os._exit(0)
     os.close(write_fd)
     os.waitpid(child, 0)

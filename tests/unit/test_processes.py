@@ -6,12 +6,12 @@ import multiprocessing
 import os
 import signal
 import tempfile
-import time
 
 import zmq
 
 from lzr.runtime import frames
 from lzr.runtime.processes import LINGER_MS, child_main, pull, push
+from waiting import wait_until
 
 
 def queue_for_a_gone_peer_then_wait(endpoint: str, ready_path: str) -> None:
@@ -20,7 +20,7 @@ def queue_for_a_gone_peer_then_wait(endpoint: str, ready_path: str) -> None:
     sock.send(b"never read")            # nobody is bound: it stays queued
     open(ready_path, "w").close()
     while True:
-        time.sleep(0.05)
+        signal.pause()                  # until the coordinator's SIGTERM ends the process
 
 
 def test_sigterm_ends_a_child_without_waiting_out_the_linger():
@@ -34,10 +34,7 @@ def test_sigterm_ends_a_child_without_waiting_out_the_linger():
                   queue_for_a_gone_peer_then_wait, f"ipc://{directory}/gone", ready))
         child.start()
         try:
-            deadline = time.monotonic() + 10
-            while not os.path.exists(ready):
-                assert time.monotonic() < deadline, "the child did not start"
-                time.sleep(0.01)
+            assert wait_until(lambda: os.path.exists(ready), timeout=10), "the child did not start"
             os.kill(child.pid, signal.SIGTERM)
             child.join(LINGER_MS / 1000 / 2)
             assert not child.is_alive(), "the child waited for its queued message"

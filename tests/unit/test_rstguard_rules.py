@@ -1,12 +1,12 @@
 """Rule text of the RST guard and the flow announcement frames: pure functions, no root."""
 import os
-import time
 
 import pytest
 
 from lzr.runtime import flow_announce, frames, local_ipc, process_identity
 from lzr.runtime.rstguard import RstGuard, RstGuardError, guard, rules
 from lzr.runtime.rstguard.nfqueue import Verdicts, rst_flow_key
+from waiting import wait_until
 
 COMMENT = "lzr-rstguard pid=1234 start=5678"
 
@@ -102,12 +102,9 @@ def test_a_zombie_or_missing_process_is_not_alive():
     if child == 0:
         os._exit(0)
     try:
-        deadline = 200
-        while process_identity.is_alive(child) and deadline:
-            deadline -= 1
-            time.sleep(0.01)
+        assert wait_until(lambda: not process_identity.is_alive(child), timeout=10), \
+            "the child exited, and a zombie must not count as alive"
         assert process_identity.start_time(child) is not None, "a zombie still has its /proc entry"
-        assert not process_identity.is_alive(child)
     finally:
         os.waitpid(child, 0)
     assert process_identity.start_time(child) is None and not process_identity.is_alive(child)
