@@ -1,4 +1,4 @@
-"""Range scan of an emulated /16: targets per second end to end, CPU seconds per 1,000 targets.
+"""Range scans of an emulated /16: every HTTP host found? targets per second, CPU per target.
 
 One target namespace answers for all of 10.252.0.0/16 through an AnyIP local route
 (`ip route add local 10.252.0.0/16 dev lo`). One HTTP server listens on port 80 of every one
@@ -6,9 +6,16 @@ of those addresses; iptables in the target namespace drops the SYNs to every add
 last octet is not 7, 77 or 177, so 3 in 256 addresses (1.2 %) serve HTTP and the rest are
 silent, as most of the Internet is. The scanner namespace is linked only to the target.
 
-    python bench/scan.py [--rate N] [--workers K] [--prefix-bits 16]
+The same scan runs at each rate of --rates (default: 100000 and an unbounded 100000000), as
+a user runs it (`lzr --targets 10.252.0.0/16 --ports 80 -t 2 ...`). For each it prints the
+HTTP hosts found against those that serve, the wall time, targets per second end to end
+(start-up and the last -t included), and the CPU seconds of all lzr processes per 1,000
+targets.
 
-Prints the figures; asserts nothing about time.
+    python bench/scan.py [--rates N,N] [--workers K] [--prefix-bits 16] [--lzr-source DIR]
+
+`--lzr-source DIR` runs the lzr of another checkout (an older commit, to compare). Prints the
+figures; asserts nothing about time.
 """
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -41,18 +49,44 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def scan(scanner, target, scan_if: str, target_if: str, prefix: str, rate: int, workers: int,
+         tmp: str, lzr_source: str | None, profile: str | None) -> tuple[list[dict], float, float]:
+    """(records, wall seconds, CPU seconds of every lzr process) of one scan."""
+    output = os.path.join(tmp, f"records-{rate}.json")
+    command = [sys.executable, "-m", "lzr.cli", "--targets", prefix, "--ports", str(PORT),
+               "--seed", "1", "-handshakes", "http", "-t", "2", "-rate", str(rate), "--extended",
+               "-w", str(workers), "-f", output, "--allow-reserved", "--quiet",
+               "-sendInterface", scan_if, "-sourceIP", "10.250.0.1",
+               "-gatewayMac", target.mac(target_if)]
+    if profile:
+        command += ["-cpuprofile", f"{profile}.{rate}"]
+    env = dict(os.environ, PYTHONPATH=lzr_source) if lzr_source else None
+    cpu_before, started = children_cpu(), time.monotonic()
+    result = subprocess.run(["ip", "netns", "exec", scanner.netns, *command], env=env,
+                            cwd=lzr_source, capture_output=True, text=True, timeout=900)
+    wall, cpu = time.monotonic() - started, children_cpu() - cpu_before
+    if result.returncode != 0:
+        raise RuntimeError(f"lzr -rate {rate} ended with {result.returncode}:\n{result.stderr}")
+    with open(output) as fh:
+        return [json.loads(line) for line in fh], wall, cpu
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=int, default=20000, help="new targets per second")
+    parser.add_argument("--rates", default="100000,100000000",
+                        help="new targets per second, one scan each (comma-separated)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--prefix-bits", type=int, default=16, help="size of the prefix (/16)")
-    parser.add_argument("--profile", metavar="FILE", help="pass -cpuprofile FILE to lzr")
+    parser.add_argument("--lzr-source", metavar="DIR", help="run the lzr of this checkout")
+    parser.add_argument("--profile", metavar="FILE", help="pass -cpuprofile FILE.<rate> to lzr")
     args = parser.parse_args()
     if os.geteuid() != 0:
         print("bench/scan.py needs root (namespaces, raw sockets)", file=sys.stderr)
         return 1
     prefix = f"10.252.0.0/{args.prefix_bits}"      # aligned for prefixes up to /14
     size = 1 << (32 - args.prefix_bits)
+    served = size // 256 * len(SERVED_OCTETS.split(","))
+    results = []
     with NetnsLab() as lab, tempfile.TemporaryDirectory(prefix="lzr-bench-") as tmp:
         scanner, target = lab.add_host("bscan"), lab.add_host("btgt")
         scan_if, target_if = lab.link(scanner, target, "10.250.0.1/30", "10.250.0.2/30")
@@ -64,30 +98,20 @@ def main() -> int:
         target.popen(sys.executable, "-c", HTTP_SERVER, str(PORT), cwd=tmp,
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)
-        output = os.path.join(tmp, "records.json")
-        command = [sys.executable, "-m", "lzr.cli", "--targets", prefix, "--ports", str(PORT),
-                   "--seed", "1", "-handshakes", "http", "-t", "1", "-rt", "1", "-rn", "0",
-                   "-c", "1", "-rate", str(args.rate), "-w", str(args.workers), "-f", output,
-                   "--allow-reserved", "--quiet", "-sendInterface", scan_if,
-                   "-sourceIP", "10.250.0.1", "-gatewayMac", target.mac(target_if)]
-        if args.profile:
-            command += ["-cpuprofile", args.profile]
-        cpu_before, started = children_cpu(), time.monotonic()
-        result = subprocess.run(["ip", "netns", "exec", scanner.netns, *command],
-                                capture_output=True, text=True, timeout=600)
-        wall, cpu = time.monotonic() - started, children_cpu() - cpu_before
-        if result.returncode != 0:
-            print(result.stderr, file=sys.stderr)
-            return 1
-        with open(output) as fh:
-            records = [json.loads(line) for line in fh]
-    http = sum(1 for r in records if r["fingerprint"] == "http")
-    expected = size // 256 * len(SERVED_OCTETS.split(","))
-    print(f"scan of {prefix} x 1 port: {size} targets, -rate {args.rate}, {args.workers} workers")
-    print(f"  records {len(records)}, http {http} (expected {expected})")
-    print(f"  wall {wall:.1f} s (includes start-up, the last 1 s timeout and 1 s cooldown)")
-    print(f"  end to end: {size / wall:,.0f} targets/s")
-    print(f"  CPU: {cpu:.1f} s for all lzr processes = {cpu / size * 1000:.3f} CPU s per 1,000 targets")
+        for rate in (int(text) for text in args.rates.split(",")):
+            records, wall, cpu = scan(scanner, target, scan_if, target_if, prefix, rate,
+                                      args.workers, tmp, args.lzr_source, args.profile)
+            results.append((rate, records, wall, cpu))
+    print(f"scans of {prefix} x port {PORT}: {size} targets, {served} serve HTTP, "
+          f"{args.workers} workers, -t 2")
+    for rate, records, wall, cpu in results:
+        found = {r["saddr"] for r in records if r["fingerprint"] == "http"}
+        missed = Counter(r.get("outcome", "?") for r in records if r["fingerprint"] != "http")
+        verdict = "all" if len(found) == served else (
+            f"MISSED {served - len(found)}: " + ", ".join(f"{n} {o}" for o, n in missed.items()))
+        print(f"  -rate {rate:>11,}: http {len(found)} of {served} ({verdict}); {len(records)} "
+              f"records; wall {wall:.1f} s; {size / wall:,.0f} targets/s end to end; "
+              f"CPU {cpu:.1f} s = {cpu / size * 1000:.3f} CPU s per 1,000 targets")
     return 0
 
 

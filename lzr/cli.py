@@ -138,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"new targets per second when sending SYNs (default {_default('rate')})")
     timing.add_argument(*_names("w", "--workers"), dest="workers", type=int, metavar="K",
                         help="worker processes (default: number of cores)")
+    timing.add_argument(*_names("--senders"), dest="senders", type=int, metavar="K",
+                        help="range scans: processes sending the SYNs, like zmap -T "
+                             f"(default {_default('senders')})")
+    timing.add_argument(*_names("--max-in-flight"), dest="max_in_flight", type=int, metavar="N",
+                        help="targets with handshakes running at once; new targets wait "
+                             "(default: a quarter of the free memory at 2 KiB a target)")
 
     inp = p.add_argument_group("input")
     inp.add_argument(*_names("sendSYNs"), dest="send_syns", action="store_true",

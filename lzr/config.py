@@ -63,6 +63,8 @@ class ScanConfig:
     retries: int = 1
     cooldown: float = 8.0                 # -c, LZR's
     workers: int = field(default_factory=_cores)
+    senders: int = 1                      # range scans: processes sending the SYNs
+    max_in_flight: int | None = None      # targets with engine state; None: sized to memory
     haf: int | None = None                # ACKing-firewall probes; None: MODE_DEFAULTS
     haf_threshold: float | None = None    # None: MODE_DEFAULTS
     force_all: bool = False
@@ -205,6 +207,9 @@ class ScanConfig:
         _at_least("-rn", self.retries, 0)
         _at_least("-c", self.cooldown, 0)
         _positive("-w", self.workers)
+        _positive("--senders", self.senders)
+        if self.max_in_flight is not None:
+            _positive("--max-in-flight", self.max_in_flight)
         if self.haf is not None:
             _at_least("-haf", self.haf, 0)
         if self.haf_threshold is not None and not 0.0 <= self.haf_threshold <= 1.0:

@@ -77,6 +77,14 @@ class TokenBucket:
             self.tat = self.gcra.take(self.tat, now, granted)
         return max(granted, 0)
 
+    def take_all(self, count: int, now: float) -> bool:
+        """Take `count` tokens (at most a burst) if they are all there; did it?"""
+        count = min(count, self.gcra.burst)
+        if not self.gcra.has(self.tat, now, count):
+            return False
+        self.tat = self.gcra.take(self.tat, now, count)
+        return True
+
     def wait(self, wanted: float, now: float) -> float:
         """Seconds from `now` until `wanted` tokens are there."""
         return self.gcra.wait(self.tat, now, wanted)

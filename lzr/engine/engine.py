@@ -1,9 +1,12 @@
 """LZR's per-target state machine (docs/lzr-reference.md §2), with no I/O at all.
 
-Inputs are events: a target ZMap already has a SYN-ACK for (`add_synack`), a target to SYN
-(`add_target`), a TCP segment from a target (`receive`) and the time (`advance`). Outputs
-are collected until taken: segments to send (`take_sends`), final records (`take_records`),
-and when to call `advance` next (`next_deadline`). The clock is whatever the caller says.
+Inputs are events: a target ZMap (or the runtime's stateless SYN) already has a SYN-ACK for
+(`add_synack`), a RST refusing such a SYN (`add_refused`), a target to SYN (`add_target`), a
+TCP segment from a target (`receive`) and the time (`advance`); a stateless SYN nothing
+answered only needs its record (`add_unanswered`). The scan's end: `drain` (no new
+handshakes) and `interrupt` (every target ends now). Outputs are collected until taken:
+segments to send (`take_sends`), final records (`take_records`), and when to call `advance`
+next (`next_deadline`). The clock is whatever the caller says.
 
 Invariants
  1. A target is in `_targets` from its first input until its final record is emitted; then
@@ -25,6 +28,7 @@ record (§2.10). The side concerns have their own modules (docs/engine.md).
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from lzr import handshakes
@@ -38,7 +42,7 @@ from lzr.engine.state import ANSWERED, BANNER_ASKED, BANNER_WAITED, STOPPED, InF
 from lzr.engine.timers import Timers
 from lzr.engine.timing import Timing
 from lzr.engine.transitions import (
-    IDLE, PROBE_ACKED, PROBE_SENT, PURE_ACK, REFUSED, SYN_SENT, SYNACK, TIMER,
+    IDLE, MOD32, PROBE_ACKED, PROBE_SENT, PURE_ACK, REFUSED, SYN_SENT, SYNACK, TIMER,
     TRANSITIONS, accept,
 )
 from lzr.fingerprint import UNKNOWN, label_of, labels, sure_labels
@@ -83,6 +87,7 @@ class Engine:
         self._handlers = {state: {event: getattr(self, "_on_" + name)
                                   for event, name in events.items()}
                           for state, events in TRANSITIONS.items()}
+        self._draining = False
 
     # ---- public interface -------------------------------------------------------------
 
@@ -107,6 +112,63 @@ class Engine:
         target.hs = 0
         self._send_first_probe(target, seq, ack, window, ttl, SYN | ACK, now)
         self._start_handshakes(target, now)
+
+    def add_refused(self, seg, now: float) -> None:
+        """A RST that refused a SYN sent without engine state (the runtime's stateless SYNs,
+        validated on arrival): the target's handshake 0 ends as a closed port (§2.8)."""
+        key = seg.saddr << 16 | seg.sport
+        if key in self._targets:
+            self.receive(seg, now)
+            return
+        target = self._new_target(key, now)
+        target.next_hs, target.lport, target.hs = 1, SIXTEEN_BITS[seg.dport], 0
+        target.state = SYN_SENT
+        target.seq, target.ack, target.window, target.ttl, target.flags = (
+            (seg.ack - 1) & MOD32, 0, SYN_WINDOW, 0, SYN)
+        target.counter = target.sent = 0
+        self._on_refused(target, seg, now)
+
+    def add_unanswered(self, addr: int, port: int, lport: int, isn: int, retransmissions: int,
+                       last_sent: float, first_sent: float, now: float,
+                       interrupted: bool = False) -> None:
+        """A target whose SYNs, sent without engine state, got no answer: its final record is
+        the one a SYN that timed out gives (expectedRToLZR "sa", §2.8); `interrupted`: the
+        scan ended before its time was up."""
+        record = self._recorder.of_unanswered(
+            addr, port, lport, isn=isn, retransmissions=retransmissions, sent_at=last_sent,
+            started=first_sent if self.cfg.extended else None, now=now)
+        self._records.append(replace(record, outcome=Outcome.INTERRUPTED) if interrupted
+                             else record)
+
+    def active(self, addr: int, port: int) -> bool:
+        """Is the target in flight (state held, final record not yet emitted)?"""
+        return (addr << 16 | port) in self._targets
+
+    def drain(self, now: float) -> None:
+        """No new connection from now on: each target ends when its open connections do, so
+        all are over within one connection's lifetime (a scan's first Ctrl-C)."""
+        self._draining = True
+        for target in list(self._targets.values()):
+            if self._targets.get(target.key) is target:
+                self._start_handshakes(target, now)
+
+    def interrupt(self, now: float) -> None:
+        """Every target ends now, with the record it has (its best so far, or its first open
+        connection's reference packet) and the outcome `interrupted` (a second Ctrl-C)."""
+        self._draining = True
+        for target in list(self._targets.values()):
+            conns = target.live_conns()
+            if conns and (target.fallback is None or not target.fallback.data):
+                record = self._recorder.of_reference(conns[0], now, sent_at=now)
+            else:
+                record = fallback(target, now, self._firewall.flagged(target))
+            self._finish(target, replace(record, outcome=Outcome.INTERRUPTED), now)
+
+    def backlog_seconds(self) -> float:
+        """How long the connections queued at their addresses take to start at the host
+        rate, for the longest queue (an ETA's part the sending does not show)."""
+        return self._hosts.backlog_seconds(
+            lambda target: len(self._handshakes) - target.next_hs)
 
     def add_target(self, addr: int, port: int, now: float) -> None:
         """A target to SYN ourselves (-sendSYNs): handshake 0 starts with our SYN."""
@@ -297,7 +359,7 @@ class Engine:
                     self._hosts.queue(target, now)
                     break
             self._open_conn(target, now)
-        if (target.stopped or target.next_hs >= len(self._handshakes)) and (
+        if (target.stopped or target.next_hs >= len(self._handshakes) or self._draining) and (
                 not target.has_live_conns()):      # nothing left to try, nothing running
             self._finish(target, None, now)
 
@@ -309,7 +371,7 @@ class Engine:
         # filtered port (most of them) costs one SYN, not --parallel.
         return (target.next_hs < len(self._handshakes) and not marks & STOPPED
                 and (marks & ANSWERED or target.next_hs == 0 or self.cfg.force_all)
-                and len(target.live_conns()) < self.cfg.parallel)
+                and not self._draining and len(target.live_conns()) < self.cfg.parallel)
 
     def _open_queued_conn(self, target: InFlight, now: float) -> bool:
         """A slot at its address for a queued target: did its next connection open?"""

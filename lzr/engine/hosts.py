@@ -102,6 +102,15 @@ class HostLimits:
             else:
                 self._wake_later(host, now)     # forget it once its bucket is full again
 
+    def backlog_seconds(self, remaining: Callable) -> float:
+        """Seconds the longest queue takes to start at the host rate: its targets times the
+        connections (`remaining(target)`) its first target still wants; 0 without a rate."""
+        if self._bucket is None:
+            return 0.0
+        longest = max((len(host.waiters) * remaining(host.waiters[0])
+                       for host in self._hosts.values() if host.waiters), default=0)
+        return longest * self._bucket.spacing
+
     def on_timer(self, host: Host, now: float) -> None:
         host.deadline = None
         if self._hosts.get(host.addr) is host:

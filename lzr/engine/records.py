@@ -8,6 +8,7 @@ the best of its connections' records.
 from dataclasses import replace
 from socket import inet_ntoa
 
+from lzr.engine.send import SYN_WINDOW
 from lzr.engine.transitions import EXPECTED, SYN_SENT
 from lzr.fingerprint import UNKNOWN
 from lzr.output.record import Outcome, Record
@@ -62,6 +63,18 @@ class Recorder:
             seqnum=seq, acknum=ack, window=0, ttl=ttl, counter=0, ack=True, acked=False,
             syn=True, rst=False, fin=False, push=False, handshake_num=0, fingerprint=UNKNOWN,
             timestamp_ns=None, outcome=Outcome.ZERO_WINDOW)
+
+    def of_unanswered(self, addr: int, port: int, lport: int, *, isn: int, retransmissions: int,
+                      sent_at: float, started: float | None, now: float) -> Record:
+        """A SYN the runtime sent without engine state that nothing answered: the record of a
+        SYN that timed out (its reference packet is the SYN, stamped when last sent)."""
+        return Record(
+            saddr=self.text(addr), daddr=self._scanner_text, sport=port, dport=lport,
+            seqnum=isn, acknum=0, window=SYN_WINDOW, ttl=0, counter=retransmissions, ack=False,
+            acked=False, syn=True, rst=False, fin=False, push=False, handshake_num=0,
+            fingerprint=UNKNOWN, timestamp_ns=round(sent_at * 1e9), expected_r_to_lzr="sa",
+            handshakes_tried=1, identify_seconds=None if started is None else now - started,
+            outcome=Outcome.NO_SYNACK)
 
     def _record(self, target, conn, now: float, *, seq: int, ack: int, window: int, ttl: int,
                 flags: int, counter: int, expected: str, data: bytes, label: str, acked: bool,

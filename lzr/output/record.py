@@ -25,6 +25,7 @@ class Outcome(StrEnum):
     ACKED_NO_DATA = "acked-no-data"      # the handshake completed, no data came in time
     ZERO_WINDOW = "zero-window"          # a SYN-ACK with a zero window: no probe can go
     ACKING_FIREWALL = "acking-firewall"  # the address completes handshakes on any port
+    INTERRUPTED = "interrupted"          # the scan was interrupted before the target ended
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,10 +9,11 @@ Form, line by line:
     unknown: 1
 
 The first JSON object holds LZR's counters in LZR's key order, then ours (input lines skipped
-as malformed, targets skipped by the blocklist). LZR's counters are worked out from each
-record's fields, as LZR does; the outcomes line counts the records' `outcome` (record.py), in
-the order of `Outcome`, leaving out those no record had. Go prints the label lines in map
-order, which is random; we print them by count, largest first, then by label.
+as malformed, targets skipped by the blocklist, targets whose SYNs got no answer, frames the
+capture dropped). LZR's counters are worked out from each record's fields, as LZR does; the
+outcomes line counts the records' `outcome` (record.py), in the order of `Outcome`, leaving
+out those no record had. Go prints the label lines in map order, which is random; we print
+them by count, largest first, then by label.
 """
 import json
 from collections import Counter
@@ -24,7 +25,7 @@ LZR_COUNTERS = (
     "TotalResponses", "ZeroWindow", "ACKed", "Data", "No_SYNACK", "Rst", "Fin", "Resp_ack",
     "HyperACKtive",
 )
-OWN_COUNTERS = ("MalformedInput", "Blocked")
+OWN_COUNTERS = ("MalformedInput", "Blocked", "Unanswered", "CaptureDrops")
 OUTCOMES_PREFIX = "Outcomes: "
 
 
@@ -66,6 +67,15 @@ class Summary:
 
     def count_blocked(self, targets: int = 1) -> None:
         self.counters["Blocked"] += targets
+
+    def count_capture_drops(self, frames: int) -> None:
+        """Frames the kernel dropped from the capture for lack of room: answers lost."""
+        self.counters["CaptureDrops"] += frames
+
+    def count_unanswered(self, targets: int) -> None:
+        """Targets lzr sent SYNs to that neither SYN-ACKed nor refused them (range scans
+        write no record for them)."""
+        self.counters["Unanswered"] += targets
 
     def merge(self, other: "Summary") -> None:
         """Adds another process's counts to these."""

@@ -1,9 +1,9 @@
-"""The feeder process: input -> checked targets -> the worker that owns each one.
+"""The feeder process: stdin -> checked targets -> the worker that owns each one.
 
-Input is stdin (ZMap JSON or CSV, IP;PORT lists, `zmap --dryrun` text), read as it arrives:
-a batch goes out as soon as stdin has nothing more to read right now, so ZMap's SYN-ACKs are
-continued while ZMap still runs (LZR held them until EOF). Or it is a range scan walked in
-the seeded permutation of lzr.targets.
+Input is ZMap JSON or CSV, IP;PORT lists or `zmap --dryrun` text, read as it arrives: a batch
+goes out as soon as stdin has nothing more to read right now, so ZMap's SYN-ACKs are
+continued while ZMap still runs (LZR held them until EOF). Range scans have no feeder: their
+senders walk the permutation themselves (sender.py); `range_scan` here sets one up.
 
 Every item is checked before it leaves: malformed lines are reported with their number and
 counted (or abort the scan with --strict), targets the do-not-scan lists forbid are counted
@@ -20,9 +20,9 @@ from typing import Iterable, Iterator
 
 import zmq
 
-from lzr.config import DRYRUN, RANGES, SYNS, ScanConfig
+from lzr.config import DRYRUN, RANGES, SYNS, ZMAP, ScanConfig
 from lzr.runtime import frames
-from lzr.runtime.processes import Endpoints, end_of_setup, pull, push
+from lzr.runtime.processes import Endpoints, end_of_setup, pull, push, waiting
 from lzr.runtime.owners import owner_of
 from lzr.targets import inputs, ranges
 from lzr.targets.blocklist import AddressPolicy, parse_network, parse_network_lines
@@ -158,6 +158,7 @@ class Feeder:
         self.coordinator = push(self.ctx, endpoints.coordinator)
         self.writer = push(self.ctx, endpoints.writer)
         self.stream = TargetStream(cfg, address_policy(cfg), scanner_addr)
+        self.synacks = cfg.mode == ZMAP
         self.batches: list[list] = [[] for _ in range(cfg.workers)]
         # About an eighth of a second of each worker's share of -rate per frame, so few
         # targets sit between the feeder and the workers.
@@ -165,25 +166,16 @@ class Feeder:
         self.delivered = [0] * cfg.workers     # targets each worker has been given
         self.taken = [0] * cfg.workers         # ... and has taken up (its last CREDIT)
         self.window = max(64, int(cfg.rate / cfg.workers * IN_TRANSIT_SECONDS), 2 * self.batch_size)
-        self.scan: ranges.RangeScan | None = None
-        self.stopped = False        # STOP arrived: read no more input
-        # With --checkpoint what was read is still handed over after a STOP, so the final
-        # checkpoint is exact; otherwise a STOP abandons it.
-        self.abandoned = False
+        self.stopped = False        # STOP arrived: read no more input, hand nothing more over
         self.next_stats = 0.0
 
     def run(self) -> None:
-        cfg, stream = self.cfg, self.stream
-        if cfg.mode == RANGES:
-            self.scan = range_scan(cfg, stream)
-            items = range_items(self.scan, stream)
-        else:
-            items = stream.checked(stream.parse(stream.counted(self._stdin_lines())))
-        end_of_setup()      # the list files and the checkpoint are read: parse input unprivileged
-        synacks = cfg.mode not in (SYNS, DRYRUN, RANGES)
-        workers = cfg.workers
+        stream = self.stream
+        workers = self.cfg.workers
+        items = stream.checked(stream.parse(stream.counted(self._stdin_lines())))
+        end_of_setup()      # the list files are read: parse input unprivileged
         for item in items:
-            if synacks:
+            if self.synacks:
                 entry = item
                 index = owner_of(item.saddr, workers)
             else:
@@ -192,20 +184,14 @@ class Feeder:
             batch = self.batches[index]
             batch.append(entry)
             if len(batch) >= self.batch_size:
-                self._send(index, synacks)
+                self._send(index)
             if self.stopped:
                 break
-            if time.monotonic() >= self.next_stats:
-                if self.scan:
-                    self._mark()
-                self._report(finished=False)
+            self._report(finished=False)
         for index in range(workers):
-            self._send(index, synacks)
-        if self.scan:
-            self._mark()
-        for index in range(workers):
+            self._send(index)
             self._deliver(index, frames.empty(frames.INPUT_END))
-        self.writer.send(frames.pack_stats(frames.InputCounts(stream.malformed, stream.blocked)))
+        self.writer.send(frames.pack_stats(frames.InputCounts(stream.malformed, stream.blocked, 0)))
         self._report(finished=True)
         # Stay until the coordinator ends this process: libzmq may drop frames still queued
         # towards a full peer when the socket closes, and the last targets and INPUT_END
@@ -219,7 +205,7 @@ class Feeder:
         while True:
             if not select.select([self.stdin_fd], [], [], 0)[0]:
                 for index in range(self.cfg.workers):
-                    self._send(index, self.cfg.mode not in (SYNS, DRYRUN))
+                    self._send(index)
                 while not self.stopped and not select.select([self.stdin_fd], [], [],
                                                              STATS_INTERVAL)[0]:
                     self._poll_control()
@@ -234,27 +220,19 @@ class Feeder:
             self._report(finished=False)
         yield from reader.end()
 
-    def _send(self, index: int, synacks: bool) -> None:
+    def _send(self, index: int) -> None:
         batch = self.batches[index]
         if not batch:
             return
         self.batches[index] = []
-        if synacks:     # ZMap's SYN-ACKs are taken up at once, unpaced: no credit needed
+        if self.synacks:    # ZMap's SYN-ACKs are taken up at once, unpaced: no credit needed
             self._deliver(index, frames.pack_synacks(batch))
             return
-        while self.delivered[index] - self.taken[index] >= self.window and not self.abandoned:
+        while self.delivered[index] - self.taken[index] >= self.window and not self.stopped:
             self._wait_for_control()
-        if not self.abandoned:
+        if not self.stopped:    # after a STOP what was read is abandoned
             self._deliver(index, frames.pack_targets(batch))
             self.delivered[index] += len(batch)
-
-    def _mark(self) -> None:
-        """Flush every batch, then tell the coordinator where the range scan stands."""
-        for index in range(self.cfg.workers):
-            self._send(index, False)
-        if not self.abandoned:  # abandoned targets were never delivered: no mark
-            self.coordinator.send(frames.pack_checkpoint_mark(frames.CheckpointMark(
-                tuple(self.delivered), self.scan.checkpoint().to_json())))
 
     def _deliver(self, index: int, frame: bytes) -> None:
         """Send, waiting (and hearing STOP and credits) while ZeroMQ cannot take more."""
@@ -271,18 +249,13 @@ class Feeder:
         self._report(finished=False)
 
     def _poll_control(self) -> None:
-        while True:
-            try:
-                frame = self.control.recv(zmq.NOBLOCK)
-            except zmq.Again:
-                return
+        for frame in waiting(self.control):
             kind = frames.kind_of(frame)
             if kind == frames.CREDIT:
                 credit = frames.unpack_stats(frame)
                 self.taken[credit.worker] = credit.taken
-            elif kind == frames.STOP:
+            elif kind in (frames.STOP, frames.INTERRUPT):
                 self.stopped = True
-                self.abandoned = self.cfg.checkpoint is None
 
     def _report(self, finished: bool) -> None:
         now = time.monotonic()

@@ -18,16 +18,16 @@ from lzr.output.record import Outcome, Record
 from lzr.targets.types import SynAck
 from lzr.wire.segment import Segment
 
-FRAME_VERSION = 2
+FRAME_VERSION = 3
 
 # Kinds.
 TARGETS = 1        # feeder -> worker: targets to SYN
 SYNACKS = 2        # feeder -> worker: SYN-ACKs ZMap saw
 INPUT_END = 3      # feeder -> worker: no more input for this worker
-SEGMENTS = 4       # receiver -> worker: captured segments
+SEGMENTS = 4       # receiver -> worker: captured segments (none: a tick of the capture clock)
 RECORDS = 5        # worker -> writer: final records
-WORKER_DONE = 6    # worker -> writer: this worker will send no more records
-STOP = 7           # coordinator -> feeder/worker: Ctrl-C, admit no new targets
+WORKER_DONE = 6    # worker -> writer: this worker will send no more records; its counts
+STOP = 7           # coordinator -> feeder/sender/worker: Ctrl-C, no new targets
 WORKER_STATS = 8   # worker -> coordinator
 FEEDER_STATS = 9   # feeder -> coordinator
 WRITER_STATS = 10  # writer -> coordinator
@@ -35,11 +35,16 @@ SUMMARY = 11       # writer -> coordinator: the end-of-scan summary text
 RECEIVER_STATS = 12  # receiver -> coordinator
 FAILED = 13        # any process -> coordinator: a runtime error message, the process ends
 READY = 14         # receiver/worker -> coordinator: sockets open, the feeder may start
-INPUT_COUNTS = 15  # feeder -> writer: input lines skipped as malformed, targets blocked
-CHECKPOINT_MARK = 16  # feeder -> coordinator: a resumable point of a range scan
+INPUT_COUNTS = 15  # feeder/sender -> writer: input skipped as malformed, blocked; targets SYNed
+SENDER_MARKS = 16  # sender -> coordinator: chunk rounds whose last SYN pass is over
 CREDIT = 17        # worker -> feeder: how many of the targets it was given it has taken up
 FLOWS = 18         # worker -> RST guard (nfqueue mode): flows opened and closed
-NEIGHBOURS = 19    # worker -> coordinator: addresses whose MAC the kernel should resolve
+NEIGHBOURS = 19    # worker/sender -> coordinator: addresses whose MAC the kernel should resolve
+SENDER_STATS = 20  # sender -> coordinator
+SYNS_DONE = 21     # sender -> worker: this sender sends no more SYNs; when it sent the last
+INTERRUPT = 22     # coordinator -> worker/sender/feeder: end everything now, records written
+HOLD = 23          # worker -> sender: its targets in flight are at the cap, or below it again
+WATERMARK = 24     # worker -> writer: every answer captured before this has its record sent
 
 _HEADER = struct.Struct("<BB")
 _COUNT = struct.Struct("<I")
@@ -120,16 +125,24 @@ def unpack_synacks(frame: bytes) -> list[SynAck]:
 
 # --- captured segments ----------------------------------------------------------------------
 
-_SEGMENT = struct.Struct("<BQQQQHHIIBHBH")       # ..., payload length; payload follows
+# ..., payload length, answer; the payload follows. `answer` marks a SYN-ACK or RST that the
+# receiver validated as the answer to one of our stateless SYNs.
+_SEGMENT = struct.Struct("<BQQQQHHIIBHBH?")
+_WATERMARK = struct.Struct("<d")
 
 
-def pack_segments(segments: Iterable[Segment]) -> bytes:
-    parts = [_header(SEGMENTS), b""]
+def pack_segments(segments: Iterable[Segment], watermark: float,
+                  answers: Iterable[bool] | None = None) -> bytes:
+    """Segments and the receiver's watermark: every frame captured before that (monotonic)
+    time is in this frame or an earlier one. No segments: a tick that only moves the mark."""
+    parts = [_header(SEGMENTS), b"", _WATERMARK.pack(watermark)]
     count = 0
+    flags = iter(answers) if answers is not None else None
     for s in segments:
+        answer = next(flags) if flags is not None else False
         parts.append(_SEGMENT.pack(s.version, s.saddr >> 64, s.saddr & _LOW64, s.daddr >> 64,
                                    s.daddr & _LOW64, s.sport, s.dport, s.seq, s.ack, s.flags,
-                                   s.window, s.ttl, len(s.payload)))
+                                   s.window, s.ttl, len(s.payload), answer))
         parts.append(s.payload)
         count += 1
     parts[1] = _COUNT.pack(count)
@@ -137,20 +150,22 @@ def pack_segments(segments: Iterable[Segment]) -> bytes:
 
 
 @_refuse_malformed
-def unpack_segments(frame: bytes) -> list[Segment]:
+def unpack_segments(frame: bytes) -> tuple[list[tuple[Segment, bool]], float]:
+    """([(segment, answer), ...], watermark)."""
     (count,) = _COUNT.unpack_from(frame, 2)
-    offset, out = 6, []
+    (watermark,) = _WATERMARK.unpack_from(frame, 6)
+    offset, out = 6 + _WATERMARK.size, []
     unpack, size = _SEGMENT.unpack_from, _SEGMENT.size
     for _ in range(count):
         (version, shi, slo, dhi, dlo, sport, dport, seq, ack, flags, window, ttl,
-         length) = unpack(frame, offset)
+         length, answer) = unpack(frame, offset)
         offset += size
-        out.append(Segment(version, (shi << 64) | slo, (dhi << 64) | dlo, sport, dport, seq, ack,
-                           flags, window, ttl, frame[offset:offset + length]))
+        out.append((Segment(version, (shi << 64) | slo, (dhi << 64) | dlo, sport, dport, seq, ack,
+                            flags, window, ttl, frame[offset:offset + length]), answer))
         offset += length
     if offset != len(frame):
         raise FrameError(f"segments frame of {len(frame)} bytes, its items end at {offset}")
-    return out
+    return out, watermark
 
 
 # --- records --------------------------------------------------------------------------------
@@ -165,7 +180,9 @@ _NO_OUTCOME = 255
 _NO_TIMESTAMP = 0x80
 
 
-def pack_records(records: Iterable[Record]) -> bytes:
+def pack_records(records: Iterable[Record], clock_offset_ns: int = 0) -> bytes:
+    """Records whose timestamps the engine took from a monotonic clock: `clock_offset_ns`
+    (wall clock minus that clock, measured once) turns them into Unix time on the way."""
     parts = [_header(RECORDS), b""]
     pack, append, count = _RECORD.pack, parts.append, 0
     for r in records:
@@ -174,7 +191,7 @@ def pack_records(records: Iterable[Record]) -> bytes:
         saddr, daddr, label = r.saddr.encode(), r.daddr.encode(), r.fingerprint.encode()
         expected, handshake, data = r.expected_r_to_lzr.encode(), r.handshake.encode(), r.data
         append(pack(r.sport, r.dport, r.seqnum, r.acknum, r.window, r.ttl, r.counter, bits,
-                    r.handshake_num, r.timestamp_ns or 0, r.handshakes_tried,
+                    r.handshake_num, (r.timestamp_ns or 0) + clock_offset_ns, r.handshakes_tried,
                     math.nan if r.identify_seconds is None else r.identify_seconds,
                     _OUTCOME_NUMBERS.get(r.outcome, _NO_OUTCOME),
                     len(saddr), len(daddr), len(label), len(expected), len(handshake), len(data)))
@@ -225,12 +242,28 @@ class WorkerStats(NamedTuple):
     sent: int            # packets sent
     synacks: int         # SYN-ACKs received
     data: int            # segments with payload received
-    admitted: int        # targets handed to the engine
+    admitted: int        # targets taken up: SYNed (lists), or ZMap's SYN-ACKs
+    answered: int        # targets whose SYN a validated SYN-ACK or RST answered
     records: int
     identified: int      # records with a label other than "unknown"
-    in_flight: int
-    pending: int         # targets received but not yet admitted
-    finished_below: int  # every target this worker received before this many has its record
+    in_flight: int       # targets with engine state
+    pending: int         # targets received but not yet SYNed
+    unanswered_held: int  # SYNed targets waiting for an answer (lists)
+    finished_before: float  # every answer captured before this (monotonic) time has its record
+    backlog: float       # seconds the connections queued at their addresses need to start
+    done: bool
+
+
+class WorkerDone(NamedTuple):
+    worker: int
+    syned: int           # targets this worker SYNed itself (lists)
+    answered: int
+
+
+class SenderStats(NamedTuple):
+    sender: int
+    targets: int         # targets SYNed (first pass)
+    packets: int         # SYNs sent, retransmissions included
     done: bool
 
 
@@ -246,6 +279,7 @@ class FeederStats(NamedTuple):
 class InputCounts(NamedTuple):
     malformed: int
     blocked: int
+    targets: int         # targets SYNed by the sending process (range scans' senders), else 0
 
 
 class Credit(NamedTuple):
@@ -263,22 +297,46 @@ READY_RECEIVER = 0xFFFF
 class WriterStats(NamedTuple):
     written: int
     counted: int
+    finished_before: float  # every answer captured before this has its record in the output
 
 
 class ReceiverStats(NamedTuple):
     frames: int
     routed: int
-    dropped: int
+    dropped: int         # not ours, or from blocked sources
+    forged: int          # claimed to answer our SYNs and did not validate
+    capture_drops: int   # frames the kernel dropped for lack of room (PACKET_STATISTICS)
+    final: bool          # the capture is over: these counts are the scan's
+
+
+class SynsDone(NamedTuple):
+    sender: int
+    last_syn_at: float   # monotonic time the sender's last SYN went out
+
+
+class Hold(NamedTuple):
+    worker: int
+    holding: bool        # at the cap of targets in flight: send no new targets
+
+
+class Watermark(NamedTuple):
+    worker: int
+    finished_before: float
 
 
 _STATS = {
-    WORKER_STATS: (WorkerStats, struct.Struct("<H9Q?")),
+    WORKER_STATS: (WorkerStats, struct.Struct("<H10Qdd?")),
+    WORKER_DONE: (WorkerDone, struct.Struct("<H2Q")),
+    SENDER_STATS: (SenderStats, struct.Struct("<H2Q?")),
     FEEDER_STATS: (FeederStats, struct.Struct("<5Q?")),
-    WRITER_STATS: (WriterStats, struct.Struct("<2Q")),
-    RECEIVER_STATS: (ReceiverStats, struct.Struct("<3Q")),
-    INPUT_COUNTS: (InputCounts, struct.Struct("<2Q")),
+    WRITER_STATS: (WriterStats, struct.Struct("<2Qd")),
+    RECEIVER_STATS: (ReceiverStats, struct.Struct("<5Q?")),
+    INPUT_COUNTS: (InputCounts, struct.Struct("<3Q")),
     READY: (Ready, struct.Struct("<H")),
     CREDIT: (Credit, struct.Struct("<HQ")),
+    SYNS_DONE: (SynsDone, struct.Struct("<Hd")),
+    HOLD: (Hold, struct.Struct("<H?")),
+    WATERMARK: (Watermark, struct.Struct("<Hd")),
 }
 _STATS_KIND = {cls: kind for kind, (cls, _) in _STATS.items()}
 
@@ -306,24 +364,32 @@ def unpack_text(frame: bytes) -> str:
 
 # --- checkpoints ----------------------------------------------------------------------------
 
-class CheckpointMark(NamedTuple):
-    """A point of a range scan: its checkpoint text, valid once each worker k has finished
-    the first `sent[k]` targets the feeder gave it."""
+class SenderMark(NamedTuple):
+    """A sender's stream has had its last SYN pass for chunks 0..chunks-1 (each of them
+    retransmitted -rn times) by monotonic time `at`; they held `targets` targets. `final`:
+    the stream has no chunks beyond."""
 
-    sent: tuple[int, ...]
-    checkpoint: str
+    chunks: int
+    targets: int
+    at: float
+    final: bool
 
 
-def pack_checkpoint_mark(mark: CheckpointMark) -> bytes:
-    return b"".join((_header(CHECKPOINT_MARK), _COUNT.pack(len(mark.sent)),
-                     struct.pack(f"<{len(mark.sent)}Q", *mark.sent), mark.checkpoint.encode()))
+_MARK = struct.Struct("<QQd?")
+
+
+def pack_sender_marks(sender: int, marks: Iterable[SenderMark]) -> bytes:
+    items = [_MARK.pack(*mark) for mark in marks]
+    return b"".join((_header(SENDER_MARKS), struct.pack("<HI", sender, len(items)), *items))
 
 
 @_refuse_malformed
-def unpack_checkpoint_mark(frame: bytes) -> CheckpointMark:
-    (count,) = _COUNT.unpack_from(frame, 2)
-    sent = struct.unpack_from(f"<{count}Q", frame, 6)
-    return CheckpointMark(tuple(sent), frame[6 + 8 * count:].decode())
+def unpack_sender_marks(frame: bytes) -> tuple[int, list[SenderMark]]:
+    sender, count = struct.unpack_from("<HI", frame, 2)
+    body = frame[8:]
+    if len(body) != count * _MARK.size:
+        raise FrameError(f"marks frame of {len(frame)} bytes does not hold {count} marks")
+    return sender, [SenderMark(*fields) for fields in _MARK.iter_unpack(body)]
 
 
 # --- flow announcements (worker -> RST guard) ------------------------------------------------

@@ -4,8 +4,9 @@ This is the scanner's only packet I/O. Receiving: `receive()` waits for the firs
 drains what else is queued with one `recvmmsg` system call per batch, each frame read whole
 (up to the largest IP packet: veth can deliver GSO super-segments of 64 KiB), skipping frames
 this host sent itself. Sending: `send()` one frame, `send_batch()` many with one `sendmmsg`
-system call per batch. Both batch calls go through ctypes; where libc or the kernel lacks
-what they need, a per-frame loop does the same work.
+system call per batch, and `RowSender` the rows of one numpy buffer (a sender's SYN batch)
+without copying them. The batch calls go through ctypes; where libc or the kernel lacks what
+they need, a per-frame loop does the same work.
 """
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ import select
 import socket
 import struct
 import threading
+import time
 from typing import Callable, Sequence, TypeVar
+
+import numpy as np
 
 from lzr.runtime.kernel_tables import interface_index
 from lzr.runtime.netns import enter_netns
@@ -27,6 +31,7 @@ ETH_P_IP = 0x0800
 ETH_P_IPV6 = 0x86DD
 PACKET_OUTGOING = 4          # sockaddr_ll.sll_pkttype of a frame this host sent
 SOL_PACKET = 263
+PACKET_QDISC_BYPASS = 20     # frames go straight to the driver, past the queueing discipline
 PACKET_IGNORE_OUTGOING = 23  # Linux >= 4.20: the kernel stops copying our own sends to us
 SO_ATTACH_FILTER = 26
 SO_RCVBUFFORCE = 33          # like SO_RCVBUF but may exceed net.core.rmem_max (needs CAP_NET_ADMIN)
@@ -117,7 +122,8 @@ class PacketSocket:
 
     def __init__(self, ifname: str, protocol: int = ETH_P_ALL,
                  program: Sequence[Instruction] | None = PROGRAM,
-                 rcvbuf: int = DEFAULT_RCVBUF, batch: int = DEFAULT_BATCH) -> None:
+                 rcvbuf: int = DEFAULT_RCVBUF, batch: int = DEFAULT_BATCH,
+                 qdisc_bypass: bool = False) -> None:
         self.ifname = ifname
         # Protocol 0 until bind: an unbound packet socket with protocol 0 receives nothing.
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
@@ -125,6 +131,11 @@ class PacketSocket:
             if program is not None:
                 self._attach_filter(program)
             self._set_rcvbuf(rcvbuf)
+            if qdisc_bypass:
+                try:
+                    self.sock.setsockopt(SOL_PACKET, PACKET_QDISC_BYPASS, 1)
+                except OSError:  # older kernel: frames take the usual path
+                    pass
             try:
                 self.sock.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
                 self._kernel_skips_outgoing = True
@@ -228,6 +239,64 @@ class PacketSocket:
         return sent
 
 
+class RowSender:
+    """Sends rows of one C-contiguous (capacity, frame length) uint8 array with sendmmsg, each
+    row one frame, straight from the array's memory (the messages point into it).
+
+    The array must stay alive and in place as long as this object is used.
+    """
+
+    def __init__(self, sock: PacketSocket, rows: np.ndarray) -> None:
+        if rows.ndim != 2 or rows.dtype != np.uint8 or not rows.flags.c_contiguous:
+            raise ValueError("rows must be a C-contiguous 2-D uint8 array")
+        self.fd = sock.fileno()
+        self.sock = sock
+        self.rows = rows
+        capacity, length = rows.shape
+        self.messages = (_Mmsghdr * capacity)()
+        self.iovecs = (_Iovec * capacity)()
+        base = rows.ctypes.data
+        for index in range(capacity):
+            self.iovecs[index].iov_base = base + index * length
+            self.iovecs[index].iov_len = length
+            header = self.messages[index].msg_hdr
+            header.msg_iov = ctypes.pointer(self.iovecs[index])
+            header.msg_iovlen = 1
+        self._base = ctypes.addressof(self.messages)
+
+    def send(self, first: int, count: int) -> int:
+        """Send rows [first, first + count); returns how many went out. Raises SendError
+        (with `sent`) when the kernel refuses one (ENOBUFS: the device queue is full)."""
+        if _sendmmsg is None:
+            sent = 0
+            for row in self.rows[first:first + count]:
+                try:
+                    self.sock.send(row.tobytes())
+                except OSError as error:
+                    raise SendError(error.errno, sent) from None
+                sent += 1
+            return sent
+        return _send_messages(self.fd, self._base + first * ctypes.sizeof(_Mmsghdr), count)
+
+    def send_waiting(self, count: int, patience: float | None = None) -> int:
+        """Send rows [0, count), waiting while the device queue is full (ENOBUFS), for
+        `patience` seconds at most (None: as long as it takes); returns how many went out."""
+        deadline = None if patience is None else time.monotonic() + patience
+        pause, done = 0.0002, 0
+        while done < count:
+            try:
+                done += self.send(done, count - done)
+            except SendError as error:
+                if error.errno not in (errno.ENOBUFS, errno.EAGAIN):
+                    raise
+                done += error.sent
+                if deadline is not None and time.monotonic() > deadline:
+                    break
+                time.sleep(pause)
+                pause = min(pause * 2, 0.01)
+        return done
+
+
 class _SendBatch:
     """Reusable sendmmsg arguments: one message per frame, each pointing into one buffer.
 
@@ -264,17 +333,23 @@ class _SendBatch:
         if lengths != self.lengths[:len(lengths)] or len(data) > ctypes.sizeof(self.buffer):
             self._layout(lengths, len(data))
         ctypes.memmove(self.buffer, data, len(data))
-        done = 0
-        while done < len(frames):
-            result = _sendmmsg(fd, ctypes.byref(self.messages[done]) if done else self.messages,
-                               len(frames) - done, 0)
-            if result < 0:
-                error = ctypes.get_errno()
-                if error == errno.EINTR:
-                    continue
-                raise SendError(error, done)
-            done += result
-        return done
+        return _send_messages(fd, ctypes.addressof(self.messages), len(frames))
+
+
+def _send_messages(fd: int, address: int, count: int) -> int:
+    """sendmmsg the `count` messages of an array at `address`, resuming after a partial send
+    or EINTR; SendError (with how many went out) on any other error."""
+    size, done = ctypes.sizeof(_Mmsghdr), 0
+    while done < count:
+        pointer = ctypes.cast(address + done * size, ctypes.POINTER(_Mmsghdr))
+        result = _sendmmsg(fd, pointer, count - done, 0)
+        if result < 0:
+            error = ctypes.get_errno()
+            if error == errno.EINTR:
+                continue
+            raise SendError(error, done)
+        done += result
+    return done
 
 
 class _ReceiveBatch:

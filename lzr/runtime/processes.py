@@ -54,6 +54,13 @@ class Endpoints:
     def worker_control(self, index: int) -> str:
         return self._ipc(f"worker{index}-control")
 
+    def sender_control(self, index: int) -> str:
+        return self._ipc(f"sender{index}-control")
+
+    @property
+    def receiver_control(self) -> str:
+        return self._ipc("receiver-control")
+
     @property
     def neighbour_requests(self) -> str:
         """Where workers ask the coordinator to resolve the MACs of directly connected targets."""
@@ -61,7 +68,7 @@ class Endpoints:
 
     @property
     def rst_guard_announce(self) -> str:
-        """Where the shards announce their flows to the nfqueue RST guard."""
+        """Where the workers announce their flows to the nfqueue RST guard."""
         return self._ipc("rstguard-announce")
 
 
@@ -84,6 +91,15 @@ def pull(ctx: zmq.Context, endpoint: str, hwm: int = 0) -> zmq.Socket:
     sock.setsockopt(zmq.RCVHWM, hwm)
     local_ipc.bind(sock, endpoint)
     return sock
+
+
+def waiting(sock: zmq.Socket):
+    """Every frame already queued on `sock`, without blocking."""
+    while True:
+        try:
+            yield sock.recv(zmq.NOBLOCK)
+        except zmq.Again:
+            return
 
 
 def _exit_on_signal(signum, _frame) -> None:

@@ -33,26 +33,29 @@ class Progress:
     elapsed: float          # seconds since the scan started
     sent: int               # packets sent
     send_rate: float        # packets per second since the previous sample
-    targets: int            # targets handed to the engines
+    targets: int            # targets SYNed (lists, ranges) or handed to the engines (ZMap's)
+    answered: int           # targets whose SYN a validated SYN-ACK or RST answered
     synacks: int
     data: int
     identified: int
     in_flight: int
     written: int            # records written
+    drops: int              # captured frames the kernel dropped for lack of room
     remaining: float | None  # estimated seconds to the end; None while unknown
 
     def line(self) -> str:
         """The progress line as stderr shows it."""
         eta = "?" if self.remaining is None else clock(self.remaining)
         return (f"{clock(self.elapsed)} sent {self.sent} ({self.send_rate:,.0f} pps); "
-                f"targets {self.targets}; SYN-ACKs {self.synacks}; data {self.data}; "
-                f"identified {self.identified}; in flight {self.in_flight}; "
-                f"written {self.written}; ETA {eta}")
+                f"targets {self.targets}; answered {self.answered}; SYN-ACKs {self.synacks}; "
+                f"data {self.data}; identified {self.identified}; in flight {self.in_flight}; "
+                f"written {self.written}; drops {self.drops}; ETA {eta}")
 
 
 # The status file's columns (ZMap's style of names), in the order of Progress's fields.
 STATUS_COLUMNS = ("real-time", "time-elapsed", "sent-total", "sent-last-one-sec", "targets",
-                  "synacks", "data", "identified", "in-flight", "written", "time-remaining")
+                  "answered", "synacks", "data", "identified", "in-flight", "written",
+                  "capture-drops", "time-remaining")
 
 
 def clock(seconds: float) -> str:
@@ -69,23 +72,27 @@ class ProgressMeter:
         self._last = (started_at, 0)        # (time, packets sent) at the previous sample
 
     def sample(self, now: float, worker_stats: Iterable[frames.WorkerStats],
-               feeder: frames.FeederStats | None, written: int) -> Progress:
-        stats = list(worker_stats)
-        sent = sum(s.sent for s in stats)
-        targets = sum(s.admitted for s in stats)
+               feeder: frames.FeederStats | None, written: int,
+               sender_stats: Iterable[frames.SenderStats] = (), drops: int = 0) -> Progress:
+        stats, senders = list(worker_stats), list(sender_stats)
+        sent = sum(s.sent for s in stats) + sum(s.packets for s in senders)
+        targets = sum(s.admitted for s in stats) + sum(s.targets for s in senders)
         last_time, last_sent = self._last
         rate = (sent - last_sent) / (now - last_time) if now > last_time else 0.0
         self._last = (now, sent)
         elapsed = now - self.started_at
         return Progress(
             elapsed=elapsed, sent=sent, send_rate=rate, targets=targets,
-            synacks=sum(s.synacks for s in stats), data=sum(s.data for s in stats),
-            identified=sum(s.identified for s in stats),
-            in_flight=sum(s.in_flight for s in stats), written=written,
-            remaining=self._remaining(feeder, targets, elapsed))
+            answered=sum(s.answered for s in stats), synacks=sum(s.synacks for s in stats),
+            data=sum(s.data for s in stats), identified=sum(s.identified for s in stats),
+            in_flight=sum(s.in_flight for s in stats), written=written, drops=drops,
+            remaining=self._remaining(feeder, targets, elapsed,
+                                      max((s.backlog for s in stats), default=0.0)))
 
-    def _remaining(self, feeder: frames.FeederStats | None, targets: int,
-                   elapsed: float) -> float | None:
+    def _remaining(self, feeder: frames.FeederStats | None, targets: int, elapsed: float,
+                   backlog: float) -> float | None:
+        """The targets left at the pace so far, then the longest of the connections queued
+        at their addresses (`backlog`) and the last SYNs' wait."""
         if feeder is None or not (feeder.total or feeder.finished):
             return None
         cfg = self.cfg
@@ -94,7 +101,7 @@ class ProgressMeter:
         if pace <= 0:
             return None
         cooldown = cfg.cooldown if cfg.waits_cooldown else 0.0
-        tail = cfg.timeout * (cfg.retries + 1) + cooldown
+        tail = max(cfg.timeout * (cfg.retries + 1) + cooldown, backlog)
         return max(0, total - targets) / pace + tail
 
 
@@ -130,8 +137,9 @@ class RunFiles:
         remaining = "" if progress.remaining is None else round(progress.remaining, 1)
         self._rows.writerow((
             iso_time(self.started_at + progress.elapsed), round(progress.elapsed, 3), progress.sent,
-            round(progress.send_rate, 1), progress.targets, progress.synacks, progress.data,
-            progress.identified, progress.in_flight, progress.written, remaining))
+            round(progress.send_rate, 1), progress.targets, progress.answered, progress.synacks,
+            progress.data, progress.identified, progress.in_flight, progress.written,
+            progress.drops, remaining))
         self._status.flush()
 
     def finish(self, *, ended_at: float, exit_status: int,
@@ -165,6 +173,7 @@ class RunFiles:
             "labels": dict(summary.labels),
             "packets_sent": progress.sent,
             "targets": progress.targets,
+            "answered": progress.answered,
             "synacks": progress.synacks,
             "data": progress.data,
             "identified": progress.identified,

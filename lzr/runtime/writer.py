@@ -27,7 +27,9 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
-def run_writer(cfg: ScanConfig, endpoints: Endpoints, started_at: float) -> None:
+def run_writer(cfg: ScanConfig, endpoints: Endpoints, started_at: float,
+               input_sources: int) -> None:
+    """`input_sources`: how many processes send INPUT_COUNTS (the feeder, or each sender)."""
     terminate = []
     signal.signal(signal.SIGTERM, lambda *_: terminate.append(True))
     ctx = zmq.Context()
@@ -42,21 +44,36 @@ def run_writer(cfg: ScanConfig, endpoints: Endpoints, started_at: float) -> None
                             utc_offset_seconds=local_utc_offset_seconds(time.time()))
     summary = Summary()
     written = counted = 0
-    workers_done = 0
-    input_counted = False
+    workers_done = inputs_counted = 0
+    syned = answered = 0        # for the count of unanswered targets
+    # Per worker: every answer captured before this has its record written (checkpoints).
+    watermarks = dict.fromkeys(range(cfg.workers), float("-inf"))
+    capture_over = False
     next_stats = 0.0
-    # Done when every worker said so and the feeder sent its counts of skipped input.
-    while (workers_done < cfg.workers or not input_counted) and not terminate:
+    # Done when every worker said so, the feeder (or every sender) sent its input counts and
+    # the receiver its final counters.
+    while (workers_done < cfg.workers or inputs_counted < input_sources
+           or not capture_over) and not terminate:
         if records_in.poll(int(STATS_INTERVAL * 1000)):
             frame = records_in.recv()
             kind = frames.kind_of(frame)
             if kind == frames.WORKER_DONE:
+                done = frames.unpack_stats(frame)
+                syned += done.syned
+                answered += done.answered
                 workers_done += 1
             elif kind == frames.INPUT_COUNTS:
                 counts = frames.unpack_stats(frame)
                 summary.count_malformed_input(counts.malformed)
                 summary.count_blocked(counts.blocked)
-                input_counted = True
+                syned += counts.targets
+                inputs_counted += 1
+            elif kind == frames.WATERMARK:
+                mark = frames.unpack_stats(frame)
+                watermarks[mark.worker] = mark.finished_before
+            elif kind == frames.RECEIVER_STATS:
+                summary.count_capture_drops(frames.unpack_stats(frame).capture_drops)
+                capture_over = True
             elif kind == frames.RECORDS:
                 lines, feed = [], []
                 for record in frames.unpack_records(frame):
@@ -73,12 +90,15 @@ def run_writer(cfg: ScanConfig, endpoints: Endpoints, started_at: float) -> None
                     _write_all(1, "".join(feed).encode())
         now = time.monotonic()
         if now >= next_stats:
-            coordinator.send(frames.pack_stats(frames.WriterStats(written, counted)))
+            coordinator.send(frames.pack_stats(frames.WriterStats(written, counted,
+                                                                  min(watermarks.values()))))
             next_stats = now + STATS_INTERVAL
     if out_fd != 1:
         os.close(out_fd)
-    coordinator.send(frames.pack_stats(frames.WriterStats(written, counted)))
+    coordinator.send(frames.pack_stats(frames.WriterStats(written, counted,
+                                                          min(watermarks.values()))))
     if not terminate:
+        summary.count_unanswered(max(0, syned - answered))
         coordinator.send(frames.pack_text(frames.SUMMARY, summary.format(time.time() - started_at)))
     coordinator.close()
     records_in.close(linger=0)

@@ -167,6 +167,13 @@ class RangeScan:
             raise CheckpointError("checkpoint position outside this shard's slice")
 
     @property
+    def slice(self):
+        """(cycle, begin, end): the permutation and this shard's exponents [begin, end), for
+        walks that compute many targets at once (lzr.targets.walk). The cycle is None for an
+        empty space."""
+        return self._cycle, self._begin, self._end
+
+    @property
     def done(self) -> bool:
         return (self.position >= self._end - self._begin
                 or (self.limit is not None and self.handed >= self.limit))

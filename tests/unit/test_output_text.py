@@ -115,12 +115,15 @@ def test_summary_totals_and_labels():
         summary.count(record(fingerprint=label))
     summary.count_malformed_input()
     summary.count_blocked(3)
+    summary.count_unanswered(7)
     assert summary.counters["TotalResponses"] == 4
     assert summary.counters["MalformedInput"] == 1 and summary.counters["Blocked"] == 3
+    assert summary.counters["Unanswered"] == 7
     text = summary.format(62.5)
     lines = text.splitlines()
     assert lines[0] == "Runtime: 1m2.5s"
-    assert list(json.loads(lines[1])) == list(LZR_COUNTERS) + ["MalformedInput", "Blocked"]
+    assert list(json.loads(lines[1])) == list(LZR_COUNTERS) + [
+        "MalformedInput", "Blocked", "Unanswered", "CaptureDrops"]
     assert lines[1].startswith('{"TotalResponses":4,"ZeroWindow":0,')
     assert lines[2:] == ["http: 2", "tls: 1", "unknown: 1"]
     assert text.endswith("\n")

@@ -29,13 +29,15 @@ class RstGuard:
     `remove()` is idempotent, so a signal handler may call it and the `with` block may still
     end normally. In ``nfqueue`` mode ownership comes from `owns(target_addr, target_port,
     local_port)` if given (called from the guard's thread), else from flow announcements
-    received on `announce_endpoint` (see lzr.runtime.flow_announce).
+    received on `announce_endpoint` (see lzr.runtime.flow_announce); `also_owns` adds the
+    flows of stateless SYNs, which are never announced (lzr.runtime.validation).
     """
 
     def __init__(self, mode: str, source_ip: str, version: int, local_ports: range | None = None,
                  nfqueue_num: int = DEFAULT_NFQUEUE_NUM, owns: OwnsCallable | None = None,
                  announce_endpoint: str | None = None,
-                 hold_seconds: float = DEFAULT_HOLD_SECONDS) -> None:
+                 hold_seconds: float = DEFAULT_HOLD_SECONDS,
+                 also_owns: OwnsCallable | None = None) -> None:
         if mode not in MODES:
             raise RstGuardError(f"unknown RST guard mode {mode!r}; choose one of {', '.join(MODES)}")
         try:
@@ -52,6 +54,7 @@ class RstGuard:
         self.local_ports = local_ports
         self.nfqueue_num = nfqueue_num
         self.owns = owns
+        self.also_owns = also_owns
         self.announce_endpoint = announce_endpoint
         self.hold_seconds = hold_seconds
         self.queue_loop: QueueLoop | None = None
@@ -81,7 +84,8 @@ class RstGuard:
             if self.mode == "nfqueue":
                 # Listen before the rule exists, so no RST meets an empty queue.
                 self.queue_loop = QueueLoop(self.nfqueue_num, self.version, self.owns,
-                                            self.announce_endpoint, self.hold_seconds)
+                                            self.announce_endpoint, self.hold_seconds,
+                                            self.also_owns)
                 self.announce_endpoint = self.queue_loop.announce_endpoint
             # Recorded before adding, so an interrupt during the add still leads remove() to it.
             self._spec = spec

@@ -128,7 +128,8 @@ class QueueLoop:
     """
 
     def __init__(self, queue_num: int, version: int, owns: OwnsCallable | None,
-                 announce_endpoint: str | None, hold_seconds: float) -> None:
+                 announce_endpoint: str | None, hold_seconds: float,
+                 also_owns: OwnsCallable | None = None) -> None:
         try:
             from netfilterqueue import NetfilterQueue
         except ImportError:
@@ -153,6 +154,9 @@ class QueueLoop:
                 announce_endpoint = f"ipc://{self._own_directory}/rstguard-announce"
             self.announce_endpoint = announce_endpoint
             local_ipc.bind(self._announcements, self.announce_endpoint)
+        if also_owns is not None:
+            announced = owns
+            owns = lambda *key: announced(*key) or also_owns(*key)  # noqa: E731
         self.verdicts = Verdicts(owns, hold_seconds)
         self._queue = NetfilterQueue()
         try:
