@@ -20,7 +20,6 @@ from lzr.config import ScanConfig, UsageError
 from lzr.runtime.scan import EXIT_INTERRUPTED, EXIT_USAGE, run as run_scan
 
 
-
 _TRUE = {"1", "t", "true", "yes"}
 _FALSE = {"0", "f", "false", "no"}
 
@@ -244,11 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         return analyze(argv[1:])
     try:
         cfg = parse_args(argv)
+        return run_scan(cfg)
     except UsageError as err:
         print(f"lzr: {err}\n(see lzr --help)", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        return run_scan(cfg)
     except KeyboardInterrupt:   # Ctrl-C before the scan's own handler is in place
         return EXIT_INTERRUPTED
 
