@@ -29,6 +29,7 @@ could not be on its way any more.
 """
 from __future__ import annotations
 
+import sys
 from collections import deque
 from typing import NamedTuple
 
@@ -37,6 +38,7 @@ import numpy as np
 from lzr.config import RANGES, ScanConfig
 from lzr.engine import Engine, Send
 from lzr.pacing import TokenBucket
+from lzr.runtime.packed_targets import packed_count, pack_targets, unpack_targets
 from lzr.runtime.syn_batch import key_arrays, target_keys
 from lzr.runtime.validation import Validation
 from lzr.wire import ACK, RST, SYN, parse_addr
@@ -59,25 +61,34 @@ class SynTargets(NamedTuple):
 class _Block:
     """Targets SYNed together: they are retransmitted and given up together."""
 
-    __slots__ = ("addrs", "ports", "first_sent", "last_sent", "retransmissions", "next_due",
+    __slots__ = ("targets", "first_sent", "last_sent", "retransmissions", "next_due",
                  "expires")
 
     def __init__(self, addrs: np.ndarray, ports: np.ndarray, now: float) -> None:
-        self.addrs, self.ports = addrs, ports
+        self.targets = pack_targets(addrs, ports)
         self.first_sent = self.last_sent = now
         self.retransmissions = 0
         self.next_due = self.expires = now
 
+    @property
+    def addrs(self) -> np.ndarray:
+        return unpack_targets(self.targets)[0]
+
+    @property
+    def ports(self) -> np.ndarray:
+        return unpack_targets(self.targets)[1]
+
     def __len__(self) -> int:
-        return len(self.ports)
+        return packed_count(self.targets)
 
 
 class SynLedger:
     """The list-input targets whose SYN is out and unanswered, in input order.
 
-    Per target it keeps only the address and the port in numpy arrays (6 bytes for IPv4, 18
-    for IPv6): its SYN's port and sequence number are the validation hash again, and its
-    times are those of its block. A block is retransmitted -t after its last SYN, -rn times,
+    Per target it keeps only the address and the port, packed (packed_targets.py: at most 6
+    bytes for IPv4, 18 for IPv6, fewer where the block's addresses or ports share upper bits):
+    its SYN's port and sequence number are the validation hash again, and its times are those
+    of its block. A block is retransmitted -t after its last SYN, -rn times,
     and its unanswered targets are given up -t after the last retransmission, as LZR's SYN
     timer does (§2.7).
     """
@@ -129,8 +140,9 @@ class SynLedger:
         return min(times) if times else None
 
     def bytes_per_target(self) -> float:
-        """Memory of the targets' arrays, per target held."""
-        size = sum(block.addrs.nbytes + block.ports.nbytes for block in self.to_expire)
+        """Memory of the packed targets (`bytes` objects, headers and tables included), per
+        target held."""
+        size = sum(sys.getsizeof(block.targets) for block in self.to_expire)
         return size / self.held if self.held else 0.0
 
     def __len__(self) -> int:

@@ -51,7 +51,6 @@ def test_list_targets_are_syned_statelessly_and_unanswered_ones_get_lzrs_record(
     core.advance(0.01)
     assert syned(core) == [(T1, 80, *VALIDATION.expect(T1, 80)), (T2, 81, *VALIDATION.expect(T2, 81))]
     assert core.engine.in_flight == 0 and core.unanswered_held == 2
-    assert core.ledger.bytes_per_target() == 6          # an IPv4 address and a port
 
     core.segments([(synack(T1, 80), True)], watermark=0.02, now=0.03)
     assert core.engine.in_flight == 1                  # state starts at the validated answer
@@ -73,13 +72,6 @@ def test_list_targets_are_syned_statelessly_and_unanswered_ones_get_lzrs_record(
             record.syn, record.ack) == ("10.0.0.3", lport, isn, 1, "sa", True, False)
     assert record.timestamp_ns == round(1.01 * 1e9)    # its last SYN, as LZR stamps it
     assert core.unanswered_held == 0
-
-
-def test_ipv6_ledger_holds_the_address_and_port_only():
-    core = make_core(ScanConfig(send_syns=True, ipv6=True, rate=1000, workers=1))
-    core.targets([((0xFD << 120) + 5, 443)])
-    core.advance(0.01)
-    assert core.ledger.bytes_per_target() == 18
 
 
 def test_a_validated_rst_is_a_closed_record_without_engine_state_left():
