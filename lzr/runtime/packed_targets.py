@@ -3,8 +3,9 @@
 List input's targets wait in the worker's ledger from their SYN until they answer or their
 time is up, so the ledger holds every unanswered target of the last -t × (-rn + 1) seconds.
 A batch (addresses as `lzr.targets.walk` gives them, uint32 for IPv4 and (N, 2) uint64 upper
-and lower halves for IPv6, and uint16 ports) is packed into one `bytes`: a header, then one
-column per field, in this order:
+and lower halves for IPv6, and uint16 ports) is packed into one `bytes`: a header (IP
+version, targets), then one column per field, each with its own header (bytes interned,
+table entries), in this order:
 
 | column | value width | IPv4 | IPv6 |
 |---|---|---|---|
@@ -17,9 +18,9 @@ A column interns the upper `k` bits of its values (k a multiple of 16, up to the
 a table of the distinct upper parts, then per target its index into the table in 0 (one
 distinct value), 1, 2 or 4 bytes, then per target the rest of the value raw. k = 0 keeps the
 column raw. Each batch takes, per column, the k whose bytes (table included) are fewest.
-Target lists cluster: addresses of one /64 need no more than their lower half (IPv6 hosts
-numbered ::1, ::2 ... hardly that), one port needs no bytes per target, a /48 or a /32 many
-/64s are spread over costs 3 or 5 bytes per target for its upper half instead of 8.
+Target lists cluster, and then a target costs less: the upper half of addresses in a few /64s
+costs a 1-byte index, in one /48 or /32 the 2 or 4 bytes below it; a lower half numbered low
+(::1, ::2 ...) costs what its nonzero bytes need, in steps of 2; one port costs nothing.
 
 A column never takes more than raw, so a target takes at most 6 bytes (IPv4) or 18 (IPv6)
 plus the batch's header: the worst case, reached when neither the addresses nor the ports of a
