@@ -116,3 +116,4 @@ def sim_network():
     finally:
         for net in reversed(started):
             net.down()
+            shutil.rmtree(net.directory, ignore_errors=True)   # a test's run leaves nothing

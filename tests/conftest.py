@@ -43,3 +43,22 @@ def pytest_runtest_setup(item):
         if on_ci:
             pytest.fail(f"capability missing on CI: {reason}", pytrace=False)
         pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_sim_run_root(tmp_path_factory):
+    """Every emulated network of this test session keeps its run directory (manifest, scans,
+    logs) in a folder of the session's own, removed at the end: runs of the tests never pile
+    up in the machine's run root. Subprocesses (`lzr-sim ...`) inherit it."""
+    from lzr_sim.runs import RUN_ROOT_ENV
+    root = tmp_path_factory.mktemp("lzr-sim-runs")
+    previous = os.environ.get(RUN_ROOT_ENV)
+    os.environ[RUN_ROOT_ENV] = str(root)
+    try:
+        yield root
+    finally:
+        if previous is None:
+            del os.environ[RUN_ROOT_ENV]
+        else:
+            os.environ[RUN_ROOT_ENV] = previous
+        shutil.rmtree(root, ignore_errors=True)

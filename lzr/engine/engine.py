@@ -1,12 +1,10 @@
 """LZR's per-target state machine (docs/lzr-reference.md §2), with no I/O at all.
 
-Inputs are events: a target ZMap (or the runtime's stateless SYN) already has a SYN-ACK for
+Inputs are events: a SYN-ACK already seen by ZMap or the runtime's stateless SYN
 (`add_synack`), a RST refusing such a SYN (`add_refused`), a target to SYN (`add_target`), a
-TCP segment from a target (`receive`) and the time (`advance`); a stateless SYN nothing
-answered only needs its record (`add_unanswered`). The scan's end: `drain` (no new
-handshakes) and `interrupt` (every target ends now). Outputs are collected until taken:
-segments to send (`take_sends`), final records (`take_records`), and when to call `advance`
-next (`next_deadline`). The clock is whatever the caller says.
+TCP segment (`receive`), the time (`advance`), and the scan's end (`drain`: no new handshakes;
+`interrupt`: every target ends now). Outputs wait until taken: segments (`take_sends`), final
+records (`take_records`), the next deadline (`next_deadline`). The clock is the caller's.
 
 Invariants
  1. A target is in `_targets` from its first input until its final record is emitted; then
@@ -36,13 +34,14 @@ from lzr.engine.firewall import AddressVerdicts, TargetProbes
 from lzr.engine.hosts import HostLimits
 from lzr.engine.ports import LocalPorts
 from lzr.engine import send
-from lzr.engine.records import Recorder, fallback, keep_if_better
+from lzr.engine.bookkeeping import SIXTEEN_BITS, Bookkeeping
+from lzr.engine.records import Recorder, fallback
 from lzr.engine.send import SYN_WINDOW, Send
-from lzr.engine.state import ANSWERED, BANNER_ASKED, BANNER_WAITED, STOPPED, InFlight
+from lzr.engine.state import ANSWERED, InFlight
 from lzr.engine.timers import Timers
 from lzr.engine.timing import Timing
 from lzr.engine.transitions import (
-    IDLE, MOD32, PROBE_ACKED, PROBE_SENT, PURE_ACK, REFUSED, SYN_SENT, SYNACK, TIMER,
+    MOD32, PROBE_ACKED, PURE_ACK, REFUSED, SYN_SENT, SYNACK, TIMER,
     TRANSITIONS, accept,
 )
 from lzr.fingerprint import UNKNOWN, label_of, labels, sure_labels
@@ -53,12 +52,7 @@ if TYPE_CHECKING:
     from lzr.config import EngineConfig
 
 
-# Ports and windows are 16-bit; taking them from one shared table instead of keeping the int
-# objects that came with each input saves two objects per target in flight.
-SIXTEEN_BITS = tuple(range(1 << 16))
-
-
-class Engine:
+class Engine(Bookkeeping):
     def __init__(self, cfg: EngineConfig, version: int, scanner_addr: int, local_ports: range,
                  seed: int = 0) -> None:
         self.cfg = cfg
@@ -69,7 +63,7 @@ class Engine:
         self._targets: dict[int, InFlight] = {}
         self._sends: list[Send] = []
         self._records: list[Record] = []
-        self._recorder = Recorder(version, scanner_addr, cfg.handshakes)
+        self.recorder = Recorder(version, scanner_addr, cfg.handshakes)
         self._hosts = HostLimits(  # a queued target may have ended meanwhile
             cfg.per_host_limit, cfg.host_rate,
             lambda t: self._targets.get(t.key) is t and self._wants_conn(t), self._open_queued_conn)
@@ -103,13 +97,10 @@ class Engine:
             return
         if window == 0:
             # Nothing can be sent to a zero window: record the SYN-ACK as it is (§2.3).
-            self._records.append(self._recorder.of_zero_window(saddr, sport, dport, seq=seq,
+            self._records.append(self.recorder.of_zero_window(saddr, sport, dport, seq=seq,
                                                                ack=ack, ttl=ttl))
             return
-        target = self._new_target(key, now)
-        target.next_hs = 1
-        target.lport = SIXTEEN_BITS[dport]
-        target.hs = 0
+        target = self._first_conn_seen(key, dport, now)
         self._send_first_probe(target, seq, ack, window, ttl, SYN | ACK, now)
         self._start_handshakes(target, now)
 
@@ -120,25 +111,12 @@ class Engine:
         if key in self._targets:
             self.receive(seg, now)
             return
-        target = self._new_target(key, now)
-        target.next_hs, target.lport, target.hs = 1, SIXTEEN_BITS[seg.dport], 0
+        target = self._first_conn_seen(key, seg.dport, now)
         target.state = SYN_SENT
         target.seq, target.ack, target.window, target.ttl, target.flags = (
             (seg.ack - 1) & MOD32, 0, SYN_WINDOW, 0, SYN)
         target.counter = target.sent = 0
         self._on_refused(target, seg, now)
-
-    def add_unanswered(self, addr: int, port: int, lport: int, isn: int, retransmissions: int,
-                       last_sent: float, first_sent: float, now: float,
-                       interrupted: bool = False) -> None:
-        """A target whose SYNs, sent without engine state, got no answer: its final record is
-        the one a SYN that timed out gives (expectedRToLZR "sa", §2.8); `interrupted`: the
-        scan ended before its time was up."""
-        record = self._recorder.of_unanswered(
-            addr, port, lport, isn=isn, retransmissions=retransmissions, sent_at=last_sent,
-            started=first_sent if self.cfg.extended else None, now=now)
-        self._records.append(replace(record, outcome=Outcome.INTERRUPTED) if interrupted
-                             else record)
 
     def active(self, addr: int, port: int) -> bool:
         """Is the target in flight (state held, final record not yet emitted)?"""
@@ -157,12 +135,7 @@ class Engine:
         connection's reference packet) and the outcome `interrupted` (a second Ctrl-C)."""
         self._draining = True
         for target in list(self._targets.values()):
-            conns = target.live_conns()
-            if conns and (target.fallback is None or not target.fallback.data):
-                record = self._recorder.of_reference(conns[0], now, sent_at=now)
-            else:
-                record = fallback(target, now, self._firewall.flagged(target))
-            self._finish(target, replace(record, outcome=Outcome.INTERRUPTED), now)
+            self._end_now(target, now, outcome=Outcome.INTERRUPTED)
 
     def backlog_seconds(self) -> float:
         """How long the connections queued at their addresses take to start at the host
@@ -222,7 +195,7 @@ class Engine:
         if seg.window == 0:
             # A zero window never takes a probe (§2.3); unlike LZR the target ends here
             # instead of its earlier SYN timing out into more records (§7.3-8).
-            record = self._recorder.of_segment(conn, seg, now, Outcome.ZERO_WINDOW, acked=False)
+            record = self.recorder.of_segment(conn, seg, now, Outcome.ZERO_WINDOW, acked=False)
             self._close_conn(conn)
             self._finish(conn.target, record, now)
             return
@@ -233,7 +206,7 @@ class Engine:
 
     def _on_refused(self, conn, seg, now: float) -> None:
         # The port is closed: say so now rather than after the SYN's timeouts (§7.3-9).
-        record = self._recorder.of_segment(conn, seg, now, Outcome.CLOSED, acked=False)
+        record = self.recorder.of_segment(conn, seg, now, Outcome.CLOSED, acked=False)
         conn.target.stopped = not self.cfg.force_all
         self._end_conn(conn, record, now)
 
@@ -244,7 +217,7 @@ class Engine:
         sure = found if self.cfg.compat else sure_labels(found, self._handshakes[conn.hs])
         label = label_of(sure or found, self.cfg.priority)
         outcome = Outcome.UNKNOWN_DATA if label == UNKNOWN else Outcome.IDENTIFIED
-        record = self._recorder.of_segment(conn, seg, now, outcome, expected="data", label=label)
+        record = self.recorder.of_segment(conn, seg, now, outcome, expected="data", label=label)
         self._send_rst(conn, seg.ack)
         if self.cfg.force_all:
             self._records.append(record)
@@ -259,7 +232,7 @@ class Engine:
         if seg.flags & ACK or not seg.flags & RST:
             self._send_rst(conn, seg.ack)       # no RST in reply to a bare RST (§2.10)
         outcome = Outcome.RST if seg.flags & RST else Outcome.FIN
-        self._end_conn(conn, self._recorder.of_segment(conn, seg, now, outcome), now)
+        self._end_conn(conn, self.recorder.of_segment(conn, seg, now, outcome), now)
 
     def _on_probe_acked(self, conn, seg, now: float) -> None:
         if conn.state == PROBE_ACKED:
@@ -290,7 +263,7 @@ class Engine:
             self._timer.arm(conn, now)
             return
         # No SYN-ACK: the port stopped answering; LZR ends the target here (§2.8).
-        record = self._recorder.of_reference(conn, now, sent_at=conn.deadline - waited)
+        record = self.recorder.of_reference(conn, now, sent_at=conn.deadline - waited)
         conn.target.stopped = not self.cfg.force_all
         self._end_conn(conn, record, now)
 
@@ -301,7 +274,7 @@ class Engine:
             self._retransmit_probe(conn)
             self._timer.arm(conn, now)
             return
-        record = self._recorder.of_reference(conn, now, sent_at=conn.deadline - waited)
+        record = self.recorder.of_reference(conn, now, sent_at=conn.deadline - waited)
         self._send_rst(conn, conn.ack)
         target = conn.target
         if self._timing.gives_up(target, self._handshakes[conn.hs].server_first, acked):
@@ -316,7 +289,7 @@ class Engine:
         self._end_conn(conn, record, now)
 
     def _on_acking_firewall(self, conn, seg, now: float) -> None:
-        record = self._recorder.of_segment(conn, seg, now, Outcome.ACKING_FIREWALL)
+        record = self.recorder.of_segment(conn, seg, now, Outcome.ACKING_FIREWALL)
         self._send_rst(conn, seg.ack)
         self._close_conn(conn)
         self._finish(conn.target, record, now)
@@ -328,135 +301,14 @@ class Engine:
         else:
             self._start_handshakes(target, now)
 
-    def _end_now(self, target: InFlight, now: float, firewall: bool = False) -> None:
-        """End the target at once (--target-timeout, or an ACKing firewall's) with its data,
-        else its first live connection's reference, else its last attempt."""
+    def _end_now(self, target: InFlight, now: float, firewall: bool = False,
+                 outcome: Outcome | None = None) -> None:
+        """End the target at once (--target-timeout, an ACKing firewall's, an interrupt) with
+        its data, else its first live connection's reference, else its last attempt."""
         conns = target.live_conns()
         if conns and (target.fallback is None or not target.fallback.data):
-            record = (self._recorder.of_firewall(conns[0], now) if firewall else
-                      self._recorder.of_reference(conns[0], now, sent_at=now))
-            self._finish(target, record, now)
+            record = (self.recorder.of_firewall(conns[0], now) if firewall else
+                      self.recorder.of_reference(conns[0], now, sent_at=now))
         else:
-            self._finish(target, None, now)
-
-    # ---- connections and targets ------------------------------------------------------
-
-    def _new_target(self, key: int, now: float) -> InFlight:
-        target = self._targets[key] = InFlight(key, now if self.cfg.extended else None)
-        if self._timing.budget is not None:     # --target-timeout
-            self._timing.budget.arm(target, now)
-        return target
-
-    def _start_handshakes(self, target: InFlight, now: float) -> None:
-        """Start handshakes while the target has some left and room to run them."""
-        while self._wants_conn(target):
-            if target.next_hs:
-                if not self._firewall.allows(target, now):
-                    if self._targets.get(target.key) is not target:
-                        return      # it ended as an ACKing firewall's
-                    break
-                if not self._hosts.has_room(target.addr, now):
-                    self._hosts.queue(target, now)
-                    break
-            self._open_conn(target, now)
-        if (target.stopped or target.next_hs >= len(self._handshakes) or self._draining) and (
-                not target.has_live_conns()):      # nothing left to try, nothing running
-            self._finish(target, None, now)
-
-    def _wants_conn(self, target: InFlight) -> bool:
-        marks = target.marks
-        if marks & BANNER_WAITED:
-            self._timing.skip_spent_banners(target, self._handshakes)
-        # When we send the SYNs, the first round waits for the port to answer one: a closed or
-        # filtered port (most of them) costs one SYN, not --parallel.
-        return (target.next_hs < len(self._handshakes) and not marks & STOPPED
-                and (marks & ANSWERED or target.next_hs == 0 or self.cfg.force_all)
-                and not self._draining and len(target.live_conns()) < self.cfg.parallel)
-
-    def _open_queued_conn(self, target: InFlight, now: float) -> bool:
-        """A slot at its address for a queued target: did its next connection open?"""
-        allowed = self._firewall.allows(target, now)
-        return allowed and self._open_conn(target, now) is None
-
-    def _open_conn(self, target: InFlight, now: float) -> None:
-        """Send the SYN of the target's next handshake from a fresh local port."""
-        lport = self._ports.take_unused(target)
-        conn = target.idle_conn()
-        conn.lport = lport
-        conn.hs = target.next_hs
-        target.next_hs += 1
-        conn.seq = self._rng.getrandbits(32)
-        conn.ack, conn.window, conn.ttl, conn.flags = 0, SYN_WINDOW, 0, SYN
-        conn.counter = conn.sent = 0
-        conn.state = SYN_SENT
-        if conn.hs and self._hosts.cap is not None:
-            self._hosts.started(target.addr, now)
-        self._sends.append(send.syn(conn))
-        self._timing.first_syn.arm(conn, now)
-        if conn.hs == 1 and self._firewall.probes:
-            self._firewall.extra_connection(target, now)
-
-    def _end_conn(self, conn, record: Record, now: float) -> None:
-        """The connection is over without naming the service: keep its record in case
-        nothing does, and go on with the target's other handshakes."""
-        keep_if_better(conn.target, record)
-        self._close_conn(conn)
-        self._start_handshakes(conn.target, now)
-        self._hosts.wake(conn.target.key >> 16, now)
-
-    def _finish(self, target: InFlight, record: Record | None, now: float) -> None:
-        """The target is done: reset its other open connections, write its final record."""
-        for conn in target.live_conns():
-            if conn.state != SYN_SENT:
-                self._send_rst(conn, conn.ack)
-            self._close_conn(conn)
-        del self._targets[target.key]
-        target.budget = None
-        if self.cfg.force_all and target.fallback is not None and target.fallback.data:
-            pass    # its data records are written: no trailing record (§2.11)
-        elif record is not None:
-            self._records.append(record)
-        else:
-            # Probe answers that came after the target's last packet still count (§2.13 race).
-            self._records.append(fallback(target, now, self._firewall.flagged(target)))
-        self._firewall.forget(target)
-        self._hosts.wake(target.key >> 16, now)
-
-    def _close_conn(self, conn) -> None:
-        conn.deadline = None
-        conn.state = IDLE
-        target = conn.target
-        if conn is not target:
-            target.drop(conn)
-        if conn.hs and self._hosts.cap is not None:
-            self._hosts.ended(target.addr)
-
-    # ---- segments we send (send.py builds them, §2.6) ---------------------------------
-
-    def _send_first_probe(self, conn, seq: int, ack: int, window: int, ttl: int, flags: int,
-                          now: float) -> None:
-        """Complete the handshake; the SYN-ACK becomes the connection's reference packet."""
-        conn.state = PROBE_SENT
-        target = conn.target
-        target.marks |= ANSWERED
-        if self._handshakes[conn.hs].server_first:
-            target.marks |= BANNER_ASKED        # its window for a banner opens now
-        conn.seq, conn.ack, conn.ttl, conn.flags = seq, ack, ttl, flags
-        conn.window = SIXTEEN_BITS[window]
-        conn.counter = 0
-        payload = b"" if self.cfg.push_data_only else self._probe(conn)
-        conn.sent = len(payload)
-        self._sends.append(send.first_probe(conn, payload))
-        self._timing.first_probe.arm(conn, now)
-
-    def _retransmit_probe(self, conn) -> None:
-        payload = self._probe(conn)
-        conn.sent = len(payload) if conn.state == PROBE_SENT else conn.sent
-        self._sends.append(send.retransmission(conn, payload))
-
-    def _send_rst(self, conn, seq: int) -> None:
-        self._sends.append(send.rst(conn, seq))
-
-    def _probe(self, conn) -> bytes:
-        return self._handshakes[conn.hs].probe(self._recorder.text(conn.target.key >> 16),
-                                               self._rng)
+            record = fallback(target, now, self._firewall.flagged(target))
+        self._finish(target, record if outcome is None else replace(record, outcome=outcome), now)

@@ -65,16 +65,18 @@ class Recorder:
             timestamp_ns=None, outcome=Outcome.ZERO_WINDOW)
 
     def of_unanswered(self, addr: int, port: int, lport: int, *, isn: int, retransmissions: int,
-                      sent_at: float, started: float | None, now: float) -> Record:
+                      sent_at: float, started: float | None, now: float,
+                      outcome: Outcome = Outcome.NO_SYNACK) -> Record:
         """A SYN the runtime sent without engine state that nothing answered: the record of a
-        SYN that timed out (its reference packet is the SYN, stamped when last sent)."""
+        SYN that timed out (its reference packet is the SYN, stamped when last sent), or of
+        one whose wait the scan's end cut short (`Outcome.INTERRUPTED`)."""
         return Record(
             saddr=self.text(addr), daddr=self._scanner_text, sport=port, dport=lport,
             seqnum=isn, acknum=0, window=SYN_WINDOW, ttl=0, counter=retransmissions, ack=False,
             acked=False, syn=True, rst=False, fin=False, push=False, handshake_num=0,
             fingerprint=UNKNOWN, timestamp_ns=round(sent_at * 1e9), expected_r_to_lzr="sa",
             handshakes_tried=1, identify_seconds=None if started is None else now - started,
-            outcome=Outcome.NO_SYNACK)
+            outcome=outcome)
 
     def _record(self, target, conn, now: float, *, seq: int, ack: int, window: int, ttl: int,
                 flags: int, counter: int, expected: str, data: bytes, label: str, acked: bool,

@@ -37,6 +37,7 @@ import numpy as np
 
 from lzr.config import RANGES, ScanConfig
 from lzr.engine import Engine, Send
+from lzr.output.record import Outcome, Record
 from lzr.pacing import TokenBucket
 from lzr.runtime.packed_targets import packed_count, pack_targets, unpack_targets
 from lzr.runtime.syn_batch import key_arrays, target_keys
@@ -181,6 +182,7 @@ class WorkerCore:
         self.records = self.identified = 0
         self.syns: list[SynTargets] = []
         self.resets: list[Send] = []
+        self.unanswered_records: list[Record] = []   # SYNs nothing answered (list input)
 
     # -- inputs --------------------------------------------------------------------------------
 
@@ -319,11 +321,15 @@ class WorkerCore:
             return
         lports, isns = self.validation.expect_many(block.addrs[unanswered],
                                                    block.ports[unanswered])
-        add = self.engine.add_unanswered
+        record = self.engine.recorder.of_unanswered
+        started = block.first_sent if self.engine.cfg.extended else None
+        outcome = Outcome.INTERRUPTED if interrupted else Outcome.NO_SYNACK
         for position, index in enumerate(unanswered):
             key = keys[index]
-            add(key >> 16, key & 0xFFFF, int(lports[position]), int(isns[position]),
-                block.retransmissions, block.last_sent, block.first_sent, now, interrupted)
+            self.unanswered_records.append(record(
+                key >> 16, key & 0xFFFF, int(lports[position]), isn=int(isns[position]),
+                retransmissions=block.retransmissions, sent_at=block.last_sent,
+                started=started, now=now, outcome=outcome))
 
     # -- outputs -----------------------------------------------------------------------------
 
@@ -340,6 +346,9 @@ class WorkerCore:
 
     def take_records(self) -> list:
         records = self.engine.take_records()
+        if self.unanswered_records:
+            records += self.unanswered_records
+            self.unanswered_records = []
         if records:
             self.records += len(records)
             self.identified += sum(1 for r in records if r.fingerprint != "unknown")

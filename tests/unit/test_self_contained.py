@@ -73,4 +73,4 @@ def test_the_patterns_catch_what_they_are_for():
     for what, sample in samples.items():
         assert FORBIDDEN[what].search(sample), what
     assert not FORBIDDEN["an issue number"].search("https://github.com/stanford-esrg/lzr/issues/13")
-    assert not FORBIDDEN["an absolute path of a development machine"].search("lzr/work/x.py")
+    assert not FORBIDDEN["an absolute path of a development machine"].search("lzr/workdir/x.py")
