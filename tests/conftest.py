@@ -6,6 +6,8 @@ machine that cannot run a tier never passes by skipping it.
 """
 import os
 import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -46,12 +48,16 @@ def pytest_runtest_setup(item):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def own_sim_run_root(tmp_path_factory):
+def own_sim_run_root():
     """Every emulated network of this test session keeps its run directory (manifest, scans,
     logs) in a folder of the session's own, removed at the end: runs of the tests never pile
-    up in the machine's run root. Subprocesses (`lzr-sim ...`) inherit it."""
+    up in the machine's run root. Subprocesses (`lzr-sim ...`) inherit it.
+
+    Not under pytest's tmp_path: that tree is private to its owner (0700), and real daemons
+    that drop to their own user (postgres, for one) must reach their data directories."""
     from lzr_sim.runs import RUN_ROOT_ENV
-    root = tmp_path_factory.mktemp("lzr-sim-runs")
+    root = Path(tempfile.mkdtemp(prefix="lzr-sim-tests-"))
+    root.chmod(0o755)
     previous = os.environ.get(RUN_ROOT_ENV)
     os.environ[RUN_ROOT_ENV] = str(root)
     try:

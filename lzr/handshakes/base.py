@@ -82,6 +82,19 @@ def contains(data: bytes, *needles: bytes) -> bool:
     return False
 
 
+def mail_banner(data: bytes, label: str, greetings: tuple[bytes, ...],
+                rival_greetings: tuple[bytes, ...], marker: bytes) -> str | None:
+    """LZR's rule for the IMAP and POP3 banners, which tell each other apart by their greeting:
+    an ASCII response that does not start like the rival's, and starts with one of
+    `greetings`, or names the protocol (any case), or carries `marker` anywhere."""
+    if not data or not data.isascii() or data.startswith(rival_greetings):
+        return None
+    if (data.startswith(greetings) or contains(lowercase(data), label.encode())
+            or contains(data, marker)):
+        return label
+    return None
+
+
 _last_lowercase: tuple[bytes, bytes] = (b"", b"")
 
 

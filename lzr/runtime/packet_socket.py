@@ -111,6 +111,16 @@ def run_in_netns(netns: str, function: Callable[[], T]) -> T:
     return outcome["value"]  # type: ignore[return-value]
 
 
+
+def _point_messages(messages, iovecs, base: int, stride: int) -> None:
+    """Message i of `messages` (through iovec i) covers the `stride` bytes at base + i * stride."""
+    for index in range(len(iovecs)):
+        iovecs[index].iov_base = base + index * stride
+        iovecs[index].iov_len = stride
+        header = messages[index].msg_hdr
+        header.msg_iov = ctypes.pointer(iovecs[index])
+        header.msg_iovlen = 1
+
 class PacketSocket:
     """An AF_PACKET socket bound to one interface, optionally with a BPF filter.
 
@@ -255,13 +265,7 @@ class RowSender:
         capacity, length = rows.shape
         self.messages = (_Mmsghdr * capacity)()
         self.iovecs = (_Iovec * capacity)()
-        base = rows.ctypes.data
-        for index in range(capacity):
-            self.iovecs[index].iov_base = base + index * length
-            self.iovecs[index].iov_len = length
-            header = self.messages[index].msg_hdr
-            header.msg_iov = ctypes.pointer(self.iovecs[index])
-            header.msg_iovlen = 1
+        _point_messages(self.messages, self.iovecs, rows.ctypes.data, length)
         self._base = ctypes.addressof(self.messages)
 
     def send(self, first: int, count: int) -> int:
@@ -366,13 +370,8 @@ class _ReceiveBatch:
         self.raw_messages = bytearray(ctypes.sizeof(_Mmsghdr) * capacity)
         self.messages = (_Mmsghdr * capacity).from_buffer(self.raw_messages)
         self.iovecs = (_Iovec * capacity)()
-        base = ctypes.addressof(ctypes.c_char.from_buffer(self.buffer))
-        for index in range(capacity):
-            self.iovecs[index].iov_base = base + index * MAX_FRAME
-            self.iovecs[index].iov_len = MAX_FRAME
-            header = self.messages[index].msg_hdr
-            header.msg_iov = ctypes.pointer(self.iovecs[index])
-            header.msg_iovlen = 1
+        _point_messages(self.messages, self.iovecs,
+                        ctypes.addressof(ctypes.c_char.from_buffer(self.buffer)), MAX_FRAME)
         words = memoryview(self.raw_messages).cast("I")
         stride = ctypes.sizeof(_Mmsghdr) // 4
         self.lengths = words[_Mmsghdr.msg_len.offset // 4::stride]

@@ -50,6 +50,11 @@ TARGET_BYTES = 2048         # memory a target in flight may take, with its conne
 MIN_IN_FLIGHT = 10_000
 
 
+# The frames that carry the figures of the one feeder, writer and receiver, and where they go.
+_NEWEST_STATS = {frames.FEEDER_STATS: "feeder_stats", frames.WRITER_STATS: "writer_stats",
+                 frames.RECEIVER_STATS: "receiver_stats"}
+
+
 class ScanFailed(RuntimeError):
     """A process reported an error, or died; the scan stops."""
 
@@ -399,18 +404,12 @@ class Coordinator:
                 raise ScanFailed(frames.unpack_text(frame))
             if kind == frames.SUMMARY:
                 self.summary = frames.unpack_text(frame)
-            elif kind == frames.WORKER_STATS:
+            elif kind in _NEWEST_STATS:         # one process's figures: the newest count
+                setattr(self, _NEWEST_STATS[kind], frames.unpack_stats(frame))
+            elif kind in (frames.WORKER_STATS, frames.SENDER_STATS):    # one of several's
                 stats = frames.unpack_stats(frame)
-                self.worker_stats[stats.worker] = stats
-            elif kind == frames.FEEDER_STATS:
-                self.feeder_stats = frames.unpack_stats(frame)
-            elif kind == frames.WRITER_STATS:
-                self.writer_stats = frames.unpack_stats(frame)
-            elif kind == frames.RECEIVER_STATS:
-                self.receiver_stats = frames.unpack_stats(frame)
-            elif kind == frames.SENDER_STATS:
-                stats = frames.unpack_stats(frame)
-                self.sender_stats[stats.sender] = stats
+                by_index = self.worker_stats if kind == frames.WORKER_STATS else self.sender_stats
+                by_index[stats[0]] = stats
             elif kind == frames.SENDER_MARKS:
                 if self.marks is not None:
                     self.marks.add(*frames.unpack_sender_marks(frame))

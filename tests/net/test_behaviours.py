@@ -28,6 +28,7 @@ pytestmark = pytest.mark.netns
 
 CLIENT, CLIENT_SECOND, SERVER = "10.77.0.1", "10.77.0.3", "10.77.0.2"
 CLIENT6, SERVER6 = "fd77::1", "fd77::2"
+
 @pytest.fixture
 def pair():
     with NetnsLab() as lab:

@@ -17,6 +17,7 @@ import pytest
 
 from lzr_sim.demo import CLOSED_PORT, HTTP_PORT, SILENT_PORT, SSH_PORT, TLS_PORT, TargetServices
 from lzr_sim.lab import NetnsLab
+from waiting import wait_until
 
 FAST = ["-t", "1", "-rt", "1", "-c", "1", "--quiet", "--allow-reserved"]
 PORTS = (HTTP_PORT, TLS_PORT, SSH_PORT, CLOSED_PORT, SILENT_PORT)
@@ -137,21 +138,23 @@ def test_blocked_target_never_receives_a_packet(pair):
         assert captured(dump, "dst host 10.232.0.3") == 0
 
 
-def wait_until_not_tentative(host, ifname: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while host.cmd("ip", "-6", "addr", "show", "dev", ifname, "tentative").stdout.strip():
-        assert time.monotonic() < deadline, f"{ifname}: IPv6 addresses stay tentative"
-        time.sleep(0.1)
+def ipv6_link(lab, scanner_name: str, target_name: str, prefix: str):
+    """Two hosts linked by `prefix`::1 (scanner) and ::2 (target), with addresses usable: (scanner,
+    target, scanner's interface, target's interface)."""
+    scanner, target = lab.add_host(scanner_name), lab.add_host(target_name)
+    scan_if, target_if = lab.link(scanner, target, f"{prefix}::1/64", f"{prefix}::2/64")
+    # Neighbour discovery waits until the new links' link-local addresses pass DAD.
+    for host, ifname in ((scanner, scan_if), (target, target_if)):
+        assert wait_until(lambda: not host.cmd("ip", "-6", "addr", "show", "dev", ifname,
+                                               "tentative").stdout.strip(), 10), \
+            f"{ifname}: IPv6 addresses stay tentative"
+    return scanner, target, scan_if, target_if
 
 
 @pytest.mark.netns
 def test_ipv6_end_to_end():
     with NetnsLab() as lab:
-        scanner, target = lab.add_host("scan6"), lab.add_host("tgt6")
-        scan_if, target_if = lab.link(scanner, target, "fd00:232::1/64", "fd00:232::2/64")
-        # Neighbour discovery waits until the new links' link-local addresses pass DAD.
-        for host, ifname in ((scanner, scan_if), (target, target_if)):
-            wait_until_not_tentative(host, ifname)
+        scanner, target, scan_if, _ = ipv6_link(lab, "scan6", "tgt6", "fd00:232")
         with TargetServices(target, ipv6=True):
             stdin = "".join(f"fd00:232::2;{port}\n" for port in PORTS)
             result = lzr(scanner, "-ipv6", "-sendSYNs", "-handshakes", "http,tls", "-f", "-",

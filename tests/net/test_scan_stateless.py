@@ -19,7 +19,7 @@ from lzr.runtime.packet_socket import PacketSocket, RowSender, SendError, run_in
 from lzr.wire import ACK, RST, SYN, FrameBuilder, parse_addr
 from lzr_sim.demo import CLOSED_PORT, HTTP_PORT, SILENT_PORT, SSH_PORT, TargetServices
 from lzr_sim.lab import NetnsLab
-from test_scan import capture, captured, lzr, summary_counters, wait_until_not_tentative
+from test_scan import capture, captured, lzr, summary_counters, ipv6_link
 
 pytestmark = pytest.mark.netns
 FAST = ["-t", "1", "-rt", "1", "--quiet", "--allow-reserved"]
@@ -112,10 +112,7 @@ def test_a_range_scan_never_sends_to_a_blocked_address_and_records_only_answers(
 
 def test_an_ipv6_range_scan_finds_the_services_and_counts_the_silent():
     with NetnsLab() as lab:
-        scanner, target = lab.add_host("r6"), lab.add_host("r6t")
-        scan_if, target_if = lab.link(scanner, target, "fd00:241::1/64", "fd00:241::2/64")
-        for host, ifname in ((scanner, scan_if), (target, target_if)):
-            wait_until_not_tentative(host, ifname)
+        scanner, target, scan_if, target_if = ipv6_link(lab, "r6", "r6t", "fd00:241")
         with TargetServices(target, ipv6=True):
             result = lzr(scanner, "-ipv6", "--targets", "fd00:241::/126", "--ports",
                          f"{HTTP_PORT},{SSH_PORT},{CLOSED_PORT}", "-f", "-",

@@ -64,23 +64,16 @@ def test_only_server_first_handshakes_send_nothing():
         assert (hs.probe("1.2.3.4") == b"") == hs.server_first, hs.name
 
 
-def test_http_probe():
-    expected = (
-        "GET / HTTP/1.1\r\nHost: 1.2.3.4\r\nAccept: */*\r\nAccept-Encoding: gzip\r\n"
-        f"User-Agent: {UA}\r\n\r\n"
-    ).encode()
-    assert get("http").probe("1.2.3.4") == expected
-    assert len(expected) == 193
-    assert len(get("http").probe("10.20.30.40")) == 186 + len("10.20.30.40")
-
-
-def test_ipp_probe():
-    expected = (
-        "POST /ipp HTTP/1.1\r\nHost: 1.2.3.4\r\nAccept: */*\r\nAccept-Encoding: gzip\r\n"
-        f"Content-Type: application/ipp\r\nUser-Agent: {UA}\r\n\r\n"
-    ).encode()
-    assert get("ipp").probe("1.2.3.4") == expected
-    assert len(expected) == 221 + len("1.2.3.4")
+@pytest.mark.parametrize("name, request_line, extra_headers, length_without_host", [
+    ("http", "GET / HTTP/1.1", "", 186),
+    ("ipp", "POST /ipp HTTP/1.1", "Content-Type: application/ipp\r\n", 221),
+])
+def test_http_style_probes(name, request_line, extra_headers, length_without_host):
+    for host in ("1.2.3.4", "10.20.30.40"):
+        expected = (f"{request_line}\r\nHost: {host}\r\nAccept: */*\r\nAccept-Encoding: gzip\r\n"
+                    f"{extra_headers}User-Agent: {UA}\r\n\r\n").encode()
+        assert get(name).probe(host) == expected
+        assert len(expected) == length_without_host + len(host)
 
 
 @pytest.mark.parametrize("name", ["http", "ipp"])

@@ -65,24 +65,27 @@ def test_quote_text_escapes_like_bytes():
 
 # Go's utf8.DecodeRune, written out from the Unicode table of well-formed byte sequences, as an
 # independent oracle for the fuzz test below.
+# (lowest, highest first byte), sequence length, (lowest, highest second byte): Unicode's
+# table 3-7 of well-formed UTF-8 byte sequences, beyond ASCII.
+_UTF8_SEQUENCES = (
+    ((0xC2, 0xDF), 2, (0x80, 0xBF)),
+    ((0xE0, 0xE0), 3, (0xA0, 0xBF)),
+    ((0xE1, 0xEC), 3, (0x80, 0xBF)),
+    ((0xED, 0xED), 3, (0x80, 0x9F)),
+    ((0xEE, 0xEF), 3, (0x80, 0xBF)),
+    ((0xF0, 0xF0), 4, (0x90, 0xBF)),
+    ((0xF1, 0xF3), 4, (0x80, 0xBF)),
+    ((0xF4, 0xF4), 4, (0x80, 0x8F)),
+)
+
+
 def _go_decode_rune(raw: bytes, i: int) -> tuple[int | None, int]:
     first = raw[i]
     if first < 0x80:
         return first, 1
-    if 0xC2 <= first <= 0xDF:
-        length, low, high = 2, 0x80, 0xBF
-    elif first == 0xE0:
-        length, low, high = 3, 0xA0, 0xBF
-    elif first == 0xED:
-        length, low, high = 3, 0x80, 0x9F
-    elif 0xE1 <= first <= 0xEF:
-        length, low, high = 3, 0x80, 0xBF
-    elif first == 0xF0:
-        length, low, high = 4, 0x90, 0xBF
-    elif first == 0xF4:
-        length, low, high = 4, 0x80, 0x8F
-    elif 0xF1 <= first <= 0xF3:
-        length, low, high = 4, 0x80, 0xBF
+    for (first_low, first_high), length, (low, high) in _UTF8_SEQUENCES:
+        if first_low <= first <= first_high:
+            break
     else:
         return None, 1
     if i + length > len(raw) or not low <= raw[i + 1] <= high:

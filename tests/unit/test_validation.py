@@ -34,27 +34,21 @@ def test_the_numpy_form_is_the_reference_definition(length):
         assert siphash_many(k0, k1, blocks, c, d).tolist() == [siphash(KEY, m, c, d) for m in messages]
 
 
-@given(st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 65535)), min_size=1, max_size=40))
-def test_ipv4_syns_are_the_hash_of_address_and_port(targets):
-    addrs = np.array([a for a, _ in targets], np.uint32)
-    ports = np.array([p for _, p in targets], np.uint16)
-    lports, isns = V4.expect_many(addrs, ports)
+@pytest.mark.parametrize("version, ports", [(4, range(40000, 44000)), (6, range(33000, 33100))])
+@given(data=st.data())
+def test_syns_are_the_hash_of_address_and_port(version, ports, data):
+    validation, width = Validation(KEY, version, ports), 4 if version == 4 else 16
+    targets = data.draw(st.lists(st.tuples(st.integers(0, 2**(8 * width) - 1),
+                                           st.integers(0, 65535)), min_size=1, max_size=40))
+    if version == 4:
+        addrs = np.array([a for a, _ in targets], np.uint32)
+    else:
+        addrs = np.array([(a >> 64, a & (2**64 - 1)) for a, _ in targets], np.uint64).reshape(-1, 2)
+    lports, isns = validation.expect_many(addrs, np.array([p for _, p in targets], np.uint16))
     for (addr, port), lport, isn in zip(targets, lports.tolist(), isns.tolist()):
-        digest = siphash(KEY, addr.to_bytes(4, "little") + port.to_bytes(2, "little"))
-        assert (lport, isn) == V4.expect(addr, port) == (40000 + (digest >> 32) % 4000,
-                                                          digest & 0xFFFFFFFF)
-
-
-@given(st.lists(st.tuples(st.integers(0, 2**128 - 1), st.integers(0, 65535)), min_size=1, max_size=40))
-def test_ipv6_syns_are_the_hash_of_address_and_port(targets):
-    v6 = Validation(KEY, 6, range(33000, 33100))
-    addrs = np.array([(a >> 64, a & (2**64 - 1)) for a, _ in targets], np.uint64).reshape(-1, 2)
-    ports = np.array([p for _, p in targets], np.uint16)
-    lports, isns = v6.expect_many(addrs, ports)
-    for (addr, port), lport, isn in zip(targets, lports.tolist(), isns.tolist()):
-        digest = siphash(KEY, addr.to_bytes(16, "little") + port.to_bytes(2, "little"))
-        assert (lport, isn) == v6.expect(addr, port) == (33000 + (digest >> 32) % 100,
-                                                          digest & 0xFFFFFFFF)
+        digest = siphash(KEY, addr.to_bytes(width, "little") + port.to_bytes(2, "little"))
+        assert (lport, isn) == validation.expect(addr, port) == (
+            ports[(digest >> 32) % len(ports)], digest & 0xFFFFFFFF)
 
 
 def reply(flags: int, ack_offset: int = 1, port_offset: int = 0, payload: bytes = b"",
