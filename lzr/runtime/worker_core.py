@@ -89,21 +89,22 @@ class SynLedger:
     Per target it keeps only the address and the port, packed (packed_targets.py: at most 6
     bytes for IPv4, 18 for IPv6, fewer where the block's addresses or ports share upper bits):
     its SYN's port and sequence number are the validation hash again, and its times are those
-    of its block. A block is retransmitted -t after its last SYN, -rn times,
-    and its unanswered targets are given up -t after the last retransmission, as LZR's SYN
-    timer does (§2.7).
+    of its block. A block is retransmitted `first_wait` after its first SYN and -t after every
+    later one, -rn times, and its unanswered targets are given up -t after the last
+    retransmission: the engine's SYN timer (§2.7), where `first_wait` is -rt outside --compat
+    and -t with it, as in LZR.
     """
 
-    def __init__(self, timeout: float, retries: int) -> None:
-        self.timeout, self.retries = timeout, retries
+    def __init__(self, first_wait: float, timeout: float, retries: int) -> None:
+        self.first_wait, self.timeout, self.retries = first_wait, timeout, retries
         self.to_resend: deque[_Block] = deque()
         self.to_expire: deque[_Block] = deque()
         self.held = 0
 
     def add(self, addrs: np.ndarray, ports: np.ndarray, now: float) -> None:
         block = _Block(addrs, ports, now)
-        block.next_due = now + self.timeout
-        block.expires = now + self.timeout * (self.retries + 1)
+        block.next_due = now + self.first_wait
+        block.expires = now + self.first_wait + self.timeout * self.retries
         if self.retries:
             self.to_resend.append(block)
         self.to_expire.append(block)
@@ -159,7 +160,8 @@ class WorkerCore:
         self.version = cfg.version
         self.lists = cfg.sends_syns and cfg.mode != RANGES
         self.pending: deque[tuple[int, int]] = deque()
-        self.ledger = SynLedger(cfg.timeout, cfg.retries) if self.lists else None
+        first_wait = engine.cfg.retransmit_after if engine.cfg.syn_retransmit_early else cfg.timeout
+        self.ledger = SynLedger(first_wait, cfg.timeout, cfg.retries) if self.lists else None
         self.bucket = TokenBucket(cfg.rate / cfg.workers, cfg.rate / cfg.workers * MAX_WAIT, now)
         self.admit_step = max(1.0, self.bucket.rate * ADMIT_STEP)
         # Answers seen recently: a later SYN-ACK of the same target is no new target. Kept

@@ -231,3 +231,25 @@ def test_new_targets_wait_at_the_cap_of_targets_in_flight():
     assert core.hold_changed() is True and core.hold_changed() is None
     core.interrupt(0.05)
     assert core.hold_changed() is False
+
+
+@pytest.mark.parametrize("compat, wait, last_wait", [(False, 1.0, 5.0), (True, 5.0, 5.0)])
+def test_an_unanswered_syn_is_sent_again_after_rt_and_given_up_t_later(compat, wait, last_wait):
+    # As the engine's SYN timer: -rt, then -t after the retransmission; LZR's -t twice.
+    core = make_core(ScanConfig(send_syns=True, timeout=5.0, retransmit_after=1.0, retries=1,
+                                rate=1000, workers=1, compat=compat))
+    core.targets([(T1, 80)])
+    core.advance(0.01)
+    assert len(syned(core)) == 1
+    resent_at, given_up_at = 0.01 + wait, 0.01 + wait + last_wait
+    core.advance(resent_at - 0.001)
+    assert syned(core) == []
+    core.advance(resent_at)
+    assert [(addr, port) for addr, port, _, _ in syned(core)] == [(T1, 80)]
+    core.segments([], watermark=given_up_at - 0.001, now=given_up_at - 0.001)
+    core.advance(given_up_at - 0.001)
+    assert core.take_records() == []
+    core.segments([], watermark=given_up_at, now=given_up_at)
+    core.advance(given_up_at)
+    (record,) = core.take_records()
+    assert record.expected_r_to_lzr == "sa" and record.timestamp_ns == round(resent_at * 1e9)
