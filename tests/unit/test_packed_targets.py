@@ -139,7 +139,7 @@ def test_a_prefix_table_is_taken_only_when_it_is_cheaper_than_raw(distinct, inte
 # -- the ledger -------------------------------------------------------------------------------
 
 def ledger_of(version: int, blocks: list[list[tuple[int, int]]]) -> SynLedger:
-    ledger = SynLedger(1.0, 1)
+    ledger = SynLedger(1.0, 1.0, 1)
     for index, targets in enumerate(blocks):
         ledger.add(*key_arrays(version, targets), 0.001 * index)
     return ledger
@@ -165,7 +165,7 @@ def test_ledger_memory_of_clustered_ipv6_stays_within_16_bytes_a_target():
     times and queues, for 40 blocks of 250 IPv6 targets in four /64s on random ports."""
     rng = np.random.default_rng(8)
     blocks = [v6([(DOC >> 64) | n for n in range(4)], 250, rng) for _ in range(40)]
-    ledger = SynLedger(1.0, 1)
+    ledger = SynLedger(1.0, 1.0, 1)
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
@@ -181,7 +181,7 @@ def test_ledger_memory_of_clustered_ipv6_stays_within_16_bytes_a_target():
 def test_blocks_give_back_their_targets():
     targets = v6([DOC >> 64, (DOC >> 64) + 1], 300, np.random.default_rng(9))
     addrs, ports = key_arrays(6, targets)
-    ledger = SynLedger(1.0, 0)
+    ledger = SynLedger(1.0, 1.0, 0)
     ledger.add(addrs, ports, 0.0)
     (block,) = ledger.expired(float("inf"))
     assert len(block) == 300
