@@ -29,6 +29,7 @@ could not be on its way any more.
 """
 from __future__ import annotations
 
+import sys
 from collections import deque
 from typing import NamedTuple
 
@@ -38,6 +39,7 @@ from lzr.config import RANGES, ScanConfig
 from lzr.engine import Engine, Send
 from lzr.output.record import Outcome, Record
 from lzr.pacing import TokenBucket
+from lzr.runtime.packed_targets import packed_count, pack_targets, unpack_targets
 from lzr.runtime.syn_batch import key_arrays, target_keys
 from lzr.runtime.validation import Validation
 from lzr.wire import ACK, RST, SYN, parse_addr
@@ -60,39 +62,49 @@ class SynTargets(NamedTuple):
 class _Block:
     """Targets SYNed together: they are retransmitted and given up together."""
 
-    __slots__ = ("addrs", "ports", "first_sent", "last_sent", "retransmissions", "next_due",
+    __slots__ = ("targets", "first_sent", "last_sent", "retransmissions", "next_due",
                  "expires")
 
     def __init__(self, addrs: np.ndarray, ports: np.ndarray, now: float) -> None:
-        self.addrs, self.ports = addrs, ports
+        self.targets = pack_targets(addrs, ports)
         self.first_sent = self.last_sent = now
         self.retransmissions = 0
         self.next_due = self.expires = now
 
+    @property
+    def addrs(self) -> np.ndarray:
+        return unpack_targets(self.targets)[0]
+
+    @property
+    def ports(self) -> np.ndarray:
+        return unpack_targets(self.targets)[1]
+
     def __len__(self) -> int:
-        return len(self.ports)
+        return packed_count(self.targets)
 
 
 class SynLedger:
     """The list-input targets whose SYN is out and unanswered, in input order.
 
-    Per target it keeps only the address and the port in numpy arrays (6 bytes for IPv4, 18
-    for IPv6): its SYN's port and sequence number are the validation hash again, and its
-    times are those of its block. A block is retransmitted -t after its last SYN, -rn times,
-    and its unanswered targets are given up -t after the last retransmission, as LZR's SYN
-    timer does (§2.7).
+    Per target it keeps only the address and the port, packed (packed_targets.py: at most 6
+    bytes for IPv4, 18 for IPv6, fewer where the block's addresses or ports share upper bits):
+    its SYN's port and sequence number are the validation hash again, and its times are those
+    of its block. A block is retransmitted `first_wait` after its first SYN and -t after every
+    later one, -rn times, and its unanswered targets are given up -t after the last
+    retransmission: the engine's SYN timer (§2.7), where `first_wait` is -rt outside --compat
+    and -t with it, as in LZR.
     """
 
-    def __init__(self, timeout: float, retries: int) -> None:
-        self.timeout, self.retries = timeout, retries
+    def __init__(self, first_wait: float, timeout: float, retries: int) -> None:
+        self.first_wait, self.timeout, self.retries = first_wait, timeout, retries
         self.to_resend: deque[_Block] = deque()
         self.to_expire: deque[_Block] = deque()
         self.held = 0
 
     def add(self, addrs: np.ndarray, ports: np.ndarray, now: float) -> None:
         block = _Block(addrs, ports, now)
-        block.next_due = now + self.timeout
-        block.expires = now + self.timeout * (self.retries + 1)
+        block.next_due = now + self.first_wait
+        block.expires = now + self.first_wait + self.timeout * self.retries
         if self.retries:
             self.to_resend.append(block)
         self.to_expire.append(block)
@@ -130,8 +142,9 @@ class SynLedger:
         return min(times) if times else None
 
     def bytes_per_target(self) -> float:
-        """Memory of the targets' arrays, per target held."""
-        size = sum(block.addrs.nbytes + block.ports.nbytes for block in self.to_expire)
+        """Memory of the packed targets (`bytes` objects, headers and tables included), per
+        target held."""
+        size = sum(sys.getsizeof(block.targets) for block in self.to_expire)
         return size / self.held if self.held else 0.0
 
     def __len__(self) -> int:
@@ -147,7 +160,8 @@ class WorkerCore:
         self.version = cfg.version
         self.lists = cfg.sends_syns and cfg.mode != RANGES
         self.pending: deque[tuple[int, int]] = deque()
-        self.ledger = SynLedger(cfg.timeout, cfg.retries) if self.lists else None
+        first_wait = engine.cfg.retransmit_after if engine.cfg.syn_retransmit_early else cfg.timeout
+        self.ledger = SynLedger(first_wait, cfg.timeout, cfg.retries) if self.lists else None
         self.bucket = TokenBucket(cfg.rate / cfg.workers, cfg.rate / cfg.workers * MAX_WAIT, now)
         self.admit_step = max(1.0, self.bucket.rate * ADMIT_STEP)
         # Answers seen recently: a later SYN-ACK of the same target is no new target. Kept

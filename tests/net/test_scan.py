@@ -156,14 +156,16 @@ def test_ipv6_end_to_end():
     with NetnsLab() as lab:
         scanner, target, scan_if, _ = ipv6_link(lab, "scan6", "tgt6", "fd00:232")
         with TargetServices(target, ipv6=True):
-            stdin = "".join(f"fd00:232::2;{port}\n" for port in (HTTP_PORT, TLS_PORT, SSH_PORT, CLOSED_PORT))
+            stdin = "".join(f"fd00:232::2;{port}\n" for port in PORTS)
             result = lzr(scanner, "-ipv6", "-sendSYNs", "-handshakes", "http,tls", "-f", "-",
                          "-sendInterface", scan_if, *FAST, stdin=stdin)
     assert result.returncode == 0, result.stderr
     found = records(result.stdout)
     assert {port: r["fingerprint"] for port, r in found.items()} == {
-        HTTP_PORT: "http", TLS_PORT: "tls", SSH_PORT: "ssh", CLOSED_PORT: "unknown"}, result.stdout
-    assert found[HTTP_PORT]["saddr"] == "fd00:0232:0000:0000:0000:0000:0000:0002"   # LZR's form
+        HTTP_PORT: "http", TLS_PORT: "tls", SSH_PORT: "ssh", CLOSED_PORT: "unknown",
+        SILENT_PORT: "unknown"}, result.stdout
+    assert found[SILENT_PORT]["expectedRToLZR"] == "sa"        # from the SYN ledger
+    assert {r["saddr"] for r in found.values()} == {"fd00:0232:0000:0000:0000:0000:0000:0002"}
 
 
 def test_shards_of_a_range_cover_it_once():

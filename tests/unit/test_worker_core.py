@@ -51,7 +51,6 @@ def test_list_targets_are_syned_statelessly_and_unanswered_ones_get_lzrs_record(
     core.advance(0.01)
     assert syned(core) == [(T1, 80, *VALIDATION.expect(T1, 80)), (T2, 81, *VALIDATION.expect(T2, 81))]
     assert core.engine.in_flight == 0 and core.unanswered_held == 2
-    assert core.ledger.bytes_per_target() == 6          # an IPv4 address and a port
 
     core.segments([(synack(T1, 80), True)], watermark=0.02, now=0.03)
     assert core.engine.in_flight == 1                  # state starts at the validated answer
@@ -73,13 +72,6 @@ def test_list_targets_are_syned_statelessly_and_unanswered_ones_get_lzrs_record(
             record.syn, record.ack) == ("10.0.0.3", lport, isn, 1, "sa", True, False)
     assert record.timestamp_ns == round(1.01 * 1e9)    # its last SYN, as LZR stamps it
     assert core.unanswered_held == 0
-
-
-def test_ipv6_ledger_holds_the_address_and_port_only():
-    core = make_core(ScanConfig(send_syns=True, ipv6=True, rate=1000, workers=1))
-    core.targets([((0xFD << 120) + 5, 443)])
-    core.advance(0.01)
-    assert core.ledger.bytes_per_target() == 18
 
 
 def test_a_validated_rst_is_a_closed_record_without_engine_state_left():
@@ -239,3 +231,25 @@ def test_new_targets_wait_at_the_cap_of_targets_in_flight():
     assert core.hold_changed() is True and core.hold_changed() is None
     core.interrupt(0.05)
     assert core.hold_changed() is False
+
+
+@pytest.mark.parametrize("compat, wait, last_wait", [(False, 1.0, 5.0), (True, 5.0, 5.0)])
+def test_an_unanswered_syn_is_sent_again_after_rt_and_given_up_t_later(compat, wait, last_wait):
+    # As the engine's SYN timer: -rt, then -t after the retransmission; LZR's -t twice.
+    core = make_core(ScanConfig(send_syns=True, timeout=5.0, retransmit_after=1.0, retries=1,
+                                rate=1000, workers=1, compat=compat))
+    core.targets([(T1, 80)])
+    core.advance(0.01)
+    assert len(syned(core)) == 1
+    resent_at, given_up_at = 0.01 + wait, 0.01 + wait + last_wait
+    core.advance(resent_at - 0.001)
+    assert syned(core) == []
+    core.advance(resent_at)
+    assert [(addr, port) for addr, port, _, _ in syned(core)] == [(T1, 80)]
+    core.segments([], watermark=given_up_at - 0.001, now=given_up_at - 0.001)
+    core.advance(given_up_at - 0.001)
+    assert core.take_records() == []
+    core.segments([], watermark=given_up_at, now=given_up_at)
+    core.advance(given_up_at)
+    (record,) = core.take_records()
+    assert record.expected_r_to_lzr == "sa" and record.timestamp_ns == round(resent_at * 1e9)
