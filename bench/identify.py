@@ -53,8 +53,9 @@ NMAP_LABELS = {
 
 
 # Outcomes whose LZR record is an earlier packet, with that packet's time: our unanswered
-# SYN, the SYN-ACK of an ACKing firewall's target, a zero-window SYN-ACK.
-RECORDS_OF_AN_EARLIER_PACKET = ("no-synack", "acking-firewall", "zero-window")
+# SYN, the ACK of a probe never answered, the SYN-ACK of an ACKing firewall's target, a
+# zero-window SYN-ACK.
+RECORDS_OF_AN_EARLIER_PACKET = ("no-synack", "acked-no-data", "acking-firewall", "zero-window")
 
 
 def lzr_run(net, flags: list[str]) -> dict:
@@ -209,8 +210,6 @@ def catalogue_bench(args) -> None:
               f"(target >= 10x); services named {ours} vs {theirs} (target: no fewer)")
 
 
-
-
 def daemons_bench(args) -> None:
     """The real-daemon tier: lzr -sendSYNs -handshakes all beside nmap -sV, in the same run."""
     from lzr_sim.daemons import DAEMONS
@@ -237,7 +236,7 @@ def daemons_bench(args) -> None:
     cases = {(case.address, case.port): case for case in report.hard_cases}
 
     print()
-    print(f"{'target':<20}{'truth':<17}{'lzr':<64}{'nmap -sV' if nmap else ''}")
+    print(f"{'target':<20}{'truth':<17}{'lzr':<64}{'seconds':<9}{'nmap -sV' if nmap else ''}")
     for host in manifest.hosts:
         for service in host.services:
             key = (host.address, service.port)
@@ -252,7 +251,10 @@ def daemons_bench(args) -> None:
                 ours = ", ".join(f"{field}={value}" for field, value in record_fields(record, case.expect))
                 verdict = "ok" if case.ok else "WRONG"
             theirs = f"{nmap['states'].get(key, '-')} {nmap['names'].get(key, '')}" if nmap else ""
-            print(f"{host.address + ':' + str(service.port):<20}{truth:<17}{verdict:<6}{ours:<58}{theirs}")
+            seconds = lzr["seconds"].get(key)
+            took = "" if seconds is None else f"{seconds:.1f}"
+            print(f"{host.address + ':' + str(service.port):<20}{truth:<17}{verdict:<6}{ours:<58}"
+                  f"{took:<9}{theirs}")
 
     named_right = named(manifest, lzr["labels"])
     recorded = sum(case.ok for case in report.hard_cases)

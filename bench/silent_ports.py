@@ -150,7 +150,7 @@ def replay(cfg, table: dict) -> dict:
 def candidates() -> list[tuple[str, object]]:
     base = dataclasses.replace(ScanConfig(handshakes=DEFAULT_ORDER, workers=1).engine_config(),
                                silent_probes=0, answer_rtts=0, answer_floor=0,
-                               skip_banner_waits=False)
+                               skip_banner_waits=False, first_round_lingers=False)
     lzr_timing = dataclasses.replace(base, acked_retries=1)
     rows = [("lzr's defaults", ScanConfig(handshakes=DEFAULT_ORDER, workers=1).engine_config()),
             ("ACKed probe sent again after -t, no stop (before)", lzr_timing),
@@ -164,6 +164,8 @@ def candidates() -> list[tuple[str, object]]:
                     base, silent_probes=stop, answer_rtts=rtts, answer_floor=floor)))
             rows.append(("... and one banner window", dataclasses.replace(
                 rows[-1][1], skip_banner_waits=True)))
+            rows.append(("... and the first round lingers without its slots", dataclasses.replace(
+                rows[-1][1], first_round_lingers=True)))
     for budget in (10.0, 20.0):
         rows.append((f"no stop, --target-timeout {budget:g}", dataclasses.replace(base, target_timeout=budget)))
     return rows

@@ -163,6 +163,7 @@ class ScanConfig:
             answer_floor=0.0 if self.compat else self.answer_floor,
             silent_probes=0 if self.compat else self.silent_probes,
             skip_banner_waits=not self.compat,
+            first_round_lingers=not self.compat,
             target_timeout=0.0 if self.compat else self.target_timeout,
             haf=haf, haf_needed=needed,
             # LZR's probes wait -t; ours decide before the second round of handshakes.
@@ -313,9 +314,9 @@ class EngineConfig:
     `compat` makes the engine behave as LZR (with its defects fixed): the first data ends
     the target whatever it says. Without it, data no rule recognises lets the next handshake
     go on, up to `parallel` handshakes of a target run at once, and the engine never holds
-    more than `per_host_limit` extra connections to one address and starts at most
-    `host_rate` of them per second (0: no limit). A target's first connection is not an
-    extra one: it is the port scan itself.
+    more than `per_host_limit` extra connections to one address (lingering ones aside:
+    `first_round_lingers`) and starts at most `host_rate` of them per second (0: no limit).
+    A target's first connection is not an extra one: it is the port scan itself.
     """
 
     handshakes: tuple[str, ...]
@@ -335,7 +336,9 @@ class EngineConfig:
     answer_floor: float             # ... at least this long (0: always -t)
     silent_probes: int              # stop after this many ACKed, unanswered client-first
                                     # probes and a silent server-first window; 0: never
-    skip_banner_waits: bool         # no server-first handshake after a silent banner window
+    skip_banner_waits: bool         # no server-first handshake once a banner window opened
+    first_round_lingers: bool       # a first-round ACKed probe gives up its slot after its
+                                    # answer wait and waits out -t without it
     target_timeout: float           # a target's budget in seconds; 0: none
     haf: int                        # ACKing-firewall probes; 0: none
     haf_needed: int                 # probe answers that make the verdict

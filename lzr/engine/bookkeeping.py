@@ -10,8 +10,8 @@ from __future__ import annotations
 from lzr.engine import send
 from lzr.engine.records import fallback, keep_if_better
 from lzr.engine.send import SYN_WINDOW
-from lzr.engine.state import ANSWERED, BANNER_ASKED, BANNER_WAITED, STOPPED, InFlight
-from lzr.engine.transitions import IDLE, PROBE_SENT, SYN_SENT
+from lzr.engine.state import ANSWERED, BANNER_ASKED, STOPPED, InFlight
+from lzr.engine.transitions import IDLE, LINGERING, PROBE_SENT, SYN_SENT
 from lzr.output.record import Record
 from lzr.wire.segment import SYN
 
@@ -51,13 +51,13 @@ class Bookkeeping:
 
     def _wants_conn(self, target: InFlight) -> bool:
         marks = target.marks
-        if marks & BANNER_WAITED:
+        if marks & BANNER_ASKED:
             self._timing.skip_spent_banners(target, self._handshakes)
         # When we send the SYNs, the first round waits for the port to answer one: a closed or
         # filtered port (most of them) costs one SYN, not --parallel.
         return (target.next_hs < len(self._handshakes) and not marks & STOPPED
                 and (marks & ANSWERED or target.next_hs == 0 or self.cfg.force_all)
-                and not self._draining and len(target.live_conns()) < self.cfg.parallel)
+                and not self._draining and target.slots_taken() < self.cfg.parallel)
 
     def _open_queued_conn(self, target: InFlight, now: float) -> bool:
         """A slot at its address for a queued target: did its next connection open?"""
@@ -109,13 +109,17 @@ class Bookkeeping:
         self._hosts.wake(target.key >> 16, now)
 
     def _close_conn(self, conn) -> None:
+        if conn.state != LINGERING:     # a lingering one gave its slot back already
+            self._release_host_slot(conn)
         conn.deadline = None
         conn.state = IDLE
         target = conn.target
         if conn is not target:
             target.drop(conn)
+
+    def _release_host_slot(self, conn) -> None:
         if conn.hs and self._hosts.cap is not None:
-            self._hosts.ended(target.addr)
+            self._hosts.ended(conn.target.addr)
 
     # ---- segments we send (send.py builds them, §2.6) ---------------------------------
 

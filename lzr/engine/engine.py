@@ -41,7 +41,7 @@ from lzr.engine.state import ANSWERED, InFlight
 from lzr.engine.timers import Timers
 from lzr.engine.timing import Timing
 from lzr.engine.transitions import (
-    MOD32, PROBE_ACKED, PURE_ACK, REFUSED, SYN_SENT, SYNACK, TIMER,
+    LINGERING, MOD32, PROBE_ACKED, PURE_ACK, REFUSED, SYN_SENT, SYNACK, TIMER,
     TRANSITIONS, accept,
 )
 from lzr.fingerprint import UNKNOWN, label_of, labels, sure_labels
@@ -75,6 +75,7 @@ class Engine(Bookkeeping):
         # Earliest first on a tie: a connection's, a host's, a probe's, a target's budget.
         self._timers = Timers([(queue, self._conn_timer(queue.delay))
                                for queue in timing.conn_queues] + [
+            (queue, self._conn_timer(cfg.timeout)) for queue in timing.lingers.values()] + [
             (self._hosts.timer, self._hosts.on_timer),
             (self._firewall.timer, self._firewall.on_timer),
         ] + ([(timing.budget, self._end_now)] if timing.budget is not None else []))
@@ -235,7 +236,7 @@ class Engine(Bookkeeping):
         self._end_conn(conn, self.recorder.of_segment(conn, seg, now, outcome), now)
 
     def _on_probe_acked(self, conn, seg, now: float) -> None:
-        if conn.state == PROBE_ACKED:
+        if conn.state in (PROBE_ACKED, LINGERING):
             return      # a duplicate ACK: it must not keep the connection alive
         if conn.sent == 0 and not self._handshakes[conn.hs].server_first:
             return      # -pushDataOnly: an ACK before our probe went out acknowledges nothing
@@ -268,11 +269,19 @@ class Engine(Bookkeeping):
         self._end_conn(conn, record, now)
 
     def _on_probe_timer(self, conn, now: float, waited: float) -> None:
-        acked = conn.state == PROBE_ACKED
+        acked = conn.state in (PROBE_ACKED, LINGERING)
         if conn.counter < (self.cfg.acked_retries if acked else self.cfg.retries):
             conn.counter += 1
             self._retransmit_probe(conn)
             self._timer.arm(conn, now)
+            return
+        rest = self._timing.lingering(conn, waited) if conn.state == PROBE_ACKED else None
+        if rest is not None:
+            # Its slot goes to the next handshake; the probe keeps waiting for its answer.
+            self._release_host_slot(conn)
+            conn.state = LINGERING
+            rest.arm(conn, now)
+            self._start_handshakes(conn.target, now)
             return
         record = self.recorder.of_reference(conn, now, sent_at=conn.deadline - waited)
         self._send_rst(conn, conn.ack)

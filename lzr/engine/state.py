@@ -9,7 +9,7 @@ A target is also its own first connection: most targets never have more than one
 object per target is what keeps memory per target under a few hundred bytes. Parallel
 handshakes add `Conn` objects in `more`.
 """
-from lzr.engine.transitions import IDLE
+from lzr.engine.transitions import IDLE, LINGERING
 
 
 class _Connection:
@@ -40,7 +40,7 @@ class Conn(_Connection):
 
 
 # The bits of `InFlight.marks`; the engine's hot paths test and set them directly.
-ACKED, STOPPED, WAITING, HELD, BANNER_ASKED, BANNER_WAITED, ANSWERED = (1 << i for i in range(7))
+ACKED, STOPPED, WAITING, HELD, BANNER_ASKED, ANSWERED = (1 << i for i in range(6))
 
 
 def _mark(bit: int) -> property:
@@ -73,7 +73,6 @@ class InFlight(_Connection):
     waiting = _mark(WAITING)    # queued for a per-host connection slot
     held = _mark(HELD)          # waiting for its address's ACKing-firewall verdict
     banner_asked = _mark(BANNER_ASKED)      # a server-first handshake's window opened
-    banner_waited = _mark(BANNER_WAITED)    # ... and passed without a banner
     answered = _mark(ANSWERED)  # the port answered a SYN (ours or ZMap's): it is open
 
     def __init__(self, key: int, started: float | None) -> None:
@@ -104,6 +103,14 @@ class InFlight(_Connection):
         if self.more:
             conns.extend(self.more)
         return conns
+
+    def slots_taken(self) -> int:
+        """Its connections that hold one of its --parallel slots: all live ones but those
+        LINGERING."""
+        taken = self.state not in (IDLE, LINGERING)
+        for conn in self.more or ():
+            taken += conn.state != LINGERING
+        return taken
 
     def idle_conn(self):
         """A connection for the next handshake: the target itself if it is free, else a new

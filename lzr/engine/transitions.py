@@ -12,7 +12,9 @@ IDLE = 0            # carries no handshake: a target waiting for a slot, or done
 SYN_SENT = 1        # our SYN is out: waiting for the SYN-ACK ("sa")
 PROBE_SENT = 2      # the ACK with the probe is out: waiting for its ACK or an answer ("ack")
 PROBE_ACKED = 3     # the target ACKed the probe: waiting for its answer ("data")
-EXPECTED = {IDLE: "", SYN_SENT: "sa", PROBE_SENT: "ack", PROBE_ACKED: "data"}
+LINGERING = 4       # PROBE_ACKED past its answer wait, a first-round probe waiting out the rest
+                    # of -t without its --parallel slot (docs/identification.md, "Silent ports")
+EXPECTED = {IDLE: "", SYN_SENT: "sa", PROBE_SENT: "ack", PROBE_ACKED: "data", LINGERING: "data"}
 
 # Events: what an accepted segment is (§2.5, in that order of precedence), or a timer.
 DATA, CLOSE, SYNACK, REFUSED, PURE_ACK, TIMER = range(6)
@@ -35,9 +37,10 @@ TRANSITIONS = {
         DATA:       "data",
         CLOSE:      "close",
         PURE_ACK:   "probe_acked",   # a duplicate ACK: nothing changes
-        TIMER:      "probe_timer",   # PROBE_ACKED (resent), or connection ends
+        TIMER:      "probe_timer",   # PROBE_ACKED (resent), LINGERING, or connection ends
     },
 }
+TRANSITIONS[LINGERING] = TRANSITIONS[PROBE_ACKED]
 # In any state, a SYN-ACK or pure ACK of a target whose address the ACKing-firewall probes
 # condemned ends the target ("acking_firewall", §2.5 step 4). Anything else (no flags, a
 # repeated SYN-ACK, numbers that do not fit) is not accepted and changes nothing.
