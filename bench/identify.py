@@ -172,6 +172,7 @@ def catalogue_bench(args) -> None:
         compat = lzr_run(net, flags + ["--compat"])
         nmap = None if args.no_nmap else nmap_run(net, targets, args.nmap_version_all)
         swept = [(n, lzr_run(net, flags + ["--parallel", str(n)])) for n in sweep]
+    shutil.rmtree(net.directory, ignore_errors=True)    # all that matters is printed below
 
     print()
     print(f"{'target':<20}{'runs':<10}{'lzr':<18}{'lzr --parallel 1':<22}nmap -sV")
@@ -232,6 +233,7 @@ def daemons_bench(args) -> None:
     with SimNetwork(manifest) as net:
         lzr = lzr_run(net, flags)
         nmap = None if args.no_nmap else nmap_each_host(net, manifest, args.nmap_version_all)
+    shutil.rmtree(net.directory, ignore_errors=True)    # all that matters is printed below
     report = evaluate(manifest, list(lzr["records"].values()), None)
     cases = {(case.address, case.port): case for case in report.hard_cases}
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import signal
 import subprocess
 import sys
@@ -103,7 +104,8 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="up + scan + report + down")
     _population_arguments(run)
     run.add_argument("--png", type=Path, metavar="DIR", help="also draw the plots into DIR")
-    run.add_argument("--records", type=Path, metavar="FILE", help="keep the scan's records here")
+    run.add_argument("--records", type=Path, metavar="FILE",
+                     help="keep the scan's records here (the run's own folder is removed at the end)")
     run.add_argument("--show-records", type=int, default=0, metavar="N",
                      help="print the records of N labels (the first record of each) before the report")
     _scan_arguments(run)
@@ -282,6 +284,9 @@ def command_run(args) -> int:
     if args.png:
         for path in draw(report, args.png):
             print(f"plot: {path}", file=sys.stderr)
+    # All of it was printed (--records and --save-manifest keep files elsewhere); a run that
+    # failed keeps its folder, logs included.
+    shutil.rmtree(net.directory, ignore_errors=True)
     return 0
 
 

@@ -1,7 +1,8 @@
 """Certificates for the TLS services, made with the `openssl` command at first use.
 
-Keys and certificates go into one temporary directory per process, removed at exit. Nothing
-is written into the project.
+Keys and certificates go into one temporary directory per process, under the run root
+(lzr_sim.runs), removed at exit: a process killed before its exit leaves it where the run
+root's owner (a test session, for one) removes it. Nothing is written into the project.
 """
 from __future__ import annotations
 
@@ -12,13 +13,17 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from lzr_sim.runs import run_root
+
 _workdir: Path | None = None
 
 
 def _directory() -> Path:
     global _workdir
     if _workdir is None:
-        _workdir = Path(tempfile.mkdtemp(prefix="lzr-sim-certs-"))
+        root = run_root()
+        root.mkdir(parents=True, exist_ok=True)
+        _workdir = Path(tempfile.mkdtemp(prefix="certs-", dir=root))
         atexit.register(shutil.rmtree, _workdir, True)
     return _workdir
 
