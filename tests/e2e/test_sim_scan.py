@@ -12,6 +12,7 @@ import pytest
 
 from lzr_sim.flags import default_handshakes
 from lzr_sim.population import generate
+from lzr_sim.runs import run_root
 
 pytestmark = pytest.mark.mininet
 
@@ -24,6 +25,7 @@ def gate_flags(manifest):
 
 @pytest.mark.parametrize("topology", ["routed", "sparse"])
 def test_lzr_sim_run_names_every_service_of_a_small_population(tmp_path, topology):
+    runs_before = set(run_root().glob("*/manifest.json"))
     result = subprocess.run(
         [sys.executable, "-m", "lzr_sim.cli", "run", "--hosts", "4", "--seed", "2", "--no-hard-cases",
          "--topology", topology, "--png", str(tmp_path / "plots")],
@@ -31,6 +33,7 @@ def test_lzr_sim_run_names_every_service_of_a_small_population(tmp_path, topolog
     assert result.returncode == 0, result.stderr[-3000:]
     assert "recall: **100.0%**, precision: **100.0%**" in result.stdout, result.stdout
     assert (tmp_path / "plots" / "coverage.png").exists()
+    assert set(run_root().glob("*/manifest.json")) == runs_before     # its folder is gone
 
 
 @pytest.fixture(scope="module")
