@@ -172,6 +172,7 @@ class Ingest:
             self._parse(spool, self._connection, progress)
         except BaseException:
             self._stop.set()
+            spool.stop()
             for cursor in cursors:
                 cursor.interrupt()
             raise
@@ -189,6 +190,7 @@ class Ingest:
         except BaseException as error:  # handed to run(), which raises it
             self._errors.append(error)
             self._stop.set()
+            spool.stop()
 
     def _parse(self, spool: ChunkSpool, cursor: duckdb.DuckDBPyConnection,
                progress: Callable[[], None]) -> None:

@@ -175,29 +175,35 @@ class ChunkSpool:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._stop.set()
+        self.stop()
         for reader in self._readers:
             # A reader blocked on a quiet stdin cannot see the stop; it is a daemon thread.
             reader.join(timeout=2.0)
         shutil.rmtree(self.directory, ignore_errors=True)
 
     def take(self) -> Chunk | None:
-        """The next chunk to parse, waiting for one; None once every reader has finished (to
-        every caller, so several threads may take). Raises what a reader raised."""
+        """The next chunk to parse, waiting for one; None once every reader has finished or
+        the spool was stopped (to every caller, so several threads may take). Raises what a
+        reader raised."""
         while True:
             item = self._ready.get()
             if item is not None:
                 return item
             with self._lock:
-                if not self._finished:
+                if not self._finished and not self._stop.is_set():
                     self._running -= 1
                     self._finished = self._running == 0
-                finished = self._finished
+                finished = self._finished or self._stop.is_set()
             if finished:
                 self._ready.put(None)       # for the next caller
                 if self.errors:
                     raise self.errors[0]
                 return None
+
+    def stop(self) -> None:
+        """Readers stop after their current block; `take` returns None once it gets to the stop."""
+        self._stop.set()
+        self._ready.put(None)
 
     def done(self, chunk: Chunk) -> None:
         """The chunk was parsed: its file may be written over."""
