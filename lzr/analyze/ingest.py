@@ -1,9 +1,10 @@
 """Parsing chunks of LZR records with DuckDB into a small table of services and counters.
 
-Each batch of chunks is one DuckDB query. It reads only the fields the report needs, decides
-for every line whether it is a well-formed record, and groups: real services (data present,
-`RST` false) become one row each (address, port, label), every other record only adds to the
-counters of one shared row. The `staged` table therefore grows with the services found, not
+Each chunk is one DuckDB query on one DuckDB thread; several parser threads run such queries
+side by side. A query reads only the fields the report needs, decides for every line whether
+it is a well-formed record, and groups: real services (data present, `RST` false) become one
+row each (address, port, label), every other record only adds to the counters of one row per
+chunk. The `staged` table therefore grows with the services found, not
 with the records read, and no record ever becomes a Python object.
 
 A line is malformed when it is not a JSON object holding any of LZR's fields (`not_json`),
@@ -29,7 +30,8 @@ from lzr.analyze.sources import Chunk, ChunkSpool, Source
 
 _JSON_NAME = {attribute: json_name for attribute, json_name, _ in FIELDS + EXTENDED_FIELDS}
 
-# Numbers and booleans are read as their raw JSON text, so that "80" and 80 can be told apart;
+# Numbers and booleans are read as their raw JSON text, so that "80" and 80 can be told apart
+# (read typed, DuckDB turns "80" and 80.5 into 80, 1 and "yes" into true, without a word);
 # strings as text (cheaper), checked for looking like an address and a label.
 _AS_JSON = ("sport", "window", "syn", "rst", "acking_firewall")
 _AS_TEXT = ("saddr", "fingerprint", "data")
@@ -200,6 +202,8 @@ class Ingest:
             progress()
 
     def add(self, cursor: duckdb.DuckDBPyConnection, chunk: Chunk) -> None:
+        """Parses one chunk into `staged` and, if it holds the earliest malformed line so far,
+        finds that line."""
         with self._lock:
             self._chunks += 1
             number = self._chunks
