@@ -8,7 +8,8 @@ temporary directory, then runs, alternately and --runs times each, the commands 
 
 and prints each wall time, the CPU time, the ratio to zcat (target: 0.8 or less; zcat inflates
 on one core, lzr analyze inflates and parses on all), lzr analyze's peak RSS (target: 2 GB or
-less) and the time the whole 7.9 GB LZR dataset would take at the same speed. The file is
+less), the CPU seconds each spends per GB of text (steadier than wall time on a shared
+machine) and the time the whole 7.9 GB LZR dataset would take at the same speed. The file is
 deleted at the end (--keep keeps it; --file FILE measures an existing one instead).
 
 The machine may be shared: figures are noisy; compare the ratios of one run, not across runs.
@@ -23,6 +24,7 @@ import sys
 import tempfile
 import time
 
+from lzr.analyze.sources import Source, text_blocks
 from lzr.analyze.synth import Generator
 
 LZR_DATASET_BYTES = 7.9e9
@@ -46,6 +48,12 @@ def generate(path: str, target_bytes: float) -> tuple[int, float]:
         if compressor.wait() != 0:
             sys.exit("bench: gzip failed")
     return generator.truth.records, time.monotonic() - start
+
+
+def text_bytes(path: str) -> int:
+    """The size of the file's plain text (inflated once, in this process)."""
+    with open(path, "rb") as stream:
+        return sum(len(block) for block in text_blocks(stream, Source(path)))
 
 
 def timed(argv: list[str], stdout) -> tuple[float, float, int]:
@@ -82,7 +90,8 @@ def main() -> int:
         print(f"generated {records:,} records, {os.path.getsize(path) / 1e9:.2f} GB of gzip "
               f"in {seconds:.0f} s: {path}")
     size = os.path.getsize(path)
-    print(f"file: {size / 1e9:.3f} GB gzip; cores: {os.cpu_count()}; "
+    text = text_bytes(path)
+    print(f"file: {size / 1e9:.3f} GB gzip, {text / 1e9:.2f} GB of text; cores: {os.cpu_count()}; "
           f"load average before: {os.getloadavg()[0]:.1f}")
     rows = []
     try:
@@ -122,6 +131,7 @@ def main() -> int:
     cpu = min(row[5] for row in rows)
     zcat_cpu = min(row[4] for row in rows)
     cores = os.cpu_count() or 1
+    print(f"CPU per GB of text: lzr analyze {cpu / text * 1e9:.2f} s, zcat {zcat_cpu / text * 1e9:.2f} s")
     print(f"CPU time: lzr analyze {cpu:.1f} s, zcat {zcat_cpu:.1f} s; on {cores} idle cores "
           f"lzr analyze would take at least {cpu / cores:.1f} s, ratio {cpu / cores / zcat_cpu:.2f}, "
           f"7.9 GB in {cpu / cores * LZR_DATASET_BYTES / size / 60:.1f} min")

@@ -67,15 +67,12 @@ def analyze(paths: list[str], options: Options = Options(), *, stdin: BinaryIO |
     with ChunkSpool(sources, threads=options.threads, chunk_bytes=options.chunk_bytes,
                     stdin=stdin) as spool, \
             tempfile.TemporaryDirectory(prefix="lzr-analyze-spill-") as spill:
-        connection = ingest.connect(options.threads, options.memory_limit, spill)
+        connection = ingest.connect(options.memory_limit, spill)
         try:
             feeder = ingest.Ingest(connection, sources, spool.directory)
-            for batch in spool.batches():
-                feeder.add(batch)
-                for chunk in batch:
-                    spool.done(chunk)
-                meter.update()
+            feeder.run(spool, parsers=options.threads, progress=meter.update)
             meter.close()
+            connection.execute(f"SET threads = {options.threads}")
             counted = ingest.totals(connection)
             service_tables = tables.build(connection, exclude_pseudo=options.exclude_pseudo,
                                           top=options.top)

@@ -140,11 +140,11 @@ def text_blocks(stream: BinaryIO, source: Source) -> Iterator[bytes]:
 
 
 class ChunkSpool:
-    """Reads sources on background threads into spooled chunks; iterate to get them.
+    """Reads sources on background threads into spooled chunks, which parsers `take`.
 
     Chunks come in order within a source; sources are read concurrently. The spool is a ring
     of `2 * threads + 2` files that are written over again: a reader waits for a free one, and
-    the caller frees a chunk's file (`done`) once it has parsed it. So memory stays bounded
+    a parser frees a chunk's file (`done`) once it has parsed it. So memory stays bounded
     however fast the readers are, and the kernel never has to find and clear fresh pages for
     the next gigabyte of text.
     """
@@ -165,6 +165,8 @@ class ChunkSpool:
         self._readers = [threading.Thread(target=self._read_sources, name=f"lzr-analyze-read-{i}",
                                           daemon=True)
                          for i in range(max(1, min(threads, len(sources))))]
+        self._running = len(self._readers)
+        self._finished = False
         self.errors: list[BaseException] = []
 
     def __enter__(self) -> "ChunkSpool":
@@ -173,31 +175,35 @@ class ChunkSpool:
         return self
 
     def __exit__(self, *exc_info) -> None:
-        self._stop.set()
+        self.stop()
         for reader in self._readers:
             # A reader blocked on a quiet stdin cannot see the stop; it is a daemon thread.
             reader.join(timeout=2.0)
         shutil.rmtree(self.directory, ignore_errors=True)
 
-    def batches(self) -> Iterator[list[Chunk]]:
-        """Lists of chunks ready to parse: each holds what the readers have ready, at least one."""
-        running = len(self._readers)
-        while running:
-            batch = []
+    def take(self) -> Chunk | None:
+        """The next chunk to parse, waiting for one; None once every reader has finished or
+        the spool was stopped (to every caller, so several threads may take). Raises what a
+        reader raised."""
+        while True:
             item = self._ready.get()
-            while True:
-                if item is None:
-                    running -= 1
-                else:
-                    batch.append(item)
-                try:
-                    item = self._ready.get_nowait()
-                except queue.Empty:
-                    break
-            if batch:
-                yield batch
-        if self.errors:
-            raise self.errors[0]
+            if item is not None:
+                return item
+            with self._lock:
+                if not self._finished and not self._stop.is_set():
+                    self._running -= 1
+                    self._finished = self._running == 0
+                finished = self._finished or self._stop.is_set()
+            if finished:
+                self._ready.put(None)       # for the next caller
+                if self.errors:
+                    raise self.errors[0]
+                return None
+
+    def stop(self) -> None:
+        """Readers stop after their current block; `take` returns None once it gets to the stop."""
+        self._stop.set()
+        self._ready.put(None)
 
     def done(self, chunk: Chunk) -> None:
         """The chunk was parsed: its file may be written over."""

@@ -168,7 +168,7 @@ def test_interrupted_run_exits_130_and_leaves_no_spool(scan, tmp_path, monkeypat
     path, _ = scan
     monkeypatch.setattr("lzr.analyze.sources._spool_parent", lambda: str(tmp_path))
 
-    def interrupt(self, batch):
+    def interrupt(self, cursor, chunk):
         raise KeyboardInterrupt
 
     monkeypatch.setattr("lzr.analyze.ingest.Ingest.add", interrupt)

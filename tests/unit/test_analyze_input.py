@@ -215,3 +215,66 @@ def test_gzip_members_one_after_the_other(tmp_path, inflater):
     whole.write_bytes(data)
     assert analyze([str(path)], Options(chunk_bytes=16 << 10)).summary["records"] == \
         analyze([str(whole)]).summary["records"]
+
+
+def test_bad_lines_spread_over_many_chunks_count_the_same_on_one_parser_and_on_two(tmp_path):
+    good = [_record(saddr=f"192.0.2.{n % 250}", sport=1000 + n) for n in range(3000)]
+    lines = list(good)
+    for index, (line, _) in enumerate(LINES):
+        lines.insert(index * 150 + 7, line)
+    path = tmp_path / "spread.json"
+    _write(path, lines)
+    one, two = (analyze([str(path)], Options(chunk_bytes=8 << 10, threads=threads)).summary
+                for threads in (1, 2))
+    assert one == two
+    assert one["records"] == 3000 + 2       # GOOD and the last of LINES
+    assert one["malformed"]["first"]["line"] == 150 + 7 + 1
+
+
+def test_the_earliest_bad_line_wins_whichever_chunk_is_parsed_first(tmp_path):
+    """Parsers finish chunks in any order; the first malformed line is still the earliest."""
+    from lzr.analyze import ingest
+    from lzr.analyze.sources import Chunk, Source
+
+    def chunk(name, first_line, bad_at):
+        lines = [_record(sport=2000 + first_line + n) for n in range(20)]
+        lines[bad_at] = "not json at all"
+        _write(tmp_path / name, lines)
+        return Chunk(str(tmp_path / name), 0, first_line)
+
+    early, late = chunk("early.json", 1, 15), chunk("late.json", 21, 3)
+    for order in ([late, early], [early, late]):
+        connection = ingest.connect("256MB", str(tmp_path))
+        feeder = ingest.Ingest(connection, [Source("scan.json")], str(tmp_path))
+        cursor = connection.cursor()
+        for each in order:
+            feeder.add(cursor, each)
+        assert (feeder.first_malformed.line, feeder.first_malformed.problem) == (16, "not_json")
+        assert ingest.totals(connection)["not_json"] == 2
+        connection.close()
+
+
+def test_a_parser_that_fails_on_another_thread_stops_the_run(tmp_path, monkeypatch):
+    """DuckDB running out of memory in any parser ends the run with that error, spool removed."""
+    import threading
+
+    import duckdb
+    from lzr.analyze import ingest
+
+    data, _ = _generated_gzip(tmp_path)
+    path = tmp_path / "scan.json"
+    path.write_bytes(data)
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setattr("lzr.analyze.sources._spool_parent", lambda: str(spool))
+    parse = ingest.Ingest.add
+
+    def fail_off_the_main_thread(self, cursor, chunk):
+        if threading.current_thread() is not threading.main_thread():
+            raise duckdb.OutOfMemoryException("out of memory (a test)")
+        parse(self, cursor, chunk)
+
+    monkeypatch.setattr("lzr.analyze.ingest.Ingest.add", fail_off_the_main_thread)
+    with pytest.raises(duckdb.OutOfMemoryException, match="a test"):
+        analyze([str(path)], Options(chunk_bytes=8 << 10, threads=2))
+    assert list(spool.iterdir()) == []
