@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import signal
 import sys
 
 from lzr import config as config_module, subcommands
 from lzr.argparsing import ExactArgumentParser, add_version
-from lzr.config import ScanConfig, UsageError
-from lzr.runtime.scan import EXIT_INTERRUPTED, EXIT_USAGE, run as run_scan
+from lzr.config import EXIT_INTERRUPTED, EXIT_USAGE, ScanConfig, UsageError
 
 
 _TRUE = {"1", "t", "true", "yes"}
@@ -243,12 +243,27 @@ def main(argv: list[str] | None = None) -> int:
         return analyze(argv[1:])
     try:
         cfg = parse_args(argv)
-        return run_scan(cfg)
+        return _scan(cfg)
     except UsageError as err:
         print(f"lzr: {err}\n(see lzr --help)", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:   # Ctrl-C before the scan's own handler is in place
         return EXIT_INTERRUPTED
+
+
+def _scan(cfg: ScanConfig) -> int:
+    """The scan, once its runtime (numpy, ZeroMQ) has loaded. A Ctrl-C or SIGTERM during the
+    load waits for its end, then ends the command as an interrupt: numpy turns an interrupt
+    inside its import into an ImportError."""
+    held: list[int] = []
+    previous = {signum: signal.signal(signum, lambda received, _frame: held.append(received))
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        from lzr.runtime.scan import run
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return EXIT_INTERRUPTED if held else run(cfg)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,9 @@ INPUT_FORMATS = ("auto", "json", "csv")
 MODE_DEFAULTS = {"haf": (3, 0), "haf_threshold": (0.5, 1.0)}
 _MAC_RE = re.compile(r"^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$")
 
+# The `lzr` command's exit statuses.
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
 
 class UsageError(ValueError):
     """A flag has a value the scan cannot run with."""

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 import zmq
 
 from lzr import handshakes
-from lzr.config import RANGES, ZMAP, ScanConfig, UsageError
+from lzr.config import (
+    EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, RANGES, ZMAP, ScanConfig, UsageError,
+)
 from lzr.runtime import frames, local_ipc, netpath, privileges
 from lzr.runtime.checkpoints import Marks, write_atomically
 from lzr.runtime.feeder import (InputError, TargetStream, address_policy, print_targets,
@@ -41,7 +43,6 @@ from lzr.runtime.writer import run_writer
 from lzr.targets.ranges import RangeScan
 from lzr.wire import format_addr
 
-EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 START_TIMEOUT = 15.0
 PROGRESS_INTERVAL = 1.0
 STOP_GRACE = 3.0
