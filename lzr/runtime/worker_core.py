@@ -71,13 +71,9 @@ class _Block:
         self.retransmissions = 0
         self.next_due = self.expires = now
 
-    @property
-    def addrs(self) -> np.ndarray:
-        return unpack_targets(self.targets)[0]
-
-    @property
-    def ports(self) -> np.ndarray:
-        return unpack_targets(self.targets)[1]
+    def unpacked(self) -> tuple[np.ndarray, np.ndarray]:
+        """(addresses, ports), as they were given."""
+        return unpack_targets(self.targets)
 
     def __len__(self) -> int:
         return packed_count(self.targets)
@@ -306,28 +302,31 @@ class WorkerCore:
         self.admitted += count
         self.last_admit = now
 
+    def _unanswered(self, block: _Block) -> tuple[np.ndarray, np.ndarray, list[int]]:
+        """The block's targets that have not answered: addresses, ports and keys."""
+        addrs, ports = block.unpacked()
+        keys = target_keys(self.version, addrs, ports)
+        keep = [index for index, key in enumerate(keys) if key not in self.answered]
+        return addrs[keep], ports[keep], [keys[index] for index in keep]
+
     def _resend(self, block: _Block) -> None:
-        keys = target_keys(self.version, block.addrs, block.ports)
-        keep = np.array([key not in self.answered for key in keys], bool)
-        if keep.any():
-            self._syn(block.addrs[keep], block.ports[keep])
+        addrs, ports, keys = self._unanswered(block)
+        if keys:
+            self._syn(addrs, ports)
 
     def _syn(self, addrs: np.ndarray, ports: np.ndarray) -> None:
         lports, isns = self.validation.expect_many(addrs, ports)
         self.syns.append(SynTargets(addrs, ports, lports, isns))
 
     def _give_up(self, block: _Block, now: float, interrupted: bool = False) -> None:
-        keys = target_keys(self.version, block.addrs, block.ports)
-        unanswered = [index for index, key in enumerate(keys) if key not in self.answered]
-        if not unanswered:
+        addrs, ports, keys = self._unanswered(block)
+        if not keys:
             return
-        lports, isns = self.validation.expect_many(block.addrs[unanswered],
-                                                   block.ports[unanswered])
+        lports, isns = self.validation.expect_many(addrs, ports)
         record = self.engine.recorder.of_unanswered
         started = block.first_sent if self.engine.cfg.extended else None
         outcome = Outcome.INTERRUPTED if interrupted else Outcome.NO_SYNACK
-        for position, index in enumerate(unanswered):
-            key = keys[index]
+        for position, key in enumerate(keys):
             self.unanswered_records.append(record(
                 key >> 16, key & 0xFFFF, int(lports[position]), isn=int(isns[position]),
                 retransmissions=block.retransmissions, sent_at=block.last_sent,

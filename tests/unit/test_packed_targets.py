@@ -185,7 +185,8 @@ def test_blocks_give_back_their_targets():
     ledger.add(addrs, ports, 0.0)
     (block,) = ledger.expired(float("inf"))
     assert len(block) == 300
-    assert np.array_equal(block.addrs, addrs) and np.array_equal(block.ports, ports)
+    unpacked_addrs, unpacked_ports = block.unpacked()
+    assert np.array_equal(unpacked_addrs, addrs) and np.array_equal(unpacked_ports, ports)
 
 
 # -- records unchanged ------------------------------------------------------------------------
