@@ -104,7 +104,21 @@ def markdown(summary: dict, *, top_ports_rows: int) -> str:
 
 
 def as_json(summary: dict) -> str:
-    return json.dumps(summary, indent=1) + "\n"
+    """The summary as one JSON object: a line per top-level key, and a line per protocol and
+    per port in their tables.
+
+    json.dumps with `indent` encodes in pure Python, which took a second on a report of all
+    65,535 ports; this layout uses its C encoder for every line and stays easy to grep.
+    """
+    def line_per_entry(table: dict) -> str:
+        entries = ",\n".join(f"  {json.dumps(key)}: {json.dumps(value)}"
+                             for key, value in table.items())
+        return "{\n" + entries + "\n }" if table else "{}"
+
+    members = [f" {json.dumps(key)}: "
+               + (line_per_entry(value) if key in ("protocols", "ports") else json.dumps(value))
+               for key, value in summary.items()]
+    return "{\n" + ",\n".join(members) + "\n}\n"
 
 
 TOTAL_KEYS = ("records", "malformed_lines", "services", "hosts", "pseudo_service_hosts",

@@ -44,9 +44,10 @@ def build(connection: duckdb.DuckDBPyConnection, *, exclude_pseudo: bool, top: i
     """The service tables from `staged` (see lzr.analyze.ingest), with `coverage` for the plots
     under the key "coverage"; the input's totals are added by the caller.
 
-    Three passes over the services: per host, per (label, port), per label for its hosts.
-    The per-port table comes from the (label, port) counts, unless some service carries two
-    labels, when one more pass counts each service once.
+    The services are deduplicated once and counted per host, per (label, port) and per label
+    for its hosts. SQL orders the (label, port) counts, so Python only walks them once per
+    table. The per-port totals come from the (label, port) counts, unless some service carries
+    two labels, when they count each service once.
     """
     run = connection.execute
     run("CREATE OR REPLACE TEMP TABLE services AS "
@@ -63,22 +64,33 @@ def build(connection: duckdb.DuckDBPyConnection, *, exclude_pseudo: bool, top: i
     kept = (f"(SELECT * FROM services WHERE saddr NOT IN "
             f"(SELECT saddr FROM host_ports WHERE ports > {PSEUDO_SERVICE_PORTS}))"
             if exclude_pseudo else "services")
+    run(f"CREATE OR REPLACE TEMP TABLE label_ports AS "
+        f"SELECT label, sport, count(*) AS n FROM {kept} GROUP BY ALL")
+
+    def ordered(order: str) -> zip:
+        columns = run(f"SELECT label, sport, n FROM label_ports ORDER BY {order}").fetchnumpy()
+        return zip(*(columns[name].tolist() for name in ("label", "sport", "n")))
 
     coverage: dict[str, list[int]] = {}
     top_ports: dict[str, list[list[int]]] = {}
-    mix: dict[int, dict[str, int]] = {}
     on_primary: dict[str, int] = {}
-    for label, port, count in run(
-            f"SELECT label, sport, count(*) AS n FROM {kept} GROUP BY ALL "
-            "ORDER BY label, n DESC, sport").fetchall():
-        coverage.setdefault(label, []).append(count)
-        ranked = top_ports.setdefault(label, [])
-        if len(ranked) < top:
-            ranked.append([port, count])
-        mix.setdefault(port, {})[label] = count
+    for label, port, count in ordered("label, n DESC, sport"):
+        per_port = coverage.get(label)
+        if per_port is None:
+            per_port = coverage[label] = []
+            top_ports[label] = []
+        per_port.append(count)
+        if len(per_port) <= top:
+            top_ports[label].append([port, count])
         primary = PRIMARY_PORTS.get(label)
         if primary is not None and primary.port == port:
             on_primary[label] = count
+    mix: dict[int, dict[str, int]] = {}
+    for label, port, count in ordered("sport, n DESC, label"):
+        labels = mix.get(port)
+        if labels is None:
+            labels = mix[port] = {}
+        labels[label] = count
     label_hosts = dict(run(f"SELECT label, count(DISTINCT saddr) FROM {kept} GROUP BY label")
                        .fetchall())
 
@@ -103,8 +115,7 @@ def build(connection: duckdb.DuckDBPyConnection, *, exclude_pseudo: bool, top: i
     if services == sum(sum(per_port) for per_port in coverage.values()):
         # Every service has one label: the (label, port) counts are the per-port counts.
         per_port = [(port, sum(labels.values()),
-                     sum(count for label, count in labels.items()
-                         if label in assigned.get(port, ())))
+                     sum(labels.get(label, 0) for label in assigned.get(port, ())))
                     for port, labels in mix.items()]
     else:
         run("CREATE OR REPLACE TEMP TABLE primary_ports (label VARCHAR, port INTEGER)")
@@ -120,7 +131,7 @@ def build(connection: duckdb.DuckDBPyConnection, *, exclude_pseudo: bool, top: i
         iana_labels = list(assigned.get(port, ()))
         ports[str(port)] = {
             "services": port_services,
-            "protocols": dict(sorted(mix[port].items(), key=lambda item: (-item[1], item[0]))),
+            "protocols": mix[port],
             "iana_protocols": iana_labels,
             "share_iana": _share(own, port_services) if iana_labels else None,
         }
