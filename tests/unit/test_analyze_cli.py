@@ -44,7 +44,12 @@ def test_markdown_by_default_through_the_lzr_command(scan, capsys):
 def test_json_has_the_documented_keys(scan, capsys):
     path, truth = scan
     assert cli.main([str(path), "--format", "json", "--quiet", "--top", "3"]) == 0
-    report = json.loads(capsys.readouterr().out)
+    text = capsys.readouterr().out
+    report = json.loads(text)
+    # A line per port, so that `grep '"8080":'` finds a port's entry.
+    port_lines = [line for line in text.splitlines() if line.startswith('  "') and
+                  line.split('"')[1].isdigit()]
+    assert len(port_lines) == len(report["ports"])
     for key in ("records", "malformed_lines", "services", "hosts", "pseudo_service_hosts",
                 "protocols", "ports"):
         assert key in report
