@@ -46,10 +46,12 @@ def test_json_has_the_documented_keys(scan, capsys):
     assert cli.main([str(path), "--format", "json", "--quiet", "--top", "3"]) == 0
     text = capsys.readouterr().out
     report = json.loads(text)
-    # A line per port, so that `grep '"8080":'` finds a port's entry.
-    port_lines = [line for line in text.splitlines() if line.startswith('  "') and
-                  line.split('"')[1].isdigit()]
-    assert len(port_lines) == len(report["ports"])
+    # A port's whole entry on one line, so that `grep '"8080":'` finds it.
+    port_lines = {line.split('"')[1]: line for line in text.splitlines()
+                  if line.startswith('  "') and line.split('"')[1].isdigit()}
+    assert port_lines.keys() == report["ports"].keys()
+    for port, line in port_lines.items():
+        assert json.loads(line.split(": ", 1)[1].rstrip(",")) == report["ports"][port]
     for key in ("records", "malformed_lines", "services", "hosts", "pseudo_service_hosts",
                 "protocols", "ports"):
         assert key in report
